@@ -1,0 +1,27 @@
+"""Every router, mounted in one place. Routes are authenticated by default: a route with no
+`require(...)` fails tests/test_route_matrix.py unless it is listed in PUBLIC_ROUTES below."""
+
+from fastapi import APIRouter
+
+from app.audit.router import router as audit_router
+from app.staff.router import auth, me, staff, well_known
+from app.trusts.router import schools, trusts
+
+API_PREFIX = "/api/v1"
+
+api = APIRouter(prefix=API_PREFIX)
+for router in (auth, me, trusts, schools, staff, audit_router):
+    api.include_router(router)
+
+# WARNING: these answer without a bearer token. Each must reveal nothing without its own secret.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", f"{API_PREFIX}/auth/token"),
+        ("POST", f"{API_PREFIX}/auth/invitations/accept"),
+        ("GET", "/.well-known/jwks.json"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    }
+)
+
+__all__ = ["API_PREFIX", "PUBLIC_ROUTES", "api", "well_known"]

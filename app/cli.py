@@ -1,0 +1,120 @@
+"""`threshold`: serve, db upgrade, create-admin, demo, export-openapi."""
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.settings import get_settings
+
+cli = typer.Typer(help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def upgrade_database() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, "head")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration up to head."""
+    upgrade_database()
+    typer.echo("database at head")
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    upgrade: Annotated[bool, typer.Option(help="Run migrations first")] = False,
+) -> None:
+    """Serve the API with uvicorn (httptools + uvloop)."""
+    import uvicorn
+
+    if upgrade:
+        upgrade_database()
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True, http="httptools", loop="uvloop", access_log=False,
+        log_config=None,
+    )
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: str,
+    full_name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create a platform operator account (platform_admin), who creates trusts."""
+    from app.staff.admin import create_platform_admin
+
+    asyncio.run(create_platform_admin(email=email, full_name=full_name, password=password))
+    typer.echo(f"platform admin {email.lower()} created")
+
+
+@cli.command("export-openapi")
+def export_openapi(
+    output: Annotated[Path, typer.Option(help="Where to write it")] = ROOT / "openapi" / "openapi.json",
+) -> None:
+    """Write the OpenAPI document clients integrate against."""
+    from app.openapi import render_openapi
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi())
+    typer.echo(f"wrote {output}")
+
+
+@cli.command()
+def demo(
+    seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed and exit")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the logins as one JSON object")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    seed: int = 1,
+) -> None:
+    """A fresh demo database (SQLite unless DATABASE_URL says otherwise) with two trusts."""
+    from app.synthetic.demo import seed_demo
+
+    settings = get_settings()
+    if not settings.database_url:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{settings.data_dir / 'threshold.db'}{suffix}").unlink(missing_ok=True)
+    upgrade_database()
+    summary = asyncio.run(seed_demo(seed))
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        _print_logins(summary)
+    if not seed_only:
+        sys.stdout.flush()
+        serve(host=host, port=port, workers=1, upgrade=False)
+
+
+def _print_logins(summary: dict[str, object]) -> None:
+    typer.echo(f"Demo password for every login: {summary['password']}")
+    for login in summary["logins"]:  # type: ignore[attr-defined]
+        typer.echo(f"  {login['role']:<15} {login['email']:<45} {login['trust_name'] or '-'}")
+    typer.echo("Open http://127.0.0.1:8000/docs and use Authorize with any login above.")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""ETags and If-Match: optimistic concurrency for every single resource.
+
+A resource's ETag is derived from its id and row version. PATCH and DELETE must send If-Match
+(428 without it, 412 when stale), and the write itself is conditional on the version, so two
+concurrent writers cannot both succeed.
+"""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Header, Response
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.core.errors import PreconditionFailed, PreconditionRequired
+from app.core.models import Versioned
+from app.core.types import utcnow
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag of the version you read; required on PATCH and DELETE.",
+        max_length=200,
+    ),
+]
+
+
+def etag_of(obj: Any) -> str:
+    return f'"{obj.id.hex}.{obj.version}"'
+
+
+def set_etag(response: Response, obj: Any) -> None:
+    response.headers["ETag"] = etag_of(obj)
+
+
+def ensure_current(obj: Any, if_match: str | None) -> None:
+    if if_match is None:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag you last read, so you cannot overwrite a change you "
+            "have not seen."
+        )
+    offered = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in offered and etag_of(obj) not in offered:
+        raise PreconditionFailed(
+            "The resource has changed since you read it; fetch it again and reapply your change."
+        )
+
+
+async def save_versioned(
+    session: AsyncSession, obj: Versioned, changes: dict[str, Any], if_match: str | None
+) -> None:
+    """Apply `changes` only if the row is still at the version the client read."""
+    ensure_current(obj, if_match)
+    model = type(obj)
+    expected = obj.version
+    values = {**changes, "version": expected + 1}
+    if hasattr(obj, "updated_at"):
+        values["updated_at"] = utcnow()
+    obj_id: UUID = obj.id  # type: ignore[attr-defined]
+    result = await session.execute(
+        update(model)
+        .where(model.id == obj_id, model.version == expected)  # type: ignore[attr-defined]
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed(
+            "The resource was changed by someone else a moment ago; fetch it again."
+        )
+    # The row is already written; record the new values as loaded, not as pending changes.
+    for key, value in values.items():
+        set_committed_value(obj, key, value)

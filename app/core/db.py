@@ -1,0 +1,113 @@
+"""The async engine, sessions and the request's transaction.
+
+A request gets one session; it commits once when the handler succeeds and rolls back on any
+error, before the response is sent (so a client never sees success for a write that failed).
+Services flush, never commit.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.core.settings import Settings, get_settings
+from app.core.tenancy import Scope, set_scope
+
+
+class Database:
+    """One engine and session factory per process; replaceable as a whole in tests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.effective_database_url
+        self.engine = make_engine(self.url, settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_engine(url: str, settings: Settings) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite+aiosqlite:///") and ":memory:" not in url:
+            path = url.removeprefix("sqlite+aiosqlite:///")
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    timeout = settings.database_statement_timeout_ms
+    return create_async_engine(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={
+            "server_settings": {"statement_timeout": str(timeout), "application_name": "threshold"},
+            "timeout": 5,
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    global _database
+    if _database is None:
+        _database = Database(get_settings())
+    return _database
+
+
+def use_database(database: Database | None) -> None:
+    """Install a database for this process (the app factory and tests call this)."""
+    global _database
+    _database = database
+
+
+def sync_engine() -> Engine:
+    return get_database().engine.sync_engine
+
+
+async def request_session() -> AsyncIterator[AsyncSession]:
+    async with get_database().sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+@asynccontextmanager
+async def open_session(scope: Scope) -> AsyncIterator[AsyncSession]:
+    """A unit of work outside a request (workers, the CLI, writes that must outlive a rollback)."""
+    async with get_database().sessions() as session:
+        set_scope(session, scope)
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,208 @@
+"""Every error the API answers is RFC 9457 problem+json, written here and nowhere else."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.requestctx import current_request_id
+
+log = logging.getLogger("threshold.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://threshold.education/problems/"
+
+
+class ThresholdError(Exception):
+    """A failure the client can understand; `type` is a stable slug clients may branch on."""
+
+    status: int = 400
+    type: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class BadRequest(ThresholdError):
+    pass
+
+
+class Unauthorized(ThresholdError):
+    status, type, title = 401, "unauthorized", "Not authenticated"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token", **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.headers.setdefault(
+            "WWW-Authenticate", f'Bearer realm="threshold", error="{error}"'
+        )
+
+
+class Forbidden(ThresholdError):
+    status, type, title = 403, "forbidden", "Not permitted"
+
+
+class NotFound(ThresholdError):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class Conflict(ThresholdError):
+    status, type, title = 409, "conflict", "Conflict"
+
+
+class InvalidState(Conflict):
+    type, title = "invalid-state", "Not allowed in the current state"
+
+
+class PreconditionFailed(ThresholdError):
+    status, type, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PayloadTooLarge(ThresholdError):
+    status, type, title = 413, "payload-too-large", "Request body too large"
+
+
+class Unprocessable(ThresholdError):
+    status, type, title = 422, "validation-error", "Invalid request"
+
+
+class PreconditionRequired(ThresholdError):
+    status, type, title = 428, "precondition-required", "Precondition required"
+
+
+class TooManyRequests(ThresholdError):
+    status, type, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.headers["Retry-After"] = str(max(1, retry_after))
+
+
+class ServiceUnavailable(ThresholdError):
+    status, type, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem(
+    status: int,
+    type_slug: str,
+    title: str,
+    detail: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+_HTTP_TYPES: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Not authenticated"),
+    403: ("forbidden", "Not permitted"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    return "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+async def _threshold_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ThresholdError)
+    return problem(
+        exc.status, exc.type, exc.title, exc.detail, request, exc.headers, **exc.extra
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in raw):
+        return problem(
+            400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", request
+        )
+    errors = [
+        {"pointer": _pointer(err.get("loc", ())), "detail": str(err.get("msg", "invalid"))}
+        for err in raw
+    ]
+    summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
+    return problem(
+        422, "validation-error", "Invalid request", summary or "Invalid request.", request,
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug, title = _HTTP_TYPES.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No such resource."
+    return problem(exc.status_code, slug, title, detail, request, dict(exc.headers or {}))
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("integrity error", extra={"error_class": type(exc).__name__})
+    return problem(
+        409, "conflict", "Conflict",
+        "The change conflicts with existing data (a duplicate or a missing reference).",
+        request,
+    )
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable", extra={"error_class": type(exc).__name__})
+    return problem(
+        503, "service-unavailable", "Service unavailable",
+        "The database is unavailable; retry shortly.", request, {"Retry-After": "2"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error")
+    return problem(
+        500, "internal-error", "Internal error",
+        "Something went wrong on our side. Quote the request id if you contact support.",
+        request,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ThresholdError, _threshold_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(PoolTimeout, _database_down)
+    app.add_exception_handler(OSError, _database_down)
+    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,121 @@
+"""The one way to list: keyset pagination on a stable order that ends in `id`.
+
+Keyset rather than offset because roster syncs insert rows while staff and parents page; an
+offset would skip or repeat rows. Cursors are opaque to clients.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import Unprocessable
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="The `next_cursor` of the previous page."),
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+
+
+def _encode(values: Sequence[Any]) -> str:
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        return [_typed(key, value) for key, value in zip(keys, values, strict=True)]
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
+        raise Unprocessable("The cursor is not one this API issued; start again without it.") from None
+
+
+def _typed(key: SortKey, value: Any) -> Any:
+    python_type = key.column.type.python_type
+    if value is None:
+        return None
+    if python_type is UUID:
+        return UUID(hex=value)
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if not isinstance(value, python_type):
+        raise ValueError
+    return value
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = [keys[j].column == values[j] for j in range(i)]
+        step = key.column < values[i] if key.descending else key.column > values[i]
+        clauses.append(and_(*equal, step))
+    return or_(*clauses)
+
+
+async def paginate(
+    session: AsyncSession, statement: Select[Any], params: PageParams, keys: Sequence[SortKey]
+) -> tuple[list[Any], str | None]:
+    """Rows of one page and the cursor of the next. `keys` must end in a unique column."""
+    if params.cursor:
+        statement = statement.where(_after(keys, _decode(params.cursor, keys)))
+    order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
+    rows = list((await session.scalars(statement.order_by(*order).limit(params.limit + 1))).all())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, k.column.key) for k in keys])
+    return rows, next_cursor

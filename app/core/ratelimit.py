@@ -1,0 +1,77 @@
+"""Sliding-window limits kept in the database, so every API process counts the same attempts.
+
+Keys are stored as digests: a limit on an email address or an IP address must not become a
+list of them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field
+
+from app.core.db import open_session
+from app.core.errors import TooManyRequests
+from app.core.models import Identified
+from app.core.security import digest
+from app.core.tenancy import system_scope
+from app.core.types import UTCDateTime, utcnow
+
+
+class RateLimitHit(Identified, table=True):
+    __tablename__ = "rate_limit_hit"
+
+    bucket: str = Field(max_length=40, index=True)
+    key_digest: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+
+@dataclass(frozen=True)
+class Limit:
+    bucket: str
+    max_hits: int
+    window_seconds: int
+    message: str
+
+
+async def ensure_under(session: AsyncSession, limit: Limit, key: str) -> None:
+    """Raise 429 with Retry-After when `key` has used its allowance in the window."""
+    since = utcnow() - timedelta(seconds=limit.window_seconds)
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(RateLimitHit.at)).where(
+                RateLimitHit.bucket == limit.bucket,
+                RateLimitHit.key_digest == digest(key),
+                RateLimitHit.at > since,
+            )
+        )
+    ).one()
+    if count >= limit.max_hits:
+        retry_after = limit.window_seconds - int((utcnow() - _aware(oldest)).total_seconds())
+        raise TooManyRequests(limit.message, retry_after=retry_after)
+
+
+def _aware(value: datetime) -> datetime:
+    # func.min() bypasses the column type on SQLite, so the value may come back naive or as text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+async def hit_now(limit: Limit, key: str) -> None:
+    """Count one attempt in its own transaction, so it stands even when the request fails."""
+    async with open_session(system_scope("count a rate-limited attempt")) as session:
+        cutoff = utcnow() - timedelta(seconds=limit.window_seconds)
+        await session.execute(
+            delete(RateLimitHit).where(RateLimitHit.bucket == limit.bucket, RateLimitHit.at < cutoff)
+        )
+        session.add(RateLimitHit(bucket=limit.bucket, key_digest=digest(key)))
+
+
+async def clear(session: AsyncSession, limit: Limit, key: str) -> None:
+    await session.execute(
+        delete(RateLimitHit).where(
+            RateLimitHit.bucket == limit.bucket, RateLimitHit.key_digest == digest(key)
+        )
+    )

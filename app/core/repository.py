@@ -1,0 +1,48 @@
+"""The base every domain repository derives from: reads start from an already-scoped statement."""
+
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from app.core.errors import NotFound
+from app.core.principal import Principal
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+
+
+class ScopedRepository(Generic[ModelT]):
+    """Subclasses set `model` and `label`, and narrow `base_statement` to what the caller may see.
+
+    The trust floor already applies (see core/tenancy.py); `base_statement` narrows further to the
+    caller's schools, classes or household. Anything outside it is "not found".
+    """
+
+    model: ClassVar[type[Any]]
+    label: ClassVar[str]
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    def base_statement(self) -> Select[Any]:
+        return select(self.model)
+
+    async def find(self, object_id: UUID) -> ModelT | None:
+        statement = self.base_statement().where(self.model.id == object_id)
+        return (await self.session.scalars(statement)).one_or_none()  # type: ignore[no-any-return]
+
+    async def get(self, object_id: UUID) -> ModelT:
+        found = await self.find(object_id)
+        if found is None:
+            raise NotFound(f"There is no {self.label} {object_id} that you can see.")
+        return found
+
+    async def get_for_update(self, object_id: UUID) -> ModelT:
+        statement = self.base_statement().where(self.model.id == object_id).with_for_update()
+        found = (await self.session.scalars(statement)).one_or_none()
+        if found is None:
+            raise NotFound(f"There is no {self.label} {object_id} that you can see.")
+        return found  # type: ignore[no-any-return]

@@ -1,0 +1,13 @@
+"""Per-request context (the request id) readable from logs and error handlers."""
+
+from contextvars import ContextVar
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(value: str | None) -> object:
+    return _request_id.set(value)

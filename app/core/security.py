@@ -1,0 +1,239 @@
+"""Password hashing, signing keys, access tokens and the JWKS.
+
+Access tokens are JWTs signed with EdDSA (Ed25519) or ES256. Decoding pins the algorithm to the
+key named by `kid`, requires every claim, checks audience, issuer and type, and refuses `alg:
+none`, HMAC algorithms and any `crit` extension. Refresh tokens and codes are opaque random
+strings stored only as SHA-256 digests.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from pwdlib import PasswordHash
+
+from app.core.settings import Settings, get_settings
+from app.core.types import utcnow
+
+ACCESS_TOKEN_TYP = "at+jwt"
+
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+# -- passwords --------------------------------------------------------------------------------
+
+_hasher = PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant work whether or not the account exists, so timing reveals nothing."""
+    if password_hash is None:
+        _hasher.verify(password, _dummy_hash())
+        return False
+    try:
+        return _hasher.verify(password, password_hash)
+    except Exception:  # a malformed stored hash must never let anyone in
+        return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+# -- opaque secrets ---------------------------------------------------------------------------
+
+
+def new_opaque_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a high-entropy secret: the only form in which refresh tokens are stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+# -- signing keys -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_key: PrivateKey
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        public = self.private_key.public_key()
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+
+def _thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638: the kid is the hash of the key's required members, so it names the key itself."""
+    members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("crv", "kty", "x")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
+def _signing_key(private_key: Any) -> SigningKey:
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        jwk = OKPAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+        return SigningKey(_thumbprint(jwk), "EdDSA", private_key)
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(
+        private_key.curve, ec.SECP256R1
+    ):
+        jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+        return SigningKey(_thumbprint(jwk), "ES256", private_key)
+    raise ValueError("signing keys must be Ed25519 or P-256")
+
+
+def _split_pem(text: str) -> list[bytes]:
+    blocks, current = [], []
+    for line in text.strip().splitlines():
+        current.append(line.strip())
+        if line.startswith("-----END"):
+            blocks.append("\n".join(current).encode() + b"\n")
+            current = []
+    return blocks
+
+
+class KeyRing:
+    """The first key signs; every key verifies (so a retired key keeps verifying during rotation)."""
+
+    def __init__(self, keys: list[SigningKey]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is required")
+        self.keys = keys
+        self.by_kid = {k.kid: k for k in keys}
+
+    @property
+    def current(self) -> SigningKey:
+        return self.keys[0]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.public_jwk for k in self.keys]}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "KeyRing":
+        if settings.jwt_private_keys.strip():
+            pems = _split_pem(settings.jwt_private_keys)
+        else:
+            pems = [_development_key(settings.data_dir)]
+        keys = [_signing_key(serialization.load_pem_private_key(p, password=None)) for p in pems]
+        return cls(keys)
+
+
+def _development_key(data_dir: Path) -> bytes:
+    """Generated on first run and kept beside the database, so every local process shares it."""
+    path = data_dir / "dev-jwt-key.pem"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+    return path.read_bytes()
+
+
+_keyring: KeyRing | None = None
+
+
+def get_keyring() -> KeyRing:
+    global _keyring
+    if _keyring is None:
+        _keyring = KeyRing.from_settings(get_settings())
+    return _keyring
+
+
+def use_keyring(keyring: KeyRing | None) -> None:
+    global _keyring
+    _keyring = keyring
+
+
+# -- access tokens ----------------------------------------------------------------------------
+
+
+class TokenError(Exception):
+    """Any reason a token is not acceptable; the message is safe to show."""
+
+
+def issue_access_token(
+    *, subject: str, audience: str, ttl: timedelta, claims: dict[str, Any] | None = None
+) -> tuple[str, datetime]:
+    settings = get_settings()
+    key = get_keyring().current
+    now = utcnow()
+    expires_at = now + ttl
+    payload = {
+        **(claims or {}),
+        "iss": settings.jwt_issuer,
+        "aud": audience,
+        "sub": subject,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(
+        payload, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
+    )
+    return token, expires_at
+
+
+def decode_access_token(token: str, *, audience: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenError("The access token is malformed.") from exc
+    if header.get("typ") != ACCESS_TOKEN_TYP:
+        raise TokenError("The token is not an access token.")
+    if "crit" in header:
+        raise TokenError("The token uses an unsupported critical extension.")
+    key = get_keyring().by_kid.get(str(header.get("kid")))
+    if key is None:
+        raise TokenError("The token was signed with an unknown key.")
+    if header.get("alg") != key.alg:
+        raise TokenError("The token's algorithm does not match its key.")
+    try:
+        return jwt.decode(
+            token,
+            key.private_key.public_key(),
+            algorithms=[key.alg],
+            audience=audience,
+            issuer=get_settings().jwt_issuer,
+            leeway=5,
+            options={"require": ["iss", "aud", "exp", "iat", "nbf", "sub", "jti"], "strict_aud": True},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("The access token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError("The access token is not valid.") from exc

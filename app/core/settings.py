@@ -1,0 +1,81 @@
+"""The one settings object. Every knob is an environment variable prefixed THRESHOLD_ (plus DATABASE_URL)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THRESHOLD_", extra="ignore")
+
+    environment: Environment = "development"
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "THRESHOLD_DATABASE_URL"),
+        description="SQLAlchemy URL; empty means the embedded SQLite file under data_dir.",
+    )
+    data_dir: Path = Path("var")
+    database_pool_size: int = 10
+    database_statement_timeout_ms: int = 10_000
+
+    jwt_issuer: str = "threshold"
+    jwt_private_keys: str = Field(
+        default="",
+        description="PEM private keys (Ed25519 or P-256), concatenated; the first signs.",
+    )
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+
+    max_body_bytes: int = 1024 * 1024
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs and /redoc; defaults to on outside production."
+    )
+    cors_origins: list[str] = []
+    hsts: bool = False
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        # A production deployment must never mint tokens with a key generated on the fly:
+        # other processes could not verify them and a restart would log everyone out.
+        if self.environment == "production":
+            if not self.jwt_private_keys.strip():
+                raise ValueError("THRESHOLD_JWT_PRIVATE_KEYS must be set in production")
+            if not self.database_url.startswith("postgresql"):
+                raise ValueError("DATABASE_URL must point at PostgreSQL in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.data_dir / 'threshold.db'}"
+
+    @property
+    def serve_docs(self) -> bool:
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment != "production"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, postgresql://) and pick the async driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,72 @@
+"""Column types and value types shared by every domain."""
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from sqlalchemy import DateTime
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp on every database.
+
+    SQLite has no time zones, so values are stored as naive UTC and made aware again on load;
+    PostgreSQL stores `timestamptz`. Naive input is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_POSTCODE = re.compile(
+    r"^(GIR0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRV-Y])"
+    r"[0-9][ABD-HJLNP-UW-Z]{2})$"
+)
+
+
+def normalise_postcode(value: str) -> str:
+    """A UK postcode in its canonical form: upper case, one space before the inward code."""
+    compact = re.sub(r"\s+", "", value).upper()
+    if not _POSTCODE.match(compact):
+        raise ValueError(f"'{value}' is not a valid UK postcode")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+Postcode = Annotated[str, AfterValidator(normalise_postcode), Field(max_length=10, examples=["ME2 2AB"])]
+
+
+def enum_type(enum_class: type[StrEnum], length: int = 30) -> SAEnum:
+    """Enums stored as their values in a plain VARCHAR: portable, readable, and a new member needs
+    no ALTER TYPE."""
+    return SAEnum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,148 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app import health
+from app.api import api, well_known
+from app.core.db import get_database
+from app.core.errors import install_error_handlers
+from app.core.logs import configure_logging
+from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.settings import Settings, get_settings
+
+DESCRIPTION = """
+Threshold is the system of record and integration API for universal home-visit programmes in
+multi-academy trusts: schools, staff, pupils and households, programmes, schedules, visits,
+notes, safeguarding concerns and surveys.
+
+* Versioned under `/api/v1`; breaking changes get a new version.
+* Authenticate with `POST /api/v1/auth/token` (OAuth 2.0 password grant) and send
+  `Authorization: Bearer <access_token>`. Access tokens last 15 minutes; refresh with the
+  `refresh_token` grant. Verify tokens with `/.well-known/jwks.json`.
+* Errors are `application/problem+json` (RFC 9457) with a stable `type`.
+* Lists use keyset pagination: `limit` (≤ 200) and the opaque `next_cursor`.
+* Single resources carry an `ETag`; `PATCH` requires `If-Match`.
+* Creating `POST`s honour `Idempotency-Key`.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<handler>`: stable names for generated clients (renaming one is a breaking change)."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}_{route.name}"
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_ERROR_RESPONSES = {
+    "400": "Bad request (malformed JSON, invalid grant)",
+    "401": "Missing, expired or revoked credentials",
+    "403": "Authenticated but not permitted",
+    "404": "No such resource within your scope",
+    "409": "Conflicts with the current state",
+    "412": "If-Match does not match the current version",
+    "413": "Request body too large",
+    "422": "Invalid request",
+    "428": "If-Match required",
+    "429": "Too many requests",
+    "500": "Internal error (quote request_id)",
+    "503": "Service unavailable",
+}
+
+
+def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
+    """The problem responses an operation can give, from what it takes."""
+    statuses = {"429", "500", "503"}
+    parameters = operation.get("parameters", [])
+    if parameters or "requestBody" in operation:
+        statuses |= {"422"}
+    if "requestBody" in operation:
+        statuses |= {"400", "413"}
+    if operation.get("security"):
+        statuses |= {"401", "403"}
+    if any(p.get("in") == "path" for p in parameters):
+        statuses |= {"404"}
+    if method in {"post", "put", "patch", "delete"}:
+        statuses |= {"409"}
+    if method in {"patch", "delete"}:
+        statuses |= {"412", "428"}
+    return sorted(statuses)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            for status in _error_statuses(method, operation):
+                responses[status] = {"description": _ERROR_RESPONSES[status], "content": content}
+    app.openapi_schema = schema
+    return schema
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await get_database().dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Threshold",
+        version="1.0.0",
+        description=DESCRIPTION,
+        generate_unique_id_function=operation_id,
+        docs_url="/docs" if settings.serve_docs else None,
+        redoc_url="/redoc" if settings.serve_docs else None,
+        openapi_url="/openapi.json" if settings.serve_docs else None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(well_known)
+    app.include_router(api)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

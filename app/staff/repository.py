@@ -1,0 +1,131 @@
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.permissions import Role
+from app.core.repository import ScopedRepository
+from app.core.tenancy import scoped, system_scope
+from app.core.types import utcnow
+from app.staff.models import AuthSession, RefreshToken, RoleGrant, StaffMember
+
+
+class StaffRepository(ScopedRepository[StaffMember]):
+    model, label = StaffMember, "staff member"
+
+    def base_statement(self) -> Select[Any]:
+        scope = self.principal.scope
+        statement = select(StaffMember)
+        if self.principal.is_platform_admin:
+            # Operators look after trust admins, not a trust's whole workforce.
+            admins = select(RoleGrant.staff_id).where(
+                RoleGrant.role.in_([Role.TRUST_ADMIN, Role.PLATFORM_ADMIN])  # type: ignore[attr-defined]
+            )
+            return statement.where(StaffMember.id.in_(admins))  # type: ignore[attr-defined]
+        if scope.school_ids is not None:
+            # Staff who only work at some schools see colleagues who hold a role at one of them.
+            colleagues = select(RoleGrant.staff_id).where(
+                RoleGrant.school_id.in_(scope.school_ids)  # type: ignore[union-attr]
+            )
+            statement = statement.where(StaffMember.id.in_(colleagues))  # type: ignore[attr-defined]
+        return statement
+
+    async def grants_of(self, staff_ids: Iterable[UUID]) -> dict[UUID, list[RoleGrant]]:
+        """Every grant of a page of staff in one query (never one query per row)."""
+        ids = list(staff_ids)
+        by_staff: dict[UUID, list[RoleGrant]] = defaultdict(list)
+        if not ids:
+            return by_staff
+        rows = await self.session.scalars(
+            select(RoleGrant)
+            .where(RoleGrant.staff_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(RoleGrant.role, RoleGrant.school_id)
+        )
+        for grant in rows:
+            by_staff[grant.staff_id].append(grant)
+        return by_staff
+
+    async def remove_grants(self, grant_ids: list[UUID]) -> None:
+        if grant_ids:
+            await self.session.execute(
+                delete(RoleGrant).where(RoleGrant.id.in_(grant_ids))  # type: ignore[attr-defined]
+            )
+
+
+class SignInRepository:
+    """Queries behind signing in. They run before anyone is known, so they open a system scope."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def staff_by_email(self, email: str) -> StaffMember | None:
+        with scoped(self.session, system_scope("sign-in looks the account up by email")):
+            return (
+                await self.session.scalars(select(StaffMember).where(StaffMember.email == email))
+            ).one_or_none()
+
+    async def staff_by_invitation(self, invitation_digest: str) -> StaffMember | None:
+        with scoped(self.session, system_scope("an invitation names its staff member")):
+            return (
+                await self.session.scalars(
+                    select(StaffMember).where(StaffMember.invitation_digest == invitation_digest)
+                )
+            ).one_or_none()
+
+    async def live_session(self, session_id: UUID, staff_id: UUID) -> StaffMember | None:
+        """The staff member behind an access token, if its session and account are still live."""
+        with scoped(self.session, system_scope("authenticate a bearer token")):
+            return (
+                await self.session.scalars(
+                    select(StaffMember)
+                    .join(AuthSession, AuthSession.staff_id == StaffMember.id)  # type: ignore[arg-type]
+                    .where(
+                        AuthSession.id == session_id,
+                        AuthSession.staff_id == staff_id,
+                        AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+                        StaffMember.is_active.is_(True),  # type: ignore[attr-defined]
+                    )
+                )
+            ).one_or_none()
+
+    async def grants_of(self, staff_id: UUID) -> list[RoleGrant]:
+        with scoped(self.session, system_scope("load the roles of the caller")):
+            return list(
+                (await self.session.scalars(select(RoleGrant).where(RoleGrant.staff_id == staff_id))).all()
+            )
+
+    async def refresh_token(self, token_digest: str) -> tuple[RefreshToken, AuthSession] | None:
+        row = (
+            await self.session.execute(
+                select(RefreshToken, AuthSession)
+                .join(AuthSession, AuthSession.id == RefreshToken.session_id)  # type: ignore[arg-type]
+                .where(RefreshToken.token_digest == token_digest)
+            )
+        ).one_or_none()
+        return (row[0], row[1]) if row else None
+
+    async def claim_rotation(self, token_id: UUID) -> bool:
+        """Mark a refresh token used; False if another request used it first."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.rotated_at.is_(None))  # type: ignore[union-attr]
+            .values(rotated_at=utcnow())
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def revoke_session(self, session_id: UUID, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+
+    async def revoke_all_sessions(self, staff_id: UUID, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.staff_id == staff_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )

@@ -1,0 +1,169 @@
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query, Request, Response
+
+from app.core.auth import authenticate, require
+from app.core.concurrency import IfMatch, set_etag
+from app.core.db import SessionDep
+from app.core.errors import BadRequest
+from app.core.idempotency import IdempotencyDep
+from app.core.pagination import Page, PageDep
+from app.core.permissions import Permission as P
+from app.core.permissions import Role
+from app.core.principal import Principal
+from app.core.security import get_keyring
+from app.staff import service, signin
+from app.staff.schemas import (
+    InvitationAccept,
+    Me,
+    RolesReplace,
+    StaffCreate,
+    StaffCreated,
+    StaffInvitation,
+    StaffRead,
+    StaffUpdate,
+    TokenPair,
+)
+
+auth = APIRouter(prefix="/auth", tags=["auth"])
+staff = APIRouter(prefix="/staff", tags=["staff"])
+me = APIRouter(tags=["me"])
+well_known = APIRouter(tags=["auth"])
+
+Signed = Annotated[Principal, require()]
+Reader = Annotated[Principal, require(P.STAFF_READ)]
+Manager = Annotated[Principal, require(P.STAFF_MANAGE)]
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@auth.post(
+    "/token",
+    summary="Sign in (OAuth 2.0 password grant) or refresh tokens (refresh_token grant)",
+    responses={429: {"description": "Too many failed attempts"}},
+)
+async def issue_token(
+    request: Request,
+    session: SessionDep,
+    grant_type: Annotated[Literal["password", "refresh_token"], Form()],
+    username: Annotated[str | None, Form(max_length=254)] = None,
+    password: Annotated[str | None, Form(max_length=128)] = None,
+    refresh_token: Annotated[str | None, Form(max_length=200)] = None,
+    scope: Annotated[str, Form(max_length=200)] = "",
+) -> TokenPair:
+    if grant_type == "password":
+        if not username or not password:
+            raise BadRequest("The password grant needs username and password.",
+                             extra={"error": "invalid_request"})
+        return await signin.sign_in(session, email=username, password=password,
+                                    ip_address=_client_address(request))
+    if not refresh_token:
+        raise BadRequest("The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"})
+    return await signin.refresh(session, refresh_token=refresh_token)
+
+
+@auth.post("/logout", status_code=204, summary="End this sign-in session")
+async def logout(session: SessionDep, who: Signed) -> Response:
+    await signin.sign_out(session, who)
+    return Response(status_code=204)
+
+
+@auth.post("/invitations/accept", status_code=204, summary="Set your first password from an invitation")
+async def accept_invitation(request: Request, body: InvitationAccept, session: SessionDep) -> Response:
+    await signin.accept_invitation(session, token=body.token, password=body.password,
+                                   ip_address=_client_address(request))
+    return Response(status_code=204)
+
+
+@well_known.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+async def jwks() -> dict[str, Any]:
+    return get_keyring().jwks()
+
+
+@me.get("/me", summary="Who you are, your roles and your permissions")
+async def get_me(session: SessionDep, who: Signed) -> Me:
+    member = await service.get_staff(session, who, who.id)
+    (described,) = await service.describe(session, who, [member])
+    permissions = {
+        str(school_id) if school_id else "trust": sorted(who.permissions_at(school_id))
+        for school_id in {None, *who.school_ids}
+    }
+    return Me.model_validate(described, update={"permissions": permissions})
+
+
+@staff.get("", summary="List staff members")
+async def list_staff(
+    session: SessionDep, page: PageDep, who: Reader,
+    school_id: Annotated[UUID | None, Query()] = None,
+    role: Annotated[Role | None, Query()] = None,
+    active: Annotated[bool | None, Query()] = None,
+) -> Page[StaffRead]:
+    rows, cursor = await service.list_staff(session, who, page, school_id=school_id, role=role, active=active)
+    return Page(items=await service.describe(session, who, rows), next_cursor=cursor)
+
+
+@staff.post("", status_code=201, response_model=StaffCreated, summary="Invite a staff member")
+async def create_staff(
+    body: StaffCreate, session: SessionDep, idempotency: IdempotencyDep, who: Manager
+) -> Any:
+    async def create() -> StaffCreated:
+        member, invitation = await service.create_staff(session, who, body)
+        (described,) = await service.describe(session, who, [member])
+        return StaffCreated.model_validate(described, update={"invitation": invitation})
+
+    return await idempotency.once(body, create)
+
+
+@staff.get("/{staff_id}", summary="Get a staff member")
+async def get_staff(staff_id: UUID, session: SessionDep, response: Response, who: Reader) -> StaffRead:
+    member = await service.get_staff(session, who, staff_id)
+    set_etag(response, member)
+    (described,) = await service.describe(session, who, [member])
+    return described
+
+
+@staff.patch("/{staff_id}", summary="Change a staff member's name or visit training")
+async def update_staff(
+    staff_id: UUID, body: StaffUpdate, session: SessionDep, response: Response, if_match: IfMatch,
+    who: Manager,
+) -> StaffRead:
+    member = await service.update_staff(session, who, staff_id, body, if_match)
+    set_etag(response, member)
+    (described,) = await service.describe(session, who, [member])
+    return described
+
+
+@staff.put("/{staff_id}/roles", summary="Set a staff member's roles (within your powers)")
+async def replace_roles(
+    staff_id: UUID, body: RolesReplace, session: SessionDep, response: Response, if_match: IfMatch,
+    who: Manager,
+) -> StaffRead:
+    member = await service.replace_roles(session, who, staff_id, body, if_match)
+    set_etag(response, member)
+    (described,) = await service.describe(session, who, [member])
+    return described
+
+
+@staff.post("/{staff_id}/deactivate", summary="Deactivate a staff member; their sessions end at once")
+async def deactivate_staff(staff_id: UUID, session: SessionDep, who: Manager) -> StaffRead:
+    member = await service.set_active(session, who, staff_id, active=False)
+    (described,) = await service.describe(session, who, [member])
+    return described
+
+
+@staff.post("/{staff_id}/reactivate", summary="Reactivate a staff member")
+async def reactivate_staff(staff_id: UUID, session: SessionDep, who: Manager) -> StaffRead:
+    member = await service.set_active(session, who, staff_id, active=True)
+    (described,) = await service.describe(session, who, [member])
+    return described
+
+
+@staff.post("/{staff_id}/invitation", summary="Issue a new invitation (the old one stops working)")
+async def reissue_invitation(staff_id: UUID, session: SessionDep, who: Manager) -> StaffInvitation:
+    return await service.reissue_invitation(session, who, staff_id)
+
+
+__all__ = ["auth", "authenticate", "me", "staff", "well_known"]

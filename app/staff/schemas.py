@@ -1,0 +1,106 @@
+from datetime import date, datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
+
+from app.core.permissions import SCHOOL_LEVEL_ROLES, TRUST_LEVEL_ROLES, Role
+from app.core.schemas import Input, Output, Patch
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=128, strip_whitespace=False)]
+
+
+class GrantIn(Input):
+    role: Role
+    school_id: UUID | None = Field(
+        default=None, description="The school for a school role; omit for trust-level roles."
+    )
+
+    @model_validator(mode="after")
+    def _level_matches_role(self) -> Self:
+        if self.role is Role.PLATFORM_ADMIN:
+            raise ValueError("platform_admin cannot be granted through the API")
+        if self.role in TRUST_LEVEL_ROLES and self.school_id is not None:
+            raise ValueError(f"{self.role} is a trust-level role: omit school_id")
+        if self.role in SCHOOL_LEVEL_ROLES and self.school_id is None:
+            raise ValueError(f"{self.role} is held at a school: give school_id")
+        return self
+
+
+Grants = Annotated[list[GrantIn], Field(min_length=1, max_length=50)]
+
+
+class StaffCreate(Input):
+    email: Email
+    full_name: FullName
+    roles: Grants
+    visit_training_completed_date: date | None = None
+
+
+class StaffUpdate(Patch):
+    clearable = frozenset({"visit_training_completed_date"})
+
+    full_name: FullName | None = None
+    visit_training_completed_date: date | None = None
+
+
+class RolesReplace(Input):
+    roles: Annotated[list[GrantIn], Field(max_length=50)] = Field(
+        description="The roles this staff member should hold within your powers; roles you "
+        "cannot grant are left as they are."
+    )
+
+
+class GrantRead(Output):
+    role: Role
+    school_id: UUID | None
+
+
+class StaffRead(Output):
+    id: UUID
+    trust_id: UUID | None
+    email: str
+    full_name: str
+    is_active: bool
+    visit_training_completed_date: date | None
+    invitation_pending: bool
+    roles: list[GrantRead]
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffInvitation(Output):
+    staff_id: UUID
+    token: str = Field(description="Shown once: the invitee sets a password with it.")
+    expires_at: datetime
+
+
+class StaffCreated(StaffRead):
+    invitation: StaffInvitation
+
+
+class Me(StaffRead):
+    permissions: dict[str, list[str]] = Field(
+        description="Permissions by school id ('trust' for those held across the trust)."
+    )
+
+
+class InvitationAccept(Input):
+    token: Annotated[str, StringConstraints(min_length=20, max_length=200)]
+    password: Password
+
+
+class TokenPair(Output):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str
+    refresh_expires_in: int

@@ -1,0 +1,218 @@
+"""Staff members and their roles: creation with an invitation, role changes within the granting
+caller's own powers, training records, deactivation. Role changes and deactivation take effect
+on the caller's next request because principals are loaded fresh each time (see signin.py)."""
+
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.concurrency import save_versioned
+from app.core.errors import Forbidden
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.permissions import Role
+from app.core.principal import Grant, Principal
+from app.core.security import digest, new_opaque_token
+from app.core.types import utcnow
+from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount
+from app.staff.models import RoleGrant, StaffMember
+from app.staff.repository import SignInRepository, StaffRepository
+from app.staff.schemas import GrantRead, RolesReplace, StaffCreate, StaffInvitation, StaffRead, StaffUpdate
+from app.trusts.repository import SchoolRepository
+
+INVITATION_TTL = timedelta(days=7)
+
+
+async def describe(session: AsyncSession, who: Principal, staff: list[StaffMember]) -> list[StaffRead]:
+    grants = await StaffRepository(session, who).grants_of(s.id for s in staff)
+    return [
+        StaffRead.model_validate(
+            s,
+            update={
+                "roles": [GrantRead.model_validate(g) for g in grants.get(s.id, [])],
+                "invitation_pending": s.invitation_digest is not None,
+            },
+        )
+        for s in staff
+    ]
+
+
+async def list_staff(
+    session: AsyncSession,
+    who: Principal,
+    page: PageParams,
+    *,
+    school_id: UUID | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> tuple[list[StaffMember], str | None]:
+    statement = StaffRepository(session, who).base_statement()
+    if school_id is not None or role is not None:
+        holders = select(RoleGrant.staff_id)
+        if school_id is not None:
+            holders = holders.where(RoleGrant.school_id == school_id)
+        if role is not None:
+            holders = holders.where(RoleGrant.role == role)
+        statement = statement.where(StaffMember.id.in_(holders))  # type: ignore[attr-defined]
+    if active is not None:
+        statement = statement.where(StaffMember.is_active.is_(active))  # type: ignore[attr-defined]
+    keys = [SortKey(StaffMember.full_name), SortKey(StaffMember.id)]  # type: ignore[arg-type]
+    return await paginate(session, statement, page, keys)
+
+
+async def get_staff(session: AsyncSession, who: Principal, staff_id: UUID) -> StaffMember:
+    return await StaffRepository(session, who).get(staff_id)
+
+
+async def create_staff(
+    session: AsyncSession, who: Principal, body: StaffCreate
+) -> tuple[StaffMember, StaffInvitation]:
+    """Raises GrantNotPermitted (403) for a role beyond the caller's powers, EmailTaken (409)."""
+    if who.trust_id is None:
+        raise Forbidden("Platform operators add a trust's first admin when creating the trust.")
+    grants = {Grant(g.role, g.school_id) for g in body.roles}
+    for grant in grants:
+        await _ensure_may_grant(session, who, grant)
+    staff = await _new_staff(session, who, who.trust_id, body.email, body.full_name)
+    staff.visit_training_completed_date = body.visit_training_completed_date
+    invitation = _issue_invitation(staff)
+    _add_grants(session, who, staff, grants)
+    await session.flush()
+    await audit.record(session, who, "staff.created", subject_type="staff_member", subject_id=staff.id,
+                       details={"roles": _describe_grants(grants)})
+    return staff, invitation
+
+
+async def create_first_admin(
+    session: AsyncSession, who: Principal, *, trust_id: UUID, email: str, full_name: str
+) -> StaffInvitation:
+    grant = Grant(Role.TRUST_ADMIN, None)
+    if not who.may_grant(grant):
+        raise GrantNotPermitted("Only a platform operator creates a trust's first admin.")
+    staff = await _new_staff(session, who, trust_id, email, full_name)
+    invitation = _issue_invitation(staff)
+    _add_grants(session, who, staff, {grant})
+    await session.flush()
+    await audit.record(session, who, "staff.created", subject_type="staff_member",
+                       subject_id=staff.id, trust_id=trust_id, details={"roles": ["trust_admin"]})
+    return invitation
+
+
+async def _new_staff(
+    session: AsyncSession, who: Principal, trust_id: UUID, email: str, full_name: str
+) -> StaffMember:
+    if await SignInRepository(session).staff_by_email(email) is not None:
+        raise EmailTaken("A staff account with this email address already exists.")
+    staff = StaffMember(trust_id=trust_id, email=email, full_name=full_name)
+    session.add(staff)
+    return staff
+
+
+def _issue_invitation(staff: StaffMember) -> StaffInvitation:
+    token = new_opaque_token()
+    staff.invitation_digest = digest(token)
+    staff.invitation_expires_at = utcnow() + INVITATION_TTL
+    return StaffInvitation(staff_id=staff.id, token=token, expires_at=staff.invitation_expires_at)
+
+
+def _add_grants(session: AsyncSession, who: Principal, staff: StaffMember, grants: set[Grant]) -> None:
+    for grant in grants:
+        session.add(
+            RoleGrant(trust_id=staff.trust_id, staff_id=staff.id, role=grant.role,
+                      school_id=grant.school_id, granted_by=who.id)
+        )
+
+
+async def _ensure_may_grant(session: AsyncSession, who: Principal, grant: Grant) -> None:
+    if grant.school_id is not None:
+        await SchoolRepository(session, who).get(grant.school_id)  # 404 outside the caller's scope
+    if not who.may_grant(grant):
+        where = f" at school {grant.school_id}" if grant.school_id else " across the trust"
+        raise GrantNotPermitted(f"You may not grant or remove the role {grant.role}{where}.")
+
+
+def _describe_grants(grants: set[Grant]) -> list[str]:
+    return sorted(f"{g.role}@{g.school_id}" if g.school_id else str(g.role) for g in grants)
+
+
+async def update_staff(
+    session: AsyncSession, who: Principal, staff_id: UUID, body: StaffUpdate, if_match: str | None
+) -> StaffMember:
+    staff = await StaffRepository(session, who).get(staff_id)
+    if staff.id != who.id:
+        await _ensure_manages(session, who, staff, every_grant=False)
+    elif "visit_training_completed_date" in body.model_fields_set:
+        raise OwnAccount("Someone else records your visit training.")
+    await save_versioned(session, staff, body.changes(), if_match)
+    return staff
+
+
+async def replace_roles(
+    session: AsyncSession, who: Principal, staff_id: UUID, body: RolesReplace, if_match: str | None
+) -> StaffMember:
+    """Makes the staff member's roles within the caller's powers equal to `body.roles`; roles the
+    caller could not grant are kept. Raises OwnAccount (409), GrantNotPermitted (403)."""
+    repository = StaffRepository(session, who)
+    staff = await repository.get(staff_id)
+    if staff.id == who.id:
+        raise OwnAccount("You cannot change your own roles; ask another administrator.")
+    current = (await repository.grants_of([staff.id])).get(staff.id, [])
+    held = {Grant(g.role, g.school_id): g for g in current}
+    wanted = {Grant(g.role, g.school_id) for g in body.roles}
+    for grant in wanted - held.keys():
+        await _ensure_may_grant(session, who, grant)
+    removed = [g for g in held.keys() - wanted if who.may_grant(g)]
+    added = wanted - held.keys()
+    if not added and not removed:
+        await save_versioned(session, staff, {}, if_match)
+        return staff
+    await repository.remove_grants([held[g].id for g in removed])
+    _add_grants(session, who, staff, added)
+    await save_versioned(session, staff, {}, if_match)
+    await audit.record(session, who, "staff.roles_changed", subject_type="staff_member",
+                       subject_id=staff.id,
+                       details={"added": _describe_grants(added), "removed": _describe_grants(set(removed))})
+    return staff
+
+
+async def set_active(session: AsyncSession, who: Principal, staff_id: UUID, active: bool) -> StaffMember:
+    """Deactivation ends every session at once. Only someone who could remove every one of the
+    member's roles may deactivate them. Raises OwnAccount (409), GrantNotPermitted (403)."""
+    staff = await StaffRepository(session, who).get(staff_id)
+    if staff.id == who.id:
+        raise OwnAccount("You cannot deactivate or reactivate your own account.")
+    await _ensure_manages(session, who, staff, every_grant=True)
+    if staff.is_active == active:
+        return staff
+    staff.is_active = active
+    staff.deactivated_at = None if active else utcnow()
+    staff.version += 1
+    if not active:
+        await SignInRepository(session).revoke_all_sessions(staff.id, "deactivated")
+    await audit.record(session, who, "staff.activated" if active else "staff.deactivated",
+                       subject_type="staff_member", subject_id=staff.id)
+    return staff
+
+
+async def reissue_invitation(session: AsyncSession, who: Principal, staff_id: UUID) -> StaffInvitation:
+    staff = await StaffRepository(session, who).get(staff_id)
+    await _ensure_manages(session, who, staff, every_grant=False)
+    if staff.id == who.id:
+        raise OwnAccount("Ask another administrator to invite you again.")
+    invitation = _issue_invitation(staff)
+    staff.version += 1
+    await audit.record(session, who, "staff.invited", subject_type="staff_member", subject_id=staff.id)
+    return invitation
+
+
+async def _ensure_manages(
+    session: AsyncSession, who: Principal, staff: StaffMember, *, every_grant: bool
+) -> None:
+    grants = (await StaffRepository(session, who).grants_of([staff.id])).get(staff.id, [])
+    allowed = [who.may_grant(Grant(g.role, g.school_id)) for g in grants]
+    if not allowed or not (all(allowed) if every_grant else any(allowed)):
+        raise GrantNotPermitted("This staff member holds roles beyond your powers to manage.")
+
+

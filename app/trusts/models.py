@@ -1,0 +1,60 @@
+"""Trusts and their schools."""
+
+from enum import StrEnum
+from sqlalchemy import CheckConstraint
+from sqlmodel import Field
+
+from app.core.models import Identified, Timestamped, TrustScoped, Versioned
+from app.core.types import enum_type
+
+
+class Phase(StrEnum):
+    NURSERY = "nursery"
+    PRIMARY = "primary"
+    MIDDLE = "middle"
+    SECONDARY = "secondary"
+    ALL_THROUGH = "all_through"
+    SPECIAL = "special"
+    ALTERNATIVE_PROVISION = "alternative_provision"
+    SIXTEEN_PLUS = "sixteen_plus"
+
+
+class Participation(StrEnum):
+    """Whether a school runs home visits: the SPEC's trust has two schools out, two in part."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class TrustBase(Versioned):
+    name: str = Field(max_length=200)
+    default_max_visits_per_day: int = Field(default=10, ge=1, le=20)
+    default_visit_minutes: int = Field(default=45, ge=15, le=180)
+
+
+class Trust(Identified, Timestamped, TrustBase, table=True):
+    __tablename__ = "trust"
+
+
+class School(Identified, Timestamped, Versioned, TrustScoped, table=True):
+    __tablename__ = "school"
+    __table_args__ = (
+        CheckConstraint(
+            "participation = 'full' OR participation_reason IS NOT NULL",
+            name="participation_reason_given",
+        ),
+    )
+
+    urn: str = Field(max_length=6, unique=True)
+    name: str = Field(max_length=200)
+    phase: Phase = Field(sa_type=enum_type(Phase))
+    address_line1: str = Field(max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    town: str = Field(max_length=100)
+    postcode: str = Field(max_length=10)
+    latitude: float | None = None
+    longitude: float | None = None
+    participation: Participation = Field(default=Participation.FULL, sa_type=enum_type(Participation, 10))
+    participation_reason: str | None = Field(default=None, max_length=500)
+
