@@ -8,7 +8,7 @@ concurrent writers cannot both succeed.
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Header, Response
+from fastapi import Depends, Header, Response
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,14 +17,21 @@ from app.core.errors import PreconditionFailed, PreconditionRequired
 from app.core.models import Versioned
 from app.core.types import utcnow
 
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="The ETag of the version you read; required on PATCH and DELETE.",
-        max_length=200,
-    ),
-]
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag of the version you read; required on PATCH, PUT and DELETE of "
+            "a single resource.",
+            max_length=200,
+        ),
+    ] = None,
+) -> str | None:
+    return if_match
+
+
+IfMatch = Annotated[str | None, Depends(_if_match)]
 
 
 def etag_of(obj: Any) -> str:

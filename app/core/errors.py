@@ -171,7 +171,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("integrity error", extra={"error_class": type(exc).__name__})
+    log.warning("integrity error", extra={"error_class": type(exc).__name__, "constraint": _constraint_name(exc)})
     return problem(
         409, "conflict", "Conflict",
         "The change conflicts with existing data (a duplicate or a missing reference).",
@@ -206,3 +206,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _database_down)
     app.add_exception_handler(DBAPIError, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _constraint_name(exc: Exception) -> str | None:
+    # The constraint's name helps operators and carries no personal data (unlike the SQL or values).
+    original = getattr(exc, "orig", None)
+    name = getattr(original, "constraint_name", None)
+    if name:
+        return str(name)
+    message = str(original or "")
+    return message.split(":")[-1].strip()[:120] if "constraint" in message.lower() else None

@@ -136,6 +136,7 @@ class BodySizeLimitMiddleware:
                 return
         received = 0
         refused = False
+        replaced = False
 
         async def limited_receive() -> Message:
             nonlocal received, refused
@@ -147,15 +148,21 @@ class BodySizeLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(send)
-        except Exception:
+        async def guarded_send(message: Message) -> None:
+            # The framework turns a failed body read into its own 400; answer the real reason.
+            nonlocal replaced
             if refused:
+                if not replaced:
+                    replaced = True
+                    await self._refuse(send)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            if not replaced:
                 await self._refuse(send)
-            else:
-                raise
 
     async def _refuse(self, send: Send) -> None:
         from app.core.requestctx import current_request_id

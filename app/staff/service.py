@@ -107,6 +107,7 @@ async def _new_staff(
         raise EmailTaken("A staff account with this email address already exists.")
     staff = StaffMember(trust_id=trust_id, email=email, full_name=full_name)
     session.add(staff)
+    await session.flush()  # grants reference the row; without relationships no insert order is implied
     return staff
 
 
