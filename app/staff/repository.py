@@ -33,6 +33,21 @@ class StaffRepository(ScopedRepository[StaffMember]):
             statement = statement.where(StaffMember.id.in_(colleagues))  # type: ignore[attr-defined]
         return statement
 
+    def filtered(
+        self, *, school_id: UUID | None, role: Role | None, active: bool | None
+    ) -> Select[Any]:
+        statement = self.base_statement()
+        if school_id is not None or role is not None:
+            holders = select(RoleGrant.staff_id)
+            if school_id is not None:
+                holders = holders.where(RoleGrant.school_id == school_id)
+            if role is not None:
+                holders = holders.where(RoleGrant.role == role)
+            statement = statement.where(StaffMember.id.in_(holders))  # type: ignore[attr-defined]
+        if active is not None:
+            statement = statement.where(StaffMember.is_active.is_(active))  # type: ignore[attr-defined]
+        return statement
+
     async def grants_of(self, staff_ids: Iterable[UUID]) -> dict[UUID, list[RoleGrant]]:
         """Every grant of a page of staff in one query (never one query per row)."""
         ids = list(staff_ids)

@@ -5,7 +5,6 @@ on the caller's next request because principals are loaded fresh each time (see 
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
@@ -48,16 +47,7 @@ async def list_staff(
     role: Role | None = None,
     active: bool | None = None,
 ) -> tuple[list[StaffMember], str | None]:
-    statement = StaffRepository(session, who).base_statement()
-    if school_id is not None or role is not None:
-        holders = select(RoleGrant.staff_id)
-        if school_id is not None:
-            holders = holders.where(RoleGrant.school_id == school_id)
-        if role is not None:
-            holders = holders.where(RoleGrant.role == role)
-        statement = statement.where(StaffMember.id.in_(holders))  # type: ignore[attr-defined]
-    if active is not None:
-        statement = statement.where(StaffMember.is_active.is_(active))  # type: ignore[attr-defined]
+    statement = StaffRepository(session, who).filtered(school_id=school_id, role=role, active=active)
     keys = [SortKey(StaffMember.full_name), SortKey(StaffMember.id)]  # type: ignore[arg-type]
     return await paginate(session, statement, page, keys)
 

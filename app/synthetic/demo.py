@@ -13,8 +13,9 @@ from app.synthetic.generator import DEMO_PASSWORD, Generator, insert_world
 async def seed_demo(seed: int = 1) -> dict[str, Any]:
     world = Generator(seed).world()
     async with open_session(system_scope("seed the demo")) as session:
+        operator = world.platform_admin.email
         exists = await session.scalar(
-            select(StaffMember.id).where(StaffMember.email == world.platform_admin.email)
+            select(StaffMember.id).where(StaffMember.email == operator)  # tenancy: system scope
         )
         if exists is None:
             await insert_world(session, world)
