@@ -1,0 +1,123 @@
+"""Every route of the app, called as every principal, against the policy in route_policy.py.
+
+Routes are discovered from the app itself, so a new route is covered from its first day: it
+fails here until it declares `require(...)` (or is listed public in app/api.py) and has a policy.
+Whenever a caller from another school or trust gets a 2xx, the answer must not contain a single
+id of the home tenant's objects.
+"""
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.api import PUBLIC_ROUTES
+from app.core.permissions import Role
+from app.main import create_app
+from app.synthetic.generator import Login, World
+from tests.conftest import bearer
+from tests.route_policy import OK, POLICIES, PRINCIPALS, Policy
+
+APP = create_app()
+# Included routers are flattened with their prefixes, as the app itself resolves them.
+API_ROUTES = [
+    (str(context.path), context.original_route)
+    for context in iter_route_contexts(APP.routes)
+    if isinstance(context.original_route, APIRoute)
+]
+ROUTES = sorted((method, path) for path, route in API_ROUTES for method in route.methods)
+
+
+def _requires_permissions(dependant: Dependant) -> bool:
+    return any(
+        hasattr(d.call, "required_permissions") or _requires_permissions(d)
+        for d in dependant.dependencies
+    )
+
+
+def test_every_route_is_either_guarded_or_declared_public() -> None:
+    assert len(API_ROUTES) > 20
+    for path, route in API_ROUTES:
+        for method in route.methods:
+            guarded = _requires_permissions(route.dependant)
+            listed = (method, path) in PUBLIC_ROUTES
+            assert guarded != listed, (
+                f"{method} {path}: add require(...) or list it in app/api.py PUBLIC_ROUTES"
+            )
+
+
+def test_every_route_has_a_policy() -> None:
+    assert set(ROUTES) - set(POLICIES) == set(), "routes without a policy in tests/route_policy.py"
+    assert set(POLICIES) - set(ROUTES) == set(), "policies for routes that no longer exist"
+
+
+def _login(world: World, principal: str) -> Login | None:
+    if principal == "anonymous":
+        return None
+    if principal == "other_school_admin":
+        return world.login(Role.SCHOOL_ADMIN, trust=0, school=1)
+    if principal == "other_trust_admin":
+        return world.login(Role.TRUST_ADMIN, trust=1)
+    return world.login(Role(principal), trust=0, school=0)
+
+
+def _path(template: str, world: World) -> str:
+    home = world.trusts[0]
+    return template.format(
+        trust_id=home.trust.id,
+        school_id=home.schools[0].id,
+        staff_id=world.login(Role.TEACHER, trust=0, school=0).staff_id,
+    )
+
+
+def _private_ids(world: World, principal: str) -> set[UUID]:
+    """Ids the principal must never see in a successful answer."""
+    home = world.trusts[0]
+    school0 = home.schools[0].id
+    grants_by_staff: dict[UUID, set[UUID | None]] = {}
+    for grant in world.grants:
+        grants_by_staff.setdefault(grant.staff_id, set()).add(grant.school_id)
+    only_school0 = {sid for sid, schools in grants_by_staff.items() if schools == {school0}}
+    if principal == "other_trust_admin":
+        return {home.trust.id} | {s.id for s in home.schools} | {m.id for m in home.staff}
+    if principal == "other_school_admin":
+        return {school0} | only_school0
+    return set()
+
+
+CASES = [
+    (method, path, principal)
+    for method, path in ROUTES
+    for principal in PRINCIPALS
+    if not POLICIES.get((method, path), Policy({}, public=True)).public or principal == "anonymous"
+]
+
+
+@pytest.mark.parametrize(("method", "path", "principal"), CASES)
+async def test_route_answers_as_declared(
+    client: httpx.AsyncClient, world: World, method: str, path: str, principal: str
+) -> None:
+    policy = POLICIES[(method, path)]
+    login = _login(world, principal)
+    headers = await bearer(login) if login else {}
+    if method in {"PATCH", "PUT", "DELETE"}:
+        headers["If-Match"] = "*"
+    kwargs: dict[str, Any] = {"headers": headers}
+    if policy.json:
+        kwargs["json"] = policy.json(world)
+    if policy.form:
+        kwargs["data"] = policy.form(world)
+    response = await client.request(method, _path(path, world), **kwargs)
+    expected = policy.expect[principal]
+    if expected == OK:
+        assert 200 <= response.status_code < 300, f"{principal}: {response.status_code} {response.text}"
+    else:
+        assert response.status_code == expected, f"{principal}: {response.status_code} {response.text}"
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+    else:
+        leaked = [str(i) for i in _private_ids(world, principal) if str(i) in response.text]
+        assert leaked == [], f"{principal} saw ids outside its scope: {leaked}"
