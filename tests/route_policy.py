@@ -107,7 +107,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/staff"): Policy(rule(ok=("platform_admin", *STAFF_MANAGERS, "other_school_admin",
                                             "other_trust_admin"))),
     ("POST", f"{V1}/staff"): Policy(
-        rule(ok=STAFF_MANAGERS, hide=("other_school_admin", "other_trust_admin")), json=_staff_body
+        # The school named in the body is not theirs: invalid input, like a school that does not exist.
+        rule(ok=STAFF_MANAGERS, other_school_admin=422, other_trust_admin=422), json=_staff_body
     ),
     ("GET", f"{V1}/staff/{{staff_id}}"): Policy(ON_A_TEACHER),
     ("PATCH", f"{V1}/staff/{{staff_id}}"): Policy(ON_A_TEACHER, json=lambda w: {"full_name": "Renamed"}),

@@ -2,7 +2,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from app.audit import service
 from app.audit.schemas import AuditEventRead
@@ -11,6 +10,7 @@ from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
+from app.core.types import IsoDateTime
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
@@ -23,8 +23,8 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[UUID | None, Query()] = None,
     subject_id: Annotated[UUID | None, Query()] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Inclusive, ISO 8601 with offset")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Exclusive, ISO 8601 with offset")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 with offset")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601 with offset")] = None,
 ) -> Page[AuditEventRead]:
     rows, cursor = await service.list_events(
         session, who, page, action=action, actor_id=actor_id, subject_id=subject_id,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from sqlalchemy import DateTime
 from sqlalchemy import Enum as SAEnum
@@ -70,3 +70,21 @@ def enum_type(enum_class: type[StrEnum], length: int = 30) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would read "0.5" as a Unix timestamp; an API date-time is ISO 8601 with an offset.
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 date-time with a UTC offset") from None
+        if parsed.tzinfo is None:
+            raise ValueError("the date-time needs a UTC offset, e.g. 2026-09-01T08:00:00Z")
+        return parsed
+    if not isinstance(value, datetime):
+        raise ValueError("expected an ISO 8601 date-time with a UTC offset")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]

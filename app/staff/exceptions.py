@@ -1,4 +1,4 @@
-from app.core.errors import BadRequest, Conflict, Forbidden
+from app.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
 
 
 class EmailTaken(Conflict):
@@ -24,3 +24,7 @@ class InvalidGrant(BadRequest):
 
 class InvalidInvitation(BadRequest):
     type, title = "invalid-invitation", "Invitation not valid"
+
+
+class UnknownSchool(Unprocessable):
+    type, title = "unknown-school", "Unknown school"

@@ -15,7 +15,7 @@ from app.core.permissions import Role
 from app.core.principal import Grant, Principal
 from app.core.security import digest, new_opaque_token
 from app.core.types import utcnow
-from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount
+from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount, UnknownSchool
 from app.staff.models import RoleGrant, StaffMember
 from app.staff.repository import SignInRepository, StaffRepository
 from app.staff.schemas import GrantRead, RolesReplace, StaffCreate, StaffInvitation, StaffRead, StaffUpdate
@@ -117,8 +117,10 @@ def _add_grants(session: AsyncSession, who: Principal, staff: StaffMember, grant
 
 
 async def _ensure_may_grant(session: AsyncSession, who: Principal, grant: Grant) -> None:
-    if grant.school_id is not None:
-        await SchoolRepository(session, who).get(grant.school_id)  # 404 outside the caller's scope
+    # A school named in the body that the caller cannot see is invalid input, whether it exists
+    # elsewhere or not: the same 422 either way, so nothing leaks.
+    if grant.school_id is not None and await SchoolRepository(session, who).find(grant.school_id) is None:
+        raise UnknownSchool(f"roles: there is no school {grant.school_id} that you can see.")
     if not who.may_grant(grant):
         where = f" at school {grant.school_id}" if grant.school_id else " across the trust"
         raise GrantNotPermitted(f"You may not grant or remove the role {grant.role}{where}.")

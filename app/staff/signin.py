@@ -119,10 +119,13 @@ async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenPair:
 
 async def _revoke_for_reuse(auth_session: AuthSession) -> None:
     # Kept in its own transaction: the refusal rolls the request back, the revocation must stand.
+    # The entry carries the member's trust, or the trust's admins could never see the likely theft.
     async with open_session(system_scope("revoke a session whose refresh token was reused")) as own:
         await SignInRepository(own).revoke_session(auth_session.id, "refresh_token_reused")
-    await audit.record_now(None, "auth.refresh_reused", subject_type="staff_member",
-                           subject_id=auth_session.staff_id)
+        staff = await own.get(StaffMember, auth_session.staff_id)  # tenancy: system scope above
+        await audit.record(own, None, "auth.refresh_reused", subject_type="staff_member",
+                           subject_id=auth_session.staff_id,
+                           trust_id=staff.trust_id if staff else None)
 
 
 async def sign_out(session: AsyncSession, who: Principal) -> None:

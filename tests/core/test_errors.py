@@ -104,3 +104,11 @@ async def test_naive_datetime_filter_is_refused(client: httpx.AsyncClient, world
     response = await client.get("/api/v1/audit-events", params={"since": "2026-01-01T00:00:00"},
                                 headers=headers)
     assert_problem(response, 422)
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "yesterday"])
+async def test_datetime_filters_take_iso_8601_only(client: httpx.AsyncClient, world: World, value: str) -> None:
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    assert_problem(await client.get("/api/v1/audit-events", params={"until": value}, headers=headers), 422)
+    ok = await client.get("/api/v1/audit-events", params={"until": "2030-01-01T00:00:00+01:00"}, headers=headers)
+    assert ok.status_code == 200
