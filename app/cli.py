@@ -11,7 +11,9 @@ import typer
 
 from app.core.settings import get_settings
 
-cli = typer.Typer(help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True
+)
 db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
@@ -47,8 +49,15 @@ def serve(
     if upgrade:
         upgrade_database()
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, http="httptools", loop="uvloop", access_log=False,
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
         log_config=None,
     )
 
@@ -68,7 +77,9 @@ def create_admin(
 
 @cli.command("export-openapi")
 def export_openapi(
-    output: Annotated[Path, typer.Option(help="Where to write it")] = ROOT / "openapi" / "openapi.json",
+    output: Annotated[Path, typer.Option(help="Where to write it")] = ROOT
+    / "openapi"
+    / "openapi.json",
 ) -> None:
     """Write the OpenAPI document clients integrate against."""
     from app.openapi import render_openapi
@@ -81,7 +92,9 @@ def export_openapi(
 @cli.command()
 def demo(
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed and exit")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the logins as one JSON object")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the logins as one JSON object")
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
     seed: int = 1,

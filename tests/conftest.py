@@ -6,7 +6,7 @@ tables are emptied after it. Data comes from app/synthetic, the generator the de
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,12 @@ def _reset_postgres_schema() -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def migrated_database() -> Iterator[None]:
+def migrated_database() -> None:
     if IS_POSTGRES:
         _reset_postgres_schema()
     db.use_database(None)
     upgrade_database()
     db.use_database(None)  # the engine above belonged to alembic's own event loop
-    yield
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +65,8 @@ async def clean_tables(migrated_database: None) -> AsyncIterator[None]:
         if IS_POSTGRES:
             await connection.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
         else:
-            for name in names:
-                await connection.execute(text(f"DELETE FROM {name}"))
+            for table in reversed(metadata.sorted_tables):
+                await connection.execute(table.delete())
 
 
 @pytest.fixture
@@ -101,14 +100,18 @@ async def bearer(login: Login) -> dict[str, str]:
     return {"Authorization": f"Bearer {(await sign_in(login))['access_token']}"}
 
 
-def assert_problem(response: httpx.Response, status: int, type_slug: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, type_slug: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["type"].startswith("https://threshold.education/problems/")
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     if type_slug is not None:
         assert body["type"].endswith("/" + type_slug), body["type"]
     return body

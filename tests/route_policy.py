@@ -18,7 +18,15 @@ OK, DENY, HIDE, UNAUTH = "ok", 403, 404, 401
 
 # Principals: the roles at home (trust 0; school roles at school 0), a school admin of another
 # school of the same trust, a trust admin of another trust, and nobody at all.
-HOME_ROLES = ("trust_admin", "trust_dsl", "school_admin", "dsl", "office", "teacher", "support_staff")
+HOME_ROLES = (
+    "trust_admin",
+    "trust_dsl",
+    "school_admin",
+    "dsl",
+    "office",
+    "teacher",
+    "support_staff",
+)
 PRINCIPALS = ("platform_admin", *HOME_ROLES, "other_school_admin", "other_trust_admin", "anonymous")
 
 Body = Callable[[World], dict[str, Any]]
@@ -33,8 +41,9 @@ class Policy:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def rule(ok: set[str] | tuple[str, ...] = (), hide: set[str] | tuple[str, ...] = (),
-         **statuses: Any) -> dict[str, Any]:
+def rule(
+    ok: set[str] | tuple[str, ...] = (), hide: set[str] | tuple[str, ...] = (), **statuses: Any
+) -> dict[str, Any]:
     """Everyone not named is refused with 403; anonymous callers get 401."""
     expect: dict[str, Any] = dict.fromkeys(PRINCIPALS, DENY)
     expect |= dict.fromkeys(ok, OK) | dict.fromkeys(hide, HIDE)
@@ -55,66 +64,102 @@ STAFF_MANAGERS = ("trust_admin", "school_admin")
 
 def _school_body(_: World) -> dict[str, Any]:
     urn = str(100000 + uuid4().int % 899999)
-    return {"urn": urn, "name": "Matrix Primary", "phase": "primary", "address_line1": "1 Road",
-            "town": "Strood", "postcode": "ME2 4AA"}
+    return {
+        "urn": urn,
+        "name": "Matrix Primary",
+        "phase": "primary",
+        "address_line1": "1 Road",
+        "town": "Strood",
+        "postcode": "ME2 4AA",
+    }
 
 
 def _staff_body(world: World) -> dict[str, Any]:
-    return {"email": f"matrix.{uuid4().hex[:8]}@example.org", "full_name": "Matrix Member",
-            "roles": [{"role": "teacher", "school_id": str(world.trusts[0].schools[0].id)}]}
+    return {
+        "email": f"matrix.{uuid4().hex[:8]}@example.org",
+        "full_name": "Matrix Member",
+        "roles": [{"role": "teacher", "school_id": str(world.trusts[0].schools[0].id)}],
+    }
 
 
 def _roles_body(world: World) -> dict[str, Any]:
-    return {"roles": [{"role": "teacher", "school_id": str(world.trusts[0].schools[0].id)},
-                      {"role": "support_staff", "school_id": str(world.trusts[0].schools[0].id)}]}
+    return {
+        "roles": [
+            {"role": "teacher", "school_id": str(world.trusts[0].schools[0].id)},
+            {"role": "support_staff", "school_id": str(world.trusts[0].schools[0].id)},
+        ]
+    }
 
 
 V1 = "/api/v1"
 # Staff routes target a teacher of school 0: operators see only admins, so it is hidden from them.
-ON_A_TEACHER = rule(ok=STAFF_MANAGERS, hide=("platform_admin", "other_school_admin", "other_trust_admin"))
+ON_A_TEACHER = rule(
+    ok=STAFF_MANAGERS, hide=("platform_admin", "other_school_admin", "other_trust_admin")
+)
 
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/healthz"): Policy(public(200), public=True),
     ("GET", "/readyz"): Policy(public(200), public=True),
     ("GET", "/.well-known/jwks.json"): Policy(public(200), public=True),
     ("POST", f"{V1}/auth/token"): Policy(
-        public(200), public=True,
-        form=lambda w: {"grant_type": "password", "username": w.login(Role.TEACHER).email,
-                        "password": DEMO_PASSWORD},
+        public(200),
+        public=True,
+        form=lambda w: {
+            "grant_type": "password",
+            "username": w.login(Role.TEACHER).email,
+            "password": DEMO_PASSWORD,
+        },
     ),
     ("POST", f"{V1}/auth/invitations/accept"): Policy(
-        public(400), public=True,
-        json=lambda w: {"token": "not-an-invitation-" + "x" * 20, "password": "long enough password"},
+        public(400),
+        public=True,
+        json=lambda w: {
+            "token": "not-an-invitation-" + "x" * 20,
+            "password": "long enough password",
+        },
     ),
     ("POST", f"{V1}/auth/logout"): Policy(rule(ok=EVERY_STAFF)),
     ("GET", f"{V1}/me"): Policy(rule(ok=EVERY_STAFF)),
     ("GET", f"{V1}/trusts"): Policy(rule(ok=EVERY_STAFF)),
-    ("POST", f"{V1}/trusts"): Policy(rule(ok=("platform_admin",)), json=lambda w: {"name": "New Trust"}),
-    ("GET", f"{V1}/trusts/{{trust_id}}"): Policy(rule(ok=TRUST_STAFF - {"other_trust_admin"} | {"platform_admin"},
-                                                      hide=("other_trust_admin",))),
+    ("POST", f"{V1}/trusts"): Policy(
+        rule(ok=("platform_admin",)), json=lambda w: {"name": "New Trust"}
+    ),
+    ("GET", f"{V1}/trusts/{{trust_id}}"): Policy(
+        rule(
+            ok=TRUST_STAFF - {"other_trust_admin"} | {"platform_admin"}, hide=("other_trust_admin",)
+        )
+    ),
     ("PATCH", f"{V1}/trusts/{{trust_id}}"): Policy(
         rule(ok=("platform_admin", "trust_admin"), hide=("other_trust_admin",)),
         json=lambda w: {"default_max_visits_per_day": 9},
     ),
     ("GET", f"{V1}/schools"): Policy(rule(ok=TRUST_STAFF)),
-    ("POST", f"{V1}/schools"): Policy(rule(ok=("trust_admin", "other_trust_admin")), json=_school_body),
+    ("POST", f"{V1}/schools"): Policy(
+        rule(ok=("trust_admin", "other_trust_admin")), json=_school_body
+    ),
     ("GET", f"{V1}/schools/{{school_id}}"): Policy(
         rule(ok=HOME_STAFF, hide=("other_school_admin", "other_trust_admin"))
     ),
     ("PATCH", f"{V1}/schools/{{school_id}}"): Policy(
         rule(ok=("trust_admin",), hide=("other_trust_admin",)), json=lambda w: {"name": "Renamed"}
     ),
-    ("GET", f"{V1}/staff"): Policy(rule(ok=("platform_admin", *STAFF_MANAGERS, "other_school_admin",
-                                            "other_trust_admin"))),
+    ("GET", f"{V1}/staff"): Policy(
+        rule(ok=("platform_admin", *STAFF_MANAGERS, "other_school_admin", "other_trust_admin"))
+    ),
     ("POST", f"{V1}/staff"): Policy(
         # The school named in the body is not theirs: invalid input, like a school that does not exist.
-        rule(ok=STAFF_MANAGERS, other_school_admin=422, other_trust_admin=422), json=_staff_body
+        rule(ok=STAFF_MANAGERS, other_school_admin=422, other_trust_admin=422),
+        json=_staff_body,
     ),
     ("GET", f"{V1}/staff/{{staff_id}}"): Policy(ON_A_TEACHER),
-    ("PATCH", f"{V1}/staff/{{staff_id}}"): Policy(ON_A_TEACHER, json=lambda w: {"full_name": "Renamed"}),
+    ("PATCH", f"{V1}/staff/{{staff_id}}"): Policy(
+        ON_A_TEACHER, json=lambda w: {"full_name": "Renamed"}
+    ),
     ("PUT", f"{V1}/staff/{{staff_id}}/roles"): Policy(ON_A_TEACHER, json=_roles_body),
     ("POST", f"{V1}/staff/{{staff_id}}/deactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/reactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(ON_A_TEACHER),
-    ("GET", f"{V1}/audit-events"): Policy(rule(ok=("platform_admin", "trust_admin", "other_trust_admin"))),
+    ("GET", f"{V1}/audit-events"): Policy(
+        rule(ok=("platform_admin", "trust_admin", "other_trust_admin"))
+    ),
 }

@@ -19,7 +19,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 def _scoped_model_names() -> set[str]:
     return {
         mapper.class_.__name__
-        for mapper in SQLModel._sa_registry.mappers  # type: ignore[attr-defined]
+        for mapper in SQLModel._sa_registry.mappers
         if issubclass(mapper.class_, TrustScoped)
     }
 
@@ -37,9 +37,13 @@ def _violations(path: Path, scoped: set[str]) -> list[str]:
         first = node.args[0]
         if isinstance(first, ast.Attribute):  # select(Model.column)
             first = first.value
-        if (is_select or is_get) and isinstance(first, ast.Name) and first.id in scoped:
-            if "# tenancy:" not in lines[node.lineno - 1]:
-                found.append(f"{path.relative_to(APP.parent)}:{node.lineno} {first.id}")
+        if (
+            (is_select or is_get)
+            and isinstance(first, ast.Name)
+            and first.id in scoped
+            and "# tenancy:" not in lines[node.lineno - 1]
+        ):
+            found.append(f"{path.relative_to(APP.parent)}:{node.lineno} {first.id}")
     return found
 
 

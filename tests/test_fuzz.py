@@ -15,7 +15,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
 from schemathesis.generation.case import Case
-from sqlalchemy.pool import NullPool
 
 from app.core import db
 from app.core.permissions import Role
@@ -28,8 +27,16 @@ EXAMPLES = int(os.environ.get("THRESHOLD_FUZZ_EXAMPLES", "8"))
 FUZZ_APP = create_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZ_APP)
 
-ROLES = [Role.PLATFORM_ADMIN, Role.TRUST_ADMIN, Role.TRUST_DSL, Role.SCHOOL_ADMIN, Role.DSL,
-         Role.OFFICE, Role.TEACHER, Role.SUPPORT_STAFF]
+ROLES = [
+    Role.PLATFORM_ADMIN,
+    Role.TRUST_ADMIN,
+    Role.TRUST_DSL,
+    Role.SCHOOL_ADMIN,
+    Role.DSL,
+    Role.OFFICE,
+    Role.TEACHER,
+    Role.SUPPORT_STAFF,
+]
 CHECK_NAMES = {
     "not_a_server_error",
     "status_code_conformance",
@@ -56,12 +63,7 @@ def per_call_connections() -> Iterator[None]:
     """Schemathesis drives the app from its own thread and event loop; connections must not be
     pooled across loops, so the app gets an unpooled engine for the duration of the test."""
     previous = db.get_database()
-    fuzz_database = db.Database(get_settings())
-    fuzz_database.engine = db.create_async_engine(fuzz_database.url, poolclass=NullPool)
-    if fuzz_database.is_sqlite:
-        db.event.listen(fuzz_database.engine.sync_engine, "connect", db._sqlite_pragmas)
-    fuzz_database.sessions = db.async_sessionmaker(fuzz_database.engine, expire_on_commit=False)
-    db.use_database(fuzz_database)
+    db.use_database(db.Database(get_settings(), pooled=False))
     yield
     db.use_database(previous)
 
@@ -75,6 +77,6 @@ def per_call_connections() -> Iterator[None]:
     suppress_health_check=list(HealthCheck),
 )
 def test_api_honours_its_contract(
-    case: Case, role: Role, token: str, per_call_connections: None
+    case: Case[Any], role: Role, token: str, per_call_connections: None
 ) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=_checks())

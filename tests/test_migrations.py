@@ -25,7 +25,9 @@ def _diff(connection: Any) -> list[Any]:
 async def test_models_match_migrations() -> None:
     async with db.get_database().engine.connect() as connection:
         differences = await connection.run_sync(_diff)
-    assert differences == [], f"models and migrations differ; autogenerate a migration: {differences}"
+    assert differences == [], (
+        f"models and migrations differ; autogenerate a migration: {differences}"
+    )
 
 
 def _alembic(*steps: tuple[str, str]) -> None:
@@ -54,7 +56,9 @@ async def test_upgrade_downgrade_upgrade_on_a_fresh_database(tmp_path: Any) -> N
     try:
         fresh = db.Database(settings)
         db.use_database(fresh)
-        await asyncio.to_thread(_alembic, ("upgrade", "head"), ("downgrade", "base"), ("upgrade", "head"))
+        await asyncio.to_thread(
+            _alembic, ("upgrade", "head"), ("downgrade", "base"), ("upgrade", "head")
+        )
         db.use_database(db.Database(settings))
         async with db.get_database().engine.connect() as connection:
             differences = await connection.run_sync(_diff)

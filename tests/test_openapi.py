@@ -34,7 +34,11 @@ def test_every_operation_is_named_tagged_summarised_and_secured() -> None:
         assert re.fullmatch(r"[a-z]+_[a-z_]+", operation["operationId"]), operation["operationId"]
         assert operation.get("tags"), (method, path)
         assert operation.get("summary"), (method, path)
-        problems = {s for s, r in operation["responses"].items() if "application/problem+json" in r.get("content", {})}
+        problems = {
+            s
+            for s, r in operation["responses"].items()
+            if "application/problem+json" in r.get("content", {})
+        }
         assert {"500", "503"} <= problems, (method, path)
         if (method, path) not in PUBLIC_ROUTES:
             assert operation.get("security"), f"{method} {path} declares no security scheme"

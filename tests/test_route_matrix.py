@@ -28,7 +28,7 @@ API_ROUTES = [
     for context in iter_route_contexts(APP.routes)
     if isinstance(context.original_route, APIRoute)
 ]
-ROUTES = sorted((method, path) for path, route in API_ROUTES for method in route.methods)
+ROUTES = sorted((method, path) for path, route in API_ROUTES for method in route.methods or ())
 
 
 def _requires_permissions(dependant: Dependant) -> bool:
@@ -41,7 +41,7 @@ def _requires_permissions(dependant: Dependant) -> bool:
 def test_every_route_is_either_guarded_or_declared_public() -> None:
     assert len(API_ROUTES) > 20
     for path, route in API_ROUTES:
-        for method in route.methods:
+        for method in route.methods or ():
             guarded = _requires_permissions(route.dependant)
             listed = (method, path) in PUBLIC_ROUTES
             assert guarded != listed, (
@@ -113,9 +113,13 @@ async def test_route_answers_as_declared(
     response = await client.request(method, _path(path, world), **kwargs)
     expected = policy.expect[principal]
     if expected == OK:
-        assert 200 <= response.status_code < 300, f"{principal}: {response.status_code} {response.text}"
+        assert 200 <= response.status_code < 300, (
+            f"{principal}: {response.status_code} {response.text}"
+        )
     else:
-        assert response.status_code == expected, f"{principal}: {response.status_code} {response.text}"
+        assert response.status_code == expected, (
+            f"{principal}: {response.status_code} {response.text}"
+        )
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith("application/problem+json")
     else:

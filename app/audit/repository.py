@@ -1,6 +1,7 @@
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
+from sqlmodel import select
 
 from app.core.audit import AuditEntry
 from app.core.repository import ScopedRepository

@@ -23,11 +23,21 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[UUID | None, Query()] = None,
     subject_id: Annotated[UUID | None, Query()] = None,
-    since: Annotated[IsoDateTime | None, Query(description="Inclusive, ISO 8601 with offset")] = None,
-    until: Annotated[IsoDateTime | None, Query(description="Exclusive, ISO 8601 with offset")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Inclusive, ISO 8601 with offset")
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="Exclusive, ISO 8601 with offset")
+    ] = None,
 ) -> Page[AuditEventRead]:
     rows, cursor = await service.list_events(
-        session, who, page, action=action, actor_id=actor_id, subject_id=subject_id,
-        since=since, until=until,
+        session,
+        who,
+        page,
+        action=action,
+        actor_id=actor_id,
+        subject_id=subject_id,
+        since=since,
+        until=until,
     )
     return Page(items=[AuditEventRead.model_validate(r) for r in rows], next_cursor=cursor)

@@ -2,6 +2,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.repository import AuditRepository
 from app.core.audit import AuditEntry
@@ -22,14 +23,14 @@ async def list_events(
 ) -> tuple[list[AuditEntry], str | None]:
     statement = AuditRepository(session, who).base_statement()
     if action is not None:
-        statement = statement.where(AuditEntry.action == action)
+        statement = statement.where(col(AuditEntry.action) == action)
     if actor_id is not None:
-        statement = statement.where(AuditEntry.actor_id == actor_id)
+        statement = statement.where(col(AuditEntry.actor_id) == actor_id)
     if subject_id is not None:
-        statement = statement.where(AuditEntry.subject_id == subject_id)
+        statement = statement.where(col(AuditEntry.subject_id) == subject_id)
     if since is not None:
-        statement = statement.where(AuditEntry.at >= since)
+        statement = statement.where(col(AuditEntry.at) >= since)
     if until is not None:
-        statement = statement.where(AuditEntry.at < until)
+        statement = statement.where(col(AuditEntry.at) < until)
     keys = [SortKey(AuditEntry.at, descending=True), SortKey(AuditEntry.id, descending=True)]  # type: ignore[arg-type]
     return await paginate(session, statement, page, keys)

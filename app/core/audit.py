@@ -77,8 +77,14 @@ async def record(
 ) -> None:
     session.add(
         _entry(
-            principal, action, subject_type=subject_type, subject_id=subject_id,
-            trust_id=trust_id, school_id=school_id, ip_address=ip_address, details=details,
+            principal,
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            trust_id=trust_id,
+            school_id=school_id,
+            ip_address=ip_address,
+            details=details,
         )
     )
 
@@ -95,6 +101,12 @@ async def record_now(
 ) -> None:
     async with open_session(system_scope("audit an event that outlives its request")) as session:
         await record(
-            session, principal, action, subject_type=subject_type, subject_id=subject_id,
-            trust_id=trust_id, ip_address=ip_address, details=details,
+            session,
+            principal,
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            trust_id=trust_id,
+            ip_address=ip_address,
+            details=details,
         )

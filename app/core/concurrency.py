@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Response
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, update
 
 from app.core.errors import PreconditionFailed, PreconditionRequired
 from app.core.models import Versioned
 from app.core.types import utcnow
+
 
 def _if_match(
     if_match: Annotated[
@@ -68,7 +69,7 @@ async def save_versioned(
     obj_id: UUID = obj.id  # type: ignore[attr-defined]
     result = await session.execute(
         update(model)
-        .where(model.id == obj_id, model.version == expected)  # type: ignore[attr-defined]
+        .where(col(model.id) == obj_id, col(model.version) == expected)  # type: ignore[attr-defined]
         .values(**values)
         .execution_options(synchronize_session=False)
     )

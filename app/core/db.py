@@ -12,7 +12,13 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 
 from app.core.settings import Settings, get_settings
 from app.core.tenancy import Scope, set_scope
@@ -21,9 +27,9 @@ from app.core.tenancy import Scope, set_scope
 class Database:
     """One engine and session factory per process; replaceable as a whole in tests."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, pooled: bool = True) -> None:
         self.url = settings.effective_database_url
-        self.engine = make_engine(self.url, settings)
+        self.engine = make_engine(self.url, settings, pooled=pooled)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -34,23 +40,33 @@ class Database:
         await self.engine.dispose()
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
+def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    """`pooled=False` opens a connection per checkout: for callers that drive the app from
+    several event loops (a pooled asyncpg connection belongs to the loop that opened it)."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite:///") and ":memory:" not in url:
             path = url.removeprefix("sqlite+aiosqlite:///")
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **extra)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     timeout = settings.database_statement_timeout_ms
+    pool: dict[str, Any] = (
+        {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_pool_size,
+            "pool_pre_ping": True,
+            "pool_timeout": 10,
+        }
+        if pooled
+        else {"poolclass": NullPool}
+    )
     return create_async_engine(
         url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
-        pool_timeout=10,
+        **pool,
         connect_args={
             "server_settings": {"statement_timeout": str(timeout), "application_name": "threshold"},
             "timeout": 5,

@@ -47,9 +47,7 @@ class Unauthorized(ThresholdError):
 
     def __init__(self, detail: str, *, error: str = "invalid_token", **kw: Any) -> None:
         super().__init__(detail, **kw)
-        self.headers.setdefault(
-            "WWW-Authenticate", f'Bearer realm="threshold", error="{error}"'
-        )
+        self.headers.setdefault("WWW-Authenticate", f'Bearer realm="threshold", error="{error}"')
 
 
 class Forbidden(ThresholdError):
@@ -138,9 +136,7 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _threshold_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ThresholdError)
-    return problem(
-        exc.status, exc.type, exc.title, exc.detail, request, exc.headers, **exc.extra
-    )
+    return problem(exc.status, exc.type, exc.title, exc.detail, request, exc.headers, **exc.extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -156,7 +152,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
     return problem(
-        422, "validation-error", "Invalid request", summary or "Invalid request.", request,
+        422,
+        "validation-error",
+        "Invalid request",
+        summary or "Invalid request.",
+        request,
         errors=errors,
     )
 
@@ -171,9 +171,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("integrity error", extra={"error_class": type(exc).__name__, "constraint": _constraint_name(exc)})
+    log.warning(
+        "integrity error",
+        extra={"error_class": type(exc).__name__, "constraint": _constraint_name(exc)},
+    )
     return problem(
-        409, "conflict", "Conflict",
+        409,
+        "conflict",
+        "Conflict",
         "The change conflicts with existing data (a duplicate or a missing reference).",
         request,
     )
@@ -182,15 +187,21 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable", extra={"error_class": type(exc).__name__})
     return problem(
-        503, "service-unavailable", "Service unavailable",
-        "The database is unavailable; retry shortly.", request, {"Retry-After": "2"},
+        503,
+        "service-unavailable",
+        "Service unavailable",
+        "The database is unavailable; retry shortly.",
+        request,
+        {"Retry-After": "2"},
     )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error")
     return problem(
-        500, "internal-error", "Internal error",
+        500,
+        "internal-error",
+        "Internal error",
         "Something went wrong on our side. Quote the request id if you contact support.",
         request,
     )

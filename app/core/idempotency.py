@@ -14,10 +14,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, UniqueConstraint, delete, select
+from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field
+from sqlmodel import Field, col, delete, select
 
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Unprocessable
@@ -70,7 +70,9 @@ class Idempotency:
 
     async def _find(self, owner: str) -> IdempotencyRecord | None:
         await self.session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - RETENTION)
+            delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.created_at) < utcnow() - RETENTION
+            )
         )
         return (
             await self.session.scalars(

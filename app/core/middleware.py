@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_BASE, PROBLEM_JSON
@@ -28,7 +29,9 @@ def _problem_bytes(status: int, slug: str, title: str, detail: str, request_id: 
     ).encode()
 
 
-async def _send_problem(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _send_problem(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -80,7 +83,9 @@ class RequestContextMiddleware:
             error_log.exception("unhandled error", extra={"request_id": request_id})
             if not response_started:
                 body = _problem_bytes(
-                    500, "internal-error", "Internal error",
+                    500,
+                    "internal-error",
+                    "Internal error",
                     "Something went wrong on our side. Quote the request id if you contact support.",
                     request_id,
                 )
@@ -168,8 +173,11 @@ class BodySizeLimitMiddleware:
         from app.core.requestctx import current_request_id
 
         body = _problem_bytes(
-            413, "payload-too-large", "Request body too large",
-            f"Request bodies are limited to {self.max_bytes} bytes.", current_request_id() or "",
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"Request bodies are limited to {self.max_bytes} bytes.",
+            current_request_id() or "",
         )
         await _send_problem(send, 413, body, [])
 

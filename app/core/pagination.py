@@ -80,7 +80,9 @@ def _decode(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
             raise ValueError
         return [_typed(key, value) for key, value in zip(keys, values, strict=True)]
     except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
-        raise Unprocessable("The cursor is not one this API issued; start again without it.") from None
+        raise Unprocessable(
+            "The cursor is not one this API issued; start again without it."
+        ) from None
 
 
 def _typed(key: SortKey, value: Any) -> Any:

@@ -42,11 +42,25 @@ _EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(
-        {P.TRUSTS_CREATE, P.TRUSTS_READ, P.TRUSTS_UPDATE, P.STAFF_READ, P.STAFF_MANAGE, P.AUDIT_READ}
+        {
+            P.TRUSTS_CREATE,
+            P.TRUSTS_READ,
+            P.TRUSTS_UPDATE,
+            P.STAFF_READ,
+            P.STAFF_MANAGE,
+            P.AUDIT_READ,
+        }
     ),
     Role.TRUST_ADMIN: frozenset(
         _EVERY_STAFF_MEMBER
-        | {P.TRUSTS_UPDATE, P.SCHOOLS_CREATE, P.SCHOOLS_UPDATE, P.STAFF_READ, P.STAFF_MANAGE, P.AUDIT_READ}
+        | {
+            P.TRUSTS_UPDATE,
+            P.SCHOOLS_CREATE,
+            P.SCHOOLS_UPDATE,
+            P.STAFF_READ,
+            P.STAFF_MANAGE,
+            P.AUDIT_READ,
+        }
     ),
     Role.TRUST_DSL: frozenset(_EVERY_STAFF_MEMBER),
     Role.SCHOOL_ADMIN: frozenset(_EVERY_STAFF_MEMBER | {P.STAFF_READ, P.STAFF_MANAGE}),

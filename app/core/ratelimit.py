@@ -7,9 +7,9 @@ list of them.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field
+from sqlmodel import Field, col, delete, select
 
 from app.core.db import open_session
 from app.core.errors import TooManyRequests
@@ -64,7 +64,9 @@ async def hit_now(limit: Limit, key: str) -> None:
     async with open_session(system_scope("count a rate-limited attempt")) as session:
         cutoff = utcnow() - timedelta(seconds=limit.window_seconds)
         await session.execute(
-            delete(RateLimitHit).where(RateLimitHit.bucket == limit.bucket, RateLimitHit.at < cutoff)
+            delete(RateLimitHit).where(
+                col(RateLimitHit.bucket) == limit.bucket, col(RateLimitHit.at) < cutoff
+            )
         )
         session.add(RateLimitHit(bucket=limit.bucket, key_digest=digest(key)))
 
@@ -72,6 +74,6 @@ async def hit_now(limit: Limit, key: str) -> None:
 async def clear(session: AsyncSession, limit: Limit, key: str) -> None:
     await session.execute(
         delete(RateLimitHit).where(
-            RateLimitHit.bucket == limit.bucket, RateLimitHit.key_digest == digest(key)
+            col(RateLimitHit.bucket) == limit.bucket, col(RateLimitHit.key_digest) == digest(key)
         )
     )

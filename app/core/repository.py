@@ -3,9 +3,9 @@
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from app.core.errors import NotFound
 from app.core.principal import Principal
@@ -32,7 +32,7 @@ class ScopedRepository(Generic[ModelT]):
 
     async def find(self, object_id: UUID) -> ModelT | None:
         statement = self.base_statement().where(self.model.id == object_id)
-        return (await self.session.scalars(statement)).one_or_none()  # type: ignore[no-any-return]
+        return (await self.session.scalars(statement)).one_or_none()
 
     async def get(self, object_id: UUID) -> ModelT:
         found = await self.find(object_id)

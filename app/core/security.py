@@ -97,7 +97,9 @@ def _thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638: the kid is the hash of the key's required members, so it names the key itself."""
     members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("crv", "kty", "x")
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 def _signing_key(private_key: Any) -> SigningKey:
@@ -204,7 +206,10 @@ def issue_access_token(
         "jti": uuid.uuid4().hex,
     }
     token = jwt.encode(
-        payload, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
+        payload,
+        key.private_key,
+        algorithm=key.alg,
+        headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP},
     )
     return token, expires_at
 
@@ -231,7 +236,10 @@ def decode_access_token(token: str, *, audience: str) -> dict[str, Any]:
             audience=audience,
             issuer=get_settings().jwt_issuer,
             leeway=5,
-            options={"require": ["iss", "aud", "exp", "iat", "nbf", "sub", "jti"], "strict_aud": True},
+            options={
+                "require": ["iss", "aud", "exp", "iat", "nbf", "sub", "jti"],
+                "strict_aud": True,
+            },
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("The access token has expired.") from exc

@@ -17,7 +17,6 @@ from uuid import UUID
 
 from sqlalchemy import event, false
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-
 from sqlmodel import SQLModel
 
 from app.core.models import TrustScoped
@@ -89,7 +88,9 @@ def _apply_trust_floor(state: ORMExecuteState) -> None:
         else:
             criterion = lambda cls: cls.trust_id == trust_id  # noqa: E731
         options.append(
-            with_loader_criteria(model, criterion, include_aliases=True, track_closure_variables=True)
+            with_loader_criteria(
+                model, criterion, include_aliases=True, track_closure_variables=True
+            )
         )
     state.statement = state.statement.options(*options)
 
@@ -99,7 +100,7 @@ def _trust_scoped_models() -> list[type[Any]]:
     if not _models:
         _models.extend(
             mapper.class_
-            for mapper in SQLModel._sa_registry.mappers  # type: ignore[attr-defined]
+            for mapper in SQLModel._sa_registry.mappers
             if issubclass(mapper.class_, TrustScoped)
         )
     return _models

@@ -6,7 +6,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
-
 from sqlalchemy import DateTime
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
@@ -56,7 +55,9 @@ def normalise_postcode(value: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
-Postcode = Annotated[str, AfterValidator(normalise_postcode), Field(max_length=10, examples=["ME2 2AB"])]
+Postcode = Annotated[
+    str, AfterValidator(normalise_postcode), Field(max_length=10, examples=["ME2 2AB"])
+]
 
 
 def enum_type(enum_class: type[StrEnum], length: int = 30) -> SAEnum:

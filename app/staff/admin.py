@@ -17,10 +17,17 @@ async def create_platform_admin(*, email: str, full_name: str, password: str) ->
     async with open_session(system_scope("create-admin on the command line")) as session:
         if await SignInRepository(session).staff_by_email(email) is not None:
             raise EmailTaken("A staff account with this email address already exists.")
-        admin = StaffMember(trust_id=None, email=email, full_name=full_name,
-                            password_hash=hash_password(password))
+        admin = StaffMember(
+            trust_id=None, email=email, full_name=full_name, password_hash=hash_password(password)
+        )
         session.add(admin)
         await session.flush()
         session.add(RoleGrant(trust_id=None, staff_id=admin.id, role=Role.PLATFORM_ADMIN))
-        await audit.record(session, None, "staff.created", subject_type="staff_member",
-                           subject_id=admin.id, details={"roles": ["platform_admin"], "via": "cli"})
+        await audit.record(
+            session,
+            None,
+            "staff.created",
+            subject_type="staff_member",
+            subject_id=admin.id,
+            details={"roles": ["platform_admin"], "via": "cli"},
+        )

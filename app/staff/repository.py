@@ -3,8 +3,9 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select, update
 
 from app.core.permissions import Role
 from app.core.repository import ScopedRepository
@@ -57,7 +58,7 @@ class StaffRepository(ScopedRepository[StaffMember]):
         rows = await self.session.scalars(
             select(RoleGrant)
             .where(RoleGrant.staff_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(RoleGrant.role, RoleGrant.school_id)
+            .order_by(col(RoleGrant.role), col(RoleGrant.school_id))
         )
         for grant in rows:
             by_staff[grant.staff_id].append(grant)
@@ -109,7 +110,11 @@ class SignInRepository:
     async def grants_of(self, staff_id: UUID) -> list[RoleGrant]:
         with scoped(self.session, system_scope("load the roles of the caller")):
             return list(
-                (await self.session.scalars(select(RoleGrant).where(RoleGrant.staff_id == staff_id))).all()
+                (
+                    await self.session.scalars(
+                        select(RoleGrant).where(RoleGrant.staff_id == staff_id)
+                    )
+                ).all()
             )
 
     async def refresh_token(self, token_digest: str) -> tuple[RefreshToken, AuthSession] | None:
@@ -126,7 +131,7 @@ class SignInRepository:
         """Mark a refresh token used; False if another request used it first."""
         result = await self.session.execute(
             update(RefreshToken)
-            .where(RefreshToken.id == token_id, RefreshToken.rotated_at.is_(None))  # type: ignore[union-attr]
+            .where(col(RefreshToken.id) == token_id, col(RefreshToken.rotated_at).is_(None))
             .values(rotated_at=utcnow())
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
@@ -134,13 +139,13 @@ class SignInRepository:
     async def revoke_session(self, session_id: UUID, reason: str) -> None:
         await self.session.execute(
             update(AuthSession)
-            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+            .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
             .values(revoked_at=utcnow(), revoked_reason=reason)
         )
 
     async def revoke_all_sessions(self, staff_id: UUID, reason: str) -> None:
         await self.session.execute(
             update(AuthSession)
-            .where(AuthSession.staff_id == staff_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+            .where(col(AuthSession.staff_id) == staff_id, col(AuthSession.revoked_at).is_(None))
             .values(revoked_at=utcnow(), revoked_reason=reason)
         )

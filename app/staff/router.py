@@ -56,12 +56,17 @@ async def issue_token(
 ) -> TokenPair:
     if grant_type == "password":
         if not username or not password:
-            raise BadRequest("The password grant needs username and password.",
-                             extra={"error": "invalid_request"})
-        return await signin.sign_in(session, email=username, password=password,
-                                    ip_address=_client_address(request))
+            raise BadRequest(
+                "The password grant needs username and password.",
+                extra={"error": "invalid_request"},
+            )
+        return await signin.sign_in(
+            session, email=username, password=password, ip_address=_client_address(request)
+        )
     if not refresh_token:
-        raise BadRequest("The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"})
+        raise BadRequest(
+            "The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"}
+        )
     return await signin.refresh(session, refresh_token=refresh_token)
 
 
@@ -71,10 +76,15 @@ async def logout(session: SessionDep, who: Signed) -> Response:
     return Response(status_code=204)
 
 
-@auth.post("/invitations/accept", status_code=204, summary="Set your first password from an invitation")
-async def accept_invitation(request: Request, body: InvitationAccept, session: SessionDep) -> Response:
-    await signin.accept_invitation(session, token=body.token, password=body.password,
-                                   ip_address=_client_address(request))
+@auth.post(
+    "/invitations/accept", status_code=204, summary="Set your first password from an invitation"
+)
+async def accept_invitation(
+    request: Request, body: InvitationAccept, session: SessionDep
+) -> Response:
+    await signin.accept_invitation(
+        session, token=body.token, password=body.password, ip_address=_client_address(request)
+    )
     return Response(status_code=204)
 
 
@@ -96,12 +106,16 @@ async def get_me(session: SessionDep, who: Signed) -> Me:
 
 @staff.get("", summary="List staff members")
 async def list_staff(
-    session: SessionDep, page: PageDep, who: Reader,
+    session: SessionDep,
+    page: PageDep,
+    who: Reader,
     school_id: Annotated[UUID | None, Query()] = None,
     role: Annotated[Role | None, Query()] = None,
     active: Annotated[bool | None, Query()] = None,
 ) -> Page[StaffRead]:
-    rows, cursor = await service.list_staff(session, who, page, school_id=school_id, role=role, active=active)
+    rows, cursor = await service.list_staff(
+        session, who, page, school_id=school_id, role=role, active=active
+    )
     return Page(items=await service.describe(session, who, rows), next_cursor=cursor)
 
 
@@ -118,7 +132,9 @@ async def create_staff(
 
 
 @staff.get("/{staff_id}", summary="Get a staff member")
-async def get_staff(staff_id: UUID, session: SessionDep, response: Response, who: Reader) -> StaffRead:
+async def get_staff(
+    staff_id: UUID, session: SessionDep, response: Response, who: Reader
+) -> StaffRead:
     member = await service.get_staff(session, who, staff_id)
     set_etag(response, member)
     (described,) = await service.describe(session, who, [member])
@@ -127,7 +143,11 @@ async def get_staff(staff_id: UUID, session: SessionDep, response: Response, who
 
 @staff.patch("/{staff_id}", summary="Change a staff member's name or visit training")
 async def update_staff(
-    staff_id: UUID, body: StaffUpdate, session: SessionDep, response: Response, if_match: IfMatch,
+    staff_id: UUID,
+    body: StaffUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
     who: Manager,
 ) -> StaffRead:
     member = await service.update_staff(session, who, staff_id, body, if_match)
@@ -138,7 +158,11 @@ async def update_staff(
 
 @staff.put("/{staff_id}/roles", summary="Set a staff member's roles (within your powers)")
 async def replace_roles(
-    staff_id: UUID, body: RolesReplace, session: SessionDep, response: Response, if_match: IfMatch,
+    staff_id: UUID,
+    body: RolesReplace,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
     who: Manager,
 ) -> StaffRead:
     member = await service.replace_roles(session, who, staff_id, body, if_match)
@@ -147,7 +171,9 @@ async def replace_roles(
     return described
 
 
-@staff.post("/{staff_id}/deactivate", summary="Deactivate a staff member; their sessions end at once")
+@staff.post(
+    "/{staff_id}/deactivate", summary="Deactivate a staff member; their sessions end at once"
+)
 async def deactivate_staff(staff_id: UUID, session: SessionDep, who: Manager) -> StaffRead:
     member = await service.set_active(session, who, staff_id, active=False)
     (described,) = await service.describe(session, who, [member])

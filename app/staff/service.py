@@ -18,13 +18,22 @@ from app.core.types import utcnow
 from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount, UnknownSchool
 from app.staff.models import RoleGrant, StaffMember
 from app.staff.repository import SignInRepository, StaffRepository
-from app.staff.schemas import GrantRead, RolesReplace, StaffCreate, StaffInvitation, StaffRead, StaffUpdate
+from app.staff.schemas import (
+    GrantRead,
+    RolesReplace,
+    StaffCreate,
+    StaffInvitation,
+    StaffRead,
+    StaffUpdate,
+)
 from app.trusts.repository import SchoolRepository
 
 INVITATION_TTL = timedelta(days=7)
 
 
-async def describe(session: AsyncSession, who: Principal, staff: list[StaffMember]) -> list[StaffRead]:
+async def describe(
+    session: AsyncSession, who: Principal, staff: list[StaffMember]
+) -> list[StaffRead]:
     grants = await StaffRepository(session, who).grants_of(s.id for s in staff)
     return [
         StaffRead.model_validate(
@@ -47,7 +56,9 @@ async def list_staff(
     role: Role | None = None,
     active: bool | None = None,
 ) -> tuple[list[StaffMember], str | None]:
-    statement = StaffRepository(session, who).filtered(school_id=school_id, role=role, active=active)
+    statement = StaffRepository(session, who).filtered(
+        school_id=school_id, role=role, active=active
+    )
     keys = [SortKey(StaffMember.full_name), SortKey(StaffMember.id)]  # type: ignore[arg-type]
     return await paginate(session, statement, page, keys)
 
@@ -70,8 +81,14 @@ async def create_staff(
     invitation = _issue_invitation(staff)
     _add_grants(session, who, staff, grants)
     await session.flush()
-    await audit.record(session, who, "staff.created", subject_type="staff_member", subject_id=staff.id,
-                       details={"roles": _describe_grants(grants)})
+    await audit.record(
+        session,
+        who,
+        "staff.created",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        details={"roles": _describe_grants(grants)},
+    )
     return staff, invitation
 
 
@@ -85,8 +102,15 @@ async def create_first_admin(
     invitation = _issue_invitation(staff)
     _add_grants(session, who, staff, {grant})
     await session.flush()
-    await audit.record(session, who, "staff.created", subject_type="staff_member",
-                       subject_id=staff.id, trust_id=trust_id, details={"roles": ["trust_admin"]})
+    await audit.record(
+        session,
+        who,
+        "staff.created",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        trust_id=trust_id,
+        details={"roles": ["trust_admin"]},
+    )
     return invitation
 
 
@@ -97,7 +121,9 @@ async def _new_staff(
         raise EmailTaken("A staff account with this email address already exists.")
     staff = StaffMember(trust_id=trust_id, email=email, full_name=full_name)
     session.add(staff)
-    await session.flush()  # grants reference the row; without relationships no insert order is implied
+    await (
+        session.flush()
+    )  # grants reference the row; without relationships no insert order is implied
     return staff
 
 
@@ -108,18 +134,28 @@ def _issue_invitation(staff: StaffMember) -> StaffInvitation:
     return StaffInvitation(staff_id=staff.id, token=token, expires_at=staff.invitation_expires_at)
 
 
-def _add_grants(session: AsyncSession, who: Principal, staff: StaffMember, grants: set[Grant]) -> None:
+def _add_grants(
+    session: AsyncSession, who: Principal, staff: StaffMember, grants: set[Grant]
+) -> None:
     for grant in grants:
         session.add(
-            RoleGrant(trust_id=staff.trust_id, staff_id=staff.id, role=grant.role,
-                      school_id=grant.school_id, granted_by=who.id)
+            RoleGrant(
+                trust_id=staff.trust_id,
+                staff_id=staff.id,
+                role=grant.role,
+                school_id=grant.school_id,
+                granted_by=who.id,
+            )
         )
 
 
 async def _ensure_may_grant(session: AsyncSession, who: Principal, grant: Grant) -> None:
     # A school named in the body that the caller cannot see is invalid input, whether it exists
     # elsewhere or not: the same 422 either way, so nothing leaks.
-    if grant.school_id is not None and await SchoolRepository(session, who).find(grant.school_id) is None:
+    if (
+        grant.school_id is not None
+        and await SchoolRepository(session, who).find(grant.school_id) is None
+    ):
         raise UnknownSchool(f"roles: there is no school {grant.school_id} that you can see.")
     if not who.may_grant(grant):
         where = f" at school {grant.school_id}" if grant.school_id else " across the trust"
@@ -164,13 +200,20 @@ async def replace_roles(
     await repository.remove_grants([held[g].id for g in removed])
     _add_grants(session, who, staff, added)
     await save_versioned(session, staff, {}, if_match)
-    await audit.record(session, who, "staff.roles_changed", subject_type="staff_member",
-                       subject_id=staff.id,
-                       details={"added": _describe_grants(added), "removed": _describe_grants(set(removed))})
+    await audit.record(
+        session,
+        who,
+        "staff.roles_changed",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        details={"added": _describe_grants(added), "removed": _describe_grants(set(removed))},
+    )
     return staff
 
 
-async def set_active(session: AsyncSession, who: Principal, staff_id: UUID, active: bool) -> StaffMember:
+async def set_active(
+    session: AsyncSession, who: Principal, staff_id: UUID, active: bool
+) -> StaffMember:
     """Deactivation ends every session at once. Only someone who could remove every one of the
     member's roles may deactivate them. Raises OwnAccount (409), GrantNotPermitted (403)."""
     staff = await StaffRepository(session, who).get(staff_id)
@@ -184,19 +227,28 @@ async def set_active(session: AsyncSession, who: Principal, staff_id: UUID, acti
     staff.version += 1
     if not active:
         await SignInRepository(session).revoke_all_sessions(staff.id, "deactivated")
-    await audit.record(session, who, "staff.activated" if active else "staff.deactivated",
-                       subject_type="staff_member", subject_id=staff.id)
+    await audit.record(
+        session,
+        who,
+        "staff.activated" if active else "staff.deactivated",
+        subject_type="staff_member",
+        subject_id=staff.id,
+    )
     return staff
 
 
-async def reissue_invitation(session: AsyncSession, who: Principal, staff_id: UUID) -> StaffInvitation:
+async def reissue_invitation(
+    session: AsyncSession, who: Principal, staff_id: UUID
+) -> StaffInvitation:
     staff = await StaffRepository(session, who).get(staff_id)
     await _ensure_manages(session, who, staff, every_grant=False)
     if staff.id == who.id:
         raise OwnAccount("Ask another administrator to invite you again.")
     invitation = _issue_invitation(staff)
     staff.version += 1
-    await audit.record(session, who, "staff.invited", subject_type="staff_member", subject_id=staff.id)
+    await audit.record(
+        session, who, "staff.invited", subject_type="staff_member", subject_id=staff.id
+    )
     return invitation
 
 
@@ -207,5 +259,3 @@ async def _ensure_manages(
     allowed = [who.may_grant(Grant(g.role, g.school_id)) for g in grants]
     if not allowed or not (all(allowed) if every_grant else any(allowed)):
         raise GrantNotPermitted("This staff member holds roles beyond your powers to manage.")
-
-

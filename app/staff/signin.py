@@ -16,7 +16,13 @@ from app.core import audit, ratelimit
 from app.core.auth import AUDIENCES, register_principal_loader
 from app.core.db import open_session
 from app.core.principal import Grant, Principal, PrincipalKind
-from app.core.security import digest, hash_password, issue_access_token, new_opaque_token, verify_password
+from app.core.security import (
+    digest,
+    hash_password,
+    issue_access_token,
+    new_opaque_token,
+    verify_password,
+)
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
@@ -30,14 +36,24 @@ def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
     settings = get_settings()
     message = "Too many failed sign-in attempts; wait before trying again."
     return (
-        ratelimit.Limit("login:account", settings.login_max_failures,
-                        settings.login_failure_window_seconds, message),
-        ratelimit.Limit("login:address", settings.login_max_failures * 4,
-                        settings.login_failure_window_seconds, message),
+        ratelimit.Limit(
+            "login:account",
+            settings.login_max_failures,
+            settings.login_failure_window_seconds,
+            message,
+        ),
+        ratelimit.Limit(
+            "login:address",
+            settings.login_max_failures * 4,
+            settings.login_failure_window_seconds,
+            message,
+        ),
     )
 
 
-async def sign_in(session: AsyncSession, *, email: str, password: str, ip_address: str) -> TokenPair:
+async def sign_in(
+    session: AsyncSession, *, email: str, password: str, ip_address: str
+) -> TokenPair:
     """The password grant. Raises TooManyRequests (429) or InvalidGrant (400)."""
     email = email.strip().lower()
     by_account, by_address = _limits()
@@ -45,14 +61,23 @@ async def sign_in(session: AsyncSession, *, email: str, password: str, ip_addres
     await ratelimit.ensure_under(session, by_address, ip_address)
     staff = await SignInRepository(session).staff_by_email(email)
     usable = staff is not None and staff.is_active and staff.password_hash is not None
-    if not verify_password(password, staff.password_hash if usable and staff else None) or staff is None:
+    if (
+        not verify_password(password, staff.password_hash if usable and staff else None)
+        or staff is None
+    ):
         await _count_failure(staff, email, ip_address)
         raise InvalidGrant()
     await ratelimit.clear(session, by_account, email)
     staff.last_login_at = utcnow()
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)
-    await audit.record(session, principal, "auth.login", subject_type="staff_member",
-                       subject_id=staff.id, ip_address=ip_address)
+    await audit.record(
+        session,
+        principal,
+        "auth.login",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        ip_address=ip_address,
+    )
     return await _start_session(session, staff)
 
 
@@ -61,7 +86,8 @@ async def _count_failure(staff: StaffMember | None, email: str, ip_address: str)
     await ratelimit.hit_now(by_account, email)
     await ratelimit.hit_now(by_address, ip_address)
     await audit.record_now(
-        None, "auth.login_failed",
+        None,
+        "auth.login_failed",
         subject_type="staff_member" if staff else None,
         subject_id=staff.id if staff else None,
         trust_id=staff.trust_id if staff else None,
@@ -87,16 +113,23 @@ async def _tokens(session: AsyncSession, staff: StaffMember | UUID, session_id: 
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     refresh_ttl = timedelta(days=settings.refresh_token_days)
     access_token, _ = issue_access_token(
-        subject=str(staff_id), audience=AUDIENCES[PrincipalKind.STAFF], ttl=access_ttl,
+        subject=str(staff_id),
+        audience=AUDIENCES[PrincipalKind.STAFF],
+        ttl=access_ttl,
         claims={"kind": PrincipalKind.STAFF.value, "sid": str(session_id)},
     )
     refresh = new_opaque_token()
-    session.add(RefreshToken(session_id=session_id, token_digest=digest(refresh),
-                             expires_at=utcnow() + refresh_ttl))
+    session.add(
+        RefreshToken(
+            session_id=session_id, token_digest=digest(refresh), expires_at=utcnow() + refresh_ttl
+        )
+    )
     await session.flush()
     return TokenPair(
-        access_token=access_token, expires_in=int(access_ttl.total_seconds()),
-        refresh_token=refresh, refresh_expires_in=int(refresh_ttl.total_seconds()),
+        access_token=access_token,
+        expires_in=int(access_ttl.total_seconds()),
+        refresh_token=refresh,
+        refresh_expires_in=int(refresh_ttl.total_seconds()),
     )
 
 
@@ -123,9 +156,14 @@ async def _revoke_for_reuse(auth_session: AuthSession) -> None:
     async with open_session(system_scope("revoke a session whose refresh token was reused")) as own:
         await SignInRepository(own).revoke_session(auth_session.id, "refresh_token_reused")
         staff = await own.get(StaffMember, auth_session.staff_id)  # tenancy: system scope above
-        await audit.record(own, None, "auth.refresh_reused", subject_type="staff_member",
-                           subject_id=auth_session.staff_id,
-                           trust_id=staff.trust_id if staff else None)
+        await audit.record(
+            own,
+            None,
+            "auth.refresh_reused",
+            subject_type="staff_member",
+            subject_id=auth_session.staff_id,
+            trust_id=staff.trust_id if staff else None,
+        )
 
 
 async def sign_out(session: AsyncSession, who: Principal) -> None:
@@ -150,8 +188,14 @@ async def accept_invitation(
     staff.invitation_expires_at = None
     staff.version += 1
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)
-    await audit.record(session, principal, "auth.invitation_accepted", subject_type="staff_member",
-                       subject_id=staff.id, ip_address=ip_address)
+    await audit.record(
+        session,
+        principal,
+        "auth.invitation_accepted",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        ip_address=ip_address,
+    )
 
 
 async def load_staff_principal(session: AsyncSession, claims: dict[str, Any]) -> Principal | None:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import select
 
 from app.core.db import open_session
 from app.core.tenancy import system_scope
@@ -24,8 +24,11 @@ async def seed_demo(seed: int = 1) -> dict[str, Any]:
     return {
         "password": DEMO_PASSWORD,
         "trusts": [
-            {"id": str(tw.trust.id), "name": tw.trust.name,
-             "schools": [{"id": str(s.id), "name": s.name, "urn": s.urn} for s in tw.schools]}
+            {
+                "id": str(tw.trust.id),
+                "name": tw.trust.name,
+                "schools": [{"id": str(s.id), "name": s.name, "urn": s.urn} for s in tw.schools],
+            }
             for tw in world.trusts
         ],
         "logins": [

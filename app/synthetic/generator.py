@@ -19,22 +19,93 @@ from app.trusts.models import Participation, Phase, School, Trust
 DEMO_PASSWORD = "threshold-demo-2026"
 
 FIRST_NAMES = [
-    "Amelia", "Olivia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Sophia", "Priya",
-    "Aisha", "Zainab", "Chloe", "Ruby", "Evie", "Noah", "Oliver", "George", "Arthur", "Leo",
-    "Harry", "Oscar", "Jack", "Muhammad", "Jacob", "Kofi", "Tomasz", "Ibrahim", "Daniel", "Samuel",
+    "Amelia",
+    "Olivia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Grace",
+    "Freya",
+    "Lily",
+    "Sophia",
+    "Priya",
+    "Aisha",
+    "Zainab",
+    "Chloe",
+    "Ruby",
+    "Evie",
+    "Noah",
+    "Oliver",
+    "George",
+    "Arthur",
+    "Leo",
+    "Harry",
+    "Oscar",
+    "Jack",
+    "Muhammad",
+    "Jacob",
+    "Kofi",
+    "Tomasz",
+    "Ibrahim",
+    "Daniel",
+    "Samuel",
 ]
 LAST_NAMES = [
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
-    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
-    "Khan", "Begum", "Ahmed", "Nowak", "Okafor", "Mensah", "Clarke", "Hughes", "Edwards", "Lewis",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Khan",
+    "Begum",
+    "Ahmed",
+    "Nowak",
+    "Okafor",
+    "Mensah",
+    "Clarke",
+    "Hughes",
+    "Edwards",
+    "Lewis",
 ]
 TRUST_AREAS = [
     ("Maritime Learning Trust", "maritime", "Strood", ["ME2", "ME3", "ME1", "ME4"], (51.39, 0.49)),
-    ("Pennine Schools Partnership", "pennine", "Leeds", ["LS6", "LS7", "LS8", "LS11"], (53.80, -1.55)),
-    ("Severn Valley Academies", "severn", "Worcester", ["WR1", "WR2", "WR3", "WR5"], (52.19, -2.22)),
+    (
+        "Pennine Schools Partnership",
+        "pennine",
+        "Leeds",
+        ["LS6", "LS7", "LS8", "LS11"],
+        (53.80, -1.55),
+    ),
+    (
+        "Severn Valley Academies",
+        "severn",
+        "Worcester",
+        ["WR1", "WR2", "WR3", "WR5"],
+        (52.19, -2.22),
+    ),
 ]
 SCHOOL_WORDS = ["Bligh", "Riverside", "St Mary's", "Hilltop", "Oakwood", "Temple Hill", "Elm Park"]
-STREETS = ["Cliffe Road", "Bligh Way", "Gun Lane", "Frindsbury Road", "Station Road", "Church Street"]
+STREETS = [
+    "Cliffe Road",
+    "Bligh Way",
+    "Gun Lane",
+    "Frindsbury Road",
+    "Station Road",
+    "Church Street",
+]
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 
@@ -96,12 +167,16 @@ class Generator:
         grants: list[RoleGrant] = []
         logins: list[Login] = []
         platform = self._staff(None, "operator", "example.net")
-        grants.append(RoleGrant(id=self.uuid(), trust_id=None, staff_id=platform.id, role=Role.PLATFORM_ADMIN))
+        grants.append(
+            RoleGrant(id=self.uuid(), trust_id=None, staff_id=platform.id, role=Role.PLATFORM_ADMIN)
+        )
         logins.append(self._login(platform, Role.PLATFORM_ADMIN, None))
         worlds = [self._trust(i, schools_per_trust, grants, logins) for i in range(trusts)]
         return World(platform, worlds, grants, logins)
 
-    def _trust(self, index: int, school_count: int, grants: list[RoleGrant], logins: list[Login]) -> TrustWorld:
+    def _trust(
+        self, index: int, school_count: int, grants: list[RoleGrant], logins: list[Login]
+    ) -> TrustWorld:
         name, slug, town, outwards, centre = TRUST_AREAS[index % len(TRUST_AREAS)]
         suffix = "" if index < len(TRUST_AREAS) else f" {index}"
         trust = Trust(id=self.uuid(), name=name + suffix)
@@ -110,15 +185,22 @@ class Generator:
         domain = f"{slug}{index}.example.org"
         for role in (Role.TRUST_ADMIN, Role.TRUST_DSL):
             self._hire(world, domain, role, None, grants, logins)
-        per_school = [Role.SCHOOL_ADMIN, Role.DSL, Role.OFFICE, Role.TEACHER, Role.TEACHER,
-                      Role.SUPPORT_STAFF]
+        per_school = [
+            Role.SCHOOL_ADMIN,
+            Role.DSL,
+            Role.OFFICE,
+            Role.TEACHER,
+            Role.TEACHER,
+            Role.SUPPORT_STAFF,
+        ]
         for school in schools:
             for role in per_school:
                 self._hire(world, domain, role, school.id, grants, logins)
         return world
 
-    def _school(self, trust: Trust, town: str, outwards: list[str], centre: tuple[float, float],
-                index: int) -> School:
+    def _school(
+        self, trust: Trust, town: str, outwards: list[str], centre: tuple[float, float], index: int
+    ) -> School:
         participation = [Participation.FULL, Participation.FULL, Participation.PARTIAL][index % 3]
         return School(
             id=self.uuid(),
@@ -134,18 +216,33 @@ class Generator:
             participation=participation,
             participation_reason=(
                 "Nursery and Reception only this year while the new building opens"
-                if participation is Participation.PARTIAL else None
+                if participation is Participation.PARTIAL
+                else None
             ),
         )
 
-    def _hire(self, world: TrustWorld, domain: str, role: Role, school_id: UUID | None,
-              grants: list[RoleGrant], logins: list[Login]) -> None:
+    def _hire(
+        self,
+        world: TrustWorld,
+        domain: str,
+        role: Role,
+        school_id: UUID | None,
+        grants: list[RoleGrant],
+        logins: list[Login],
+    ) -> None:
         member = self._staff(world.trust.id, None, domain)
         if role in (Role.TEACHER, Role.SUPPORT_STAFF, Role.SCHOOL_ADMIN):
             member.visit_training_completed_date = date(2026, 6, self.rng.randint(1, 30))
         world.staff.append(member)
-        grants.append(RoleGrant(id=self.uuid(), trust_id=world.trust.id, staff_id=member.id, role=role,
-                                school_id=school_id))
+        grants.append(
+            RoleGrant(
+                id=self.uuid(),
+                trust_id=world.trust.id,
+                staff_id=member.id,
+                role=role,
+                school_id=school_id,
+            )
+        )
         logins.append(self._login(member, role, school_id))
 
     def _staff(self, trust_id: UUID | None, local: str | None, domain: str) -> StaffMember:
@@ -166,8 +263,15 @@ class Generator:
 
     @staticmethod
     def _login(member: StaffMember, role: Role, school_id: UUID | None) -> Login:
-        return Login(member.email, DEMO_PASSWORD, role, member.trust_id, school_id, member.id,
-                     member.full_name)
+        return Login(
+            member.email,
+            DEMO_PASSWORD,
+            role,
+            member.trust_id,
+            school_id,
+            member.id,
+            member.full_name,
+        )
 
     def _urn(self) -> str:
         while True:

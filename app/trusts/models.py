@@ -1,6 +1,7 @@
 """Trusts and their schools."""
 
 from enum import StrEnum
+
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field
 
@@ -55,6 +56,7 @@ class School(Identified, Timestamped, Versioned, TrustScoped, table=True):
     postcode: str = Field(max_length=10)
     latitude: float | None = None
     longitude: float | None = None
-    participation: Participation = Field(default=Participation.FULL, sa_type=enum_type(Participation, 10))
+    participation: Participation = Field(
+        default=Participation.FULL, sa_type=enum_type(Participation, 10)
+    )
     participation_reason: str | None = Field(default=None, max_length=500)
-

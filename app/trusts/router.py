@@ -50,7 +50,9 @@ async def create_trust(
 
 @trusts.get("/{trust_id}", summary="Get a trust")
 async def get_trust(
-    trust_id: UUID, session: SessionDep, response: Response,
+    trust_id: UUID,
+    session: SessionDep,
+    response: Response,
     who: Annotated[Principal, require(P.TRUSTS_READ)],
 ) -> TrustRead:
     trust = await service.get_trust(session, who, trust_id)
@@ -60,7 +62,11 @@ async def get_trust(
 
 @trusts.patch("/{trust_id}", summary="Change a trust's name or defaults")
 async def update_trust(
-    trust_id: UUID, body: TrustUpdate, session: SessionDep, response: Response, if_match: IfMatch,
+    trust_id: UUID,
+    body: TrustUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
     who: Annotated[Principal, require(P.TRUSTS_UPDATE)],
 ) -> TrustRead:
     trust = await service.update_trust(session, who, trust_id, body, if_match)
@@ -76,7 +82,9 @@ async def list_schools(
     participation: Annotated[Participation | None, Query()] = None,
     phase: Annotated[Phase | None, Query()] = None,
 ) -> Page[SchoolRead]:
-    rows, cursor = await service.list_schools(session, who, page, participation=participation, phase=phase)
+    rows, cursor = await service.list_schools(
+        session, who, page, participation=participation, phase=phase
+    )
     return Page(items=[SchoolRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -95,7 +103,9 @@ async def create_school(
 
 @schools.get("/{school_id}", summary="Get a school")
 async def get_school(
-    school_id: UUID, session: SessionDep, response: Response,
+    school_id: UUID,
+    session: SessionDep,
+    response: Response,
     who: Annotated[Principal, require(P.SCHOOLS_READ)],
 ) -> SchoolRead:
     school = await service.get_school(session, who, school_id)
@@ -105,7 +115,11 @@ async def get_school(
 
 @schools.patch("/{school_id}", summary="Change a school's details or participation")
 async def update_school(
-    school_id: UUID, body: SchoolUpdate, session: SessionDep, response: Response, if_match: IfMatch,
+    school_id: UUID,
+    body: SchoolUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
     who: Annotated[Principal, require(P.SCHOOLS_UPDATE)],
 ) -> SchoolRead:
     school = await service.update_school(session, who, school_id, body, if_match)

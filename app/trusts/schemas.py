@@ -25,7 +25,8 @@ class TrustCreate(Input):
     default_max_visits_per_day: int = Field(default=10, ge=1, le=20)
     default_visit_minutes: int = Field(default=45, ge=15, le=180)
     first_admin: FirstAdmin | None = Field(
-        default=None, description="Creates the trust's first trust admin and returns their invitation."
+        default=None,
+        description="Creates the trust's first trust admin and returns their invitation.",
     )
 
 
@@ -59,7 +60,9 @@ class SchoolCreate(Input):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     participation: Participation = Participation.FULL
-    participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _reason_when_not_full(self) -> Self:
@@ -80,7 +83,9 @@ class SchoolUpdate(Patch):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     participation: Participation | None = None
-    participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
+        None
+    )
 
 
 class SchoolRead(Output):

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import audit
 from app.core.concurrency import save_versioned
@@ -11,10 +12,10 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.staff import service as staff_service
+from app.staff.schemas import StaffInvitation
 from app.trusts.exceptions import ParticipationReasonMissing, UrnTaken
 from app.trusts.models import Participation, Phase, School, Trust
 from app.trusts.repository import SchoolRepository, TrustRepository
-from app.staff.schemas import StaffInvitation
 from app.trusts.schemas import SchoolCreate, SchoolUpdate, TrustCreate, TrustUpdate
 
 
@@ -31,12 +32,16 @@ async def create_trust(
     trust = Trust.model_validate(body.model_dump(exclude={"first_admin"}))
     session.add(trust)
     await session.flush()
-    await audit.record(session, who, "trust.created", subject_type="trust", subject_id=trust.id,
-                       trust_id=trust.id)
+    await audit.record(
+        session, who, "trust.created", subject_type="trust", subject_id=trust.id, trust_id=trust.id
+    )
     invitation = None
     if body.first_admin is not None:
         invitation = await staff_service.create_first_admin(
-            session, who, trust_id=trust.id, email=body.first_admin.email,
+            session,
+            who,
+            trust_id=trust.id,
+            email=body.first_admin.email,
             full_name=body.first_admin.full_name,
         )
     return trust, invitation
@@ -65,9 +70,9 @@ async def list_schools(
 ) -> tuple[list[School], str | None]:
     statement = SchoolRepository(session, who).base_statement()
     if participation is not None:
-        statement = statement.where(School.participation == participation)
+        statement = statement.where(col(School.participation) == participation)
     if phase is not None:
-        statement = statement.where(School.phase == phase)
+        statement = statement.where(col(School.phase) == phase)
     return await paginate(session, statement, page, [SortKey(School.name), SortKey(School.id)])  # type: ignore[arg-type]
 
 
@@ -81,8 +86,14 @@ async def create_school(session: AsyncSession, who: Principal, body: SchoolCreat
     school = School.model_validate(body.model_dump(), update={"trust_id": who.trust_id})
     session.add(school)
     await session.flush()
-    await audit.record(session, who, "school.created", subject_type="school", subject_id=school.id,
-                       school_id=school.id)
+    await audit.record(
+        session,
+        who,
+        "school.created",
+        subject_type="school",
+        subject_id=school.id,
+        school_id=school.id,
+    )
     return school
 
 
@@ -107,5 +118,3 @@ async def update_school(
         )
     await save_versioned(session, school, changes, if_match)
     return school
-
-

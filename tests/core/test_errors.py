@@ -1,6 +1,7 @@
 """Every error is problem+json; bad input is refused whole; internals never leak."""
 
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -20,21 +21,26 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient, world: World) ->
 
 async def test_validation_errors_point_at_fields(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
-    body = assert_problem(await client.post("/api/v1/schools", json={"urn": "1"}, headers=headers), 422)
+    body = assert_problem(
+        await client.post("/api/v1/schools", json={"urn": "1"}, headers=headers), 422
+    )
     pointers = {e["pointer"] for e in body["errors"]}
-    assert "#/body/urn" in pointers and "#/body/name" in pointers
+    assert "#/body/urn" in pointers
+    assert "#/body/name" in pointers
 
 
 async def test_oversize_body_is_413_by_length(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     big = new_school(name="x" * (1024 * 1024 + 10))
-    assert_problem(await client.post("/api/v1/schools", json=big, headers=headers), 413, "payload-too-large")
+    assert_problem(
+        await client.post("/api/v1/schools", json=big, headers=headers), 413, "payload-too-large"
+    )
 
 
 async def test_oversize_body_is_413_when_streamed(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN)) | {"Content-Type": "application/json"}
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b" " * 65536
 
@@ -42,7 +48,9 @@ async def test_oversize_body_is_413_when_streamed(client: httpx.AsyncClient, wor
     assert_problem(response, 413)
 
 
-async def test_unauthenticated_is_401_with_challenge(client: httpx.AsyncClient, world: World) -> None:
+async def test_unauthenticated_is_401_with_challenge(
+    client: httpx.AsyncClient, world: World
+) -> None:
     response = await client.get("/api/v1/schools")
     assert_problem(response, 401, "unauthorized")
     assert response.headers["www-authenticate"].startswith("Bearer")
@@ -52,7 +60,9 @@ async def test_wrong_method_is_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.delete("/api/v1/schools"), 405)
 
 
-async def test_unexpected_error_is_500_with_request_id_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_error_is_500_with_request_id_in_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     app = create_app()
 
     @app.get("/boom")
@@ -64,13 +74,18 @@ async def test_unexpected_error_is_500_with_request_id_in_logs(caplog: pytest.Lo
         with caplog.at_level(logging.ERROR):
             response = await c.get("/boom")
     body = assert_problem(response, 500, "internal-error")
-    assert "SELECT" not in response.text and "secret" not in response.text
+    assert "SELECT" not in response.text
+    assert "secret" not in response.text
     assert response.headers["x-request-id"] == body["request_id"]
     assert any(getattr(r, "request_id", None) == body["request_id"] for r in caplog.records)
 
 
-async def test_idempotency_key_replays_and_refuses_reuse(client: httpx.AsyncClient, world: World) -> None:
-    headers = await bearer(world.login(Role.TRUST_ADMIN)) | {"Idempotency-Key": "create-school-0001"}
+async def test_idempotency_key_replays_and_refuses_reuse(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.TRUST_ADMIN)) | {
+        "Idempotency-Key": "create-school-0001"
+    }
     first = await client.post("/api/v1/schools", json=new_school(), headers=headers)
     again = await client.post("/api/v1/schools", json=new_school(), headers=headers)
     assert first.status_code == again.status_code == 201
@@ -82,12 +97,20 @@ async def test_idempotency_key_replays_and_refuses_reuse(client: httpx.AsyncClie
     assert sum(s["urn"] == "131313" for s in listed.json()["items"]) == 1
 
 
-async def test_idempotency_keys_belong_to_their_caller(client: httpx.AsyncClient, world: World) -> None:
+async def test_idempotency_keys_belong_to_their_caller(
+    client: httpx.AsyncClient, world: World
+) -> None:
     key = {"Idempotency-Key": "shared-key-0001"}
-    first = await client.post("/api/v1/schools", json=new_school(),
-                              headers=await bearer(world.login(Role.TRUST_ADMIN, trust=0)) | key)
-    second = await client.post("/api/v1/schools", json=new_school(urn="131399"),
-                               headers=await bearer(world.login(Role.TRUST_ADMIN, trust=1)) | key)
+    first = await client.post(
+        "/api/v1/schools",
+        json=new_school(),
+        headers=await bearer(world.login(Role.TRUST_ADMIN, trust=0)) | key,
+    )
+    second = await client.post(
+        "/api/v1/schools",
+        json=new_school(urn="131399"),
+        headers=await bearer(world.login(Role.TRUST_ADMIN, trust=1)) | key,
+    )
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] != second.json()["id"]
 
@@ -101,14 +124,21 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> 
 
 async def test_naive_datetime_filter_is_refused(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
-    response = await client.get("/api/v1/audit-events", params={"since": "2026-01-01T00:00:00"},
-                                headers=headers)
+    response = await client.get(
+        "/api/v1/audit-events", params={"since": "2026-01-01T00:00:00"}, headers=headers
+    )
     assert_problem(response, 422)
 
 
 @pytest.mark.parametrize("value", ["0.5", "1700000000", "yesterday"])
-async def test_datetime_filters_take_iso_8601_only(client: httpx.AsyncClient, world: World, value: str) -> None:
+async def test_datetime_filters_take_iso_8601_only(
+    client: httpx.AsyncClient, world: World, value: str
+) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
-    assert_problem(await client.get("/api/v1/audit-events", params={"until": value}, headers=headers), 422)
-    ok = await client.get("/api/v1/audit-events", params={"until": "2030-01-01T00:00:00+01:00"}, headers=headers)
+    assert_problem(
+        await client.get("/api/v1/audit-events", params={"until": value}, headers=headers), 422
+    )
+    ok = await client.get(
+        "/api/v1/audit-events", params={"until": "2030-01-01T00:00:00+01:00"}, headers=headers
+    )
     assert ok.status_code == 200

@@ -10,12 +10,19 @@ from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 
 
-def invite(school_id: Any, role: str = "teacher", email: str = "new.teacher@example.org") -> dict[str, Any]:
-    return {"email": email, "full_name": "New Teacher",
-            "roles": [{"role": role, "school_id": str(school_id)}]}
+def invite(
+    school_id: Any, role: str = "teacher", email: str = "new.teacher@example.org"
+) -> dict[str, Any]:
+    return {
+        "email": email,
+        "full_name": "New Teacher",
+        "roles": [{"role": role, "school_id": str(school_id)}],
+    }
 
 
-async def test_school_admin_invites_teacher_at_own_school(client: httpx.AsyncClient, world: World) -> None:
+async def test_school_admin_invites_teacher_at_own_school(
+    client: httpx.AsyncClient, world: World
+) -> None:
     school = world.trusts[0].schools[0]
     headers = await bearer(world.login(Role.SCHOOL_ADMIN, school=0))
     response = await client.post("/api/v1/staff", json=invite(school.id), headers=headers)
@@ -27,7 +34,9 @@ async def test_school_admin_invites_teacher_at_own_school(client: httpx.AsyncCli
     assert body["trust_id"] == str(world.trusts[0].trust.id)
 
 
-async def test_school_admin_cannot_grant_elsewhere_or_above(client: httpx.AsyncClient, world: World) -> None:
+async def test_school_admin_cannot_grant_elsewhere_or_above(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await bearer(world.login(Role.SCHOOL_ADMIN, school=0))
     other_school = world.trusts[0].schools[1]
     foreign_school = world.trusts[1].schools[0]
@@ -36,23 +45,36 @@ async def test_school_admin_cannot_grant_elsewhere_or_above(client: httpx.AsyncC
         response = await client.post("/api/v1/staff", json=invite(school.id), headers=headers)
         assert_problem(response, 422, "unknown-school")
     trust_role = {"email": "x@example.org", "full_name": "X", "roles": [{"role": "trust_admin"}]}
-    assert_problem(await client.post("/api/v1/staff", json=trust_role, headers=headers),
-                   403, "grant-not-permitted")
+    assert_problem(
+        await client.post("/api/v1/staff", json=trust_role, headers=headers),
+        403,
+        "grant-not-permitted",
+    )
 
 
 @pytest.mark.parametrize(
     "roles",
-    [[{"role": "platform_admin"}], [{"role": "teacher"}], [{"role": "trust_admin", "school_id": None}] * 0,
-     [{"role": "headteacher", "school_id": "00000000-0000-4000-8000-000000000000"}]],
+    [
+        [{"role": "platform_admin"}],
+        [{"role": "teacher"}],
+        [{"role": "trust_admin", "school_id": None}] * 0,
+        [{"role": "headteacher", "school_id": "00000000-0000-4000-8000-000000000000"}],
+    ],
 )
-async def test_malformed_grants_are_refused(client: httpx.AsyncClient, world: World, roles: list[Any]) -> None:
+async def test_malformed_grants_are_refused(
+    client: httpx.AsyncClient, world: World, roles: list[Any]
+) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     body = {"email": "y@example.org", "full_name": "Y", "roles": roles}
     assert_problem(await client.post("/api/v1/staff", json=body, headers=headers), 422)
 
 
-@pytest.mark.parametrize("field", ["id", "trust_id", "is_active", "password_hash", "created_at", "version"])
-async def test_mass_assignment_is_refused(client: httpx.AsyncClient, world: World, field: str) -> None:
+@pytest.mark.parametrize(
+    "field", ["id", "trust_id", "is_active", "password_hash", "created_at", "version"]
+)
+async def test_mass_assignment_is_refused(
+    client: httpx.AsyncClient, world: World, field: str
+) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     body = invite(world.trusts[0].schools[0].id) | {field: str(world.trusts[1].trust.id)}
     problem = assert_problem(await client.post("/api/v1/staff", json=body, headers=headers), 422)
@@ -64,38 +86,56 @@ async def test_mass_assignment_is_refused(client: httpx.AsyncClient, world: Worl
 async def test_duplicate_email_conflicts(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     taken = world.login(Role.TEACHER, trust=1).email
-    response = await client.post("/api/v1/staff", json=invite(world.trusts[0].schools[0].id, email=taken),
-                                 headers=headers)
+    response = await client.post(
+        "/api/v1/staff", json=invite(world.trusts[0].schools[0].id, email=taken), headers=headers
+    )
     assert_problem(response, 409, "email-taken")
 
 
 async def test_staff_visibility_follows_schools(client: httpx.AsyncClient, world: World) -> None:
     admin_a = await bearer(world.login(Role.SCHOOL_ADMIN, school=0))
-    listed = (await client.get("/api/v1/staff", params={"limit": 200}, headers=admin_a)).json()["items"]
+    listed = (await client.get("/api/v1/staff", params={"limit": 200}, headers=admin_a)).json()[
+        "items"
+    ]
     school_a = str(world.trusts[0].schools[0].id)
     assert listed
     assert all(any(r["school_id"] == school_a for r in s["roles"]) for s in listed)
     other_teacher = world.login(Role.TEACHER, school=1)
-    assert_problem(await client.get(f"/api/v1/staff/{other_teacher.staff_id}", headers=admin_a), 404)
+    assert_problem(
+        await client.get(f"/api/v1/staff/{other_teacher.staff_id}", headers=admin_a), 404
+    )
     foreign = world.login(Role.TEACHER, trust=1)
     trust_admin = await bearer(world.login(Role.TRUST_ADMIN))
     assert_problem(await client.get(f"/api/v1/staff/{foreign.staff_id}", headers=trust_admin), 404)
-    assert (await client.get(f"/api/v1/staff/{other_teacher.staff_id}", headers=trust_admin)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/staff/{other_teacher.staff_id}", headers=trust_admin)
+    ).status_code == 200
 
 
-@pytest.mark.parametrize("role", [Role.TEACHER, Role.SUPPORT_STAFF, Role.OFFICE, Role.DSL, Role.TRUST_DSL])
-async def test_non_admins_cannot_list_staff(client: httpx.AsyncClient, world: World, role: Role) -> None:
+@pytest.mark.parametrize(
+    "role", [Role.TEACHER, Role.SUPPORT_STAFF, Role.OFFICE, Role.DSL, Role.TRUST_DSL]
+)
+async def test_non_admins_cannot_list_staff(
+    client: httpx.AsyncClient, world: World, role: Role
+) -> None:
     assert_problem(await client.get("/api/v1/staff", headers=await bearer(world.login(role))), 403)
 
 
-async def test_roles_change_within_powers_and_keeps_the_rest(client: httpx.AsyncClient, world: World) -> None:
+async def test_roles_change_within_powers_and_keeps_the_rest(
+    client: httpx.AsyncClient, world: World
+) -> None:
     school_a, school_b = world.trusts[0].schools[0], world.trusts[0].schools[1]
     trust_admin = await bearer(world.login(Role.TRUST_ADMIN))
     created = await client.post(
         "/api/v1/staff",
-        json={"email": "two.schools@example.org", "full_name": "Two Schools",
-              "roles": [{"role": "teacher", "school_id": str(school_a.id)},
-                        {"role": "support_staff", "school_id": str(school_b.id)}]},
+        json={
+            "email": "two.schools@example.org",
+            "full_name": "Two Schools",
+            "roles": [
+                {"role": "teacher", "school_id": str(school_a.id)},
+                {"role": "support_staff", "school_id": str(school_b.id)},
+            ],
+        },
         headers=trust_admin,
     )
     staff_id = created.json()["id"]
@@ -110,8 +150,9 @@ async def test_roles_change_within_powers_and_keeps_the_rest(client: httpx.Async
     roles = {(r["role"], r["school_id"]) for r in changed.json()["roles"]}
     # The support role at school B is beyond a school A admin's powers, so it stays.
     assert roles == {("office", str(school_a.id)), ("support_staff", str(school_b.id))}
-    audit = await client.get("/api/v1/audit-events", params={"action": "staff.roles_changed"},
-                             headers=trust_admin)
+    audit = await client.get(
+        "/api/v1/audit-events", params={"action": "staff.roles_changed"}, headers=trust_admin
+    )
     assert [e["subject_id"] for e in audit.json()["items"]] == [staff_id]
 
 
@@ -131,15 +172,22 @@ async def test_nobody_changes_their_own_roles(client: httpx.AsyncClient, world: 
     login = world.login(Role.TRUST_ADMIN)
     headers = await bearer(login)
     etag = (await client.get(f"/api/v1/staff/{login.staff_id}", headers=headers)).headers["etag"]
-    response = await client.put(f"/api/v1/staff/{login.staff_id}/roles", json={"roles": []},
-                                headers=headers | {"If-Match": etag})
+    response = await client.put(
+        f"/api/v1/staff/{login.staff_id}/roles",
+        json={"roles": []},
+        headers=headers | {"If-Match": etag},
+    )
     assert_problem(response, 409, "own-account")
 
 
-async def test_deactivation_needs_power_over_every_role(client: httpx.AsyncClient, world: World) -> None:
+async def test_deactivation_needs_power_over_every_role(
+    client: httpx.AsyncClient, world: World
+) -> None:
     dsl = world.login(Role.TRUST_DSL)
     school_admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    assert_problem(await client.post(f"/api/v1/staff/{dsl.staff_id}/deactivate", headers=school_admin), 404)
+    assert_problem(
+        await client.post(f"/api/v1/staff/{dsl.staff_id}/deactivate", headers=school_admin), 404
+    )
     teacher = world.login(Role.TEACHER)
     done = await client.post(f"/api/v1/staff/{teacher.staff_id}/deactivate", headers=school_admin)
     assert done.status_code == 200
@@ -152,13 +200,21 @@ async def test_patch_staff_records_training(client: httpx.AsyncClient, world: Wo
     teacher = world.login(Role.TEACHER)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     etag = (await client.get(f"/api/v1/staff/{teacher.staff_id}", headers=admin)).headers["etag"]
-    response = await client.patch(f"/api/v1/staff/{teacher.staff_id}",
-                                  json={"visit_training_completed_date": "2026-07-10"},
-                                  headers=admin | {"If-Match": etag})
+    response = await client.patch(
+        f"/api/v1/staff/{teacher.staff_id}",
+        json={"visit_training_completed_date": "2026-07-10"},
+        headers=admin | {"If-Match": etag},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["visit_training_completed_date"] == "2026-07-10"
-    assert_problem(await client.patch(f"/api/v1/staff/{teacher.staff_id}", json={"full_name": None},
-                                      headers=admin | {"If-Match": response.headers["etag"]}), 422)
+    assert_problem(
+        await client.patch(
+            f"/api/v1/staff/{teacher.staff_id}",
+            json={"full_name": None},
+            headers=admin | {"If-Match": response.headers["etag"]},
+        ),
+        422,
+    )
 
 
 async def test_me_lists_permissions_by_school(client: httpx.AsyncClient, world: World) -> None:

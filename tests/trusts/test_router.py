@@ -23,7 +23,9 @@ def new_school(urn: str = "131313", **overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
-async def test_trust_admin_creates_school_in_own_trust(client: httpx.AsyncClient, world: World) -> None:
+async def test_trust_admin_creates_school_in_own_trust(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     created = await client.post("/api/v1/schools", json=new_school(), headers=headers)
     assert created.status_code == 201, created.text
@@ -39,7 +41,9 @@ async def test_trust_admin_creates_school_in_own_trust(client: httpx.AsyncClient
 async def test_other_trust_cannot_see_the_school(client: httpx.AsyncClient, world: World) -> None:
     foreign_school = world.trusts[1].schools[0]
     headers = await bearer(world.login(Role.TRUST_ADMIN, trust=0))
-    missing = await client.get("/api/v1/schools/00000000-0000-4000-8000-000000000000", headers=headers)
+    missing = await client.get(
+        "/api/v1/schools/00000000-0000-4000-8000-000000000000", headers=headers
+    )
     foreign = await client.get(f"/api/v1/schools/{foreign_school.id}", headers=headers)
     assert_problem(missing, 404, "not-found")
     assert_problem(foreign, 404, "not-found")
@@ -57,8 +61,12 @@ async def test_school_staff_see_only_their_school(client: httpx.AsyncClient, wor
     assert_problem(await client.get(f"/api/v1/schools/{sibling_school.id}", headers=headers), 404)
 
 
-@pytest.mark.parametrize("role", [Role.SCHOOL_ADMIN, Role.TEACHER, Role.DSL, Role.OFFICE, Role.TRUST_DSL])
-async def test_only_trust_admins_create_schools(client: httpx.AsyncClient, world: World, role: Role) -> None:
+@pytest.mark.parametrize(
+    "role", [Role.SCHOOL_ADMIN, Role.TEACHER, Role.DSL, Role.OFFICE, Role.TRUST_DSL]
+)
+async def test_only_trust_admins_create_schools(
+    client: httpx.AsyncClient, world: World, role: Role
+) -> None:
     headers = await bearer(world.login(role))
     response = await client.post("/api/v1/schools", json=new_school(), headers=headers)
     assert_problem(response, 403, "forbidden")
@@ -73,27 +81,36 @@ async def test_urn_unique_across_trusts(client: httpx.AsyncClient, world: World)
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("urn", "12345"), ("urn", "12345a"), ("postcode", "NOT A CODE"), ("phase", "college"),
-     ("participation", "partial")],
+    [
+        ("urn", "12345"),
+        ("urn", "12345a"),
+        ("postcode", "NOT A CODE"),
+        ("phase", "college"),
+        ("participation", "partial"),
+    ],
 )
 async def test_invalid_school_is_refused_and_nothing_written(
     client: httpx.AsyncClient, world: World, field: str, value: str
 ) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     body = assert_problem(
-        await client.post("/api/v1/schools", json=new_school(**{field: value}), headers=headers), 422
+        await client.post("/api/v1/schools", json=new_school(**{field: value}), headers=headers),
+        422,
     )
     assert body["errors"], body
     listed = await client.get("/api/v1/schools", headers=headers)
     assert len(listed.json()["items"]) == len(world.trusts[0].schools)
 
 
-async def test_participation_needs_a_reason_on_update(client: httpx.AsyncClient, world: World) -> None:
+async def test_participation_needs_a_reason_on_update(
+    client: httpx.AsyncClient, world: World
+) -> None:
     school = world.trusts[0].schools[0]
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     etag = (await client.get(f"/api/v1/schools/{school.id}", headers=headers)).headers["etag"]
     refused = await client.patch(
-        f"/api/v1/schools/{school.id}", json={"participation": "none"},
+        f"/api/v1/schools/{school.id}",
+        json={"participation": "none"},
         headers=headers | {"If-Match": etag},
     )
     assert_problem(refused, 422, "participation-reason-missing")
@@ -107,21 +124,30 @@ async def test_participation_needs_a_reason_on_update(client: httpx.AsyncClient,
     assert accepted.headers["etag"] != etag
 
 
-async def test_school_admin_cannot_change_school_record(client: httpx.AsyncClient, world: World) -> None:
+async def test_school_admin_cannot_change_school_record(
+    client: httpx.AsyncClient, world: World
+) -> None:
     school = world.trusts[0].schools[0]
     headers = await bearer(world.login(Role.SCHOOL_ADMIN))
     etag = (await client.get(f"/api/v1/schools/{school.id}", headers=headers)).headers["etag"]
-    response = await client.patch(f"/api/v1/schools/{school.id}", json={"name": "Renamed"},
-                                  headers=headers | {"If-Match": etag})
+    response = await client.patch(
+        f"/api/v1/schools/{school.id}",
+        json={"name": "Renamed"},
+        headers=headers | {"If-Match": etag},
+    )
     assert_problem(response, 403)
 
 
-async def test_platform_admin_creates_trust_with_first_admin(client: httpx.AsyncClient, world: World) -> None:
+async def test_platform_admin_creates_trust_with_first_admin(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await bearer(world.login(Role.PLATFORM_ADMIN))
     response = await client.post(
         "/api/v1/trusts",
-        json={"name": "Weald Trust", "first_admin": {"email": "Head@Weald.example.org",
-                                                     "full_name": "Sam Head"}},
+        json={
+            "name": "Weald Trust",
+            "first_admin": {"email": "Head@Weald.example.org", "full_name": "Sam Head"},
+        },
         headers=headers,
     )
     assert response.status_code == 201, response.text
@@ -135,8 +161,11 @@ async def test_platform_admin_creates_trust_with_first_admin(client: httpx.Async
     assert accepted.status_code == 204
     signed_in = await client.post(
         "/api/v1/auth/token",
-        data={"grant_type": "password", "username": "head@weald.example.org",
-              "password": "a long enough passphrase"},
+        data={
+            "grant_type": "password",
+            "username": "head@weald.example.org",
+            "password": "a long enough passphrase",
+        },
     )
     assert signed_in.status_code == 200, signed_in.text
     admin = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
@@ -151,15 +180,18 @@ async def test_trust_admin_sees_only_own_trust(client: httpx.AsyncClient, world:
     headers = await bearer(world.login(Role.TRUST_ADMIN, trust=1))
     listed = await client.get("/api/v1/trusts", headers=headers)
     assert [t["id"] for t in listed.json()["items"]] == [str(world.trusts[1].trust.id)]
-    assert_problem(await client.get(f"/api/v1/trusts/{world.trusts[0].trust.id}", headers=headers), 404)
+    assert_problem(
+        await client.get(f"/api/v1/trusts/{world.trusts[0].trust.id}", headers=headers), 404
+    )
     assert_problem(await client.post("/api/v1/trusts", json={"name": "X"}, headers=headers), 403)
 
 
 async def test_school_list_pages_with_cursor(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     for i in range(4):
-        created = await client.post("/api/v1/schools", json=new_school(urn=f"13000{i}",
-                                    name=f"School {i}"), headers=headers)
+        created = await client.post(
+            "/api/v1/schools", json=new_school(urn=f"13000{i}", name=f"School {i}"), headers=headers
+        )
         assert created.status_code == 201
     seen: list[str] = []
     cursor: str | None = None
@@ -171,7 +203,9 @@ async def test_school_list_pages_with_cursor(client: httpx.AsyncClient, world: W
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == len(world.trusts[0].schools) + 4
-    assert_problem(await client.get("/api/v1/schools", params={"cursor": "garbage!"}, headers=headers), 422)
+    assert_problem(
+        await client.get("/api/v1/schools", params={"cursor": "garbage!"}, headers=headers), 422
+    )
     assert_problem(await client.get("/api/v1/schools", params={"limit": 201}, headers=headers), 422)
 
 
