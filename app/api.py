@@ -4,13 +4,28 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
+from app.integrations.router import router as integrations_router
+from app.roster.router import classes as roster_classes
+from app.roster.router import households as roster_households
+from app.roster.router import schools as roster_schools
 from app.staff.router import auth, me, staff, well_known
 from app.trusts.router import schools, trusts
 
 API_PREFIX = "/api/v1"
 
 api = APIRouter(prefix=API_PREFIX)
-for router in (auth, me, trusts, schools, staff, audit_router):
+for router in (
+    auth,
+    me,
+    trusts,
+    schools,
+    staff,
+    roster_schools,
+    roster_classes,
+    roster_households,
+    integrations_router,
+    audit_router,
+):
     api.include_router(router)
 
 # WARNING: these answer without a bearer token. Each must reveal nothing without its own secret.

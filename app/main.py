@@ -142,7 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
             expose_headers=["ETag", "Retry-After", "X-Request-ID"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        bulk_max_bytes=settings.max_bulk_body_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, hsts=settings.hsts)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

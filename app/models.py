@@ -2,18 +2,37 @@
 
 from app.core.audit import AuditEntry
 from app.core.idempotency import IdempotencyRecord
+from app.core.jobs import Job
 from app.core.ratelimit import RateLimitHit
+from app.integrations.models import IntegrationClient, IntegrationClientSchool
+from app.roster.models import (
+    ClassStaff,
+    Contact,
+    Household,
+    HouseholdSource,
+    Pupil,
+    SchoolClass,
+)
 from app.staff.models import AuthSession, RefreshToken, RoleGrant, StaffMember
 from app.trusts.models import School, Trust
 
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "ClassStaff",
+    "Contact",
+    "Household",
+    "HouseholdSource",
     "IdempotencyRecord",
+    "IntegrationClient",
+    "IntegrationClientSchool",
+    "Job",
+    "Pupil",
     "RateLimitHit",
     "RefreshToken",
     "RoleGrant",
     "School",
+    "SchoolClass",
     "StaffMember",
     "Trust",
 ]

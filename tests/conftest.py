@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -115,3 +116,62 @@ def assert_problem(
     if type_slug is not None:
         assert body["type"].endswith("/" + type_slug), body["type"]
     return body
+
+
+async def integration_bearer(
+    world: World,
+    schools: list[int],
+    *,
+    trust: int = 0,
+    scopes: tuple[str, ...] = ("roster:read", "roster:write"),
+) -> tuple[UUID, dict[str, str]]:
+    """A machine client of `schools` (indexes in `trust`) and a bearer header for it."""
+    from app.core.security import digest
+    from app.integrations.models import IntegrationClient, IntegrationClientSchool
+    from app.integrations.service import issue_token
+
+    trust_world = world.trusts[trust]
+    secret = f"secret-{uuid4().hex}"
+    async with db.open_session(system_scope("test integration client")) as session:
+        client = IntegrationClient(
+            trust_id=trust_world.trust.id,
+            name="Test MIS",
+            client_id=f"thc_{uuid4().hex[:12]}",
+            secret_digest=digest(secret),
+            scopes=list(scopes),
+        )
+        session.add(client)
+        await session.flush()
+        for index in schools:
+            session.add(
+                IntegrationClientSchool(
+                    trust_id=client.trust_id,
+                    school_id=trust_world.schools[index].id,
+                    client_id=client.id,
+                )
+            )
+    async with db.open_session(system_scope("test token")) as session:
+        pair = await issue_token(
+            session, client_id=client.client_id, client_secret=secret, ip_address="127.0.0.1"
+        )
+    return client.id, {"Authorization": f"Bearer {pair.access_token}"}
+
+
+async def load_roster(
+    world: World, snapshot: dict[str, Any], *, trust: int = 0, school: int = 0
+) -> None:
+    """Sync a snapshot into a school as its MIS would, through the real sync."""
+    from app.roster.service import apply_snapshot
+    from app.roster.snapshot import RosterSnapshot
+    from app.trusts.models import School
+
+    async with db.open_session(system_scope("test roster")) as session:
+        target = await session.get(School, world.trusts[trust].schools[school].id)
+        assert target is not None
+        await apply_snapshot(
+            session,
+            target,
+            RosterSnapshot.model_validate(snapshot),
+            dry_run=False,
+            skip_rejected=False,
+        )

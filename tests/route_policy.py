@@ -27,7 +27,16 @@ HOME_ROLES = (
     "teacher",
     "support_staff",
 )
-PRINCIPALS = ("platform_admin", *HOME_ROLES, "other_school_admin", "other_trust_admin", "anonymous")
+# Machine clients: one of school 0 (roster:read, roster:write) and one of school 1.
+CLIENTS = ("integration", "other_integration")
+PRINCIPALS = (
+    "platform_admin",
+    *HOME_ROLES,
+    "other_school_admin",
+    "other_trust_admin",
+    *CLIENTS,
+    "anonymous",
+)
 
 Body = Callable[[World], dict[str, Any]]
 
@@ -56,7 +65,7 @@ def public(status: Any) -> dict[str, Any]:
     return dict.fromkeys(PRINCIPALS, status)
 
 
-EVERY_STAFF = set(PRINCIPALS) - {"anonymous"}
+EVERY_STAFF = set(PRINCIPALS) - {"anonymous", *CLIENTS}
 TRUST_STAFF = EVERY_STAFF - {"platform_admin"}
 HOME_STAFF = set(HOME_ROLES)
 STAFF_MANAGERS = ("trust_admin", "school_admin")
@@ -91,7 +100,29 @@ def _roles_body(world: World) -> dict[str, Any]:
     }
 
 
+def _roster_body(world: World) -> dict[str, Any]:
+    from tests.roster.snapshots import small_snapshot
+
+    return small_snapshot(world)
+
+
+def _client_body(world: World) -> dict[str, Any]:
+    return {
+        "name": "Matrix MIS",
+        "school_ids": [str(world.trusts[0].schools[0].id)],
+        "scopes": ["roster:read"],
+    }
+
+
 V1 = "/api/v1"
+# Roster reads: the home school's staff and its client; others' objects are hidden.
+ROSTER_READERS = rule(
+    ok=(*HOME_ROLES, "integration"),
+    hide=("other_school_admin", "other_trust_admin", "other_integration"),
+)
+ON_A_CLIENT = rule(
+    ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
+)
 # Staff routes target a teacher of school 0: operators see only admins, so it is hidden from them.
 ON_A_TEACHER = rule(
     ok=STAFF_MANAGERS, hide=("platform_admin", "other_school_admin", "other_trust_admin")
@@ -159,6 +190,34 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", f"{V1}/staff/{{staff_id}}/deactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/reactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(ON_A_TEACHER),
+    ("PUT", f"{V1}/schools/{{school_id}}/roster"): Policy(
+        rule(
+            ok=("trust_admin", "school_admin", "integration"),
+            hide=("other_school_admin", "other_trust_admin", "other_integration"),
+        ),
+        json=_roster_body,
+    ),
+    ("GET", f"{V1}/schools/{{school_id}}/pupils"): Policy(ROSTER_READERS),
+    ("GET", f"{V1}/classes/{{class_id}}/pupils"): Policy(ROSTER_READERS),
+    # Addresses and contacts: office, SLT, DSLs, the pupils' class staff (the teacher of
+    # school 0 teaches a child of this household), and the MIS client; not other support staff.
+    ("GET", f"{V1}/households/{{household_id}}"): Policy(
+        rule(
+            ok=(*HOME_ROLES, "integration"),
+            hide=("other_school_admin", "other_trust_admin", "other_integration"),
+            support_staff=DENY,
+        )
+    ),
+    ("POST", f"{V1}/integration-clients"): Policy(
+        rule(ok=("trust_admin", "school_admin"), other_school_admin=422, other_trust_admin=422),
+        json=_client_body,
+    ),
+    ("GET", f"{V1}/integration-clients"): Policy(
+        rule(ok=("trust_admin", "school_admin", "other_school_admin", "other_trust_admin"))
+    ),
+    ("GET", f"{V1}/integration-clients/{{client_id}}"): Policy(ON_A_CLIENT),
+    ("POST", f"{V1}/integration-clients/{{client_id}}/rotate-secret"): Policy(ON_A_CLIENT),
+    ("POST", f"{V1}/integration-clients/{{client_id}}/revoke"): Policy(ON_A_CLIENT),
     ("GET", f"{V1}/audit-events"): Policy(
         rule(ok=("platform_admin", "trust_admin", "other_trust_admin"))
     ),

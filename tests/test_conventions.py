@@ -42,6 +42,7 @@ def _violations(path: Path, scoped: set[str]) -> list[str]:
             and isinstance(first, ast.Name)
             and first.id in scoped
             and "# tenancy:" not in lines[node.lineno - 1]
+            and "# tenancy:" not in lines[node.lineno - 2]
         ):
             found.append(f"{path.relative_to(APP.parent)}:{node.lineno} {first.id}")
     return found

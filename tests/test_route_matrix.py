@@ -6,6 +6,7 @@ Whenever a caller from another school or trust gets a 2xx, the answer must not c
 id of the home tenant's objects.
 """
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -13,13 +14,18 @@ import httpx
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlmodel import select
 
 from app.api import PUBLIC_ROUTES
+from app.core import db
 from app.core.permissions import Role
+from app.core.tenancy import system_scope
 from app.main import create_app
+from app.roster.models import Pupil, SchoolClass
 from app.synthetic.generator import Login, World
-from tests.conftest import bearer
-from tests.route_policy import OK, POLICIES, PRINCIPALS, Policy
+from tests.conftest import bearer, integration_bearer, load_roster
+from tests.roster.snapshots import small_snapshot
+from tests.route_policy import CLIENTS, OK, POLICIES, PRINCIPALS, Policy
 
 APP = create_app()
 # Included routers are flattened with their prefixes, as the app itself resolves them.
@@ -64,12 +70,39 @@ def _login(world: World, principal: str) -> Login | None:
     return world.login(Role(principal), trust=0, school=0)
 
 
-def _path(template: str, world: World) -> str:
+@dataclass(frozen=True)
+class Targets:
+    """The home objects beyond the generated world: school 0's roster and a client of it."""
+
+    class_id: UUID
+    household_id: UUID
+    client_id: UUID
+    client_headers: dict[str, str]
+    other_client_headers: dict[str, str]
+
+
+@pytest.fixture
+async def targets(world: World) -> Targets:
+    await load_roster(world, small_snapshot(world))
+    async with db.open_session(system_scope("matrix targets")) as session:
+        class_id = await session.scalar(select(SchoolClass.id).where(SchoolClass.mis_id == "C-R1"))
+        household_id = await session.scalar(select(Pupil.household_id).where(Pupil.mis_id == "P-1"))
+    assert class_id is not None
+    assert household_id is not None
+    client_id, headers = await integration_bearer(world, [0])
+    _, other_headers = await integration_bearer(world, [1])
+    return Targets(class_id, household_id, client_id, headers, other_headers)
+
+
+def _path(template: str, world: World, targets: Targets) -> str:
     home = world.trusts[0]
     return template.format(
         trust_id=home.trust.id,
         school_id=home.schools[0].id,
         staff_id=world.login(Role.TEACHER, trust=0, school=0).staff_id,
+        class_id=targets.class_id,
+        household_id=targets.household_id,
+        client_id=targets.client_id,
     )
 
 
@@ -83,7 +116,7 @@ def _private_ids(world: World, principal: str) -> set[UUID]:
     only_school0 = {sid for sid, schools in grants_by_staff.items() if schools == {school0}}
     if principal == "other_trust_admin":
         return {home.trust.id} | {s.id for s in home.schools} | {m.id for m in home.staff}
-    if principal == "other_school_admin":
+    if principal in ("other_school_admin", "other_integration"):
         return {school0} | only_school0
     return set()
 
@@ -98,11 +131,22 @@ CASES = [
 
 @pytest.mark.parametrize(("method", "path", "principal"), CASES)
 async def test_route_answers_as_declared(
-    client: httpx.AsyncClient, world: World, method: str, path: str, principal: str
+    client: httpx.AsyncClient,
+    world: World,
+    targets: Targets,
+    method: str,
+    path: str,
+    principal: str,
 ) -> None:
     policy = POLICIES[(method, path)]
-    login = _login(world, principal)
-    headers = await bearer(login) if login else {}
+    if principal in CLIENTS:
+        chosen = (
+            targets.client_headers if principal == "integration" else targets.other_client_headers
+        )
+        headers = dict(chosen)
+    else:
+        login = _login(world, principal)
+        headers = await bearer(login) if login else {}
     if method in {"PATCH", "PUT", "DELETE"}:
         headers["If-Match"] = "*"
     kwargs: dict[str, Any] = {"headers": headers}
@@ -110,7 +154,7 @@ async def test_route_answers_as_declared(
         kwargs["json"] = policy.json(world)
     if policy.form:
         kwargs["data"] = policy.form(world)
-    response = await client.request(method, _path(path, world), **kwargs)
+    response = await client.request(method, _path(path, world, targets), **kwargs)
     expected = policy.expect[principal]
     if expected == OK:
         assert 200 <= response.status_code < 300, (

@@ -32,5 +32,5 @@ async def list_events(
         statement = statement.where(col(AuditEntry.at) >= since)
     if until is not None:
         statement = statement.where(col(AuditEntry.at) < until)
-    keys = [SortKey(AuditEntry.at, descending=True), SortKey(AuditEntry.id, descending=True)]  # type: ignore[arg-type]
+    keys = [SortKey(AuditEntry.at, descending=True), SortKey(AuditEntry.id, descending=True)]
     return await paginate(session, statement, page, keys)

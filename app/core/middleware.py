@@ -120,24 +120,39 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over the cap with 413, by Content-Length up front or while streaming."""
+    """Refuses bodies over the cap with 413, by Content-Length up front or while streaming.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    Bulk endpoints (a whole school's roster, an uploaded MIS file) take a larger cap: their paths
+    end in one of `bulk_suffixes`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        bulk_max_bytes: int,
+        bulk_suffixes: tuple[str, ...] = ("/roster", "/roster-imports"),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.bulk_max_bytes = bulk_max_bytes
+        self.bulk_suffixes = bulk_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        bulk = scope["path"].rstrip("/").endswith(self.bulk_suffixes)
+        cap = self.bulk_max_bytes if bulk else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > cap
             except ValueError:
                 too_big = False
             if too_big:
-                await self._refuse(send)
+                await self._refuse(send, cap)
                 return
         received = 0
         refused = False
@@ -148,7 +163,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     refused = True
                     raise _BodyTooLarge
             return message
@@ -159,7 +174,7 @@ class BodySizeLimitMiddleware:
             if refused:
                 if not replaced:
                     replaced = True
-                    await self._refuse(send)
+                    await self._refuse(send, cap)
                 return
             await send(message)
 
@@ -167,16 +182,16 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if not replaced:
-                await self._refuse(send)
+                await self._refuse(send, cap)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, cap: int) -> None:
         from app.core.requestctx import current_request_id
 
         body = _problem_bytes(
             413,
             "payload-too-large",
             "Request body too large",
-            f"Request bodies are limited to {self.max_bytes} bytes.",
+            f"Request bodies here are limited to {cap} bytes.",
             current_request_id() or "",
         )
         await _send_problem(send, 413, body, [])

@@ -17,7 +17,6 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import Unprocessable
 
@@ -55,7 +54,8 @@ class Page(BaseModel, Generic[T]):
 
 @dataclass(frozen=True)
 class SortKey:
-    column: InstrumentedAttribute[Any]
+    # Model attributes are typed as their values under SQLModel; at run time they are columns.
+    column: Any
     descending: bool = False
 
 
@@ -108,16 +108,28 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
 
 
 async def paginate(
-    session: AsyncSession, statement: Select[Any], params: PageParams, keys: Sequence[SortKey]
+    session: AsyncSession,
+    statement: Select[Any],
+    params: PageParams,
+    keys: Sequence[SortKey],
+    *,
+    mappings: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Rows of one page and the cursor of the next. `keys` must end in a unique column."""
+    """Rows of one page and the cursor of the next. `keys` must end in a unique column.
+
+    With `mappings`, a statement of columns gives plain row mappings instead of ORM objects:
+    the lean path for hot lists.
+    """
     if params.cursor:
         statement = statement.where(_after(keys, _decode(params.cursor, keys)))
     order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
-    rows = list((await session.scalars(statement.order_by(*order).limit(params.limit + 1))).all())
+    statement = statement.order_by(*order).limit(params.limit + 1)
+    result = await session.execute(statement)
+    rows: list[Any] = list(result.mappings().all() if mappings else result.scalars().all())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, k.column.key) for k in keys])
+        values = [last[k.column.key] if mappings else getattr(last, k.column.key) for k in keys]
+        next_cursor = _encode(values)
     return rows, next_cursor

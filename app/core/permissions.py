@@ -35,10 +35,19 @@ class Permission(StrEnum):
     STAFF_READ = "staff:read"
     STAFF_MANAGE = "staff:manage"
     AUDIT_READ = "audit:read"
+    # The roster: names and classes; contact details and addresses; the equity flags (FSM,
+    # pupil premium, looked-after); and writing it (sync, imports, splitting households).
+    ROSTER_READ = "roster:read"
+    ROSTER_CONTACTS = "roster:contacts"
+    ROSTER_SENSITIVE = "roster:sensitive"
+    ROSTER_WRITE = "roster:write"
+    INTEGRATIONS_MANAGE = "integrations:manage"
+    VISITS_READ = "visits:read"
 
 
 P = Permission
-_EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ}
+_EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ, P.ROSTER_READ}
+_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(
@@ -60,12 +69,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.STAFF_READ,
             P.STAFF_MANAGE,
             P.AUDIT_READ,
+            P.ROSTER_WRITE,
+            P.INTEGRATIONS_MANAGE,
         }
+        | _SLT
     ),
-    Role.TRUST_DSL: frozenset(_EVERY_STAFF_MEMBER),
-    Role.SCHOOL_ADMIN: frozenset(_EVERY_STAFF_MEMBER | {P.STAFF_READ, P.STAFF_MANAGE}),
-    Role.DSL: frozenset(_EVERY_STAFF_MEMBER),
-    Role.OFFICE: frozenset(_EVERY_STAFF_MEMBER),
+    Role.TRUST_DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
+    Role.SCHOOL_ADMIN: frozenset(
+        _EVERY_STAFF_MEMBER
+        | _SLT
+        | {P.STAFF_READ, P.STAFF_MANAGE, P.ROSTER_WRITE, P.INTEGRATIONS_MANAGE}
+    ),
+    Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
+    # The office chases families: contact details and addresses, not the equity flags.
+    Role.OFFICE: frozenset(_EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS}),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),
 }
@@ -76,4 +93,13 @@ GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
     Role.PLATFORM_ADMIN: frozenset({Role.TRUST_ADMIN}),
     Role.TRUST_ADMIN: frozenset(TRUST_LEVEL_ROLES | SCHOOL_LEVEL_ROLES),
     Role.SCHOOL_ADMIN: frozenset(SCHOOL_LEVEL_ROLES),
+}
+
+
+# What an integration client's OAuth scopes let it do. The MIS that feeds the roster may read it
+# back whole, contact details and flags included.
+INTEGRATION_SCOPES: dict[str, frozenset[Permission]] = {
+    "roster:read": frozenset({P.ROSTER_READ, P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}),
+    "roster:write": frozenset({P.ROSTER_WRITE}),
+    "visits:read": frozenset({P.VISITS_READ}),
 }

@@ -29,6 +29,8 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     session_id: UUID | None = None
     _extra_permissions: frozenset[Permission] = field(default=frozenset())
+    # Principals without role grants (integration clients) name their schools directly.
+    schools: frozenset[UUID] | None = None
 
     @property
     def is_platform_admin(self) -> bool:
@@ -40,13 +42,15 @@ class Principal:
 
     @property
     def school_ids(self) -> frozenset[UUID]:
+        if self.schools is not None:
+            return self.schools
         return frozenset(g.school_id for g in self.grants if g.school_id is not None)
 
     @property
     def scope(self) -> Scope:
         if self.is_platform_admin:
             return Scope(trust_id=None, all_trusts=True)
-        if self.has_trust_wide_role:
+        if self.has_trust_wide_role and self.schools is None:
             return Scope(trust_id=self.trust_id)
         return Scope(trust_id=self.trust_id, school_ids=self.school_ids)
 

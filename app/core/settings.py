@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
 
     max_body_bytes: int = 1024 * 1024
+    max_bulk_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        description="Cap for a whole roster snapshot or an uploaded MIS file.",
+    )
     docs_enabled: bool | None = Field(
         default=None, description="Serve /docs and /redoc; defaults to on outside production."
     )

@@ -1,4 +1,4 @@
-from app.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
+from app.core.errors import BadRequest, Conflict, Forbidden
 
 
 class EmailTaken(Conflict):
@@ -24,7 +24,3 @@ class InvalidGrant(BadRequest):
 
 class InvalidInvitation(BadRequest):
     type, title = "invalid-invitation", "Invitation not valid"
-
-
-class UnknownSchool(Unprocessable):
-    type, title = "unknown-school", "Unknown school"

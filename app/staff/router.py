@@ -13,6 +13,7 @@ from app.core.permissions import Permission as P
 from app.core.permissions import Role
 from app.core.principal import Principal
 from app.core.security import get_keyring
+from app.integrations import service as integrations
 from app.staff import service, signin
 from app.staff.schemas import (
     InvitationAccept,
@@ -42,18 +43,33 @@ def _client_address(request: Request) -> str:
 
 @auth.post(
     "/token",
-    summary="Sign in (OAuth 2.0 password grant) or refresh tokens (refresh_token grant)",
+    summary="Sign in (password grant), refresh tokens (refresh_token grant), or authenticate "
+    "an integration client (client_credentials grant)",
     responses={429: {"description": "Too many failed attempts"}},
 )
 async def issue_token(
     request: Request,
     session: SessionDep,
-    grant_type: Annotated[Literal["password", "refresh_token"], Form()],
+    grant_type: Annotated[Literal["password", "refresh_token", "client_credentials"], Form()],
     username: Annotated[str | None, Form(max_length=254)] = None,
     password: Annotated[str | None, Form(max_length=128)] = None,
     refresh_token: Annotated[str | None, Form(max_length=200)] = None,
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=128)] = None,
     scope: Annotated[str, Form(max_length=200)] = "",
 ) -> TokenPair:
+    if grant_type == "client_credentials":
+        if not client_id or not client_secret:
+            raise BadRequest(
+                "The client_credentials grant needs client_id and client_secret.",
+                extra={"error": "invalid_request"},
+            )
+        return await integrations.issue_token(
+            session,
+            client_id=client_id,
+            client_secret=client_secret,
+            ip_address=_client_address(request),
+        )
     if grant_type == "password":
         if not username or not password:
             raise BadRequest(

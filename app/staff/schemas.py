@@ -102,5 +102,7 @@ class TokenPair(Output):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str
-    refresh_expires_in: int
+    refresh_token: str | None = Field(
+        default=None, description="Absent for the client-credentials grant (OAuth 2.0 §4.4.3)."
+    )
+    refresh_expires_in: int | None = None

@@ -15,7 +15,7 @@ from app.core.permissions import Role
 from app.core.principal import Grant, Principal
 from app.core.security import digest, new_opaque_token
 from app.core.types import utcnow
-from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount, UnknownSchool
+from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount
 from app.staff.models import RoleGrant, StaffMember
 from app.staff.repository import SignInRepository, StaffRepository
 from app.staff.schemas import (
@@ -26,6 +26,7 @@ from app.staff.schemas import (
     StaffRead,
     StaffUpdate,
 )
+from app.trusts.exceptions import UnknownSchool
 from app.trusts.repository import SchoolRepository
 
 INVITATION_TTL = timedelta(days=7)
@@ -59,7 +60,7 @@ async def list_staff(
     statement = StaffRepository(session, who).filtered(
         school_id=school_id, role=role, active=active
     )
-    keys = [SortKey(StaffMember.full_name), SortKey(StaffMember.id)]  # type: ignore[arg-type]
+    keys = [SortKey(StaffMember.full_name), SortKey(StaffMember.id)]
     return await paginate(session, statement, page, keys)
 
 

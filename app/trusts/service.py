@@ -23,7 +23,7 @@ async def list_trusts(
     session: AsyncSession, who: Principal, page: PageParams
 ) -> tuple[list[Trust], str | None]:
     statement = TrustRepository(session, who).base_statement()
-    return await paginate(session, statement, page, [SortKey(Trust.name), SortKey(Trust.id)])  # type: ignore[arg-type]
+    return await paginate(session, statement, page, [SortKey(Trust.name), SortKey(Trust.id)])
 
 
 async def create_trust(
@@ -73,7 +73,7 @@ async def list_schools(
         statement = statement.where(col(School.participation) == participation)
     if phase is not None:
         statement = statement.where(col(School.phase) == phase)
-    return await paginate(session, statement, page, [SortKey(School.name), SortKey(School.id)])  # type: ignore[arg-type]
+    return await paginate(session, statement, page, [SortKey(School.name), SortKey(School.id)])
 
 
 async def create_school(session: AsyncSession, who: Principal, body: SchoolCreate) -> School:

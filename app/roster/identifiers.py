@@ -1,0 +1,88 @@
+"""Identifiers as MIS feeds give them, checked and put in one canonical form.
+
+Each function returns None for a blank value and raises ValueError with a message a school
+office can act on when the value is wrong.
+"""
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneNumberType
+from stdnum import exceptions as stdnum_errors
+from stdnum.gb import upn as dfe_upn
+
+UPN_LENGTH = 13
+# The DfE's placeholders for a pupil whose UPN is not known yet.
+UNKNOWN_UPNS = frozenset({"UN1", "UN2", "UN3", "UN4", "UN5"})
+# Some numbering plans (the US's, for one) do not tell mobiles from landlines.
+SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+DEFAULT_PHONE_REGION = "GB"
+
+
+def normalise_upn(value: str | None) -> str | None:
+    """A DfE Unique Pupil Number, upper-case; None when blank or a placeholder UN1–UN5."""
+    text = dfe_upn.compact(value or "")
+    if not text or text in UNKNOWN_UPNS:
+        return None
+    if len(text) != UPN_LENGTH:
+        raise ValueError(f"a UPN has {UPN_LENGTH} characters; '{text}' has {len(text)}")
+    try:
+        return dfe_upn.validate(text)
+    except stdnum_errors.InvalidChecksum:
+        raise _wrong_check_letter(text) from None
+    except stdnum_errors.InvalidComponent:
+        # stdnum's table of LA numbers dates from 2011: it lacks the DfE's pseudo-LA codes and
+        # authorities created since (Dorset 838, BCP 839, the Northamptonshires 940 and 941...),
+        # so only the check letter is held against a UPN with an LA number stdnum does not know.
+        return _with_right_check_letter(text)
+    except stdnum_errors.ValidationError:
+        raise ValueError(
+            f"'{text}' is not in the format of a UPN: a check letter, 11 digits, "
+            "then a digit or a letter"
+        ) from None
+
+
+def _with_right_check_letter(upn: str) -> str:
+    if dfe_upn.calc_check_digit(upn[1:]) != upn[0]:
+        raise _wrong_check_letter(upn)
+    return upn
+
+
+def _wrong_check_letter(upn: str) -> ValueError:
+    expected = dfe_upn.calc_check_digit(upn[1:])
+    return ValueError(
+        f"the check letter of UPN '{upn}' is wrong: for {upn[1:]} it should be {expected}"
+    )
+
+
+def normalise_mobile(value: str | None) -> str | None:
+    """A mobile number in E.164 (+447911123456); numbers without a country code are read as UK."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if any(char.isalpha() for char in text):
+        # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
+        # turn a mistyped mobile into someone else's number.
+        raise ValueError(f"'{text}' has letters in it; a mobile number is digits only")
+    try:
+        number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"'{text}' is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"'{text}' is not a valid phone number")
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.FIXED_LINE:
+        raise ValueError(f"'{text}' is a landline; an SMS needs a mobile number")
+    if kind not in SMS_NUMBER_TYPES:
+        raise ValueError(f"'{text}' is not a mobile number; an SMS needs a mobile number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str | None) -> str | None:
+    """An email address with its domain in lower case; the mailbox part is kept as given."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"'{text}' is not a valid email address: {exc}") from None

@@ -1,0 +1,104 @@
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select
+from sqlmodel import col, select
+
+from app.core.repository import ScopedRepository
+from app.roster.models import ClassStaff, Contact, Household, Pupil, SchoolClass
+
+
+def _in_schools(statement: Any, column: Any, schools: frozenset[UUID] | None) -> Select[Any]:
+    narrowed: Select[Any] = (
+        statement if schools is None else statement.where(col(column).in_(schools))
+    )
+    return narrowed
+
+
+class ClassRepository(ScopedRepository[SchoolClass]):
+    model, label = SchoolClass, "class"
+
+    def base_statement(self) -> Select[Any]:
+        return _in_schools(
+            select(SchoolClass), SchoolClass.school_id, self.principal.scope.school_ids
+        )
+
+    async def staffed_by(self, staff_id: UUID) -> set[UUID]:
+        """Classes a staff member teaches or supports: their need to know."""
+        rows = await self.session.scalars(
+            select(ClassStaff.class_id).where(col(ClassStaff.staff_id) == staff_id)
+        )
+        return set(rows)
+
+
+PUPIL_COLUMNS = (
+    Pupil.id,
+    Pupil.school_id,
+    Pupil.mis_id,
+    Pupil.upn,
+    Pupil.legal_first_name,
+    Pupil.legal_last_name,
+    Pupil.preferred_first_name,
+    Pupil.preferred_last_name,
+    Pupil.date_of_birth,
+    Pupil.sex,
+    Pupil.class_id,
+    SchoolClass.year_group,
+    Pupil.household_id,
+    Pupil.on_roll,
+    Pupil.left_on,
+    Pupil.updated_at,
+    Pupil.send,
+    Pupil.eal,
+    Pupil.home_language,
+    Pupil.free_school_meals,
+    Pupil.pupil_premium,
+    Pupil.looked_after,
+)
+
+
+class PupilRepository(ScopedRepository[Pupil]):
+    model, label = Pupil, "pupil"
+
+    def base_statement(self) -> Select[Any]:
+        return _in_schools(select(Pupil), Pupil.school_id, self.principal.scope.school_ids)
+
+    def listing(self) -> Select[Any]:
+        """Columns for lists, joined to the class for its year group, in one query."""
+        statement = select(*PUPIL_COLUMNS).outerjoin(  # type: ignore[call-overload]
+            SchoolClass, col(SchoolClass.id) == col(Pupil.class_id)
+        )
+        return _in_schools(statement, Pupil.school_id, self.principal.scope.school_ids)
+
+
+class HouseholdRepository(ScopedRepository[Household]):
+    """A household is visible through a pupil the caller can see; trust-wide roles see all."""
+
+    model, label = Household, "household"
+
+    def base_statement(self) -> Select[Any]:
+        schools = self.principal.scope.school_ids
+        statement = select(Household)
+        if schools is None:
+            return statement
+        homes = select(Pupil.household_id).where(col(Pupil.school_id).in_(schools))
+        return statement.where(col(Household.id).in_(homes))
+
+    async def visible_pupils(self, household_id: UUID) -> list[tuple[UUID, UUID | None]]:
+        """(pupil id, class id) of the household's pupils at the caller's schools."""
+        statement = _in_schools(
+            select(Pupil.id, Pupil.class_id).where(col(Pupil.household_id) == household_id),
+            Pupil.school_id,
+            self.principal.scope.school_ids,
+        )
+        return [
+            (pupil_id, class_id) for pupil_id, class_id in await self.session.execute(statement)
+        ]
+
+    async def contacts(self, household_id: UUID) -> list[Contact]:
+        rows = await self.session.scalars(
+            select(Contact)
+            .where(col(Contact.household_id) == household_id)
+            .order_by(col(Contact.priority), col(Contact.id))
+        )
+        return list(rows)

@@ -1,0 +1,134 @@
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from app.core.auth import require
+from app.core.db import SessionDep
+from app.core.idempotency import IdempotencyDep
+from app.core.pagination import Page, PageDep
+from app.core.permissions import Permission as P
+from app.core.principal import Principal, PrincipalKind
+from app.core.types import IsoDateTime
+from app.roster import export, service
+from app.roster.models import SendStatus, YearGroup
+from app.roster.schemas import HouseholdRead, PupilRead
+from app.roster.service import PupilFilters
+from app.roster.snapshot import RosterSnapshot
+from app.roster.sync import SyncReport
+
+schools = APIRouter(prefix="/schools", tags=["roster"])
+classes = APIRouter(prefix="/classes", tags=["roster"])
+households = APIRouter(prefix="/households", tags=["roster"])
+
+STAFF_OR_CLIENT = frozenset({PrincipalKind.STAFF, PrincipalKind.INTEGRATION})
+Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
+Reader = Annotated[Principal, require(P.ROSTER_READ, kinds=STAFF_OR_CLIENT)]
+
+
+def pupil_filters(
+    year_group: Annotated[YearGroup | None, Query()] = None,
+    on_roll: Annotated[bool | None, Query(description="Default: on-roll pupils only")] = True,
+    updated_since: Annotated[
+        IsoDateTime | None,
+        Query(description="Changes since this instant, oldest first: a change feed."),
+    ] = None,
+    send: Annotated[SendStatus | None, Query()] = None,
+    eal: Annotated[bool | None, Query()] = None,
+    free_school_meals: Annotated[bool | None, Query()] = None,
+    pupil_premium: Annotated[bool | None, Query()] = None,
+    looked_after: Annotated[bool | None, Query()] = None,
+) -> PupilFilters:
+    return PupilFilters(
+        year_group=year_group,
+        on_roll=on_roll,
+        updated_since=updated_since,
+        send=send,
+        eal=eal,
+        free_school_meals=free_school_meals,
+        pupil_premium=pupil_premium,
+        looked_after=looked_after,
+    )
+
+
+Filters = Annotated[PupilFilters, Depends(pupil_filters)]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+@schools.put(
+    "/{school_id}/roster",
+    summary="Make the school's roster equal to this snapshot (creates, updates, marks leavers)",
+    response_model=SyncReport,
+)
+async def sync_roster(
+    school_id: UUID,
+    body: RosterSnapshot,
+    session: SessionDep,
+    idempotency: IdempotencyDep,
+    who: Writer,
+    dry_run: Annotated[bool, Query(description="Report the changes without making them")] = False,
+    on_error: Annotated[
+        Literal["reject", "skip"],
+        Query(
+            description="reject: any invalid row refuses the whole snapshot; skip: apply the rest"
+        ),
+    ] = "reject",
+) -> Any:
+    async def run() -> SyncReport:
+        return await service.sync_roster(
+            session, who, school_id, body, dry_run=dry_run, skip_rejected=on_error == "skip"
+        )
+
+    return await idempotency.once(body, run, status_code=200)
+
+
+@schools.get(
+    "/{school_id}/pupils",
+    summary="The school's pupils (JSON, or CSV with Accept: text/csv)",
+    responses=CSV_RESPONSE,
+)
+async def list_school_pupils(
+    request: Request,
+    school_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: Reader,
+    filters: Filters,
+    class_id: Annotated[UUID | None, Query()] = None,
+) -> Page[PupilRead]:
+    if class_id is not None:
+        filters = PupilFilters(**{**filters.__dict__, "class_id": class_id})
+    if export.wants_csv(request):
+        return await export.school_pupils_csv(session, who, school_id, filters)  # type: ignore[return-value]
+    items, cursor = await service.list_school_pupils(session, who, school_id, filters, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@classes.get(
+    "/{class_id}/pupils",
+    summary="A class's pupils (JSON, or CSV with Accept: text/csv)",
+    responses=CSV_RESPONSE,
+)
+async def list_class_pupils(
+    request: Request,
+    class_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: Reader,
+    filters: Filters,
+) -> Page[PupilRead]:
+    if export.wants_csv(request):
+        return await export.class_pupils_csv(session, who, class_id, filters)  # type: ignore[return-value]
+    items, cursor = await service.list_class_pupils(session, who, class_id, filters, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@households.get("/{household_id}", summary="A household: address, contacts, visible pupils")
+async def get_household(household_id: UUID, session: SessionDep, who: Reader) -> HouseholdRead:
+    return await service.get_household(session, who, household_id)
+
+
+__all__ = ["Response", "classes", "households", "schools"]

@@ -1,0 +1,60 @@
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from app.core.schemas import Output
+from app.roster.models import SendStatus, Sex, YearGroup
+
+
+class PupilRead(Output):
+    """A pupil as the caller may see them: equity flags appear only to those who need them
+    (see the README's visibility table); absent fields are not null, they are withheld."""
+
+    id: UUID
+    school_id: UUID
+    mis_id: str
+    upn: str | None
+    legal_first_name: str
+    legal_last_name: str
+    preferred_first_name: str | None
+    preferred_last_name: str | None
+    date_of_birth: date
+    sex: Sex | None
+    class_id: UUID | None
+    year_group: YearGroup | None
+    household_id: UUID | None
+    on_roll: bool
+    left_on: date | None
+    updated_at: datetime
+    send: SendStatus | None = Field(default=None, description="Class staff, SLT, DSLs.")
+    eal: bool | None = Field(default=None, description="Class staff, SLT, DSLs.")
+    home_language: str | None = Field(default=None, description="Class staff, SLT, DSLs.")
+    free_school_meals: bool | None = Field(default=None, description="SLT and DSLs only.")
+    pupil_premium: bool | None = Field(default=None, description="SLT and DSLs only.")
+    looked_after: bool | None = Field(default=None, description="SLT and DSLs only.")
+
+
+class ContactRead(Output):
+    id: UUID
+    name: str
+    relationship: str | None
+    priority: int
+    parental_responsibility: bool
+    mobile: str | None
+    email: str | None
+    preferred_language: str | None
+    interpreter_needed: bool
+    sms_consent: bool
+
+
+class HouseholdRead(Output):
+    id: UUID
+    address_line1: str
+    address_line2: str | None
+    town: str | None
+    postcode: str
+    latitude: float | None
+    longitude: float | None
+    pupil_ids: list[UUID] = Field(description="Only pupils of schools the caller can see.")
+    contacts: list[ContactRead]

@@ -1,0 +1,229 @@
+"""The roster's rules: who may sync it, who sees which fields, and what is audited."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.permissions import Permission
+from app.core.principal import Principal, PrincipalKind
+from app.roster.exceptions import ContactsNotPermitted, FilterNotPermitted, RosterRejected
+from app.roster.models import Pupil, SendStatus, YearGroup
+from app.roster.repository import ClassRepository, HouseholdRepository, PupilRepository
+from app.roster.schemas import ContactRead, HouseholdRead, PupilRead
+from app.roster.snapshot import RosterSnapshot
+from app.roster.sync import RosterSync, SyncReport
+from app.trusts.models import School
+from app.trusts.repository import SchoolRepository
+
+PREPARATION_FLAGS = ("send", "eal", "home_language")
+SENSITIVE_FLAGS = ("free_school_meals", "pupil_premium", "looked_after")
+
+
+async def school_for_roster_write(session: AsyncSession, who: Principal, school_id: UUID) -> School:
+    # The row lock serialises two syncs of one school; a second waits, then sees the first's rows.
+    school = await SchoolRepository(session, who).get_for_update(school_id)
+    who.ensure(Permission.ROSTER_WRITE, school.id)
+    return school
+
+
+async def sync_roster(
+    session: AsyncSession,
+    who: Principal,
+    school_id: UUID,
+    snapshot: RosterSnapshot,
+    *,
+    dry_run: bool,
+    skip_rejected: bool,
+) -> SyncReport:
+    school = await school_for_roster_write(session, who, school_id)
+    report = await apply_snapshot(
+        session, school, snapshot, dry_run=dry_run, skip_rejected=skip_rejected
+    )
+    if not dry_run:
+        await audit.record(
+            session,
+            who,
+            "roster.sync",
+            subject_type="school",
+            subject_id=school.id,
+            school_id=school.id,
+            details=_audit_counts(report),
+        )
+    return report
+
+
+async def apply_snapshot(
+    session: AsyncSession,
+    school: School,
+    snapshot: RosterSnapshot,
+    *,
+    dry_run: bool,
+    skip_rejected: bool,
+) -> SyncReport:
+    """Run the sync; with rejections and no skipping, refuse the whole snapshot (422)."""
+    report = await RosterSync(session, school, snapshot, skip_rejected=skip_rejected).run(
+        dry_run=dry_run
+    )
+    if report.rejected and not skip_rejected and not dry_run:
+        errors = [{"pointer": r.pointer, "detail": r.reason} for r in report.rejected]
+        first = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:3])
+        raise RosterRejected(
+            f"{len(errors)} row(s) rejected, nothing was changed: {first}. Fix them, or send "
+            "on_error=skip to apply the valid rows.",
+            extra={"errors": errors},
+        )
+    return report
+
+
+def _audit_counts(report: SyncReport) -> dict[str, Any]:
+    return {
+        "pupils": report.pupils.model_dump(),
+        "households": report.households.model_dump(),
+        "rejected": len(report.rejected),
+    }
+
+
+@dataclass(frozen=True)
+class PupilFilters:
+    year_group: YearGroup | None = None
+    class_id: UUID | None = None
+    on_roll: bool | None = True
+    updated_since: datetime | None = None
+    send: SendStatus | None = None
+    eal: bool | None = None
+    free_school_meals: bool | None = None
+    pupil_premium: bool | None = None
+    looked_after: bool | None = None
+
+    def apply(self, statement: Select[Any]) -> Select[Any]:
+        from app.roster.models import SchoolClass
+
+        if self.year_group is not None:
+            statement = statement.where(col(SchoolClass.year_group) == self.year_group)
+        if self.class_id is not None:
+            statement = statement.where(col(Pupil.class_id) == self.class_id)
+        if self.on_roll is not None:
+            statement = statement.where(col(Pupil.on_roll).is_(self.on_roll))
+        if self.updated_since is not None:
+            statement = statement.where(col(Pupil.updated_at) >= self.updated_since)
+        for name in (*PREPARATION_FLAGS, *SENSITIVE_FLAGS):
+            value = getattr(self, name, None)
+            if value is not None:
+                statement = statement.where(getattr(Pupil, name) == value)
+        return statement
+
+
+class FieldPolicy:
+    """Which equity fields a caller sees for each pupil (the README's table)."""
+
+    def __init__(self, who: Principal, school_id: UUID, staffed: set[UUID]) -> None:
+        self.sensitive = who.can(Permission.ROSTER_SENSITIVE, school_id)
+        self.staffed = staffed
+
+    def withheld(self, class_id: UUID | None) -> tuple[str, ...]:
+        if self.sensitive:
+            return ()
+        if class_id is not None and class_id in self.staffed:
+            return SENSITIVE_FLAGS
+        return (*PREPARATION_FLAGS, *SENSITIVE_FLAGS)
+
+    def ensure_may_filter(self, filters: PupilFilters) -> None:
+        # Filtering on a flag reveals it as surely as showing it.
+        for name in (*PREPARATION_FLAGS, *SENSITIVE_FLAGS):
+            if getattr(filters, name, None) is not None and not self.sensitive:
+                raise FilterNotPermitted(f"Filtering by {name} is open to SLT and DSLs only.")
+
+
+async def field_policy(session: AsyncSession, who: Principal, school_id: UUID) -> FieldPolicy:
+    staffed: set[UUID] = set()
+    if who.kind is PrincipalKind.STAFF and not who.can(Permission.ROSTER_SENSITIVE, school_id):
+        staffed = await ClassRepository(session, who).staffed_by(who.id)
+    return FieldPolicy(who, school_id, staffed)
+
+
+def shape_pupil(row: Mapping[str, Any], policy: FieldPolicy) -> PupilRead:
+    withheld = policy.withheld(row["class_id"])
+    values = {k: v for k, v in row.items() if k not in withheld}
+    return PupilRead.model_construct(**{**dict.fromkeys(withheld), **values})
+
+
+async def list_school_pupils(
+    session: AsyncSession,
+    who: Principal,
+    school_id: UUID,
+    filters: PupilFilters,
+    page: PageParams,
+) -> tuple[list[PupilRead], str | None]:
+    school = await SchoolRepository(session, who).get(school_id)
+    who.ensure(Permission.ROSTER_READ, school.id)
+    return await _list(session, who, school.id, filters, page)
+
+
+async def list_class_pupils(
+    session: AsyncSession, who: Principal, class_id: UUID, filters: PupilFilters, page: PageParams
+) -> tuple[list[PupilRead], str | None]:
+    school_class = await ClassRepository(session, who).get(class_id)
+    who.ensure(Permission.ROSTER_READ, school_class.school_id)
+    scoped = PupilFilters(**{**filters.__dict__, "class_id": school_class.id})
+    return await _list(session, who, school_class.school_id, scoped, page)
+
+
+async def _list(
+    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, page: PageParams
+) -> tuple[list[PupilRead], str | None]:
+    policy = await field_policy(session, who, school_id)
+    policy.ensure_may_filter(filters)
+    statement = filters.apply(
+        PupilRepository(session, who).listing().where(col(Pupil.school_id) == school_id)
+    )
+    keys = (
+        [SortKey(Pupil.updated_at), SortKey(Pupil.id)]
+        if filters.updated_since is not None
+        else [SortKey(Pupil.legal_last_name), SortKey(Pupil.legal_first_name), SortKey(Pupil.id)]
+    )
+    rows, cursor = await paginate(session, statement, page, keys, mappings=True)
+    return [shape_pupil(row, policy) for row in rows], cursor
+
+
+async def get_household(session: AsyncSession, who: Principal, household_id: UUID) -> HouseholdRead:
+    repository = HouseholdRepository(session, who)
+    household = await repository.get(household_id)
+    pupils = await repository.visible_pupils(household.id)
+    if not await _may_see_contacts(session, who, pupils):
+        raise ContactsNotPermitted(
+            "Addresses and contact details are open to office staff, SLT, DSLs and the "
+            "pupils' own class staff."
+        )
+    contacts = [ContactRead.model_validate(c) for c in await repository.contacts(household.id)]
+    return HouseholdRead.model_validate(
+        household, update={"pupil_ids": [p for p, _ in pupils], "contacts": contacts}
+    )
+
+
+async def _may_see_contacts(
+    session: AsyncSession, who: Principal, pupils: list[tuple[UUID, UUID | None]]
+) -> bool:
+    if who.scope.school_ids is None and who.can(Permission.ROSTER_CONTACTS):
+        return True
+    schools = await _schools_of(session, who, [p for p, _ in pupils])
+    if any(who.can(Permission.ROSTER_CONTACTS, s) for s in schools):
+        return True
+    if who.kind is not PrincipalKind.STAFF:
+        return False
+    staffed = await ClassRepository(session, who).staffed_by(who.id)
+    return any(class_id in staffed for _, class_id in pupils)
+
+
+async def _schools_of(session: AsyncSession, who: Principal, pupil_ids: list[UUID]) -> set[UUID]:
+    if not pupil_ids:
+        return set()
+    statement = PupilRepository(session, who).base_statement().where(col(Pupil.id).in_(pupil_ids))
+    return {p.school_id for p in await session.scalars(statement)}
