@@ -105,8 +105,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
-            for status in _error_statuses(method, operation):
-                responses[status] = {"description": _ERROR_RESPONSES[status], "content": content}
+            declared = {s for s in responses if s.isdigit() and int(s) >= 400}
+            for status in sorted(set(_error_statuses(method, operation)) | declared):
+                description = responses.get(status, {}).get("description")
+                description = description or _ERROR_RESPONSES.get(status, "Error")
+                responses[status] = {"description": description, "content": content}
     app.openapi_schema = schema
     return schema
 

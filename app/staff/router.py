@@ -45,7 +45,10 @@ def _client_address(request: Request) -> str:
     "/token",
     summary="Sign in (password grant), refresh tokens (refresh_token grant), or authenticate "
     "an integration client (client_credentials grant)",
-    responses={429: {"description": "Too many failed attempts"}},
+    responses={
+        401: {"description": "Client authentication failed (client_credentials grant)"},
+        429: {"description": "Too many failed attempts"},
+    },
 )
 async def issue_token(
     request: Request,
