@@ -4,6 +4,9 @@ Each function returns None for a blank value and raises ValueError with a messag
 office can act on when the value is wrong.
 """
 
+import re
+from functools import cache, lru_cache
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
@@ -18,6 +21,7 @@ SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE
 DEFAULT_PHONE_REGION = "GB"
 
 
+@lru_cache(maxsize=65_536)
 def normalise_upn(value: str | None) -> str | None:
     """A DfE Unique Pupil Number, upper-case; None when blank or a placeholder UN1–UN5."""
     text = dfe_upn.compact(value or "")
@@ -54,11 +58,44 @@ def _wrong_check_letter(upn: str) -> ValueError:
     )
 
 
+_UK_MOBILE_FORMS = re.compile(r"(?:\+44|0044|0)(7\d{9})")
+_SEPARATORS = re.compile(r"[\s\-.()]|\(0\)")
+
+
+@cache
+def _uk_mobile_patterns() -> tuple[re.Pattern[str], ...]:
+    """The mobile ranges of every +44 numbering plan (GB, Guernsey, Jersey, Isle of Man), from
+    the library's own metadata."""
+    patterns = []
+    for region in phonenumbers.region_codes_for_country_code(44):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.mobile and metadata.mobile.national_number_pattern:
+            patterns.append(re.compile(metadata.mobile.national_number_pattern))
+    return tuple(patterns)
+
+
+def _uk_mobile_fast(text: str) -> str | None:
+    # A roster carries tens of thousands of UK mobiles in a few written forms; matching them
+    # against the library's mobile ranges directly is a hundred times faster than a full parse.
+    # Anything else takes the full path below.
+    form = _UK_MOBILE_FORMS.fullmatch(_SEPARATORS.sub("", text))
+    if form is None:
+        return None
+    national = form.group(1)
+    if any(pattern.fullmatch(national) for pattern in _uk_mobile_patterns()):
+        return "+44" + national
+    return None
+
+
+@lru_cache(maxsize=65_536)
 def normalise_mobile(value: str | None) -> str | None:
     """A mobile number in E.164 (+447911123456); numbers without a country code are read as UK."""
     text = (value or "").strip()
     if not text:
         return None
+    fast = _uk_mobile_fast(text)
+    if fast is not None:
+        return fast
     if any(char.isalpha() for char in text):
         # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
         # turn a mistyped mobile into someone else's number.
@@ -77,6 +114,7 @@ def normalise_mobile(value: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65_536)
 def normalise_email(value: str | None) -> str | None:
     """An email address with its domain in lower case; the mailbox part is kept as given."""
     text = (value or "").strip()

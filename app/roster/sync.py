@@ -22,10 +22,11 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.core.bulk import insert_rows
 from app.core.types import normalise_postcode, utcnow
 from app.roster.identifiers import normalise_email, normalise_mobile, normalise_upn
 from app.roster.models import (
@@ -41,6 +42,20 @@ from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, Ro
 from app.staff.models import RoleGrant, StaffMember
 from app.trusts.models import School
 
+PUPIL_ROW_FIELDS = (
+    "legal_first_name",
+    "legal_last_name",
+    "preferred_first_name",
+    "preferred_last_name",
+    "date_of_birth",
+    "sex",
+    "free_school_meals",
+    "pupil_premium",
+    "send",
+    "eal",
+    "home_language",
+    "looked_after",
+)
 PUPIL_FIELDS = (
     "upn",
     "class_id",
@@ -323,12 +338,14 @@ class RosterSync:
                 )
             ).all()
         )
-        keys = {key for _, _, key, _ in valid}
+        keys = {entry[2] for entry in valid}
         known = await self._households(set(sources.values()), keys)
         contacts = await self._contacts(list(known))
         ids: dict[str, UUID] = {}
-        for index, row, key, row_contacts in valid:
-            household_id = self._resolve(index, row, key, row_contacts, sources, known, contacts)
+        for index, row, key, row_contacts, values in valid:
+            household_id = self._resolve(
+                index, row, key, values, row_contacts, sources, known, contacts
+            )
             ids[row.ref] = household_id
             source_key = row.mis_id or row.ref
             if sources.get(source_key) != household_id:
@@ -338,7 +355,7 @@ class RosterSync:
 
     def _valid_households(
         self,
-    ) -> list[tuple[int, HouseholdRow, str, list[dict[str, Any]]]]:
+    ) -> list[tuple[int, HouseholdRow, str, list[dict[str, Any]], dict[str, Any]]]:
         valid = []
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.households):
@@ -352,13 +369,13 @@ class RosterSync:
             except ValueError as exc:
                 self.reject(f"{pointer}/postcode", str(exc))
                 continue
-            row = row.model_copy(update={"postcode": postcode})
+            values = {**_fields(row, HOUSEHOLD_FIELDS), "postcode": postcode}
             contacts = [
                 c
                 for j, contact in enumerate(row.contacts)
                 if (c := self._valid_contact(f"{pointer}/contacts/{j}", contact)) is not None
             ]
-            valid.append((index, row, address_key(row.address_line1, postcode), contacts))
+            valid.append((index, row, address_key(row.address_line1, postcode), contacts, values))
         return valid
 
     def _valid_contact(self, pointer: str, row: ContactRow) -> dict[str, Any] | None:
@@ -373,7 +390,7 @@ class RosterSync:
             self.reject(f"{pointer}/email", str(exc))
             return None
         return {
-            **row.model_dump(include=set(CONTACT_FIELDS)),
+            **_fields(row, CONTACT_FIELDS),
             "mobile": mobile,
             "email": email,
         }
@@ -422,12 +439,12 @@ class RosterSync:
         index: int,
         row: HouseholdRow,
         key: str,
+        values: dict[str, Any],
         row_contacts: list[dict[str, Any]],
         sources: dict[str, UUID],
         known: dict[UUID, dict[str, Any]],
         contacts: dict[UUID, list[dict[str, Any]]],
     ) -> UUID:
-        values = row.model_dump(include=set(HOUSEHOLD_FIELDS))
         tally = self.tallies["households"]
         household_id = sources.get(row.mis_id or row.ref)
         if household_id is None:
@@ -611,7 +628,7 @@ class RosterSync:
         )
         if class_id is False or household_id is False:
             return None
-        values = row.model_dump(include=set(PUPIL_FIELDS))
+        values = _fields(row, PUPIL_ROW_FIELDS)
         return {
             **values,
             "upn": upn,
@@ -697,8 +714,7 @@ class RosterSync:
             await self._update(tables[name], self.plan.updates.get(name, []))
 
     async def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(table), rows)
+        await insert_rows(self.session, table, rows)
 
     async def _update(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # executemany needs one shape per statement: group rows by the columns they set.
@@ -720,6 +736,11 @@ class RosterSync:
                 for row in group
             ]
             await self.session.execute(statement, params)
+
+
+def _fields(row: BaseModel, names: Sequence[str]) -> dict[str, Any]:
+    # Attribute reads: model_dump per row would cost more than the rest of the plan.
+    return {name: getattr(row, name) for name in names}
 
 
 def _plausible_birth_date(born: date, today: date) -> bool:
