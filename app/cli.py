@@ -1,4 +1,4 @@
-"""`threshold`: serve, db upgrade, create-admin, demo, export-openapi."""
+"""`threshold`: serve, db upgrade, create-admin, demo, demo-data, export-openapi."""
 
 import asyncio
 import json
@@ -115,6 +115,40 @@ def demo(
     if not seed_only:
         sys.stdout.flush()
         serve(host=host, port=port, workers=1, upgrade=False)
+
+
+@cli.command("demo-data")
+def demo_data(
+    schools: Annotated[int, typer.Option(min=1, max=500, help="Schools in the trust")] = 3,
+    pupils_per_school: Annotated[int, typer.Option(min=1, max=10_000)] = 650,
+    seed: int = 1,
+    out: Annotated[Path, typer.Option(help="Directory for <school_key>.json")] = Path("demo-data"),
+    towns: Annotated[int, typer.Option(min=1, help="Towns the schools are split between")] = 1,
+    academic_year: str = "2026/27",
+) -> None:
+    """Write synthetic MIS roster snapshots of one trust's schools, one JSON file per school."""
+    import time
+
+    from app.synthetic.roster import TOWNS, RosterGenerator
+
+    keys = [f"school-{i + 1:03d}" for i in range(schools)]
+    started = time.perf_counter()
+    snapshots = RosterGenerator(seed).trust_snapshots(
+        keys,
+        pupils_per_school=pupils_per_school,
+        academic_year=academic_year,
+        town=TOWNS[: min(towns, len(TOWNS))],
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for key, snapshot in snapshots.items():
+        (out / f"{key}.json").write_text(snapshot.model_dump_json())
+    pupils = sum(len(s.pupils) for s in snapshots.values())
+    households = sum(len(s.households) for s in snapshots.values())
+    classes = sum(len(s.classes) for s in snapshots.values())
+    typer.echo(
+        f"wrote {schools} snapshots ({pupils} pupils, {households} households, {classes} classes)"
+        f" to {out} in {time.perf_counter() - started:.1f}s"
+    )
 
 
 def _print_logins(summary: dict[str, object]) -> None:

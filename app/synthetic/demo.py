@@ -2,12 +2,42 @@
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from app.core.db import open_session
+from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.staff.models import StaffMember
-from app.synthetic.generator import DEMO_PASSWORD, Generator, insert_world
+from app.synthetic.generator import DEMO_PASSWORD, Generator, World, insert_world
+from app.synthetic.roster import RosterGenerator
+
+# Each trust's first school at the size the SPEC describes; the others smaller, to seed quickly.
+DEMO_SCHOOL_SIZES = (650, 420, 210)
+
+
+async def _seed_rosters(session: AsyncSession, world: World, seed: int) -> None:
+    """Every school's roster, synced through the same path an MIS feed takes."""
+    from app.roster.service import apply_snapshot
+
+    roster = RosterGenerator(seed)
+    for trust_world in world.trusts:
+        keys = [str(school.id) for school in trust_world.schools]
+        teachers = {
+            key: [
+                lg.email
+                for lg in world.logins
+                if lg.role is Role.TEACHER and str(lg.school_id) == key
+            ]
+            for key in keys
+        }
+        sizes = [DEMO_SCHOOL_SIZES[min(i, len(DEMO_SCHOOL_SIZES) - 1)] for i in range(len(keys))]
+        snapshots = roster.trust_snapshots(keys, pupils_per_school=sizes, teacher_emails=teachers)
+        for school in trust_world.schools:
+            await session.flush()
+            await apply_snapshot(
+                session, school, snapshots[str(school.id)], dry_run=False, skip_rejected=False
+            )
 
 
 async def seed_demo(seed: int = 1) -> dict[str, Any]:
@@ -19,10 +49,12 @@ async def seed_demo(seed: int = 1) -> dict[str, Any]:
         )
         if exists is None:
             await insert_world(session, world)
+            await _seed_rosters(session, world, seed)
     trust_names = {tw.trust.id: tw.trust.name for tw in world.trusts}
     school_names = {s.id: s.name for tw in world.trusts for s in tw.schools}
     return {
         "password": DEMO_PASSWORD,
+        "pupils": "roster synced per school from the synthetic MIS generator",
         "trusts": [
             {
                 "id": str(tw.trust.id),
