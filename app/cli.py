@@ -62,6 +62,25 @@ def serve(
     )
 
 
+@cli.command("worker")
+def worker() -> None:
+    """Run background jobs (imports, schedule runs, messages) until stopped; run as many as
+    you like, on as many machines: each job is claimed by exactly one."""
+    import signal
+
+    import app.api  # noqa: F401  - registers every job handler
+    from app.core.jobs import work_forever
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await work_forever(stop)
+
+    asyncio.run(run())
+
+
 @cli.command("create-admin")
 def create_admin(
     email: str,

@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from app import health
 from app.api import api, well_known
+from app.core import jobs
 from app.core.db import get_database
 from app.core.errors import install_error_handlers
 from app.core.logs import configure_logging
@@ -116,7 +118,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    worker = None
+    if get_settings().runs_worker_in_process:
+        # The embedded default needs nothing else running; deployments run `threshold worker`.
+        worker = asyncio.create_task(jobs.work_forever(stop))
     yield
+    stop.set()
+    if worker is not None:
+        await worker
     await get_database().dispose()
 
 

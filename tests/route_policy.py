@@ -40,12 +40,17 @@ PRINCIPALS = (
 
 Body = Callable[[World], dict[str, Any]]
 
+# Ids of the home roster objects, filled in by the matrix's `targets` fixture for bodies that
+# name them.
+TARGETS: dict[str, Any] = {}
+
 
 @dataclass(frozen=True)
 class Policy:
     expect: dict[str, Any]
     json: Body | None = None
     form: Body | None = None
+    files: Callable[[World], dict[str, tuple[str, bytes]]] | None = None
     public: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +125,18 @@ ROSTER_READERS = rule(
     ok=(*HOME_ROLES, "integration"),
     hide=("other_school_admin", "other_trust_admin", "other_integration"),
 )
+ROSTER_WRITERS = rule(
+    ok=("trust_admin", "school_admin", "integration"),
+    hide=("other_school_admin", "other_trust_admin", "other_integration"),
+)
+
+
+def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
+    from tests.roster.importing.bundles import primary_school, zip_bundle
+
+    return {"file": ("bundle.zip", zip_bundle(primary_school()))}
+
+
 ON_A_CLIENT = rule(
     ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
 )
@@ -198,6 +215,17 @@ POLICIES: dict[tuple[str, str], Policy] = {
         json=_roster_body,
     ),
     ("GET", f"{V1}/schools/{{school_id}}/pupils"): Policy(ROSTER_READERS),
+    ("POST", f"{V1}/schools/{{school_id}}/roster-imports"): Policy(
+        ROSTER_WRITERS, form=lambda w: {"format": "oneroster"}, files=_bundle
+    ),
+    ("GET", f"{V1}/schools/{{school_id}}/roster-imports/{{import_id}}"): Policy(ROSTER_WRITERS),
+    # Household F-1 holds P-1 and P-2; F-2 holds P-3 and P-4 (tests/roster/snapshots.py).
+    ("POST", f"{V1}/households/{{household_id}}/split"): Policy(
+        ROSTER_WRITERS, json=lambda w: {"pupil_ids": [str(TARGETS["pupil_id"])]}
+    ),
+    ("POST", f"{V1}/households/{{household_id}}/merge"): Policy(
+        ROSTER_WRITERS, json=lambda w: {"household_id": str(TARGETS["other_household_id"])}
+    ),
     ("GET", f"{V1}/classes/{{class_id}}/pupils"): Policy(ROSTER_READERS),
     # Addresses and contacts: office, SLT, DSLs, the pupils' class staff (the teacher of
     # school 0 teaches a child of this household), and the MIS client; not other support staff.

@@ -18,14 +18,15 @@ from sqlmodel import select
 
 from app.api import PUBLIC_ROUTES
 from app.core import db
+from app.core.jobs import enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
-from app.roster.models import Pupil, SchoolClass
+from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
 from app.synthetic.generator import Login, World
 from tests.conftest import bearer, integration_bearer, load_roster
 from tests.roster.snapshots import small_snapshot
-from tests.route_policy import CLIENTS, OK, POLICIES, PRINCIPALS, Policy
+from tests.route_policy import CLIENTS, OK, POLICIES, PRINCIPALS, TARGETS, Policy
 
 APP = create_app()
 # Included routers are flattened with their prefixes, as the app itself resolves them.
@@ -77,6 +78,7 @@ class Targets:
     class_id: UUID
     household_id: UUID
     client_id: UUID
+    import_id: UUID
     client_headers: dict[str, str]
     other_client_headers: dict[str, str]
 
@@ -87,11 +89,35 @@ async def targets(world: World) -> Targets:
     async with db.open_session(system_scope("matrix targets")) as session:
         class_id = await session.scalar(select(SchoolClass.id).where(SchoolClass.mis_id == "C-R1"))
         household_id = await session.scalar(select(Pupil.household_id).where(Pupil.mis_id == "P-1"))
+        pupil_id = await session.scalar(select(Pupil.id).where(Pupil.mis_id == "P-1"))
+        other_household_id = await session.scalar(
+            select(Pupil.household_id).where(Pupil.mis_id == "P-3")
+        )
     assert class_id is not None
     assert household_id is not None
+    TARGETS.update(pupil_id=pupil_id, other_household_id=other_household_id)
     client_id, headers = await integration_bearer(world, [0])
     _, other_headers = await integration_bearer(world, [1])
-    return Targets(class_id, household_id, client_id, headers, other_headers)
+    import_id = await _an_import(world)
+    return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
+
+
+async def _an_import(world: World) -> UUID:
+    school = world.trusts[0].schools[0]
+    async with db.open_session(system_scope("matrix import")) as session:
+        job = enqueue(session, "roster.import", {}, trust_id=school.trust_id, school_id=school.id)
+        await session.flush()
+        upload = RosterImport(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            job_id=job.id,
+            format=ImportFormat.ONEROSTER,
+            filename="bundle.zip",
+            size_bytes=1,
+            content=b"x",
+        )
+        session.add(upload)
+    return upload.id
 
 
 def _path(template: str, world: World, targets: Targets) -> str:
@@ -103,6 +129,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         class_id=targets.class_id,
         household_id=targets.household_id,
         client_id=targets.client_id,
+        import_id=targets.import_id,
     )
 
 
@@ -154,6 +181,8 @@ async def test_route_answers_as_declared(
         kwargs["json"] = policy.json(world)
     if policy.form:
         kwargs["data"] = policy.form(world)
+    if policy.files:
+        kwargs["files"] = policy.files(world)
     response = await client.request(method, _path(path, world, targets), **kwargs)
     expected = policy.expect[principal]
     if expected == OK:

@@ -63,7 +63,12 @@ class Job(Identified, Timestamped, TrustScoped, table=True):
 
 
 class JobFailed(Exception):
-    """A handler's verdict that retrying cannot help; its message is shown to the user."""
+    """A handler's verdict that retrying cannot help; its message is shown to the user, and its
+    result (details such as rejected rows) is kept on the job."""
+
+    def __init__(self, message: str, *, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ async def run_one(worker: str) -> bool:
             raise JobFailed(f"no handler for jobs of kind {job.kind}")
         result = await run(context)
     except JobFailed as refusal:
-        await _finish(job.id, JobStatus.FAILED, error=str(refusal))
+        await _finish(job.id, JobStatus.FAILED, error=str(refusal)[:2000], result=refusal.result)
     except Exception:
         log.exception("job failed", extra={"job_id": str(job.id), "kind": job.kind})
         retry = job.attempts < job.max_attempts

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     hsts: bool = False
     log_level: str = "INFO"
+    in_process_worker: bool | None = Field(
+        default=None,
+        description="Run background jobs inside the API process; defaults to on for the "
+        "embedded SQLite development setup, off otherwise (run `threshold worker`).",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -62,6 +67,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.data_dir / 'threshold.db'}"
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        if self.in_process_worker is not None:
+            return self.in_process_worker
+        return self.environment == "development" and self.effective_database_url.startswith(
+            "sqlite"
+        )
 
     @property
     def serve_docs(self) -> bool:

@@ -8,9 +8,10 @@ household.
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped
@@ -141,3 +142,23 @@ class Pupil(Identified, Timestamped, SchoolScoped, table=True):
     eal: bool = Field(default=False)
     home_language: str | None = Field(default=None, max_length=50)
     looked_after: bool = Field(default=False)
+
+
+class ImportFormat(StrEnum):
+    ONEROSTER = "oneroster"
+    PUPIL_CSV = "pupil_csv"
+
+
+class RosterImport(Identified, Timestamped, SchoolScoped, table=True):
+    """An uploaded MIS file waiting for, or done with, its import job. The job holds the status
+    and progress; the file is kept so a retried job reads exactly what was uploaded."""
+
+    __tablename__ = "roster_import"
+
+    job_id: UUID = Field(foreign_key="job.id", index=True)
+    format: ImportFormat = Field(sa_type=enum_type(ImportFormat, 10))
+    filename: str = Field(max_length=255)
+    size_bytes: int
+    content: bytes = Field(sa_type=LargeBinary)
+    options: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_by: UUID | None = Field(default=None)

@@ -4,8 +4,9 @@ from uuid import UUID
 from sqlalchemy import Select
 from sqlmodel import col, select
 
+from app.core.jobs import Job
 from app.core.repository import ScopedRepository
-from app.roster.models import ClassStaff, Contact, Household, Pupil, SchoolClass
+from app.roster.models import ClassStaff, Contact, Household, Pupil, RosterImport, SchoolClass
 
 
 def _in_schools(statement: Any, column: Any, schools: frozenset[UUID] | None) -> Select[Any]:
@@ -102,3 +103,25 @@ class HouseholdRepository(ScopedRepository[Household]):
             .order_by(col(Contact.priority), col(Contact.id))
         )
         return list(rows)
+
+
+class RosterImportRepository(ScopedRepository[RosterImport]):
+    model, label = RosterImport, "roster import"
+
+    def base_statement(self) -> Select[Any]:
+        return _in_schools(
+            select(RosterImport), RosterImport.school_id, self.principal.scope.school_ids
+        )
+
+    async def job_of(self, upload: RosterImport) -> Job:
+        job = await self.session.get(Job, upload.job_id)
+        assert job is not None
+        return job
+
+    @staticmethod
+    async def for_job(session: Any, import_id: UUID) -> RosterImport:
+        """The upload a job works on, read under the job's own scope (its trust and school)."""
+        found: RosterImport | None = await session.get(RosterImport, import_id)
+        if found is None:
+            raise LookupError(f"roster import {import_id} is gone")
+        return found

@@ -1,19 +1,23 @@
+import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app.core.auth import require
 from app.core.db import SessionDep
+from app.core.errors import Unprocessable
 from app.core.idempotency import IdempotencyDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal, PrincipalKind
 from app.core.types import IsoDateTime
-from app.roster import export, service
-from app.roster.models import SendStatus, YearGroup
-from app.roster.schemas import HouseholdRead, PupilRead
+from app.roster import export, imports, service
+from app.roster import households as household_changes
+from app.roster.imports import RosterImportRead
+from app.roster.models import ImportFormat, SendStatus, YearGroup
+from app.roster.schemas import HouseholdMergeRequest, HouseholdRead, HouseholdSplit, PupilRead
 from app.roster.service import PupilFilters
 from app.roster.snapshot import RosterSnapshot
 from app.roster.sync import SyncReport
@@ -85,6 +89,66 @@ async def sync_roster(
     return await idempotency.once(body, run, status_code=200)
 
 
+@schools.post(
+    "/{school_id}/roster-imports",
+    status_code=202,
+    summary="Upload a OneRoster CSV bundle or a pupil-list CSV; a background job applies it",
+)
+async def start_roster_import(
+    school_id: UUID,
+    session: SessionDep,
+    who: Writer,
+    file: Annotated[UploadFile, File(description="A OneRoster zip, or a CSV")],
+    format: Annotated[ImportFormat, Form()],
+    dry_run: Annotated[bool, Form()] = False,
+    on_error: Annotated[Literal["reject", "skip"], Form()] = "reject",
+    academic_year: Annotated[str | None, Form(pattern=r"^\d{4}/\d{2}$")] = None,
+    school_urn: Annotated[str | None, Form(pattern=r"^\d{6}$")] = None,
+    mapping: Annotated[
+        str | None,
+        Form(max_length=20_000, description="pupil_csv: JSON mapping fields to column names"),
+    ] = None,
+) -> RosterImportRead:
+    options = imports.ImportOptions(
+        dry_run=dry_run,
+        skip_rejected=on_error == "skip",
+        academic_year=academic_year,
+        school_urn=school_urn,
+        mapping=_mapping(mapping),
+    )
+    return await imports.start(
+        session,
+        who,
+        school_id,
+        format=format,
+        filename=file.filename or "upload",
+        content=await file.read(),
+        options=options,
+    )
+
+
+def _mapping(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise Unprocessable("mapping: not valid JSON") from None
+    if not isinstance(value, dict):
+        raise Unprocessable("mapping: a JSON object of field names to column names")
+    return value
+
+
+@schools.get(
+    "/{school_id}/roster-imports/{import_id}",
+    summary="An import's status, progress (rows done / total) and outcome",
+)
+async def get_roster_import(
+    school_id: UUID, import_id: UUID, session: SessionDep, who: Writer
+) -> RosterImportRead:
+    return await imports.get(session, who, school_id, import_id)
+
+
 @schools.get(
     "/{school_id}/pupils",
     summary="The school's pupils (JSON, or CSV with Accept: text/csv)",
@@ -124,6 +188,27 @@ async def list_class_pupils(
         return await export.class_pupils_csv(session, who, class_id, filters)  # type: ignore[return-value]
     items, cursor = await service.list_class_pupils(session, who, class_id, filters, page)
     return Page(items=items, next_cursor=cursor)
+
+
+@households.post(
+    "/{household_id}/split",
+    status_code=201,
+    summary="Move pupils into a household of their own (undo a wrong match)",
+)
+async def split_household(
+    household_id: UUID, body: HouseholdSplit, session: SessionDep, who: Writer
+) -> HouseholdRead:
+    return await household_changes.split(session, who, household_id, body.pupil_ids)
+
+
+@households.post(
+    "/{household_id}/merge",
+    summary="Fold another household into this one (siblings the feeds kept apart)",
+)
+async def merge_households(
+    household_id: UUID, body: HouseholdMergeRequest, session: SessionDep, who: Writer
+) -> HouseholdRead:
+    return await household_changes.merge(session, who, household_id, body.household_id)
 
 
 @households.get("/{household_id}", summary="A household: address, contacts, visible pupils")

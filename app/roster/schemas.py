@@ -3,7 +3,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from app.core.schemas import Output
+from app.core.schemas import Input, Output
 from app.roster.models import SendStatus, Sex, YearGroup
 
 
@@ -58,3 +58,13 @@ class HouseholdRead(Output):
     longitude: float | None
     pupil_ids: list[UUID] = Field(description="Only pupils of schools the caller can see.")
     contacts: list[ContactRead]
+
+
+class HouseholdSplit(Input):
+    pupil_ids: list[UUID] = Field(
+        min_length=1, max_length=20, description="Pupils to move into a household of their own."
+    )
+
+
+class HouseholdMergeRequest(Input):
+    household_id: UUID = Field(description="The household to fold into this one; it is removed.")

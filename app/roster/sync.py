@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -118,6 +118,11 @@ class SyncReport(BaseModel):
     contacts: Tally
     merges: list[HouseholdMerge]
     rejected: list[Rejection]
+    warnings: list[Rejection] = Field(
+        default=[],
+        description="Applied, but worth a look: e.g. a class teacher the MIS names who has no "
+        "Threshold account yet (the class is synced without them).",
+    )
 
 
 @dataclass
@@ -166,6 +171,7 @@ class RosterSync:
         self.now = utcnow()
         self.today = self.now.date()
         self.rejected: list[Rejection] = []
+        self.warnings: list[Rejection] = []
         self.merges: list[HouseholdMerge] = []
         self.tallies = {name: Tally() for name in ("classes", "pupils", "households", "contacts")}
         self.plan = _Plan()
@@ -183,6 +189,7 @@ class RosterSync:
             dry_run=dry_run,
             merges=self.merges,
             rejected=self.rejected,
+            warnings=self.warnings,
             **dict(self.tallies.items()),
         )
 
@@ -210,8 +217,6 @@ class RosterSync:
                 continue
             seen.add(row.mis_id)
             staff = self._class_staff_of(row, pointer, staff_by_email)
-            if staff is None:
-                continue
             found = existing.get(row.mis_id)
             class_id = found.id if found else uuid.uuid4()
             ids[row.mis_id] = class_id
@@ -270,9 +275,8 @@ class RosterSync:
 
     def _class_staff_of(
         self, row: ClassRow, pointer: str, staff_by_email: dict[str, UUID]
-    ) -> set[tuple[UUID, ClassStaffRole]] | None:
+    ) -> set[tuple[UUID, ClassStaffRole]]:
         staff: set[tuple[UUID, ClassStaffRole]] = set()
-        ok = True
         for key, role, emails in (
             ("teacher_emails", ClassStaffRole.TEACHER, row.teacher_emails),
             ("support_staff_emails", ClassStaffRole.SUPPORT, row.support_staff_emails),
@@ -280,14 +284,16 @@ class RosterSync:
             for j, email in enumerate(emails):
                 staff_id = staff_by_email.get(email.strip().lower())
                 if staff_id is None:
-                    self.reject(
-                        f"{pointer}/{key}/{j}",
-                        f"no active staff member of this school signs in as '{email}'",
+                    self.warnings.append(
+                        Rejection(
+                            pointer=f"{pointer}/{key}/{j}",
+                            reason=f"no active staff member of this school signs in as "
+                            f"'{email}'; the class is synced without them",
+                        )
                     )
-                    ok = False
                 else:
                     staff.add((staff_id, role))
-        return staff if ok else None
+        return staff
 
     async def _staff_by_email(self, classes: Sequence[ClassRow]) -> dict[str, UUID]:
         emails = {

@@ -1,0 +1,126 @@
+"""Correcting household matching: split pupils off into a household of their own, or merge two
+households an MIS feed kept apart. Each school's family id follows its pupils, so the next sync
+keeps the correction instead of undoing it."""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select, update
+
+from app.core import audit
+from app.core.errors import Unprocessable
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.roster.models import Contact, Household, HouseholdSource, Pupil
+from app.roster.repository import HouseholdRepository, PupilRepository
+from app.roster.schemas import HouseholdRead
+from app.roster.service import get_household
+from app.roster.sync import CONTACT_FIELDS
+
+
+class PupilsNotInHousehold(Unprocessable):
+    type, title = "pupils-not-in-household", "Pupils not in this household"
+
+
+async def split(
+    session: AsyncSession, who: Principal, household_id: UUID, pupil_ids: list[UUID]
+) -> HouseholdRead:
+    households = HouseholdRepository(session, who)
+    source = await households.get_for_update(household_id)
+    pupils = await _pupils_of(session, who, source.id, pupil_ids)
+    for school_id in {p.school_id for p in pupils}:
+        who.ensure(Permission.ROSTER_WRITE, school_id)
+    remaining = await session.scalar(
+        select(col(Pupil.id)).where(
+            col(Pupil.household_id) == source.id, col(Pupil.id).not_in(pupil_ids)
+        )
+    )
+    if remaining is None:
+        raise PupilsNotInHousehold("Splitting off every pupil would leave an empty household.")
+    twin = Household(
+        trust_id=source.trust_id,
+        **{f: getattr(source, f) for f in ("address_line1", "address_line2", "town", "postcode")},
+        latitude=source.latitude,
+        longitude=source.longitude,
+        match_key=source.match_key,
+    )
+    session.add(twin)
+    await session.flush()
+    for contact in await households.contacts(source.id):
+        session.add(
+            Contact(
+                trust_id=contact.trust_id,
+                household_id=twin.id,
+                source_school_id=contact.source_school_id,
+                **{f: getattr(contact, f) for f in CONTACT_FIELDS},
+            )
+        )
+    for pupil in pupils:
+        pupil.household_id = twin.id
+    await _move_sources(session, source.id, twin.id, {p.school_id for p in pupils})
+    await audit.record(
+        session,
+        who,
+        "household.split",
+        subject_type="household",
+        subject_id=source.id,
+        details={"new_household_id": str(twin.id), "pupils": len(pupils)},
+    )
+    await session.flush()
+    return await get_household(session, who, twin.id)
+
+
+async def merge(
+    session: AsyncSession, who: Principal, household_id: UUID, other_id: UUID
+) -> HouseholdRead:
+    if household_id == other_id:
+        raise PupilsNotInHousehold("A household cannot be merged into itself.")
+    households = HouseholdRepository(session, who)
+    keep = await households.get_for_update(household_id)
+    other = await households.get_for_update(other_id)
+    # tenancy: all the household's pupils; each one's school write permission is checked next
+    moving = list(await session.scalars(select(Pupil).where(col(Pupil.household_id) == other.id)))
+    for school_id in {p.school_id for p in moving}:
+        who.ensure(Permission.ROSTER_WRITE, school_id)
+    for pupil in moving:
+        pupil.household_id = keep.id
+    await session.execute(
+        update(Contact).where(col(Contact.household_id) == other.id).values(household_id=keep.id)
+    )
+    await _move_sources(session, other.id, keep.id, None)
+    await session.flush()
+    await session.delete(other)
+    await audit.record(
+        session,
+        who,
+        "household.merge",
+        subject_type="household",
+        subject_id=keep.id,
+        details={"merged_household_id": str(other.id), "pupils": len(moving)},
+    )
+    await session.flush()
+    return await get_household(session, who, keep.id)
+
+
+async def _pupils_of(
+    session: AsyncSession, who: Principal, household_id: UUID, pupil_ids: list[UUID]
+) -> list[Pupil]:
+    wanted = set(pupil_ids)
+    statement = PupilRepository(session, who).base_statement().where(col(Pupil.id).in_(wanted))
+    found = [p for p in await session.scalars(statement) if p.household_id == household_id]
+    missing = wanted - {p.id for p in found}
+    if missing:
+        raise PupilsNotInHousehold(
+            f"pupil_ids: {len(missing)} of the pupils named are not in household {household_id} "
+            "or not visible to you."
+        )
+    return found
+
+
+async def _move_sources(
+    session: AsyncSession, from_id: UUID, to_id: UUID, schools: set[UUID] | None
+) -> None:
+    statement = update(HouseholdSource).where(col(HouseholdSource.household_id) == from_id)
+    if schools is not None:
+        statement = statement.where(col(HouseholdSource.school_id).in_(schools))
+    await session.execute(statement.values(household_id=to_id))

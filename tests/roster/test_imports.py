@@ -1,0 +1,154 @@
+"""File imports through the API: uploaded, checked at once, applied by a background job with
+the sync's semantics, progress readable; broken files refused whole."""
+
+from typing import Any
+
+import httpx
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.core import db
+from app.core.jobs import run_pending
+from app.core.permissions import Role
+from app.core.tenancy import system_scope
+from app.roster.models import Contact, Household, Pupil, RosterImport, SchoolClass
+from app.synthetic.generator import World
+from tests.conftest import assert_problem, bearer
+from tests.roster.importing.bundles import primary_school, zip_bundle, zip_of
+from tests.roster.importing.test_pupil_csv import sims_file
+
+
+def imports_url(world: World, school: int = 0) -> str:
+    return f"/api/v1/schools/{world.trusts[0].schools[school].id}/roster-imports"
+
+
+async def upload(
+    client: httpx.AsyncClient, world: World, content: bytes, fmt: str, **form: str
+) -> httpx.Response:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    name = "bundle.zip" if fmt == "oneroster" else "pupils.csv"
+    return await client.post(
+        imports_url(world),
+        files={"file": (name, content)},
+        data={"format": fmt, **form},
+        headers=headers,
+    )
+
+
+async def status(client: httpx.AsyncClient, world: World, import_id: str) -> dict[str, Any]:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    response = await client.get(f"{imports_url(world)}/{import_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def table_counts() -> dict[str, int]:
+    async with db.open_session(system_scope("test counts")) as session:
+        return {
+            model.__name__: await session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (SchoolClass, Household, Contact, Pupil)
+        }
+
+
+async def test_a_oneroster_bundle_imports_with_the_right_counts(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    for version in ("1.1", "1.2"):
+        accepted = await upload(
+            client, world, zip_bundle(primary_school(version)), "oneroster", on_error="skip"
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["status"] == "queued"
+        assert await run_pending() == 1
+        done = await status(client, world, accepted.json()["id"])
+        assert done["status"] == "succeeded", done
+        assert done["rows_done"] == done["rows_total"] == 7  # eight students, one disabled
+        report = done["report"]
+        counts = await table_counts()
+        assert counts["SchoolClass"] == 3  # the homeroom classes
+        assert counts["Pupil"] == 7
+        # Khans (s1, s4), Okafor, Evans, Novak (s5, s6); s7 has no guardian so no household.
+        assert counts["Household"] == 4
+        assert counts["Contact"] == 5, (report["contacts"], report["rejected"])
+        assert [r["pointer"] for r in report["rejected"]]  # s7's missing household is reported
+        khans = await _household_of("s1"), await _household_of("s4")
+        assert khans[0] is not None
+        assert khans[0] == khans[1]
+
+
+async def _household_of(mis_id: str) -> Any:
+    async with db.open_session(system_scope("test read")) as session:
+        return await session.scalar(select(Pupil.household_id).where(Pupil.mis_id == mis_id))
+
+
+async def test_rejected_rows_fail_the_import_and_write_nothing(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    accepted = await upload(client, world, zip_bundle(primary_school()), "oneroster")
+    assert await run_pending() == 1
+    done = await status(client, world, accepted.json()["id"])
+    assert done["status"] == "failed"
+    assert "nothing was changed" in done["error"]
+    assert done["errors"]
+    assert (await table_counts())["Pupil"] == 0
+
+
+async def test_dry_run_reports_and_writes_nothing(client: httpx.AsyncClient, world: World) -> None:
+    accepted = await upload(
+        client, world, zip_bundle(primary_school()), "oneroster", dry_run="true"
+    )
+    await run_pending()
+    done = await status(client, world, accepted.json()["id"])
+    assert done["status"] == "succeeded"
+    assert done["dry_run"] is True
+    assert done["report"]["pupils"]["created"] == 7
+    assert (await table_counts())["Pupil"] == 0
+
+
+async def test_broken_files_are_refused_at_once(client: httpx.AsyncClient, world: World) -> None:
+    cases = [
+        (b"this is not a zip", 422),
+        (zip_of({"../evil.csv": b"x", "manifest.csv": b"propertyName,value\n"}), 422),
+        (zip_of({"/etc/passwd": b"x"}), 422),
+        (zip_of({"users.csv": b"sourcedId\n1\n"}), 422),  # no manifest
+    ]
+    for content, expected in cases:
+        response = await upload(client, world, content, "oneroster")
+        assert_problem(response, expected)
+    async with db.open_session(system_scope("test read")) as session:
+        assert await session.scalar(select(func.count()).select_from(RosterImport)) == 0
+    assert await run_pending() == 0
+
+
+async def test_an_oversize_file_is_413(client: httpx.AsyncClient, world: World) -> None:
+    from app.core.settings import get_settings
+
+    too_big = b"x" * (get_settings().max_bulk_body_bytes + 1)
+    assert_problem(await upload(client, world, too_big, "pupil_csv"), 413)
+
+
+async def test_a_windows_1252_pupil_list_imports(client: httpx.AsyncClient, world: World) -> None:
+    accepted = await upload(
+        client, world, sims_file("cp1252"), "pupil_csv", academic_year="2026/27", on_error="skip"
+    )
+    assert accepted.status_code == 202, accepted.text
+    await run_pending()
+    done = await status(client, world, accepted.json()["id"])
+    assert done["status"] == "succeeded", done
+    async with db.open_session(system_scope("test read")) as session:
+        names = set(await session.scalars(select(Pupil.legal_first_name)))
+    assert "Zoë" in names  # Windows-1252 ë, read as such
+
+
+async def test_another_school_cannot_read_the_import(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    accepted = await upload(client, world, zip_bundle(primary_school()), "oneroster")
+    other = await bearer(world.login(Role.SCHOOL_ADMIN, school=1))
+    response = await client.get(f"{imports_url(world)}/{accepted.json()['id']}", headers=other)
+    assert_problem(response, 404)
+    teacher = await bearer(world.login(Role.TEACHER))
+    assert_problem(
+        await client.get(f"{imports_url(world)}/{accepted.json()['id']}", headers=teacher), 403
+    )
