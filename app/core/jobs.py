@@ -126,39 +126,50 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def claim(worker: str) -> Job | None:
-    """Take the oldest runnable job (queued, or running with an expired lease), or None."""
-    now = utcnow()
-    async with open_session(system_scope("claim a job")) as session:
-        candidate = (
-            select(Job.id)  # tenancy: system scope (the worker claims across trusts)
-            .where(
-                or_(
-                    (col(Job.status) == JobStatus.QUEUED) & (col(Job.run_after) <= now),
-                    (col(Job.status) == JobStatus.RUNNING) & (col(Job.locked_until) < now),
+def _runnable(now: datetime) -> Any:
+    return or_(
+        (col(Job.status) == JobStatus.QUEUED) & (col(Job.run_after) <= now),
+        (col(Job.status) == JobStatus.RUNNING) & (col(Job.locked_until) < now),
+    )
+
+
+async def claim(worker: str, *, attempts: int = 5) -> Job | None:
+    """Take the oldest runnable job (queued, or running with an expired lease), or None.
+
+    On PostgreSQL, SKIP LOCKED keeps workers off each other's candidates; the UPDATE repeats
+    the condition, so on SQLite (no row locks) a worker that loses a race sees no row changed
+    and looks again.
+    """
+    for _ in range(attempts):
+        now = utcnow()
+        async with open_session(system_scope("claim a job")) as session:
+            candidate = (
+                select(Job.id)  # tenancy: system scope (the worker claims across trusts)
+                .where(_runnable(now))
+                .order_by(col(Job.run_after))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            job_id = (await session.execute(candidate)).scalar_one_or_none()
+            if job_id is None:
+                return None
+            taken = await session.execute(
+                update(Job)
+                .where(col(Job.id) == job_id, _runnable(now))
+                .values(
+                    status=JobStatus.RUNNING,
+                    locked_by=worker,
+                    locked_until=now + LEASE,
+                    attempts=col(Job.attempts) + 1,
                 )
             )
-            .order_by(col(Job.run_after))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        job_id = (await session.execute(candidate)).scalar_one_or_none()
-        if job_id is None:
-            return None
-        await session.execute(
-            update(Job)
-            .where(col(Job.id) == job_id)
-            .values(
-                status=JobStatus.RUNNING,
-                locked_by=worker,
-                locked_until=now + LEASE,
-                attempts=col(Job.attempts) + 1,
-            )
-        )
-        # tenancy: system scope (the worker claims across trusts)
-        job = await session.get(Job, job_id)
-        assert job is not None
-        return job
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            # tenancy: system scope (the worker claims across trusts)
+            job = await session.get(Job, job_id)
+            assert job is not None
+            return job
+    return None
 
 
 async def run_one(worker: str) -> bool:
