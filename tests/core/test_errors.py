@@ -142,3 +142,26 @@ async def test_datetime_filters_take_iso_8601_only(
         "/api/v1/audit-events", params={"until": "2030-01-01T00:00:00+01:00"}, headers=headers
     )
     assert ok.status_code == 200
+
+
+async def test_database_down_is_503_with_retry_after(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from app.core import db
+    from app.core.settings import get_settings
+
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    previous = db.get_database()
+    # Nothing listens on port 1: every connection attempt is refused, as when PostgreSQL is down.
+    down = get_settings().model_copy(
+        update={"database_url": "postgresql://postgres@127.0.0.1:1/threshold"}
+    )
+    db.use_database(db.Database(down, pooled=False))
+    try:
+        response = await client.get("/api/v1/schools", headers=headers)
+    finally:
+        db.use_database(previous)
+    body = assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"]
+    assert "127.0.0.1" not in body["detail"]
+    assert (await client.get("/api/v1/schools", headers=headers)).status_code == 200
