@@ -2,7 +2,7 @@
 multi-row INSERT. Callers give plain dicts with every column they set (defaults included,
 since neither path runs the models' Python-side defaults)."""
 
-from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -17,15 +17,12 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         await session.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    records = [tuple(_plain(row[c]) for c in columns) for row in rows]
+    # Threshold's enums are StrEnums, which the driver writes as the text they are.
+    pick = itemgetter(*columns)
+    records = [pick(row) if len(columns) > 1 else (pick(row),) for row in rows]
     raw = await connection.get_raw_connection()
     # COPY runs on the session's own connection, inside its transaction: it commits or rolls
     # back with everything else the request did.
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, columns=columns, records=records
     )
-
-
-def _plain(value: Any) -> Any:
-    # Enums are stored as their values in VARCHAR columns (see core/types.enum_type).
-    return value.value if isinstance(value, Enum) else value
