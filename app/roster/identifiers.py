@@ -8,7 +8,7 @@ import re
 from functools import cache, lru_cache
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 from stdnum import exceptions as stdnum_errors
 from stdnum.gb import upn as dfe_upn
@@ -59,7 +59,7 @@ def _wrong_check_letter(upn: str) -> ValueError:
 
 
 _UK_MOBILE_FORMS = re.compile(r"(?:\+44|0044|0)(7\d{9})")
-_SEPARATORS = re.compile(r"[\s\-.()]|\(0\)")
+_SEPARATORS = re.compile(r"\(0\)|[\s\-.()]")
 
 
 @cache
@@ -114,12 +114,32 @@ def normalise_mobile(value: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
+
+
+def _plain_email_fast(text: str) -> str | None:
+    # Most addresses are plain ASCII dot-atoms at ordinary domains; those are settled here with
+    # the library's own list of special-use domains. Anything else takes the full check.
+    found = _PLAIN_EMAIL.fullmatch(text)
+    if found is None or len(found.group(1)) > 64 or len(text) > 254:
+        return None
+    domain = found.group(2).lower()
+    if domain.rsplit(".", 1)[-1] in SPECIAL_USE_DOMAIN_NAMES:
+        return None
+    return f"{found.group(1)}@{domain}"
+
+
 @lru_cache(maxsize=65_536)
 def normalise_email(value: str | None) -> str | None:
     """An email address with its domain in lower case; the mailbox part is kept as given."""
     text = (value or "").strip()
     if not text:
         return None
+    fast = _plain_email_fast(text)
+    if fast is not None:
+        return fast
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:

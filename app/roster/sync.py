@@ -344,7 +344,8 @@ class RosterSync:
                 )
             ).all()
         )
-        keys = {entry[2] for entry in valid}
+        # Only households the school's own family ids do not already place need the address.
+        keys = {key for _, row, key, _, _ in valid if (row.mis_id or row.ref) not in sources}
         known = await self._households(set(sources.values()), keys)
         contacts = await self._contacts(list(known))
         ids: dict[str, UUID] = {}

@@ -246,3 +246,50 @@ def test_invalid_email_is_refused_with_reason(value: str, reason: str) -> None:
         normalise_email(value)
     assert str(caught.value).startswith(f"'{value}' ")
     assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Jo.Bloggs+school@Example.ORG",
+        "a..b@example.org",
+        ".a@example.org",
+        "a@b.test",
+        "x@localhost",
+        "x@-bad.org",
+        "x@bad-.org",
+        "o'neil@example.co.uk",
+        "x" * 65 + "@example.org",
+    ],
+)
+def test_the_fast_email_path_agrees_with_the_library(address: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from app.roster.identifiers import _plain_email_fast
+
+    try:
+        expected: str | None = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    fast = _plain_email_fast(address)
+    assert fast is None or fast == expected
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["07911 123456", "+44 7911 123456", "0044 (0)7911 123456", "07624 123456", "07700 900123"],
+)
+def test_the_fast_mobile_path_agrees_with_the_library(number: str) -> None:
+    import phonenumbers
+
+    from app.roster.identifiers import _uk_mobile_fast
+
+    parsed = phonenumbers.parse(number.replace("(0)", ""), "GB")
+    valid = phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    expected = (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) if valid else None
+    )
+    assert _uk_mobile_fast(number) == expected
