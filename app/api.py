@@ -7,6 +7,7 @@ from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
 from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
+from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
 from app.staff.router import auth, me, staff, well_known
 from app.trusts.router import schools, trusts
@@ -23,6 +24,7 @@ for router in (
     roster_schools,
     roster_classes,
     roster_households,
+    roster_pupils,
     integrations_router,
     audit_router,
 ):

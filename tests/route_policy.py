@@ -227,6 +227,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
         ROSTER_WRITERS, json=lambda w: {"household_id": str(TARGETS["other_household_id"])}
     ),
     ("GET", f"{V1}/classes/{{class_id}}/pupils"): Policy(ROSTER_READERS),
+    ("GET", f"{V1}/schools/{{school_id}}/classes"): Policy(ROSTER_READERS),
+    ("GET", f"{V1}/pupils/{{pupil_id}}"): Policy(ROSTER_READERS),
     # Addresses and contacts: office, SLT, DSLs, the pupils' class staff (the teacher of
     # school 0 teaches a child of this household), and the MIS client; not other support staff.
     ("GET", f"{V1}/households/{{household_id}}"): Policy(

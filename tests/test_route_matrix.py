@@ -130,6 +130,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         household_id=targets.household_id,
         client_id=targets.client_id,
         import_id=targets.import_id,
+        pupil_id=TARGETS["pupil_id"],
     )
 
 

@@ -1,7 +1,7 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 from sqlmodel import col, select
 
 from app.core.jobs import Job
@@ -23,6 +23,28 @@ class ClassRepository(ScopedRepository[SchoolClass]):
         return _in_schools(
             select(SchoolClass), SchoolClass.school_id, self.principal.scope.school_ids
         )
+
+    async def staff_of(self, class_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Any]]]:
+        found: dict[UUID, list[tuple[UUID, Any]]] = {c: [] for c in class_ids}
+        if class_ids:
+            rows = await self.session.execute(
+                select(ClassStaff.class_id, ClassStaff.staff_id, ClassStaff.role)
+                .where(col(ClassStaff.class_id).in_(class_ids))
+                .order_by(col(ClassStaff.staff_id))
+            )
+            for class_id, staff_id, role in rows:
+                found[class_id].append((staff_id, role))
+        return found
+
+    async def on_roll_counts(self, class_ids: list[UUID]) -> dict[UUID, int]:
+        if not class_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Pupil.class_id, func.count())
+            .where(col(Pupil.class_id).in_(class_ids), col(Pupil.on_roll).is_(True))
+            .group_by(col(Pupil.class_id))
+        )
+        return dict(rows.all())
 
     async def staffed_by(self, staff_id: UUID) -> set[UUID]:
         """Classes a staff member teaches or supports: their need to know."""

@@ -17,7 +17,13 @@ from app.roster import export, imports, service
 from app.roster import households as household_changes
 from app.roster.imports import RosterImportRead
 from app.roster.models import ImportFormat, SendStatus, YearGroup
-from app.roster.schemas import HouseholdMergeRequest, HouseholdRead, HouseholdSplit, PupilRead
+from app.roster.schemas import (
+    ClassRead,
+    HouseholdMergeRequest,
+    HouseholdRead,
+    HouseholdSplit,
+    PupilRead,
+)
 from app.roster.service import PupilFilters
 from app.roster.snapshot import RosterSnapshot
 from app.roster.sync import SyncReport
@@ -25,6 +31,7 @@ from app.roster.sync import SyncReport
 schools = APIRouter(prefix="/schools", tags=["roster"])
 classes = APIRouter(prefix="/classes", tags=["roster"])
 households = APIRouter(prefix="/households", tags=["roster"])
+pupils = APIRouter(prefix="/pupils", tags=["roster"])
 
 STAFF_OR_CLIENT = frozenset({PrincipalKind.STAFF, PrincipalKind.INTEGRATION})
 Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
@@ -171,6 +178,26 @@ async def list_school_pupils(
     return Page(items=items, next_cursor=cursor)
 
 
+@schools.get("/{school_id}/classes", summary="The school's classes with their staff")
+async def list_classes(
+    school_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: Reader,
+    academic_year: Annotated[str | None, Query(pattern=r"^\d{4}/\d{2}$")] = None,
+    active: Annotated[bool | None, Query(description="Default: current classes only")] = True,
+) -> Page[ClassRead]:
+    items, cursor = await service.list_classes(
+        session, who, school_id, page, academic_year=academic_year, active=active
+    )
+    return Page(items=items, next_cursor=cursor)
+
+
+@pupils.get("/{pupil_id}", summary="A pupil, with the fields the caller may see")
+async def get_pupil(pupil_id: UUID, session: SessionDep, who: Reader) -> PupilRead:
+    return await service.get_pupil(session, who, pupil_id)
+
+
 @classes.get(
     "/{class_id}/pupils",
     summary="A class's pupils (JSON, or CSV with Accept: text/csv)",
@@ -216,4 +243,4 @@ async def get_household(household_id: UUID, session: SessionDep, who: Reader) ->
     return await service.get_household(session, who, household_id)
 
 
-__all__ = ["Response", "classes", "households", "schools"]
+__all__ = ["Response", "classes", "households", "pupils", "schools"]

@@ -68,3 +68,16 @@ class HouseholdSplit(Input):
 
 class HouseholdMergeRequest(Input):
     household_id: UUID = Field(description="The household to fold into this one; it is removed.")
+
+
+class ClassRead(Output):
+    id: UUID
+    school_id: UUID
+    mis_id: str
+    academic_year: str
+    name: str
+    year_group: YearGroup
+    active: bool
+    teacher_ids: list[UUID]
+    support_staff_ids: list[UUID]
+    pupils_on_roll: int

@@ -17,7 +17,7 @@ from app.core.principal import Principal, PrincipalKind
 from app.roster.exceptions import ContactsNotPermitted, FilterNotPermitted, RosterRejected
 from app.roster.models import Pupil, SendStatus, YearGroup
 from app.roster.repository import ClassRepository, HouseholdRepository, PupilRepository
-from app.roster.schemas import ContactRead, HouseholdRead, PupilRead
+from app.roster.schemas import ClassRead, ContactRead, HouseholdRead, PupilRead
 from app.roster.snapshot import RosterSnapshot
 from app.roster.sync import RosterSync, SyncReport
 from app.trusts.models import School
@@ -227,3 +227,52 @@ async def _schools_of(session: AsyncSession, who: Principal, pupil_ids: list[UUI
         return set()
     statement = PupilRepository(session, who).base_statement().where(col(Pupil.id).in_(pupil_ids))
     return {p.school_id for p in await session.scalars(statement)}
+
+
+async def list_classes(
+    session: AsyncSession,
+    who: Principal,
+    school_id: UUID,
+    page: PageParams,
+    *,
+    academic_year: str | None,
+    active: bool | None,
+) -> tuple[list[ClassRead], str | None]:
+    from app.roster.models import ClassStaffRole, SchoolClass
+
+    school = await SchoolRepository(session, who).get(school_id)
+    who.ensure(Permission.ROSTER_READ, school.id)
+    repository = ClassRepository(session, who)
+    statement = repository.base_statement().where(col(SchoolClass.school_id) == school.id)
+    if academic_year is not None:
+        statement = statement.where(col(SchoolClass.academic_year) == academic_year)
+    if active is not None:
+        statement = statement.where(col(SchoolClass.active).is_(active))
+    keys = [SortKey(SchoolClass.academic_year), SortKey(SchoolClass.name), SortKey(SchoolClass.id)]
+    rows, cursor = await paginate(session, statement, page, keys)
+    ids = [c.id for c in rows]
+    staff = await repository.staff_of(ids)
+    counts = await repository.on_roll_counts(ids)
+    items = [
+        ClassRead.model_validate(
+            c,
+            update={
+                "teacher_ids": [s for s, r in staff[c.id] if r == ClassStaffRole.TEACHER],
+                "support_staff_ids": [s for s, r in staff[c.id] if r == ClassStaffRole.SUPPORT],
+                "pupils_on_roll": counts.get(c.id, 0),
+            },
+        )
+        for c in rows
+    ]
+    return items, cursor
+
+
+async def get_pupil(session: AsyncSession, who: Principal, pupil_id: UUID) -> PupilRead:
+    repository = PupilRepository(session, who)
+    statement = repository.listing().where(col(Pupil.id) == pupil_id)
+    row = (await session.execute(statement)).mappings().one_or_none()
+    if row is None:
+        await repository.get(pupil_id)  # the scope's own "not found"
+        raise AssertionError("unreachable")
+    who.ensure(Permission.ROSTER_READ, row["school_id"])
+    return shape_pupil(row, await field_policy(session, who, row["school_id"]))

@@ -124,3 +124,32 @@ async def test_teacher_cannot_see_contacts_of_another_school(
     assert mine.status_code == 200
     assert mine.json()["contacts"]
     assert_problem(await client.get(f"/api/v1/households/{other_household}", headers=teacher), 404)
+
+
+async def test_classes_list_their_staff_and_roll(client: httpx.AsyncClient, world: World) -> None:
+    await load_roster(world, small_snapshot(world))
+    headers = await bearer(world.login(Role.OFFICE))
+    school = world.trusts[0].schools[0].id
+    listed = await client.get(f"/api/v1/schools/{school}/classes", headers=headers)
+    assert listed.status_code == 200
+    by_name = {c["name"]: c for c in listed.json()["items"]}
+    assert by_name["Robins"]["teacher_ids"] == [str(world.login(Role.TEACHER).staff_id)]
+    assert by_name["Robins"]["pupils_on_roll"] == 2
+    assert by_name["3B"]["year_group"] == "3"
+
+
+async def test_one_pupil_with_the_same_field_rules(client: httpx.AsyncClient, world: World) -> None:
+    await load_roster(world, small_snapshot(world))
+    async with db.open_session(system_scope("test read")) as session:
+        sam = await session.scalar(select(Pupil.id).where(Pupil.mis_id == "P-4"))
+    office = await client.get(
+        f"/api/v1/pupils/{sam}", headers=await bearer(world.login(Role.OFFICE))
+    )
+    assert office.json()["legal_first_name"] == "Sam"
+    assert office.json()["free_school_meals"] is None
+    admin = await client.get(
+        f"/api/v1/pupils/{sam}", headers=await bearer(world.login(Role.SCHOOL_ADMIN))
+    )
+    assert admin.json()["free_school_meals"] is True
+    other = await bearer(world.login(Role.SCHOOL_ADMIN, school=1))
+    assert_problem(await client.get(f"/api/v1/pupils/{sam}", headers=other), 404)
