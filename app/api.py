@@ -5,6 +5,8 @@ from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
+from app.programmes.router import programmes as programmes_router
+from app.programmes.router import schools as programme_schools
 from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
@@ -25,6 +27,8 @@ for router in (
     roster_classes,
     roster_households,
     roster_pupils,
+    programme_schools,
+    programmes_router,
     integrations_router,
     audit_router,
 ):

@@ -5,12 +5,14 @@ from app.core.idempotency import IdempotencyRecord
 from app.core.jobs import Job
 from app.core.ratelimit import RateLimitHit
 from app.integrations.models import IntegrationClient, IntegrationClientSchool
+from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.roster.models import (
     ClassStaff,
     Contact,
     Household,
     HouseholdSource,
     Pupil,
+    RosterImport,
     SchoolClass,
 )
 from app.staff.models import AuthSession, RefreshToken, RoleGrant, StaffMember
@@ -22,6 +24,7 @@ __all__ = [
     "ClassStaff",
     "Contact",
     "Household",
+    "HouseholdExemption",
     "HouseholdSource",
     "IdempotencyRecord",
     "IntegrationClient",
@@ -31,8 +34,11 @@ __all__ = [
     "RateLimitHit",
     "RefreshToken",
     "RoleGrant",
+    "RosterImport",
     "School",
     "SchoolClass",
+    "Slot",
     "StaffMember",
     "Trust",
+    "VisitProgramme",
 ]

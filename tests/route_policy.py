@@ -137,6 +137,21 @@ def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
     return {"file": ("bundle.zip", zip_bundle(primary_school()))}
 
 
+PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))
+PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
+
+
+def _programme_body(_: World) -> dict[str, Any]:
+    return {
+        "name": f"Matrix {uuid4().hex[:8]}",
+        "academic_year": "2026/27",
+        "visit_days": ["2026-09-01"],
+        "day_starts": "09:00",
+        "day_ends": "12:00",
+        "year_groups": ["R"],
+    }
+
+
 ON_A_CLIENT = rule(
     ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
 )
@@ -237,6 +252,26 @@ POLICIES: dict[tuple[str, str], Policy] = {
             hide=("other_school_admin", "other_trust_admin", "other_integration"),
             support_staff=DENY,
         )
+    ),
+    ("POST", f"{V1}/schools/{{school_id}}/programmes"): Policy(
+        PROGRAMME_MANAGERS, json=_programme_body
+    ),
+    ("GET", f"{V1}/schools/{{school_id}}/programmes"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}"): Policy(PROGRAMME_READERS),
+    ("PATCH", f"{V1}/programmes/{{programme_id}}"): Policy(
+        PROGRAMME_MANAGERS, json=lambda w: {"travel_buffer_minutes": 10}
+    ),
+    ("POST", f"{V1}/programmes/{{programme_id}}/transitions"): Policy(
+        PROGRAMME_MANAGERS, json=lambda w: {"to": "collecting"}
+    ),
+    ("GET", f"{V1}/programmes/{{programme_id}}/slots"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/households"): Policy(PROGRAMME_READERS),
+    # The household of P-1, in Reception: in the programme's scope.
+    ("PUT", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/exemption"): Policy(
+        PROGRAMME_MANAGERS, json=lambda w: {"kind": "neutral_venue", "reason": "Parent asked"}
+    ),
+    ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/exemption"): Policy(
+        PROGRAMME_MANAGERS
     ),
     ("POST", f"{V1}/integration-clients"): Policy(
         rule(ok=("trust_admin", "school_admin"), other_school_admin=422, other_trust_admin=422),

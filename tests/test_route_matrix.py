@@ -7,6 +7,7 @@ id of the home tenant's objects.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from app.core.jobs import enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
+from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
 from app.synthetic.generator import Login, World
 from tests.conftest import bearer, integration_bearer, load_roster
@@ -99,7 +101,41 @@ async def targets(world: World) -> Targets:
     client_id, headers = await integration_bearer(world, [0])
     _, other_headers = await integration_bearer(world, [1])
     import_id = await _an_import(world)
+    TARGETS["programme_id"] = await _a_programme(world)
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
+
+
+async def _a_programme(world: World) -> UUID:
+    school = world.trusts[0].schools[0]
+    closes = datetime.now(UTC) + timedelta(days=30)
+    async with db.open_session(system_scope("matrix programme")) as session:
+        programme = VisitProgramme(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            name="Matrix programme",
+            academic_year="2026/27",
+            visit_days=["2026-09-01"],
+            day_starts=time(9, 0),
+            day_ends=time(12, 0),
+            slot_minutes=45,
+            travel_buffer_minutes=15,
+            year_groups=["R"],
+            max_visits_per_adult_per_day=10,
+            preferences_close_at=closes,
+        )
+        session.add(programme)
+        await session.flush()
+        session.add(
+            Slot(
+                trust_id=school.trust_id,
+                school_id=school.id,
+                programme_id=programme.id,
+                day=date(2026, 9, 1),
+                starts_at=datetime(2026, 9, 1, 8, 0, tzinfo=UTC),
+                ends_at=datetime(2026, 9, 1, 8, 45, tzinfo=UTC),
+            )
+        )
+    return programme.id
 
 
 async def _an_import(world: World) -> UUID:
@@ -131,6 +167,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         client_id=targets.client_id,
         import_id=targets.import_id,
         pupil_id=TARGETS["pupil_id"],
+        programme_id=TARGETS["programme_id"],
     )
 
 

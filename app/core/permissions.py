@@ -42,11 +42,14 @@ class Permission(StrEnum):
     ROSTER_SENSITIVE = "roster:sensitive"
     ROSTER_WRITE = "roster:write"
     INTEGRATIONS_MANAGE = "integrations:manage"
+    # Visit programmes: reading them (every member of a school), running them (SLT).
+    PROGRAMMES_READ = "programmes:read"
+    PROGRAMMES_MANAGE = "programmes:manage"
     VISITS_READ = "visits:read"
 
 
 P = Permission
-_EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ, P.ROSTER_READ}
+_EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ, P.ROSTER_READ, P.PROGRAMMES_READ}
 _SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -78,7 +81,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SCHOOL_ADMIN: frozenset(
         _EVERY_STAFF_MEMBER
         | _SLT
-        | {P.STAFF_READ, P.STAFF_MANAGE, P.ROSTER_WRITE, P.INTEGRATIONS_MANAGE}
+        | {
+            P.STAFF_READ,
+            P.STAFF_MANAGE,
+            P.ROSTER_WRITE,
+            P.INTEGRATIONS_MANAGE,
+            P.PROGRAMMES_MANAGE,
+        }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
     # The office chases families: contact details and addresses, not the equity flags.

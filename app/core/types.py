@@ -1,7 +1,7 @@
 """Column types and value types shared by every domain."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -89,3 +89,17 @@ def _iso_8601_only(value: object) -> object:
 
 
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
+
+
+def _text_only(kind: str, example: str) -> Any:
+    def check(value: object) -> object:
+        # Pydantic would read a number as seconds or a Unix timestamp; the API takes ISO text.
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"expected {kind} as text, e.g. {example}")
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _text_only("an ISO 8601 date", "2026-09-01")]
+WallClock = Annotated[time, _text_only("a local time", "08:30")]

@@ -1,0 +1,68 @@
+"""The slot grid: from a programme's days, daily window, slot length, travel buffer and breaks
+to the start times parents choose from. Times are Europe/London wall-clock times, so a visit
+day on the date the clocks change still starts at the same local time; they are stored in UTC."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class Break:
+    starts: time
+    ends: time
+
+
+@dataclass(frozen=True)
+class GridSlot:
+    day: date
+    starts_at: datetime  # UTC
+    ends_at: datetime  # UTC
+
+
+def slot_grid(
+    days: list[date],
+    *,
+    day_starts: time,
+    day_ends: time,
+    slot_minutes: int,
+    travel_buffer_minutes: int,
+    breaks: list[Break],
+) -> list[GridSlot]:
+    slots: list[GridSlot] = []
+    for day in sorted(days):
+        slots.extend(
+            _day_slots(day, day_starts, day_ends, slot_minutes, travel_buffer_minutes, breaks)
+        )
+    return slots
+
+
+def _day_slots(
+    day: date, starts: time, ends: time, minutes: int, buffer: int, breaks: list[Break]
+) -> list[GridSlot]:
+    length, gap = timedelta(minutes=minutes), timedelta(minutes=buffer)
+    cursor, close = datetime.combine(day, starts), datetime.combine(day, ends)
+    pauses = sorted(
+        (datetime.combine(day, b.starts), datetime.combine(day, b.ends)) for b in breaks
+    )
+    found: list[GridSlot] = []
+    while cursor + length <= close:
+        overlap = next((p for p in pauses if cursor < p[1] and p[0] < cursor + length), None)
+        if overlap is not None:
+            cursor = overlap[1]
+            continue
+        found.append(GridSlot(day, _utc(cursor), _utc(cursor + length)))
+        cursor += length + gap
+    return found
+
+
+def _utc(local: datetime) -> datetime:
+    from datetime import UTC
+
+    return local.replace(tzinfo=LONDON).astimezone(UTC)
+
+
+def local_time(instant: datetime) -> datetime:
+    return instant.astimezone(LONDON)

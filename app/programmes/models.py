@@ -1,0 +1,85 @@
+"""A school's visit programme for one academic year, and the slot grid parents choose from."""
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Index, Time, UniqueConstraint
+from sqlmodel import Field
+
+from app.core.models import Identified, SchoolScoped, Timestamped, Versioned
+from app.core.types import UTCDateTime, enum_type
+
+
+class ProgrammeStatus(StrEnum):
+    DRAFT = "draft"
+    COLLECTING = "collecting"
+    SCHEDULING = "scheduling"
+    PUBLISHED = "published"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+# Each status may move only to the next one.
+NEXT_STATUS: dict[ProgrammeStatus, ProgrammeStatus] = {
+    ProgrammeStatus.DRAFT: ProgrammeStatus.COLLECTING,
+    ProgrammeStatus.COLLECTING: ProgrammeStatus.SCHEDULING,
+    ProgrammeStatus.SCHEDULING: ProgrammeStatus.PUBLISHED,
+    ProgrammeStatus.PUBLISHED: ProgrammeStatus.IN_PROGRESS,
+    ProgrammeStatus.IN_PROGRESS: ProgrammeStatus.CLOSED,
+}
+
+
+class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=True):
+    __tablename__ = "visit_programme"
+    __table_args__ = (UniqueConstraint("school_id", "academic_year", "name"),)
+
+    name: str = Field(max_length=200)
+    academic_year: str = Field(max_length=7)
+    status: ProgrammeStatus = Field(
+        default=ProgrammeStatus.DRAFT, sa_type=enum_type(ProgrammeStatus, 12)
+    )
+    # Dates as ISO strings; the daily window and breaks as Europe/London wall-clock times.
+    visit_days: list[str] = Field(default_factory=list, sa_type=JSON)
+    day_starts: time = Field(sa_type=Time)
+    day_ends: time = Field(sa_type=Time)
+    slot_minutes: int
+    travel_buffer_minutes: int
+    breaks: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    year_groups: list[str] = Field(default_factory=list, sa_type=JSON)
+    max_visits_per_adult_per_day: int
+    preferences_open_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    preferences_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminder_lead_days: int = 3
+
+    def days(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.visit_days]
+
+    def settings(self) -> dict[str, Any]:
+        return {"slot_minutes": self.slot_minutes, "breaks": self.breaks}
+
+
+class Slot(Identified, SchoolScoped, table=True):
+    """A time a visit may start, as offered to parents; stored in UTC."""
+
+    __tablename__ = "slot"
+    __table_args__ = (Index("ix_slot_programme_start", "programme_id", "starts_at"),)
+
+    programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
+    day: date
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HouseholdExemption(Identified, Timestamped, SchoolScoped, table=True):
+    """SLT's decision for one household in a programme: not visited, or met at a neutral venue."""
+
+    __tablename__ = "household_exemption"
+    __table_args__ = (UniqueConstraint("programme_id", "household_id"),)
+
+    programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    kind: str = Field(max_length=20)  # "exempt" | "neutral_venue"
+    reason: str = Field(max_length=1000)
+    decided_by: UUID | None = None

@@ -1,0 +1,132 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from app.core.auth import require
+from app.core.concurrency import IfMatch, set_etag
+from app.core.db import SessionDep
+from app.core.pagination import Page, PageDep
+from app.core.permissions import Permission as P
+from app.core.principal import Principal
+from app.programmes import service
+from app.programmes.schemas import (
+    ExemptionSet,
+    HouseholdInScope,
+    ProgrammeCreate,
+    ProgrammeRead,
+    ProgrammeUpdate,
+    SlotRead,
+    Transition,
+)
+
+schools = APIRouter(prefix="/schools", tags=["programmes"])
+programmes = APIRouter(prefix="/programmes", tags=["programmes"])
+
+Reader = Annotated[Principal, require(P.PROGRAMMES_READ)]
+Manager = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
+
+
+@schools.post(
+    "/{school_id}/programmes",
+    status_code=201,
+    summary="Open a draft visit programme; its slot grid is generated from the settings",
+)
+async def create_programme(
+    school_id: UUID, body: ProgrammeCreate, session: SessionDep, response: Response, who: Manager
+) -> ProgrammeRead:
+    created = await service.create(session, who, school_id, body)
+    response.headers["ETag"] = f'"{created.id.hex}.1"'
+    return created
+
+
+@schools.get("/{school_id}/programmes", summary="The school's visit programmes, newest first")
+async def list_programmes(
+    school_id: UUID, session: SessionDep, page: PageDep, who: Reader
+) -> Page[ProgrammeRead]:
+    items, cursor = await service.list_for_school(session, who, school_id, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@programmes.get("/{programme_id}", summary="A visit programme")
+async def get_programme(
+    programme_id: UUID, session: SessionDep, response: Response, who: Reader
+) -> ProgrammeRead:
+    programme = await service.get(session, who, programme_id)
+    set_etag(response, programme)
+    return await service.describe(session, who, programme)
+
+
+@programmes.patch(
+    "/{programme_id}",
+    summary="Change a programme's settings (the grid and scope only while it is a draft)",
+)
+async def update_programme(
+    programme_id: UUID,
+    body: ProgrammeUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: Manager,
+) -> ProgrammeRead:
+    programme = await service.update(session, who, programme_id, body, if_match)
+    set_etag(response, programme)
+    return await service.describe(session, who, programme)
+
+
+@programmes.post(
+    "/{programme_id}/transitions",
+    summary="Move the programme to its next status (draft → collecting → scheduling → "
+    "published → in_progress → closed)",
+)
+async def transition_programme(
+    programme_id: UUID,
+    body: Transition,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: Manager,
+) -> ProgrammeRead:
+    programme = await service.transition(session, who, programme_id, body.to, if_match)
+    set_etag(response, programme)
+    return await service.describe(session, who, programme)
+
+
+@programmes.get("/{programme_id}/slots", summary="The slot grid, in time order")
+async def list_slots(
+    programme_id: UUID, session: SessionDep, page: PageDep, who: Reader
+) -> Page[SlotRead]:
+    items, cursor = await service.list_slots(session, who, programme_id, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@programmes.get(
+    "/{programme_id}/households",
+    summary="Households in scope: every on-roll household with a pupil in a year group in scope",
+)
+async def list_households_in_scope(
+    programme_id: UUID, session: SessionDep, who: Reader
+) -> list[HouseholdInScope]:
+    return await service.households_in_scope(session, who, programme_id)
+
+
+@programmes.put(
+    "/{programme_id}/households/{household_id}/exemption",
+    summary="Exempt a household, or offer it a neutral venue (SLT; with a reason)",
+)
+async def set_exemption(
+    programme_id: UUID, household_id: UUID, body: ExemptionSet, session: SessionDep, who: Manager
+) -> HouseholdInScope:
+    return await service.set_exemption(session, who, programme_id, household_id, body)
+
+
+@programmes.delete(
+    "/{programme_id}/households/{household_id}/exemption",
+    status_code=204,
+    summary="Withdraw an exemption or neutral-venue offer",
+)
+async def clear_exemption(
+    programme_id: UUID, household_id: UUID, session: SessionDep, who: Manager
+) -> Response:
+    await service.clear_exemption(session, who, programme_id, household_id)
+    return Response(status_code=204)

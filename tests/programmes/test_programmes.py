@@ -1,0 +1,172 @@
+"""Running a programme: drafts with a generated grid, settings locked once collecting, status one
+step at a time by SLT, and the households it must reach."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from app.core.permissions import Role
+from app.synthetic.generator import World
+from tests.conftest import assert_problem, bearer, load_roster
+from tests.roster.snapshots import small_snapshot
+
+
+def new_programme(**overrides: Any) -> dict[str, Any]:
+    closes = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    return {
+        "name": "Home visits 2026",
+        "academic_year": "2026/27",
+        "visit_days": ["2026-09-01", "2026-09-02", "2026-09-04"],
+        "day_starts": "09:00",
+        "day_ends": "15:00",
+        "slot_minutes": 45,
+        "travel_buffer_minutes": 15,
+        "breaks": [{"starts": "12:00", "ends": "13:00"}],
+        "year_groups": ["R"],
+        "preferences_close_at": closes,
+    } | overrides
+
+
+def programmes_url(world: World, school: int = 0) -> str:
+    return f"/api/v1/schools/{world.trusts[0].schools[school].id}/programmes"
+
+
+async def create(client: httpx.AsyncClient, world: World, **overrides: Any) -> httpx.Response:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    return await client.post(
+        programmes_url(world), json=new_programme(**overrides), headers=headers
+    )
+
+
+async def test_a_draft_gets_its_grid_and_trust_defaults(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    response = await create(client, world, slot_minutes=None)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "draft"
+    assert body["max_visits_per_adult_per_day"] == 10  # the trust's default
+    assert body["slot_minutes"] == world.trusts[0].trust.default_visit_minutes
+    headers = await bearer(world.login(Role.TEACHER))
+    slots = await client.get(
+        f"/api/v1/programmes/{body['id']}/slots", params={"limit": 200}, headers=headers
+    )
+    items = slots.json()["items"]
+    assert len(items) == body["slot_count"] > 0
+    assert {s["day"] for s in items} == {"2026-09-01", "2026-09-02", "2026-09-04"}
+    assert not any("12:" in s["local_start"] for s in items)  # lunch
+
+
+async def test_settings_are_checked(client: httpx.AsyncClient, world: World) -> None:
+    bad_settings: list[dict[str, Any]] = [
+        {"day_starts": "16:00", "day_ends": "09:00"},
+        {"visit_days": ["2026-09-01", "2026-09-01"]},
+        {"visit_days": [f"2026-09-0{i}" for i in range(1, 7)]},
+        {"year_groups": []},
+        {"day_starts": 32400},
+        {"breaks": [{"starts": "13:00", "ends": "12:00"}]},
+    ]
+    for bad in bad_settings:
+        assert_problem(await create(client, world, **bad), 422)
+    await create(client, world)
+    assert_problem(await create(client, world), 409, "programme-name-taken")
+
+
+async def test_the_grid_changes_only_while_a_draft(client: httpx.AsyncClient, world: World) -> None:
+    created = (await create(client, world)).json()
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}"
+    etag = (await client.get(url, headers=headers)).headers["etag"]
+    changed = await client.patch(
+        url, json={"day_ends": "11:00", "breaks": []}, headers=headers | {"If-Match": etag}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["slot_count"] == 2 * 3  # 09:00 and 10:00 on three days
+    etag = changed.headers["etag"]
+    moved = await client.post(
+        f"{url}/transitions", json={"to": "collecting"}, headers=headers | {"If-Match": etag}
+    )
+    assert moved.status_code == 200, moved.text
+    locked = await client.patch(
+        url, json={"day_ends": "16:00"}, headers=headers | {"If-Match": moved.headers["etag"]}
+    )
+    assert_problem(locked, 409, "programme-not-draft")
+    renamed = await client.patch(
+        url, json={"name": "Autumn visits"}, headers=headers | {"If-Match": moved.headers["etag"]}
+    )
+    assert renamed.status_code == 200
+
+
+async def test_status_moves_one_step_at_a_time_by_slt(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    created = (await create(client, world)).json()
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}"
+    etag = (await client.get(url, headers=admin)).headers["etag"]
+    skipped = await client.post(
+        f"{url}/transitions", json={"to": "published"}, headers=admin | {"If-Match": etag}
+    )
+    assert_problem(skipped, 409, "transition-refused")
+    teacher = await bearer(world.login(Role.TEACHER))
+    assert_problem(
+        await client.post(
+            f"{url}/transitions", json={"to": "collecting"}, headers=teacher | {"If-Match": etag}
+        ),
+        403,
+    )
+    for status in ("collecting", "scheduling", "published", "in_progress", "closed"):
+        moved = await client.post(
+            f"{url}/transitions", json={"to": status}, headers=admin | {"If-Match": etag}
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == status
+        etag = moved.headers["etag"]
+    assert_problem(
+        await client.post(
+            f"{url}/transitions", json={"to": "draft"}, headers=admin | {"If-Match": etag}
+        ),
+        409,
+    )
+
+
+async def test_collecting_needs_a_closing_date(client: httpx.AsyncClient, world: World) -> None:
+    created = (await create(client, world, preferences_close_at=None)).json()
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}"
+    etag = (await client.get(url, headers=admin)).headers["etag"]
+    refused = await client.post(
+        f"{url}/transitions", json={"to": "collecting"}, headers=admin | {"If-Match": etag}
+    )
+    body = assert_problem(refused, 409, "transition-refused")
+    assert "preferences_close_at" in body["detail"]
+
+
+async def test_households_in_scope_and_exemptions(client: httpx.AsyncClient, world: World) -> None:
+    await load_roster(world, small_snapshot(world))
+    created = (await create(client, world)).json()  # Reception only
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}/households"
+    found = (await client.get(url, headers=admin)).json()
+    # P-1 (F-1) and P-4 (F-2) are in Reception: two households, one pupil each in scope.
+    assert len(found) == 2
+    assert all(len(h["pupil_ids"]) == 1 and h["year_groups"] == ["R"] for h in found)
+    household = found[0]["household_id"]
+    exempted = await client.put(
+        f"{url}/{household}/exemption",
+        json={"kind": "exempt", "reason": "Family moving abroad in August"},
+        headers=admin,
+    )
+    assert exempted.status_code == 200, exempted.text
+    assert exempted.json()["exemption"] == "exempt"
+    office = await bearer(world.login(Role.OFFICE))
+    assert_problem(
+        await client.put(
+            f"{url}/{household}/exemption", json={"kind": "exempt", "reason": "No"}, headers=office
+        ),
+        403,
+    )
+    cleared = await client.delete(f"{url}/{household}/exemption", headers=admin)
+    assert cleared.status_code == 204
+    assert all(h["exemption"] is None for h in (await client.get(url, headers=admin)).json())
