@@ -3,7 +3,7 @@ app's own OpenAPI document, as each role in turn, and checks that the API never 
 server error, answers only documented statuses and content types, conforms to its response
 schemas, rejects invalid data and never ignores authentication.
 
-Examples per operation and role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 8) to keep CI short.
+Examples per operation and role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 4) to keep CI short.
 """
 
 import os
@@ -23,7 +23,7 @@ from app.main import create_app
 from app.synthetic.generator import World
 from tests.conftest import sign_in
 
-EXAMPLES = int(os.environ.get("THRESHOLD_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("THRESHOLD_FUZZ_EXAMPLES", "4"))
 FUZZ_APP = create_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZ_APP)
 
