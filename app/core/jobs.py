@@ -234,13 +234,17 @@ async def run_pending(worker: str | None = None) -> int:
 async def work_forever(stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
     name = worker_name()
     log.info("worker started", extra={"worker": name})
+    failing = False
     while not stop.is_set():
         try:
             busy = await run_one(name)
+            failing = False
         except Exception:
-            # The database may be restarting: wait and try again rather than die.
-            log.exception("worker could not claim a job")
-            busy = False
+            # The database may be restarting: wait and try again rather than die, and say so
+            # once per outage rather than every second.
+            if not failing:
+                log.exception("worker could not claim a job; retrying")
+            failing, busy = True, False
         if not busy:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
