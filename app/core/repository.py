@@ -34,15 +34,19 @@ class ScopedRepository(Generic[ModelT]):
         statement = self.base_statement().where(self.model.id == object_id)
         return (await self.session.scalars(statement)).one_or_none()
 
+    def not_found(self, object_id: UUID) -> NotFound:
+        """The one answer for an object that is missing or outside the caller's scope."""
+        return NotFound(f"There is no {self.label} {object_id} that you can see.")
+
     async def get(self, object_id: UUID) -> ModelT:
         found = await self.find(object_id)
         if found is None:
-            raise NotFound(f"There is no {self.label} {object_id} that you can see.")
+            raise self.not_found(object_id)
         return found
 
     async def get_for_update(self, object_id: UUID) -> ModelT:
         statement = self.base_statement().where(self.model.id == object_id).with_for_update()
         found = (await self.session.scalars(statement)).one_or_none()
         if found is None:
-            raise NotFound(f"There is no {self.label} {object_id} that you can see.")
+            raise self.not_found(object_id)
         return found  # type: ignore[no-any-return]

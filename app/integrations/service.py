@@ -103,8 +103,7 @@ async def rotate_secret(
     session: AsyncSession, who: Principal, client_id: UUID
 ) -> IntegrationClientCredentials:
     repository = IntegrationClientRepository(session, who)
-    client = await repository.get_for_update(client_id)
-    who.ensure(Permission.INTEGRATIONS_MANAGE, *await _a_school(repository, client))
+    client, school_ids = await _managed(repository, who, client_id)
     if client.revoked_at is not None:
         raise ClientRevoked("A revoked client cannot be given a new secret; create a new one.")
     secret = new_opaque_token()
@@ -117,7 +116,6 @@ async def rotate_secret(
         subject_type="integration_client",
         subject_id=client.id,
     )
-    school_ids = (await repository.schools_of([client.id]))[client.id]
     return IntegrationClientCredentials.model_validate(
         client, update={"school_ids": school_ids, "client_secret": secret}
     )
@@ -125,8 +123,7 @@ async def rotate_secret(
 
 async def revoke(session: AsyncSession, who: Principal, client_id: UUID) -> IntegrationClientRead:
     repository = IntegrationClientRepository(session, who)
-    client = await repository.get_for_update(client_id)
-    who.ensure(Permission.INTEGRATIONS_MANAGE, *await _a_school(repository, client))
+    client, school_ids = await _managed(repository, who, client_id)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         await audit.record(
@@ -136,14 +133,18 @@ async def revoke(session: AsyncSession, who: Principal, client_id: UUID) -> Inte
             subject_type="integration_client",
             subject_id=client.id,
         )
-    return _read(client, (await repository.schools_of([client.id]))[client.id])
+    return _read(client, school_ids)
 
 
-async def _a_school(
-    repository: IntegrationClientRepository, client: IntegrationClient
-) -> list[UUID]:
-    # Visible clients reach only schools the caller sees; permission is checked at the first.
-    return (await repository.schools_of([client.id]))[client.id][:1]
+async def _managed(
+    repository: IntegrationClientRepository, who: Principal, client_id: UUID
+) -> tuple[IntegrationClient, list[UUID]]:
+    """The client, locked, and its schools, once the caller may manage it at every one."""
+    client = await repository.get_for_update(client_id)
+    school_ids = (await repository.schools_of([client.id]))[client.id]
+    for school_id in school_ids:
+        who.ensure(Permission.INTEGRATIONS_MANAGE, school_id)
+    return client, school_ids
 
 
 def _limit() -> ratelimit.Limit:

@@ -12,9 +12,9 @@ from app.core.csvio import write_csv
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.roster.models import Pupil
-from app.roster.repository import ClassRepository, PupilRepository
+from app.roster.repository import ClassRepository
 from app.roster.schemas import PupilRead
-from app.roster.service import PupilFilters, field_policy, shape_pupil
+from app.roster.service import PupilFilters, shape_pupil, visible_pupils
 from app.trusts.repository import SchoolRepository
 
 MAX_EXPORT_ROWS = 20_000
@@ -38,23 +38,28 @@ async def class_pupils_csv(
 ) -> Response:
     school_class = await ClassRepository(session, who).get(class_id)
     who.ensure(Permission.ROSTER_READ, school_class.school_id)
-    scoped = PupilFilters(**{**filters.__dict__, "class_id": school_class.id})
     return await _export(
-        session, who, school_class.school_id, scoped, f"pupils-class-{school_class.mis_id}.csv"
+        session,
+        who,
+        school_class.school_id,
+        filters.in_class(school_class.id),
+        f"pupils-class-{school_class.mis_id}.csv",
     )
 
 
 async def _export(
     session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, filename: str
 ) -> Response:
-    policy = await field_policy(session, who, school_id)
-    policy.ensure_may_filter(filters)
-    statement = filters.apply(
-        PupilRepository(session, who).listing().where(col(Pupil.school_id) == school_id)
-    ).order_by(col(Pupil.legal_last_name), col(Pupil.legal_first_name), col(Pupil.id))
+    policy, statement = await visible_pupils(session, who, school_id, filters)
+    statement = statement.order_by(
+        col(Pupil.legal_last_name), col(Pupil.legal_first_name), col(Pupil.id)
+    )
     rows = (await session.execute(statement.limit(MAX_EXPORT_ROWS))).mappings().all()
     pupils = [shape_pupil(row, policy) for row in rows]
-    withheld = set(policy.withheld(None)) if not pupils else set()
+    # A column leaves the file when it is withheld for every pupil in it.
+    withheld = set(policy.withheld(None)).intersection(
+        *(policy.withheld(row["class_id"]) for row in rows)
+    )
     columns = [c for c in COLUMNS if c not in withheld]
     body = write_csv(columns, ([getattr(p, c) for c in columns] for p in pupils))
     await audit.record(

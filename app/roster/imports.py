@@ -118,7 +118,7 @@ async def get(
     repository = RosterImportRepository(session, who)
     upload = await repository.get(import_id)
     if upload.school_id != school_id:
-        await repository.get(UUID(int=0))  # the same 404 as any other unknown import
+        raise repository.not_found(import_id)
     who.ensure(Permission.ROSTER_WRITE, upload.school_id)
     job = await repository.job_of(upload)
     return _read(upload, job)

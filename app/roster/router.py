@@ -171,7 +171,7 @@ async def list_school_pupils(
     class_id: Annotated[UUID | None, Query()] = None,
 ) -> Page[PupilRead]:
     if class_id is not None:
-        filters = PupilFilters(**{**filters.__dict__, "class_id": class_id})
+        filters = filters.in_class(class_id)
     if export.wants_csv(request):
         return await export.school_pupils_csv(session, who, school_id, filters)  # type: ignore[return-value]
     items, cursor = await service.list_school_pupils(session, who, school_id, filters, page)

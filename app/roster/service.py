@@ -1,7 +1,7 @@
 """The roster's rules: who may sync it, who sees which fields, and what is audited."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -103,6 +103,9 @@ class PupilFilters:
     pupil_premium: bool | None = None
     looked_after: bool | None = None
 
+    def in_class(self, class_id: UUID) -> "PupilFilters":
+        return replace(self, class_id=class_id)
+
     def apply(self, statement: Select[Any]) -> Select[Any]:
         from app.roster.models import SchoolClass
 
@@ -172,18 +175,28 @@ async def list_class_pupils(
 ) -> tuple[list[PupilRead], str | None]:
     school_class = await ClassRepository(session, who).get(class_id)
     who.ensure(Permission.ROSTER_READ, school_class.school_id)
-    scoped = PupilFilters(**{**filters.__dict__, "class_id": school_class.id})
-    return await _list(session, who, school_class.school_id, scoped, page)
+    return await _list(
+        session, who, school_class.school_id, filters.in_class(school_class.id), page
+    )
 
 
-async def _list(
-    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, page: PageParams
-) -> tuple[list[PupilRead], str | None]:
+async def visible_pupils(
+    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters
+) -> tuple[FieldPolicy, Select[Any]]:
+    """The field rules for the caller at this school, and the filtered list statement: the one
+    path that JSON pages and CSV exports share."""
     policy = await field_policy(session, who, school_id)
     policy.ensure_may_filter(filters)
     statement = filters.apply(
         PupilRepository(session, who).listing().where(col(Pupil.school_id) == school_id)
     )
+    return policy, statement
+
+
+async def _list(
+    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, page: PageParams
+) -> tuple[list[PupilRead], str | None]:
+    policy, statement = await visible_pupils(session, who, school_id, filters)
     keys = (
         [SortKey(Pupil.updated_at), SortKey(Pupil.id)]
         if filters.updated_since is not None
@@ -272,7 +285,6 @@ async def get_pupil(session: AsyncSession, who: Principal, pupil_id: UUID) -> Pu
     statement = repository.listing().where(col(Pupil.id) == pupil_id)
     row = (await session.execute(statement)).mappings().one_or_none()
     if row is None:
-        await repository.get(pupil_id)  # the scope's own "not found"
-        raise AssertionError("unreachable")
+        raise repository.not_found(pupil_id)
     who.ensure(Permission.ROSTER_READ, row["school_id"])
     return shape_pupil(row, await field_policy(session, who, row["school_id"]))
