@@ -12,10 +12,11 @@
 #   docker run --rm -p 8000:8000 \
 #       -e DATABASE_URL=postgresql://user:password@host:5432/threshold \
 #       -e THRESHOLD_JWT_PRIVATE_KEYS="$(openssl genpkey -algorithm ed25519)" \
+#       -e THRESHOLD_SEALING_KEYS="$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 #       threshold
 #
 # With THRESHOLD_ENVIRONMENT=production (set below) the app refuses to start without
-# THRESHOLD_JWT_PRIVATE_KEYS and a PostgreSQL DATABASE_URL. docker-compose.yml runs it with
+# THRESHOLD_JWT_PRIVATE_KEYS, THRESHOLD_SEALING_KEYS and a PostgreSQL DATABASE_URL. docker-compose.yml runs it with
 # PostgreSQL and a one-shot migration service.
 
 # ---------------------------------------------------------------------------------------------

@@ -94,6 +94,14 @@ def create_admin(
     typer.echo(f"platform admin {email.lower()} created")
 
 
+@cli.command("new-sealing-key")
+def new_sealing_key() -> None:
+    """Print a new key for THRESHOLD_SEALING_KEYS (put it first to rotate; keep the old after)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
 @cli.command("export-openapi")
 def export_openapi(
     output: Annotated[Path, typer.Option(help="Where to write it")] = ROOT

@@ -1,11 +1,13 @@
 """Imports every table model so the metadata is complete (for Alembic and the tests)."""
 
+from app.availability.models import HouseholdAnswer, StaffUnavailability
 from app.core.audit import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.core.jobs import Job
 from app.core.ratelimit import RateLimitHit
 from app.integrations.models import IntegrationClient, IntegrationClientSchool
-from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
+from app.parents.models import Invitation
+from app.programmes.models import HouseholdExemption, SecondAdult, Slot, TeamMember, VisitProgramme
 from app.roster.models import (
     ClassStaff,
     Contact,
@@ -24,11 +26,13 @@ __all__ = [
     "ClassStaff",
     "Contact",
     "Household",
+    "HouseholdAnswer",
     "HouseholdExemption",
     "HouseholdSource",
     "IdempotencyRecord",
     "IntegrationClient",
     "IntegrationClientSchool",
+    "Invitation",
     "Job",
     "Pupil",
     "RateLimitHit",
@@ -37,8 +41,11 @@ __all__ = [
     "RosterImport",
     "School",
     "SchoolClass",
+    "SecondAdult",
     "Slot",
     "StaffMember",
+    "StaffUnavailability",
+    "TeamMember",
     "Trust",
     "VisitProgramme",
 ]

@@ -46,10 +46,22 @@ class Permission(StrEnum):
     PROGRAMMES_READ = "programmes:read"
     PROGRAMMES_MANAGE = "programmes:manage"
     VISITS_READ = "visits:read"
+    # Reaching families: invitations and their codes, the chase list, entering a family's answer.
+    FAMILIES_CHASE = "families:chase"
+    # A staff member's own periods when they cannot visit.
+    AVAILABILITY_OWN = "availability:own"
+    # A parent's own household in one programme, through the parent portal.
+    PARENT_PORTAL = "parent:portal"
 
 
 P = Permission
-_EVERY_STAFF_MEMBER = {P.TRUSTS_READ, P.SCHOOLS_READ, P.ROSTER_READ, P.PROGRAMMES_READ}
+_EVERY_STAFF_MEMBER = {
+    P.TRUSTS_READ,
+    P.SCHOOLS_READ,
+    P.ROSTER_READ,
+    P.PROGRAMMES_READ,
+    P.AVAILABILITY_OWN,
+}
 _SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -87,11 +99,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ROSTER_WRITE,
             P.INTEGRATIONS_MANAGE,
             P.PROGRAMMES_MANAGE,
+            P.FAMILIES_CHASE,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
     # The office chases families: contact details and addresses, not the equity flags.
-    Role.OFFICE: frozenset(_EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS}),
+    Role.OFFICE: frozenset(_EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE}),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),
 }

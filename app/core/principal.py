@@ -31,6 +31,9 @@ class Principal:
     _extra_permissions: frozenset[Permission] = field(default=frozenset())
     # Principals without role grants (integration clients) name their schools directly.
     schools: frozenset[UUID] | None = None
+    # A parent principal reaches one household in one programme, nothing else.
+    household_id: UUID | None = None
+    programme_id: UUID | None = None
 
     @property
     def is_platform_admin(self) -> bool:

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 14
 
+    sealing_keys: str = Field(
+        default="",
+        description="Fernet keys, comma-separated; the first seals. Seals parents' invitation "
+        "codes so the office (and the SMS worker) can read them back.",
+    )
+    parent_token_minutes: int = 60
+    parent_portal_url: str = Field(
+        default="https://portal.threshold.invalid/p",
+        description="Where a parent's invitation link points; the code is appended.",
+    )
+    parent_code_max_failures: int = 10
+    parent_code_failure_window_seconds: int = 900
+
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
 
@@ -58,6 +71,8 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if not self.jwt_private_keys.strip():
                 raise ValueError("THRESHOLD_JWT_PRIVATE_KEYS must be set in production")
+            if not self.sealing_keys.strip():
+                raise ValueError("THRESHOLD_SEALING_KEYS must be set in production")
             if not self.database_url.startswith("postgresql"):
                 raise ValueError("DATABASE_URL must point at PostgreSQL in production")
         return self

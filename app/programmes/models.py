@@ -83,3 +83,30 @@ class HouseholdExemption(Identified, Timestamped, SchoolScoped, table=True):
     kind: str = Field(max_length=20)  # "exempt" | "neutral_venue"
     reason: str = Field(max_length=1000)
     decided_by: UUID | None = None
+
+
+class TeamRole(StrEnum):
+    TEACHER = "teacher"
+    SECOND_ADULT = "second_adult"
+
+
+class TeamMember(Identified, SchoolScoped, table=True):
+    """Who visits a class's families in a programme: its teacher(s) and a default second adult."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (UniqueConstraint("programme_id", "class_id", "staff_id"),)
+
+    programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
+    class_id: UUID = Field(foreign_key="school_class.id", index=True, ondelete="CASCADE")
+    staff_id: UUID = Field(foreign_key="staff_member.id", index=True)
+    role: TeamRole = Field(sa_type=enum_type(TeamRole, 12))
+
+
+class SecondAdult(Identified, SchoolScoped, table=True):
+    """A trained member of staff (support staff, SLT) the scheduler may pair with any teacher."""
+
+    __tablename__ = "second_adult"
+    __table_args__ = (UniqueConstraint("programme_id", "staff_id"),)
+
+    programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
+    staff_id: UUID = Field(foreign_key="staff_member.id", index=True)
