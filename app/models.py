@@ -1,6 +1,6 @@
 """Imports every table model so the metadata is complete (for Alembic and the tests)."""
 
-from app.availability.models import HouseholdAnswer, StaffUnavailability
+from app.availability.models import HouseholdAnswer
 from app.core.audit import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.core.jobs import Job
@@ -17,7 +17,13 @@ from app.roster.models import (
     RosterImport,
     SchoolClass,
 )
-from app.staff.models import AuthSession, RefreshToken, RoleGrant, StaffMember
+from app.staff.models import (
+    AuthSession,
+    RefreshToken,
+    RoleGrant,
+    StaffMember,
+    StaffUnavailability,
+)
 from app.trusts.models import School, Trust
 
 __all__ = [

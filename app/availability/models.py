@@ -1,15 +1,15 @@
-"""When people can be visited and can visit: each household's answer to a programme, and the
-periods staff cannot visit."""
+"""When a household can be visited: its answer to a programme (preferred slots, unavailable
+times, access needs, a neutral venue or a decline)."""
 
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field
 
-from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped, Versioned
+from app.core.models import Identified, SchoolScoped, Timestamped, Versioned
 from app.core.types import UTCDateTime, enum_type, utcnow
 
 
@@ -52,16 +52,3 @@ class HouseholdAnswer(Identified, Timestamped, Versioned, SchoolScoped, table=Tr
     answered_by: AnsweredBy = Field(sa_type=enum_type(AnsweredBy, 10))
     entered_by_staff_id: UUID | None = None
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class StaffUnavailability(Identified, Timestamped, TrustScoped, table=True):
-    """A period a staff member cannot visit (the scheduler keeps them off visits in it)."""
-
-    __tablename__ = "staff_unavailability"
-    __table_args__ = (Index("ix_staff_unavailability_staff_start", "staff_id", "starts_at"),)
-
-    staff_id: UUID = Field(foreign_key="staff_member.id", ondelete="CASCADE")
-    starts_at: datetime = Field(sa_type=UTCDateTime)
-    ends_at: datetime = Field(sa_type=UTCDateTime)
-    reason: str | None = Field(default=None, max_length=200)
-    recorded_by: UUID | None = None

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.models import Identified, Timestamped, TrustScoped, Versioned
@@ -58,3 +58,16 @@ class RefreshToken(Identified, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffUnavailability(Identified, Timestamped, TrustScoped, table=True):
+    """A period a staff member cannot visit (the scheduler keeps them off visits in it)."""
+
+    __tablename__ = "staff_unavailability"
+    __table_args__ = (Index("ix_staff_unavailability_staff_start", "staff_id", "starts_at"),)
+
+    staff_id: UUID = Field(foreign_key="staff_member.id", ondelete="CASCADE")
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=200)
+    recorded_by: UUID | None = None
