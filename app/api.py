@@ -4,7 +4,10 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
+from app.availability.router import programmes as availability_programmes
 from app.integrations.router import router as integrations_router
+from app.parents.router import parent as parent_portal
+from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router
 from app.programmes.router import schools as programme_schools
 from app.roster.router import classes as roster_classes
@@ -29,6 +32,9 @@ for router in (
     roster_pupils,
     programme_schools,
     programmes_router,
+    availability_programmes,
+    invitations_router,
+    parent_portal,
     integrations_router,
     audit_router,
 ):
@@ -39,6 +45,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", f"{API_PREFIX}/auth/token"),
         ("POST", f"{API_PREFIX}/auth/invitations/accept"),
+        ("POST", f"{API_PREFIX}/parent/sessions"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),

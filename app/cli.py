@@ -182,6 +182,12 @@ def _print_logins(summary: dict[str, object]) -> None:
     typer.echo(f"Demo password for every login: {summary['password']}")
     for login in summary["logins"]:  # type: ignore[attr-defined]
         typer.echo(f"  {login['role']:<15} {login['email']:<45} {login['trust_name'] or '-'}")
+    programmes = summary.get("programmes")
+    if isinstance(programmes, dict) and programmes["count"]:
+        typer.echo(
+            f"Programmes collecting answers: {programmes['count']}"
+            f" ({programmes['answers']} households have answered so far)"
+        )
     typer.echo("Open http://127.0.0.1:8000/docs and use Authorize with any login above.")
 
 

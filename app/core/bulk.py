@@ -6,6 +6,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -26,3 +27,26 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, columns=columns, records=records
     )
+
+
+async def upsert_row(
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    conflict: list[str],
+    keep: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Insert one row, or replace the existing row with the same `conflict` columns in the same
+    statement (so concurrent writers never race between a read and an insert). Columns in
+    `keep` are left as they were on replace; `version` counts each replacement. Returns the row."""
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(**values)
+    replace = {k: statement.excluded[k] for k in values if k not in keep and k not in conflict}
+    if "version" in table.c:
+        replace["version"] = table.c.version + 1
+    statement = statement.on_conflict_do_update(index_elements=conflict, set_=replace)
+    row = (await session.execute(statement.returning(*table.c))).mappings().one()
+    return dict(row)

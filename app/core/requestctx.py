@@ -2,6 +2,8 @@
 
 from contextvars import ContextVar
 
+from starlette.requests import Request
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
@@ -11,3 +13,9 @@ def current_request_id() -> str | None:
 
 def set_request_id(value: str | None) -> object:
     return _request_id.set(value)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, the key of per-address rate limits (the proxy sets it via
+    uvicorn's --forwarded-allow-ips)."""
+    return request.client.host if request.client else "unknown"

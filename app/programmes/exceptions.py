@@ -1,4 +1,4 @@
-from app.core.errors import Conflict, InvalidState
+from app.core.errors import Conflict, InvalidState, Unprocessable
 
 
 class ProgrammeNameTaken(Conflict):
@@ -11,3 +11,15 @@ class NotInDraft(InvalidState):
 
 class TransitionRefused(InvalidState):
     type, title = "transition-refused", "Status change not allowed"
+
+
+class HouseholdNotInScope(InvalidState):
+    type, title = "household-not-in-scope", "Household not in the programme"
+
+
+class TeamsLocked(InvalidState):
+    type, title = "teams-locked", "Teams fixed once the schedule is published"
+
+
+class StaffNotEligible(Unprocessable):
+    type, title = "staff-not-eligible", "Staff member cannot visit"

@@ -2,10 +2,12 @@
 households an MIS feed kept apart. Each school's family id follows its pupils, so the next sync
 keeps the correction instead of undoing it."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select, update
 
 from app.core import audit
 from app.core.errors import Unprocessable
@@ -20,6 +22,32 @@ from app.roster.sync import CONTACT_FIELDS
 
 class PupilsNotInHousehold(Unprocessable):
     type, title = "pupils-not-in-household", "Pupils not in this household"
+
+
+# Areas that keep rows about a household (answers, invitations, exemptions) say here how those
+# rows follow a merge, so the roster need not know about them.
+MergeHook = Callable[[AsyncSession, UUID, UUID], Awaitable[None]]
+_merge_hooks: list[MergeHook] = []
+
+
+def on_household_merge(hook: MergeHook) -> MergeHook:
+    _merge_hooks.append(hook)
+    return hook
+
+
+async def move_programme_rows(
+    session: AsyncSession, model: Any, from_id: UUID, to_id: UUID
+) -> None:
+    """Move one-per-programme rows to the household kept; where it already has its own for a
+    programme, that one stands and the merged household's is dropped."""
+    kept = select(model.programme_id).where(col(model.household_id) == to_id)
+    await session.execute(
+        update(model)
+        .where(col(model.household_id) == from_id, col(model.programme_id).not_in(kept))
+        .values(household_id=to_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(model).where(col(model.household_id) == from_id))
 
 
 async def split(
@@ -89,6 +117,8 @@ async def merge(
     )
     await _move_sources(session, other.id, keep.id, None)
     await session.flush()
+    for hook in _merge_hooks:
+        await hook(session, other.id, keep.id)
     await session.delete(other)
     await audit.record(
         session,

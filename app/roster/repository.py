@@ -102,6 +102,8 @@ class HouseholdRepository(ScopedRepository[Household]):
     def base_statement(self) -> Select[Any]:
         schools = self.principal.scope.school_ids
         statement = select(Household)
+        if self.principal.household_id is not None:  # a parent: their own home only
+            return statement.where(col(Household.id) == self.principal.household_id)
         if schools is None:
             return statement
         homes = select(Pupil.household_id).where(col(Pupil.school_id).in_(schools))

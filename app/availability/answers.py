@@ -1,0 +1,199 @@
+"""A household's answer to a programme: checked whole, then saved whole in one statement.
+
+Parents answer through the portal while the window is open; the office may enter an answer on a
+family's behalf (recorded as such) while the programme is collecting or being scheduled, since
+late answers taken on the phone still count.
+"""
+
+import uuid
+from datetime import datetime, time
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.availability import repository
+from app.availability.exceptions import AnswerRefused, WindowClosed
+from app.availability.models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
+from app.availability.schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
+from app.core.bulk import upsert_row
+from app.core.types import utcnow
+from app.programmes.grid import local_time
+from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
+from app.roster.households import move_programme_rows, on_household_merge
+
+MIDDAY = time(12, 0)
+STAFF_MAY_ENTER = frozenset({ProgrammeStatus.COLLECTING, ProgrammeStatus.SCHEDULING})
+
+
+@on_household_merge
+async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+    await move_programme_rows(session, HouseholdAnswer, from_id, to_id)
+
+
+def ensure_parent_window(programme: VisitProgramme, now: datetime) -> None:
+    closes = programme.preferences_close_at
+    opens = programme.preferences_open_at
+    if programme.status is not ProgrammeStatus.COLLECTING or closes is None or now >= closes:
+        raise WindowClosed(
+            "The school is no longer taking answers online; please contact the school office "
+            "to change your answer."
+        )
+    if opens is not None and now < opens:
+        raise WindowClosed(
+            f"Answers open on {local_time(opens):%d %B at %H:%M}; please come back then."
+        )
+
+
+def ensure_staff_may_enter(programme: VisitProgramme) -> None:
+    if programme.status not in STAFF_MAY_ENTER:
+        raise WindowClosed(
+            f"A {programme.status} programme takes no more answers; change the visit instead."
+        )
+
+
+def parts_covering(slot: Slot) -> set[DayPart]:
+    """The day-parts a slot overlaps, in Europe/London time."""
+    starts, ends = local_time(slot.starts_at).time(), local_time(slot.ends_at).time()
+    parts = {DayPart.ALL_DAY}
+    if starts < MIDDAY:
+        parts.add(DayPart.MORNING)
+    if ends > MIDDAY or starts >= MIDDAY:
+        parts.add(DayPart.AFTERNOON)
+    return parts
+
+
+def check(programme: VisitProgramme, slots: dict[UUID, Slot], body: AnswerWrite) -> None:
+    """Every problem at once, each with a JSON pointer; nothing is saved unless there are none."""
+    problems: list[tuple[str, str]] = []
+    days = set(programme.visit_days)
+    seen_days: set[tuple[str, DayPart]] = set()
+    for i, period in enumerate(body.unavailable):
+        key = (period.day.isoformat(), period.part)
+        if key[0] not in days:
+            problems.append((f"/unavailable/{i}/day", f"{period.day} is not a visit day."))
+        elif key in seen_days:
+            problems.append((f"/unavailable/{i}", "This time is listed twice."))
+        seen_days.add(key)
+    seen: set[UUID] = set()
+    for rank, slot_id in enumerate(body.preferred_slot_ids):
+        pointer = f"/preferred_slot_ids/{rank}"
+        slot = slots.get(slot_id)
+        if slot_id in seen:
+            problems.append((pointer, "This slot is already one of your preferences."))
+        elif slot is None:
+            problems.append((pointer, f"There is no slot {slot_id} in this programme."))
+        elif clash := _clash(slot, seen_days):
+            problems.append(
+                (pointer, f"This slot falls in a time you marked unavailable: {clash}.")
+            )
+        seen.add(slot_id)
+    if problems:
+        summary = "; ".join(f"{p}: {d}" for p, d in problems[:3])
+        raise AnswerRefused(
+            f"The answer was not saved. {summary}",
+            extra={"errors": [{"pointer": p, "detail": d} for p, d in problems]},
+        )
+
+
+def _clash(slot: Slot, unavailable: set[tuple[str, DayPart]]) -> str | None:
+    day = local_time(slot.starts_at).date().isoformat()
+    for part in parts_covering(slot):
+        if (day, part) in unavailable:
+            return f"{day} {part.value.replace('_', ' ')}"
+    return None
+
+
+async def save(
+    session: AsyncSession,
+    programme: VisitProgramme,
+    household_id: UUID,
+    body: AnswerWrite,
+    *,
+    entered_by_staff: UUID | None,
+) -> AnswerRead:
+    slots = {s.id: s for s in await repository.slots_of(session, programme.id)}
+    check(programme, slots, body)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "trust_id": programme.trust_id,
+        "school_id": programme.school_id,
+        "programme_id": programme.id,
+        "household_id": household_id,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "kind": body.kind,
+        "preferred_slot_ids": [str(s) for s in body.preferred_slot_ids],
+        "unavailable": [{"day": u.day.isoformat(), "part": u.part.value} for u in body.unavailable],
+        "interpreter_language": body.interpreter_language,
+        "accessibility": body.accessibility,
+        "notes_for_visitors": body.notes_for_visitors,
+        "neutral_venue_requested": body.neutral_venue_requested,
+        "neutral_venue_reason": body.neutral_venue_reason,
+        "decline_reason": body.decline_reason,
+        "answered_by": AnsweredBy.STAFF if entered_by_staff else AnsweredBy.PARENT,
+        "entered_by_staff_id": entered_by_staff,
+        "submitted_at": now,
+    }
+    row = await upsert_row(
+        session,
+        HouseholdAnswer.__table__,  # type: ignore[attr-defined]
+        values,
+        conflict=["programme_id", "household_id"],
+        keep=frozenset({"id", "created_at"}),
+    )
+    return describe(programme, household_id, HouseholdAnswer.model_validate(row), slots)
+
+
+async def read(session: AsyncSession, programme: VisitProgramme, household_id: UUID) -> AnswerRead:
+    answer = await repository.answer_of(session, programme.id, household_id)
+    slots = {s.id: s for s in await repository.slots_of(session, programme.id)}
+    return describe(programme, household_id, answer, slots)
+
+
+def describe(
+    programme: VisitProgramme,
+    household_id: UUID,
+    answer: HouseholdAnswer | None,
+    slots: dict[UUID, Slot],
+) -> AnswerRead:
+    base = AnswerRead(
+        programme_id=programme.id,
+        household_id=household_id,
+        status="not_answered",
+        can_change_until=programme.preferences_close_at,
+    )
+    if answer is None:
+        return base
+    preferred = [
+        PreferredSlot(
+            rank=rank,
+            slot_id=slot.id,
+            day=slot.day,
+            starts_at=slot.starts_at,
+            local_start=local_time(slot.starts_at).strftime("%H:%M"),
+        )
+        for rank, slot_id in enumerate(answer.preferred_slot_ids, start=1)
+        if (slot := slots.get(UUID(slot_id))) is not None
+    ]
+    return base.model_copy(
+        update={
+            "status": answer.kind.value,
+            "preferred": preferred,
+            "unavailable": [UnavailableTime.model_validate(u) for u in answer.unavailable],
+            "interpreter_language": answer.interpreter_language,
+            "accessibility": answer.accessibility,
+            "notes_for_visitors": answer.notes_for_visitors,
+            "neutral_venue_requested": answer.neutral_venue_requested,
+            "neutral_venue_reason": answer.neutral_venue_reason,
+            "decline_reason": answer.decline_reason,
+            "answered_by": answer.answered_by,
+            "submitted_at": answer.submitted_at,
+            "version": answer.version,
+        }
+    )
+
+
+__all__ = ["AnswerKind", "check", "describe", "ensure_parent_window", "read", "save"]

@@ -1,0 +1,209 @@
+"""How a programme's collection is going: counts per programme and class, first-preference demand
+per slot (a heat map in data form, to see crowded times before scheduling), and the chase list
+of households the office still has to reach."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.availability import repository
+from app.availability.answers import parts_covering
+from app.availability.models import AnswerKind, DayPart, HouseholdAnswer
+from app.availability.repository import InScopeChild
+from app.availability.schemas import (
+    ChaseChild,
+    ChaseContact,
+    ChaseEntry,
+    ClassProgress,
+    Counts,
+    DemandRead,
+    InvitationState,
+    ProgressRead,
+    SlotDemand,
+)
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.types import utcnow
+from app.parents.models import Invitation
+from app.programmes.grid import local_time
+from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
+from app.programmes.repository import children_in_scope
+from app.roster.models import Contact, Pupil
+
+
+async def progress(session: AsyncSession, programme: VisitProgramme) -> ProgressRead:
+    children = await repository.children_in_scope(session, programme)
+    answers = {a.household_id: a for a in await repository.answers_of(session, programme.id)}
+    exemptions = await _exemption_kinds(session, programme.id)
+    by_class: dict[UUID, set[UUID]] = defaultdict(set)
+    classes: dict[UUID, InScopeChild] = {}
+    for child in children:
+        by_class[child.class_id].add(child.household_id)
+        classes.setdefault(child.class_id, child)
+    everyone = {c.household_id for c in children}
+    return ProgressRead(
+        programme_id=programme.id,
+        totals=_count(everyone, answers, exemptions),
+        classes=[
+            ClassProgress(
+                class_id=class_id,
+                class_name=classes[class_id].class_name,
+                year_group=classes[class_id].year_group,
+                **_count(households, answers, exemptions).model_dump(),
+            )
+            for class_id, households in sorted(
+                by_class.items(), key=lambda item: classes[item[0]].class_name
+            )
+        ],
+    )
+
+
+def _count(
+    households: Iterable[UUID],
+    answers: dict[UUID, HouseholdAnswer],
+    exemptions: dict[UUID, str],
+) -> Counts:
+    counts = dict.fromkeys(Counts.model_fields, 0)
+    for household in households:
+        counts["in_scope"] += 1
+        answer, exemption = answers.get(household), exemptions.get(household)
+        if exemption is not None:
+            counts[exemption] += 1  # "exempt" or "neutral_venue"
+        if answer is None:
+            counts["not_answered"] += exemption != "exempt"
+            continue
+        counts["declined" if answer.kind is AnswerKind.DECLINED else "answered"] += 1
+        counts["neutral_venue_requested"] += answer.neutral_venue_requested
+        counts["interpreter_needed"] += answer.interpreter_language is not None
+    return Counts(**counts)
+
+
+async def _exemption_kinds(session: AsyncSession, programme_id: UUID) -> dict[UUID, str]:
+    rows = await session.execute(
+        select(HouseholdExemption.household_id, HouseholdExemption.kind).where(
+            col(HouseholdExemption.programme_id) == programme_id
+        )
+    )
+    return dict(rows.all())
+
+
+async def demand(session: AsyncSession, programme: VisitProgramme) -> DemandRead:
+    slots = await repository.slots_of(session, programme.id)
+    answers = [
+        a
+        for a in await repository.answers_of(session, programme.id)
+        if a.kind is AnswerKind.PREFERENCES
+    ]
+    first: dict[str, int] = defaultdict(int)
+    ranked: dict[str, int] = defaultdict(int)
+    away: dict[tuple[str, DayPart], int] = defaultdict(int)
+    for answer in answers:
+        if answer.preferred_slot_ids:
+            first[answer.preferred_slot_ids[0]] += 1
+        for slot_id in answer.preferred_slot_ids:
+            ranked[slot_id] += 1
+        for period in answer.unavailable:
+            away[(period["day"], DayPart(period["part"]))] += 1
+    return DemandRead(
+        programme_id=programme.id,
+        answered=len(answers),
+        slots=[
+            SlotDemand(
+                slot_id=slot.id,
+                day=slot.day,
+                starts_at=slot.starts_at,
+                local_start=local_time(slot.starts_at).strftime("%H:%M"),
+                first_choice=first[str(slot.id)],
+                any_choice=ranked[str(slot.id)],
+                unavailable=_unavailable_at(slot, away),
+            )
+            for slot in slots
+        ],
+    )
+
+
+def _unavailable_at(slot: Slot, away: dict[tuple[str, DayPart], int]) -> int:
+    # A household that gives both "all day" and "morning" for one day counts twice here; the
+    # heat map shows pressure, not a head count.
+    day = local_time(slot.starts_at).date().isoformat()
+    return sum(away.get((day, part), 0) for part in parts_covering(slot))
+
+
+async def chase_list(
+    session: AsyncSession, programme: VisitProgramme, page: PageParams
+) -> tuple[list[ChaseEntry], str | None]:
+    """In-scope households with no answer and no exemption from the visit, one page at a time."""
+    in_scope = children_in_scope(programme).with_only_columns(col(Pupil.household_id))
+    answered = select(HouseholdAnswer.household_id).where(
+        col(HouseholdAnswer.programme_id) == programme.id
+    )
+    exempt = select(HouseholdExemption.household_id).where(
+        col(HouseholdExemption.programme_id) == programme.id,
+        col(HouseholdExemption.kind) == "exempt",
+    )
+    statement = in_scope.where(
+        col(Pupil.household_id).not_in(answered), col(Pupil.household_id).not_in(exempt)
+    ).group_by(col(Pupil.household_id))
+    rows, cursor = await paginate(
+        session, statement, page, [SortKey(Pupil.household_id)], mappings=True
+    )
+    households = [r["household_id"] for r in rows]
+    return await _chase_entries(session, programme, households), cursor
+
+
+async def _chase_entries(
+    session: AsyncSession, programme: VisitProgramme, households: list[UUID]
+) -> list[ChaseEntry]:
+    children: dict[UUID, list[ChaseChild]] = defaultdict(list)
+    for child in await repository.children_in_scope(session, programme, households):
+        children[child.household_id].append(
+            ChaseChild(
+                pupil_id=child.pupil_id,
+                first_name=child.first_name,
+                last_name=child.last_name,
+                class_name=child.class_name,
+                year_group=child.year_group,
+            )
+        )
+    contacts: dict[UUID, list[ChaseContact]] = defaultdict(list)
+    for contact in await session.scalars(
+        select(Contact)
+        .where(col(Contact.household_id).in_(households))
+        .order_by(col(Contact.priority), col(Contact.id))
+    ):
+        contacts[contact.household_id].append(ChaseContact.model_validate(contact))
+    invitations = await _live_invitations(session, programme.id, households)
+    return [
+        ChaseEntry(
+            household_id=h,
+            children=children[h],
+            contacts=contacts[h],
+            invitation=invitations.get(h),
+        )
+        for h in households
+    ]
+
+
+async def _live_invitations(
+    session: AsyncSession, programme_id: UUID, households: list[UUID]
+) -> dict[UUID, InvitationState]:
+    rows = await session.scalars(
+        select(Invitation).where(
+            col(Invitation.programme_id) == programme_id,
+            col(Invitation.household_id).in_(households),
+            col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) > utcnow(),
+        )
+    )
+    return {
+        i.household_id: InvitationState(
+            invitation_id=i.id,
+            issued_at=i.issued_at,
+            expires_at=i.expires_at,
+            delivered_at=i.delivered_at,
+            last_used_at=i.last_used_at,
+        )
+        for i in rows
+    }

@@ -1,0 +1,71 @@
+"""Reads of a programme's households, answers and invitations for the availability area."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.availability.models import HouseholdAnswer
+from app.programmes.models import Slot, VisitProgramme
+from app.programmes.repository import children_in_scope as programme_children
+from app.roster.models import Pupil, YearGroup
+
+
+@dataclass(frozen=True)
+class InScopeChild:
+    household_id: UUID
+    pupil_id: UUID
+    first_name: str
+    last_name: str
+    class_id: UUID
+    class_name: str
+    year_group: YearGroup
+
+
+async def children_in_scope(
+    session: AsyncSession, programme: VisitProgramme, households: list[UUID] | None = None
+) -> list[InScopeChild]:
+    statement = programme_children(programme)
+    if households is not None:
+        statement = statement.where(col(Pupil.household_id).in_(households))
+    rows = await session.execute(statement.order_by(col(Pupil.household_id), col(Pupil.id)))
+    return [
+        InScopeChild(
+            household_id=r.household_id,
+            pupil_id=r.pupil_id,
+            first_name=r.preferred_first_name or r.legal_first_name,
+            last_name=r.preferred_last_name or r.legal_last_name,
+            class_id=r.class_id,
+            class_name=r.class_name,
+            year_group=YearGroup(r.year_group),
+        )
+        for r in rows
+    ]
+
+
+async def slots_of(session: AsyncSession, programme_id: UUID) -> list[Slot]:
+    rows = await session.scalars(
+        select(Slot).where(col(Slot.programme_id) == programme_id).order_by(col(Slot.starts_at))
+    )
+    return list(rows)
+
+
+async def answer_of(
+    session: AsyncSession, programme_id: UUID, household_id: UUID
+) -> HouseholdAnswer | None:
+    return (
+        await session.scalars(
+            select(HouseholdAnswer).where(
+                col(HouseholdAnswer.programme_id) == programme_id,
+                col(HouseholdAnswer.household_id) == household_id,
+            )
+        )
+    ).one_or_none()
+
+
+async def answers_of(session: AsyncSession, programme_id: UUID) -> list[HouseholdAnswer]:
+    rows = await session.scalars(
+        select(HouseholdAnswer).where(col(HouseholdAnswer.programme_id) == programme_id)
+    )
+    return list(rows)

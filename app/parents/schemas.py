@@ -1,0 +1,85 @@
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from app.core.schemas import Input, Output
+from app.programmes.models import ProgrammeStatus
+from app.roster.models import YearGroup
+
+
+class InvitationsIssued(Output):
+    issued: int = Field(description="New invitations, one per household that had none live.")
+    already_invited: int = Field(description="Households that already hold a live invitation.")
+    exempt: int = Field(description="Households exempted by SLT, not invited.")
+
+
+class InvitationCode(Output):
+    invitation_id: UUID
+    programme_id: UUID
+    household_id: UUID
+    code: str = Field(description="What the family types, in groups of four.")
+    link: str = Field(description="The portal link carrying the code, for the SMS.")
+    issued_at: datetime
+    expires_at: datetime
+    delivered_at: datetime | None
+    last_used_at: datetime | None
+
+
+class SessionRequest(Input):
+    code: str = Field(
+        min_length=20,
+        max_length=40,
+        description="The invitation code or the last part of the invitation link; case, spaces "
+        "and dashes do not matter.",
+    )
+
+
+class ParentSession(Output):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    programme_id: UUID
+    household_id: UUID
+
+
+class ParentWhoAmI(Output):
+    programme_id: UUID
+    household_id: UUID
+    school_name: str
+    programme_name: str
+
+
+class PortalSlot(Output):
+    slot_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    local_start: str = Field(description="Europe/London, HH:MM")
+    local_end: str
+
+
+class PortalDay(Output):
+    day: date
+    slots: list[PortalSlot]
+
+
+class PortalProgramme(Output):
+    programme_id: UUID
+    name: str
+    school_name: str
+    status: ProgrammeStatus
+    preferences_close_at: datetime | None
+    accepting_answers: bool
+    days: list[PortalDay]
+
+
+class PortalChild(Output):
+    first_name: str
+    class_name: str
+    year_group: YearGroup
+
+
+class PortalHousehold(Output):
+    household_id: UUID
+    school_name: str
+    children: list[PortalChild]

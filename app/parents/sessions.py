@@ -1,0 +1,118 @@
+"""Parents sign in with their invitation code, and nothing else: no accounts, no passwords.
+
+The token names the invitation. Every request reloads it, so revoking or re-issuing the
+invitation ends the parent's access at once, and the token reaches exactly one household in one
+programme.
+"""
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.core import audit, ratelimit
+from app.core.auth import AUDIENCES, register_principal_loader
+from app.core.errors import BadRequest
+from app.core.permissions import Permission
+from app.core.principal import Principal, PrincipalKind
+from app.core.security import issue_access_token
+from app.core.settings import get_settings
+from app.core.tenancy import scoped, system_scope
+from app.core.types import utcnow
+from app.parents import codes
+from app.parents.models import Invitation
+from app.parents.schemas import ParentSession
+
+PARENT_PERMISSIONS = frozenset({Permission.PARENT_PORTAL})
+
+
+class InvalidCode(BadRequest):
+    type, title = "invalid-code", "Code not recognised"
+
+
+def _limit() -> ratelimit.Limit:
+    settings = get_settings()
+    return ratelimit.Limit(
+        "parent_code:address",
+        settings.parent_code_max_failures,
+        settings.parent_code_failure_window_seconds,
+        "Too many codes that did not work from this connection; wait before trying again.",
+    )
+
+
+async def start(session: AsyncSession, *, code: str, ip_address: str) -> ParentSession:
+    limit = _limit()
+    await ratelimit.ensure_under(session, limit, ip_address)
+    normal = codes.normalise(code)
+    invitation = await _by_code(session, normal) if normal else None
+    if invitation is None or not invitation.is_live(utcnow()):
+        await ratelimit.hit_now(limit, ip_address)
+        raise InvalidCode(
+            "That code does not work: check it against the message from the school, or ask "
+            "the school office for a new one."
+        )
+    invitation.last_used_at = utcnow()
+    principal = _principal(invitation)
+    ttl = timedelta(minutes=get_settings().parent_token_minutes)
+    token, _ = issue_access_token(
+        subject=str(invitation.id),
+        audience=AUDIENCES[PrincipalKind.PARENT],
+        ttl=ttl,
+        claims={"kind": PrincipalKind.PARENT.value},
+    )
+    await audit.record(
+        session,
+        principal,
+        "parent.session_started",
+        subject_type="household",
+        subject_id=invitation.household_id,
+        trust_id=invitation.trust_id,
+        school_id=invitation.school_id,
+        ip_address=ip_address,
+    )
+    return ParentSession(
+        access_token=token,
+        expires_in=int(ttl.total_seconds()),
+        programme_id=invitation.programme_id,
+        household_id=invitation.household_id,
+    )
+
+
+async def _by_code(session: AsyncSession, code: str) -> Invitation | None:
+    # Nobody is signed in yet: the code itself is the only key, so look it up in every trust.
+    with scoped(session, system_scope("exchange a parent's invitation code")):
+        rows = await session.scalars(
+            select(Invitation).where(col(Invitation.code_digest) == codes.code_digest(code))
+        )
+        return rows.one_or_none()
+
+
+def _principal(invitation: Invitation) -> Principal:
+    return Principal(
+        PrincipalKind.PARENT,
+        invitation.id,
+        invitation.trust_id,
+        _extra_permissions=PARENT_PERMISSIONS,
+        schools=frozenset({invitation.school_id}),
+        household_id=invitation.household_id,
+        programme_id=invitation.programme_id,
+    )
+
+
+async def load_parent_principal(session: AsyncSession, claims: dict[str, Any]) -> Principal | None:
+    try:
+        invitation_id = UUID(claims["sub"])
+    except (KeyError, ValueError):
+        return None
+    with scoped(session, system_scope("load a parent's invitation")):
+        invitation = (
+            await session.scalars(select(Invitation).where(col(Invitation.id) == invitation_id))
+        ).one_or_none()
+    if invitation is None or not invitation.is_live(utcnow()):
+        return None
+    return _principal(invitation)
+
+
+register_principal_loader(PrincipalKind.PARENT, load_parent_principal)
