@@ -29,12 +29,15 @@ HOME_ROLES = (
 )
 # Machine clients: one of school 0 (roster:read, roster:write) and one of school 1.
 CLIENTS = ("integration", "other_integration")
+# Parents of the home household (F-1) and of another household (F-2) in the home programme.
+PARENTS = ("parent", "other_parent")
 PRINCIPALS = (
     "platform_admin",
     *HOME_ROLES,
     "other_school_admin",
     "other_trust_admin",
     *CLIENTS,
+    *PARENTS,
     "anonymous",
 )
 
@@ -70,7 +73,7 @@ def public(status: Any) -> dict[str, Any]:
     return dict.fromkeys(PRINCIPALS, status)
 
 
-EVERY_STAFF = set(PRINCIPALS) - {"anonymous", *CLIENTS}
+EVERY_STAFF = set(PRINCIPALS) - {"anonymous", *CLIENTS, *PARENTS}
 TRUST_STAFF = EVERY_STAFF - {"platform_admin"}
 HOME_STAFF = set(HOME_ROLES)
 STAFF_MANAGERS = ("trust_admin", "school_admin")
@@ -139,6 +142,8 @@ def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
 
 PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
+# Chasing families: SLT and the office; the trust's central team does not hold the codes.
+CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
 
 
 def _programme_body(_: World) -> dict[str, Any]:
@@ -149,6 +154,21 @@ def _programme_body(_: World) -> dict[str, Any]:
         "day_starts": "09:00",
         "day_ends": "12:00",
         "year_groups": ["R"],
+    }
+
+
+def _period_body(_: World) -> dict[str, Any]:
+    return {
+        "starts_at": "2026-09-01T08:00:00+01:00",
+        "ends_at": "2026-09-01T12:00:00+01:00",
+        "reason": "Hospital appointment",
+    }
+
+
+def _team_body(world: World) -> dict[str, Any]:
+    return {
+        "teacher_ids": [str(world.login(Role.TEACHER).staff_id)],
+        "second_adult_id": str(world.login(Role.SUPPORT_STAFF).staff_id),
     }
 
 
@@ -222,6 +242,16 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", f"{V1}/staff/{{staff_id}}/deactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/reactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(ON_A_TEACHER),
+    # Anyone who visits records their own periods; a period belongs to the home teacher, so it
+    # is not found for everyone else. Managers record and remove a colleague's periods.
+    ("GET", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF)),
+    ("POST", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF), json=_period_body),
+    ("DELETE", f"{V1}/me/unavailability/{{period_id}}"): Policy(
+        rule(ok=("teacher",), hide=TRUST_STAFF - {"teacher"})
+    ),
+    ("GET", f"{V1}/staff/{{staff_id}}/unavailability"): Policy(ON_A_TEACHER),
+    ("POST", f"{V1}/staff/{{staff_id}}/unavailability"): Policy(ON_A_TEACHER, json=_period_body),
+    ("DELETE", f"{V1}/staff/{{staff_id}}/unavailability/{{period_id}}"): Policy(ON_A_TEACHER),
     ("PUT", f"{V1}/schools/{{school_id}}/roster"): Policy(
         rule(
             ok=("trust_admin", "school_admin", "integration"),
@@ -258,11 +288,12 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("GET", f"{V1}/schools/{{school_id}}/programmes"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}"): Policy(PROGRAMME_READERS),
+    # The home programme is collecting answers.
     ("PATCH", f"{V1}/programmes/{{programme_id}}"): Policy(
-        PROGRAMME_MANAGERS, json=lambda w: {"travel_buffer_minutes": 10}
+        PROGRAMME_MANAGERS, json=lambda w: {"reminder_lead_days": 5}
     ),
     ("POST", f"{V1}/programmes/{{programme_id}}/transitions"): Policy(
-        PROGRAMME_MANAGERS, json=lambda w: {"to": "collecting"}
+        PROGRAMME_MANAGERS, json=lambda w: {"to": "scheduling"}
     ),
     ("GET", f"{V1}/programmes/{{programme_id}}/slots"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/households"): Policy(PROGRAMME_READERS),
@@ -272,6 +303,55 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/exemption"): Policy(
         PROGRAMME_MANAGERS
+    ),
+    # Class C-R1 (Reception) is in the programme's scope; its teacher and the school's support
+    # staff member are trained (app/synthetic).
+    ("GET", f"{V1}/programmes/{{programme_id}}/teams"): Policy(PROGRAMME_READERS),
+    ("PUT", f"{V1}/programmes/{{programme_id}}/teams/{{class_id}}"): Policy(
+        PROGRAMME_MANAGERS, json=_team_body
+    ),
+    ("GET", f"{V1}/programmes/{{programme_id}}/second-adults"): Policy(PROGRAMME_READERS),
+    ("PUT", f"{V1}/programmes/{{programme_id}}/second-adults"): Policy(
+        PROGRAMME_MANAGERS,
+        json=lambda w: {"staff_ids": [str(w.login(Role.SUPPORT_STAFF).staff_id)]},
+    ),
+    ("GET", f"{V1}/programmes/{{programme_id}}/staff-unavailability"): Policy(PROGRAMME_MANAGERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/progress"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/demand"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/chase-list"): Policy(CHASERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/answer"): Policy(
+        CHASERS
+    ),
+    ("PUT", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/answer"): Policy(
+        CHASERS, json=lambda w: {"notes_for_visitors": "Ring the side bell"}
+    ),
+    ("POST", f"{V1}/programmes/{{programme_id}}/invitations"): Policy(CHASERS),
+    # The home household holds a live invitation (the matrix's parent signed in with it).
+    ("GET", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): Policy(
+        CHASERS
+    ),
+    ("POST", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): Policy(
+        CHASERS
+    ),
+    ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): (
+        Policy(CHASERS)
+    ),
+    ("POST", f"{V1}/parent/sessions"): Policy(
+        public(400), public=True, json=lambda w: {"code": "0000-0000-0000-0000-0000"}
+    ),
+    ("GET", f"{V1}/parent/session"): Policy(rule(ok=PARENTS)),
+    ("GET", f"{V1}/parent/programmes/{{programme_id}}"): Policy(rule(ok=PARENTS)),
+    ("GET", f"{V1}/parent/households/{{household_id}}"): Policy(
+        rule(ok=("parent",), hide=("other_parent",))
+    ),
+    ("GET", f"{V1}/parent/programmes/{{programme_id}}/households/{{household_id}}/answer"): (
+        Policy(rule(ok=("parent",), hide=("other_parent",)))
+    ),
+    ("PUT", f"{V1}/parent/programmes/{{programme_id}}/households/{{household_id}}/answer"): (
+        Policy(
+            rule(ok=("parent",), hide=("other_parent",)),
+            json=lambda w: {"unavailable": [{"day": "2026-09-01", "part": "afternoon"}]},
+        )
     ),
     ("POST", f"{V1}/integration-clients"): Policy(
         rule(ok=("trust_admin", "school_admin"), other_school_admin=422, other_trust_admin=422),

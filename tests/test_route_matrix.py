@@ -21,14 +21,19 @@ from app.api import PUBLIC_ROUTES
 from app.core import db
 from app.core.jobs import enqueue
 from app.core.permissions import Role
-from app.core.tenancy import system_scope
+from app.core.sealing import seal
+from app.core.tenancy import NO_SCOPE, system_scope
 from app.main import create_app
-from app.programmes.models import Slot, VisitProgramme
+from app.parents import codes
+from app.parents import sessions as parent_sessions
+from app.parents.models import Invitation
+from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
+from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from tests.conftest import bearer, integration_bearer, load_roster
 from tests.roster.snapshots import small_snapshot
-from tests.route_policy import CLIENTS, OK, POLICIES, PRINCIPALS, TARGETS, Policy
+from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS, Policy
 
 APP = create_app()
 # Included routers are flattened with their prefixes, as the app itself resolves them.
@@ -102,6 +107,9 @@ async def targets(world: World) -> Targets:
     _, other_headers = await integration_bearer(world, [1])
     import_id = await _an_import(world)
     TARGETS["programme_id"] = await _a_programme(world)
+    TARGETS["parent"] = await _parent_headers(TARGETS["programme_id"], household_id)
+    TARGETS["other_parent"] = await _parent_headers(TARGETS["programme_id"], other_household_id)
+    TARGETS["period_id"] = await _a_period(world)
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
 
 
@@ -122,6 +130,7 @@ async def _a_programme(world: World) -> UUID:
             year_groups=["R"],
             max_visits_per_adult_per_day=10,
             preferences_close_at=closes,
+            status=ProgrammeStatus.COLLECTING,
         )
         session.add(programme)
         await session.flush()
@@ -136,6 +145,43 @@ async def _a_programme(world: World) -> UUID:
             )
         )
     return programme.id
+
+
+async def _a_period(world: World) -> UUID:
+    """A period the home teacher cannot visit."""
+    teacher = world.login(Role.TEACHER, trust=0, school=0)
+    async with db.open_session(system_scope("matrix unavailability")) as session:
+        period = StaffUnavailability(
+            trust_id=world.trusts[0].trust.id,
+            staff_id=teacher.staff_id,
+            starts_at=datetime(2026, 9, 2, 7, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 9, 2, 11, 0, tzinfo=UTC),
+            recorded_by=teacher.staff_id,
+        )
+        session.add(period)
+    return period.id
+
+
+async def _parent_headers(programme_id: UUID, household_id: UUID) -> dict[str, str]:
+    """A parent signed in with a real invitation code, through the real exchange."""
+    async with db.open_session(system_scope("matrix parent")) as session:
+        programme = await session.get(VisitProgramme, programme_id)
+        assert programme is not None
+        code = codes.new_code()
+        session.add(
+            Invitation(
+                trust_id=programme.trust_id,
+                school_id=programme.school_id,
+                programme_id=programme.id,
+                household_id=household_id,
+                code_digest=codes.code_digest(code),
+                code_sealed=seal(code),
+                expires_at=datetime.now(UTC) + timedelta(days=30),
+            )
+        )
+    async with db.open_session(NO_SCOPE) as session:  # as a request: nobody signed in yet
+        started = await parent_sessions.start(session, code=code, ip_address="192.0.2.1")
+    return {"Authorization": f"Bearer {started.access_token}"}
 
 
 async def _an_import(world: World) -> UUID:
@@ -168,6 +214,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         import_id=targets.import_id,
         pupil_id=TARGETS["pupil_id"],
         programme_id=TARGETS["programme_id"],
+        period_id=TARGETS["period_id"],
     )
 
 
@@ -204,7 +251,9 @@ async def test_route_answers_as_declared(
     principal: str,
 ) -> None:
     policy = POLICIES[(method, path)]
-    if principal in CLIENTS:
+    if principal in PARENTS:
+        headers = dict(TARGETS[principal])
+    elif principal in CLIENTS:
         chosen = (
             targets.client_headers if principal == "integration" else targets.other_client_headers
         )

@@ -1,12 +1,48 @@
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Select, func
 from sqlmodel import col, select
 
+from app.core.errors import NotFound
 from app.core.repository import ScopedRepository
-from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
+from app.programmes.models import (
+    HouseholdExemption,
+    SecondAdult,
+    Slot,
+    TeamMember,
+    TeamRole,
+    VisitProgramme,
+)
 from app.roster.models import Pupil, SchoolClass
+
+
+def children_in_scope(programme: VisitProgramme) -> Select[Any]:
+    """Every on-roll pupil of the programme's school who has a household and is in a class of
+    the programme's academic year and year groups: the children whose homes it visits."""
+    statement: Any = (
+        sa.select(
+            col(Pupil.household_id),
+            col(Pupil.id).label("pupil_id"),
+            col(Pupil.preferred_first_name),
+            col(Pupil.legal_first_name),
+            col(Pupil.preferred_last_name),
+            col(Pupil.legal_last_name),
+            col(SchoolClass.id).label("class_id"),
+            col(SchoolClass.name).label("class_name"),
+            col(SchoolClass.year_group),
+        )
+        .join(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
+        .where(
+            col(Pupil.school_id) == programme.school_id,
+            col(Pupil.on_roll).is_(True),
+            col(Pupil.household_id).is_not(None),
+            col(SchoolClass.year_group).in_(programme.year_groups),
+            col(SchoolClass.academic_year) == programme.academic_year,
+        )
+    )
+    return statement  # type: ignore[no-any-return]
 
 
 class ProgrammeRepository(ScopedRepository[VisitProgramme]):
@@ -32,25 +68,126 @@ class ProgrammeRepository(ScopedRepository[VisitProgramme]):
     def slots(self, programme_id: UUID) -> Select[Any]:
         return select(Slot).where(col(Slot.programme_id) == programme_id)
 
-    async def in_scope(self, programme: VisitProgramme) -> list[tuple[UUID, UUID, str]]:
+    async def in_scope(
+        self, programme: VisitProgramme, household_id: UUID | None = None
+    ) -> list[tuple[UUID, UUID, str]]:
         """(household, pupil, year group) of every on-roll pupil of the programme's school in a
-        year group in scope who has a household."""
-        rows = await self.session.execute(
-            select(Pupil.household_id, Pupil.id, SchoolClass.year_group)
-            .join(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
-            .where(
-                col(Pupil.school_id) == programme.school_id,
-                col(Pupil.on_roll).is_(True),
-                col(Pupil.household_id).is_not(None),
-                col(SchoolClass.year_group).in_(programme.year_groups),
-                col(SchoolClass.academic_year) == programme.academic_year,
-            )
+        year group in scope who has a household (of one household, if given)."""
+        statement = (
+            children_in_scope(programme)
+            .with_only_columns(col(Pupil.household_id), col(Pupil.id), col(SchoolClass.year_group))
             .order_by(col(Pupil.household_id), col(Pupil.id))
         )
-        return [(h, p, str(y)) for h, p, y in rows.all()]
+        if household_id is not None:
+            statement = statement.where(col(Pupil.household_id) == household_id)
+        rows = await self.session.execute(statement)
+        return [(h, p, str(y)) for h, p, y in rows.all() if h is not None]
 
     async def exemptions(self, programme_id: UUID) -> dict[UUID, HouseholdExemption]:
         rows = await self.session.scalars(
             select(HouseholdExemption).where(col(HouseholdExemption.programme_id) == programme_id)
         )
         return {e.household_id: e for e in rows}
+
+
+class TeamRepository(ScopedRepository[TeamMember]):
+    """Class teams and the second-adult pool of programmes at the caller's schools."""
+
+    model, label = TeamMember, "team member"
+
+    def base_statement(self) -> Select[Any]:
+        statement = select(TeamMember)
+        schools = self.principal.scope.school_ids
+        if schools is not None:
+            statement = statement.where(col(TeamMember.school_id).in_(schools))
+        return statement
+
+    def _classes(self, programme: VisitProgramme) -> Select[Any]:
+        """Current classes of the programme's school and year whose year group is in scope."""
+        return select(SchoolClass).where(
+            col(SchoolClass.school_id) == programme.school_id,
+            col(SchoolClass.academic_year) == programme.academic_year,
+            col(SchoolClass.year_group).in_(programme.year_groups),
+            col(SchoolClass.active).is_(True),
+        )
+
+    async def classes(self, programme: VisitProgramme) -> list[SchoolClass]:
+        rows = await self.session.scalars(
+            self._classes(programme).order_by(col(SchoolClass.name), col(SchoolClass.id))
+        )
+        return list(rows)
+
+    async def class_in_scope(self, programme: VisitProgramme, class_id: UUID) -> SchoolClass:
+        found: SchoolClass | None = await self.session.scalar(
+            self._classes(programme).where(col(SchoolClass.id) == class_id)
+        )
+        if found is None:
+            raise NotFound(f"There is no class {class_id} in this programme that you can see.")
+        return found
+
+    async def members(self, programme_id: UUID, class_ids: list[UUID]) -> list[TeamMember]:
+        rows = await self.session.scalars(
+            self.base_statement()
+            .where(
+                col(TeamMember.programme_id) == programme_id,
+                col(TeamMember.class_id).in_(class_ids),
+            )
+            .order_by(col(TeamMember.role), col(TeamMember.id))
+        )
+        return list(rows)
+
+    async def replace_team(
+        self,
+        programme: VisitProgramme,
+        class_id: UUID,
+        teacher_ids: list[UUID],
+        second_adult_id: UUID,
+    ) -> None:
+        await self.session.execute(
+            sa.delete(TeamMember).where(
+                col(TeamMember.programme_id) == programme.id, col(TeamMember.class_id) == class_id
+            )
+        )
+        roles = [(s, TeamRole.TEACHER) for s in teacher_ids]
+        for staff_id, role in [*roles, (second_adult_id, TeamRole.SECOND_ADULT)]:
+            self.session.add(
+                TeamMember(
+                    trust_id=programme.trust_id,
+                    school_id=programme.school_id,
+                    programme_id=programme.id,
+                    class_id=class_id,
+                    staff_id=staff_id,
+                    role=role,
+                )
+            )
+        await self.session.flush()
+
+    async def pool(self, programme_id: UUID) -> list[UUID]:
+        rows = await self.session.scalars(
+            select(SecondAdult.staff_id)
+            .where(col(SecondAdult.programme_id) == programme_id)
+            .order_by(col(SecondAdult.id))
+        )
+        return list(rows)
+
+    async def replace_pool(self, programme: VisitProgramme, staff_ids: list[UUID]) -> None:
+        await self.session.execute(
+            sa.delete(SecondAdult).where(col(SecondAdult.programme_id) == programme.id)
+        )
+        self.session.add_all(
+            SecondAdult(
+                trust_id=programme.trust_id,
+                school_id=programme.school_id,
+                programme_id=programme.id,
+                staff_id=staff_id,
+            )
+            for staff_id in staff_ids
+        )
+        await self.session.flush()
+
+    async def staffed(self, programme_id: UUID) -> set[UUID]:
+        """Everyone on the programme's class teams or in its second-adult pool."""
+        teams = await self.session.scalars(
+            select(TeamMember.staff_id).where(col(TeamMember.programme_id) == programme_id)
+        )
+        return set(teams) | set(await self.pool(programme_id))

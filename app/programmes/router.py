@@ -9,16 +9,22 @@ from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
-from app.programmes import service
+from app.programmes import service, teams
 from app.programmes.schemas import (
+    ClassTeamRead,
     ExemptionSet,
     HouseholdInScope,
     ProgrammeCreate,
     ProgrammeRead,
     ProgrammeUpdate,
+    SecondAdultsRead,
+    SecondAdultsWrite,
     SlotRead,
+    TeamWrite,
     Transition,
 )
+from app.staff import unavailability
+from app.staff.schemas import NamedUnavailabilityRead
 
 schools = APIRouter(prefix="/schools", tags=["programmes"])
 programmes = APIRouter(prefix="/programmes", tags=["programmes"])
@@ -130,3 +136,46 @@ async def clear_exemption(
 ) -> Response:
     await service.clear_exemption(session, who, programme_id, household_id)
     return Response(status_code=204)
+
+
+@programmes.get(
+    "/{programme_id}/teams",
+    summary="Each class in scope with its team, the MIS's suggested teachers and what is missing",
+)
+async def list_teams(programme_id: UUID, session: SessionDep, who: Reader) -> list[ClassTeamRead]:
+    return await teams.list_teams(session, who, programme_id)
+
+
+@programmes.put(
+    "/{programme_id}/teams/{class_id}",
+    summary="Set a class's team: one or two teachers and a second adult, all trained (SLT)",
+)
+async def set_team(
+    programme_id: UUID, class_id: UUID, body: TeamWrite, session: SessionDep, who: Manager
+) -> ClassTeamRead:
+    return await teams.set_team(session, who, programme_id, class_id, body)
+
+
+@programmes.get("/{programme_id}/second-adults", summary="The pool of trained second adults")
+async def get_second_adults(
+    programme_id: UUID, session: SessionDep, who: Reader
+) -> SecondAdultsRead:
+    return await teams.get_pool(session, who, programme_id)
+
+
+@programmes.put("/{programme_id}/second-adults", summary="Replace the pool of second adults (SLT)")
+async def set_second_adults(
+    programme_id: UUID, body: SecondAdultsWrite, session: SessionDep, who: Manager
+) -> SecondAdultsRead:
+    return await teams.set_pool(session, who, programme_id, body)
+
+
+@programmes.get(
+    "/{programme_id}/staff-unavailability",
+    summary="Periods the school's staff cannot visit that overlap the programme's visit days",
+)
+async def list_staff_unavailability(
+    programme_id: UUID, session: SessionDep, page: PageDep, who: Manager
+) -> Page[NamedUnavailabilityRead]:
+    items, cursor = await unavailability.for_programme(session, who, programme_id, page)
+    return Page(items=items, next_cursor=cursor)

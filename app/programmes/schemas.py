@@ -134,3 +134,56 @@ class HouseholdInScope(Output):
     year_groups: list[YearGroup]
     exemption: str | None = None
     exemption_reason: str | None = None
+
+
+def _distinct(ids: list[UUID], field: str) -> None:
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{field}: a staff member is named twice")
+
+
+class TeamWrite(Input):
+    """A class's whole team; each PUT replaces the last one."""
+
+    teacher_ids: list[UUID] = Field(
+        min_length=1, max_length=2, description="The class teacher, or two who share the class."
+    )
+    second_adult_id: UUID = Field(description="The default second adult on this class's visits.")
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        _distinct(self.teacher_ids, "teacher_ids")
+        return self
+
+
+class SecondAdultsWrite(Input):
+    staff_ids: list[UUID] = Field(
+        max_length=200, description="The whole pool; anyone left out is removed from it."
+    )
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        _distinct(self.staff_ids, "staff_ids")
+        return self
+
+
+class TeamPerson(Output):
+    staff_id: UUID
+    full_name: str
+    trained: bool = Field(description="Visit training recorded on or before today.")
+
+
+class ClassTeamRead(Output):
+    class_id: UUID
+    class_name: str
+    year_group: YearGroup
+    teachers: list[TeamPerson]
+    second_adult: TeamPerson | None
+    suggested_teacher_ids: list[UUID] = Field(description="The class's teachers in the MIS.")
+    problems: list[str] = Field(
+        description="Why this team cannot visit yet, in plain English; empty when complete."
+    )
+
+
+class SecondAdultsRead(Output):
+    staff: list[TeamPerson]
+    problems: list[str] = Field(description="Pool members who can no longer visit, and why.")

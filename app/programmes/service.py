@@ -18,7 +18,12 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
-from app.programmes.exceptions import NotInDraft, ProgrammeNameTaken, TransitionRefused
+from app.programmes.exceptions import (
+    HouseholdNotInScope,
+    NotInDraft,
+    ProgrammeNameTaken,
+    TransitionRefused,
+)
 from app.programmes.grid import Break, local_time, slot_grid
 from app.programmes.models import (
     NEXT_STATUS,
@@ -37,6 +42,7 @@ from app.programmes.schemas import (
     SlotRead,
     check_coherent,
 )
+from app.roster.households import move_programme_rows, on_household_merge
 from app.roster.repository import HouseholdRepository
 from app.trusts.models import Trust
 from app.trusts.repository import SchoolRepository
@@ -324,10 +330,7 @@ async def set_exemption(
     repository = ProgrammeRepository(session, who)
     programme = await repository.get(programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    await HouseholdRepository(session, who).get(household_id)
-    scope = {h for h, _, _ in await repository.in_scope(programme)}
-    if household_id not in scope:
-        raise TransitionRefused("That household has no pupil in this programme's year groups.")
+    await ensure_household_in_scope(session, who, programme, household_id)
     existing = (await repository.exemptions(programme.id)).get(household_id)
     if existing is None:
         session.add(
@@ -358,6 +361,24 @@ async def set_exemption(
         if h.household_id == household_id
     ]
     return found[0]
+
+
+@on_household_merge
+async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+    await move_programme_rows(session, HouseholdExemption, from_id, to_id)
+
+
+async def ensure_household_in_scope(
+    session: AsyncSession, who: Principal, programme: VisitProgramme, household_id: UUID
+) -> None:
+    """404 for a household the caller cannot see; 409 for one the programme does not reach."""
+    await HouseholdRepository(session, who).get(household_id)
+    reached = await ProgrammeRepository(session, who).in_scope(programme, household_id)
+    if not reached:
+        raise HouseholdNotInScope(
+            "That household has no pupil in this programme's year groups; check its children's "
+            "classes in the roster."
+        )
 
 
 async def clear_exemption(

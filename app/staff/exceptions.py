@@ -24,3 +24,7 @@ class InvalidGrant(BadRequest):
 
 class InvalidInvitation(BadRequest):
     type, title = "invalid-invitation", "Invitation not valid"
+
+
+class DuplicatePeriod(Conflict):
+    type, title = "duplicate-unavailability", "Period already recorded"

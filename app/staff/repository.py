@@ -1,9 +1,11 @@
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select
+import sqlalchemy as sa
+from sqlalchemy import Select, and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
@@ -11,7 +13,13 @@ from app.core.permissions import Role
 from app.core.repository import ScopedRepository
 from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
-from app.staff.models import AuthSession, RefreshToken, RoleGrant, StaffMember
+from app.staff.models import (
+    AuthSession,
+    RefreshToken,
+    RoleGrant,
+    StaffMember,
+    StaffUnavailability,
+)
 
 
 class StaffRepository(ScopedRepository[StaffMember]):
@@ -69,6 +77,89 @@ class StaffRepository(ScopedRepository[StaffMember]):
             await self.session.execute(
                 delete(RoleGrant).where(RoleGrant.id.in_(grant_ids))  # type: ignore[attr-defined]
             )
+
+    async def people(self, staff_ids: Iterable[UUID]) -> dict[UUID, StaffMember]:
+        """Staff of the trust by id, beyond the caller's schools: a programme's team may name
+        trust-level staff a school's SLT cannot list. The trust floor still applies."""
+        ids = list(staff_ids)
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(StaffMember).where(col(StaffMember.id).in_(ids)))
+        return {s.id: s for s in rows}
+
+    async def on_staff_of(self, school_id: UUID, staff_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of `staff_ids` hold a role at the school or a trust-level role."""
+        ids = list(staff_ids)
+        if not ids:
+            return set()
+        rows = await self.session.scalars(
+            select(RoleGrant.staff_id).where(
+                col(RoleGrant.staff_id).in_(ids),
+                or_(col(RoleGrant.school_id) == school_id, col(RoleGrant.school_id).is_(None)),
+                col(RoleGrant.role) != Role.PLATFORM_ADMIN,
+            )
+        )
+        return set(rows)
+
+
+UNAVAILABILITY_COLUMNS = (
+    col(StaffUnavailability.id),
+    col(StaffUnavailability.staff_id),
+    col(StaffUnavailability.starts_at),
+    col(StaffUnavailability.ends_at),
+    col(StaffUnavailability.reason),
+    col(StaffUnavailability.recorded_by),
+    col(StaffUnavailability.created_at),
+)
+
+
+class UnavailabilityRepository(ScopedRepository[StaffUnavailability]):
+    """Periods staff cannot visit, of the staff the caller can see (see StaffRepository)."""
+
+    model, label = StaffUnavailability, "unavailability period"
+
+    def base_statement(self) -> Select[Any]:
+        visible = StaffRepository(self.session, self.principal).base_statement()
+        staff_ids = visible.with_only_columns(col(StaffMember.id))
+        return select(StaffUnavailability).where(col(StaffUnavailability.staff_id).in_(staff_ids))
+
+    def of_staff(self, staff_id: UUID) -> Select[Any]:
+        return self.base_statement().where(col(StaffUnavailability.staff_id) == staff_id)
+
+    async def exists(self, staff_id: UUID, starts_at: datetime, ends_at: datetime) -> bool:
+        found = await self.session.scalar(
+            select(StaffUnavailability.id).where(
+                col(StaffUnavailability.staff_id) == staff_id,
+                col(StaffUnavailability.starts_at) == starts_at,
+                col(StaffUnavailability.ends_at) == ends_at,
+            )
+        )
+        return found is not None
+
+    def overlapping(
+        self, school_id: UUID, also: Iterable[UUID], windows: Iterable[tuple[datetime, datetime]]
+    ) -> Select[Any]:
+        """Periods overlapping any window, of staff holding a role at the school or named in
+        `also`, with their names. The caller has already loaded the school through its scope;
+        trust-level staff on the school's teams are included even though SLT cannot list them."""
+        at_school = select(RoleGrant.staff_id).where(col(RoleGrant.school_id) == school_id)
+        overlaps = [
+            and_(
+                col(StaffUnavailability.starts_at) < ends, col(StaffUnavailability.ends_at) > starts
+            )
+            for starts, ends in windows
+        ]
+        columns: Any = sa.select(*UNAVAILABILITY_COLUMNS, col(StaffMember.full_name))
+        statement: Select[Any] = columns.join(
+            StaffMember, col(StaffMember.id) == col(StaffUnavailability.staff_id)
+        ).where(
+            or_(
+                col(StaffUnavailability.staff_id).in_(at_school),
+                col(StaffUnavailability.staff_id).in_(list(also)),
+            ),
+            or_(false(), *overlaps),
+        )
+        return statement
 
 
 class SignInRepository:

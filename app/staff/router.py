@@ -12,9 +12,10 @@ from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.permissions import Role
 from app.core.principal import Principal
+from app.core.requestctx import client_address
 from app.core.security import get_keyring
 from app.integrations import service as integrations
-from app.staff import service, signin
+from app.staff import service, signin, unavailability
 from app.staff.schemas import (
     InvitationAccept,
     Me,
@@ -25,6 +26,8 @@ from app.staff.schemas import (
     StaffRead,
     StaffUpdate,
     TokenPair,
+    UnavailabilityCreate,
+    UnavailabilityRead,
 )
 
 auth = APIRouter(prefix="/auth", tags=["auth"])
@@ -35,10 +38,7 @@ well_known = APIRouter(tags=["auth"])
 Signed = Annotated[Principal, require()]
 Reader = Annotated[Principal, require(P.STAFF_READ)]
 Manager = Annotated[Principal, require(P.STAFF_MANAGE)]
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+OwnAvailability = Annotated[Principal, require(P.AVAILABILITY_OWN)]
 
 
 @auth.post(
@@ -71,7 +71,7 @@ async def issue_token(
             session,
             client_id=client_id,
             client_secret=client_secret,
-            ip_address=_client_address(request),
+            ip_address=client_address(request),
         )
     if grant_type == "password":
         if not username or not password:
@@ -80,7 +80,7 @@ async def issue_token(
                 extra={"error": "invalid_request"},
             )
         return await signin.sign_in(
-            session, email=username, password=password, ip_address=_client_address(request)
+            session, email=username, password=password, ip_address=client_address(request)
         )
     if not refresh_token:
         raise BadRequest(
@@ -102,7 +102,7 @@ async def accept_invitation(
     request: Request, body: InvitationAccept, session: SessionDep
 ) -> Response:
     await signin.accept_invitation(
-        session, token=body.token, password=body.password, ip_address=_client_address(request)
+        session, token=body.token, password=body.password, ip_address=client_address(request)
     )
     return Response(status_code=204)
 
@@ -121,6 +121,35 @@ async def get_me(session: SessionDep, who: Signed) -> Me:
         for school_id in {None, *who.school_ids}
     }
     return Me.model_validate(described, update={"permissions": permissions})
+
+
+@me.get("/me/unavailability", summary="Periods you cannot visit, in time order")
+async def list_my_unavailability(
+    session: SessionDep, page: PageDep, who: OwnAvailability
+) -> Page[UnavailabilityRead]:
+    items, cursor = await unavailability.list_own(session, who, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@me.post(
+    "/me/unavailability",
+    status_code=201,
+    summary="Record a period you cannot visit (at most 31 days; overlaps allowed)",
+)
+async def record_my_unavailability(
+    body: UnavailabilityCreate, session: SessionDep, who: OwnAvailability
+) -> UnavailabilityRead:
+    return await unavailability.record_own(session, who, body)
+
+
+@me.delete(
+    "/me/unavailability/{period_id}", status_code=204, summary="Remove a period you recorded"
+)
+async def remove_my_unavailability(
+    period_id: UUID, session: SessionDep, who: OwnAvailability
+) -> Response:
+    await unavailability.remove_own(session, who, period_id)
+    return Response(status_code=204)
 
 
 @staff.get("", summary="List staff members")
@@ -209,6 +238,37 @@ async def reactivate_staff(staff_id: UUID, session: SessionDep, who: Manager) ->
 @staff.post("/{staff_id}/invitation", summary="Issue a new invitation (the old one stops working)")
 async def reissue_invitation(staff_id: UUID, session: SessionDep, who: Manager) -> StaffInvitation:
     return await service.reissue_invitation(session, who, staff_id)
+
+
+@staff.get("/{staff_id}/unavailability", summary="Periods a colleague cannot visit, in time order")
+async def list_staff_unavailability(
+    staff_id: UUID, session: SessionDep, page: PageDep, who: Manager
+) -> Page[UnavailabilityRead]:
+    items, cursor = await unavailability.list_for_colleague(session, who, staff_id, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@staff.post(
+    "/{staff_id}/unavailability",
+    status_code=201,
+    summary="Record a period a colleague cannot visit, on their behalf",
+)
+async def record_staff_unavailability(
+    staff_id: UUID, body: UnavailabilityCreate, session: SessionDep, who: Manager
+) -> UnavailabilityRead:
+    return await unavailability.record_for_colleague(session, who, staff_id, body)
+
+
+@staff.delete(
+    "/{staff_id}/unavailability/{period_id}",
+    status_code=204,
+    summary="Remove a period a colleague cannot visit",
+)
+async def remove_staff_unavailability(
+    staff_id: UUID, period_id: UUID, session: SessionDep, who: Manager
+) -> Response:
+    await unavailability.remove_for_colleague(session, who, staff_id, period_id)
+    return Response(status_code=204)
 
 
 __all__ = ["auth", "authenticate", "me", "staff", "well_known"]

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Self
 from uuid import UUID
 
@@ -6,6 +6,7 @@ from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_v
 
 from app.core.permissions import SCHOOL_LEVEL_ROLES, TRUST_LEVEL_ROLES, Role
 from app.core.schemas import Input, Output, Patch
+from app.core.types import IsoDateTime
 
 
 def _lower(value: str) -> str:
@@ -106,3 +107,37 @@ class TokenPair(Output):
         default=None, description="Absent for the client-credentials grant (OAuth 2.0 §4.4.3)."
     )
     refresh_expires_in: int | None = None
+
+
+# Longer absences are recorded as several periods, so a typo in a year cannot block a whole term.
+MAX_UNAVAILABILITY = timedelta(days=31)
+
+
+class UnavailabilityCreate(Input):
+    starts_at: IsoDateTime = Field(examples=["2026-09-02T08:00:00+01:00"])
+    ends_at: IsoDateTime = Field(examples=["2026-09-02T12:30:00+01:00"])
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["Hospital appointment"]
+    )
+
+    @model_validator(mode="after")
+    def _a_real_period(self) -> Self:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.ends_at - self.starts_at > MAX_UNAVAILABILITY:
+            raise ValueError("a period lasts at most 31 days; record a longer absence in parts")
+        return self
+
+
+class UnavailabilityRead(Output):
+    id: UUID
+    staff_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+    recorded_by: UUID | None = Field(description="Who recorded it: the staff member or a manager.")
+    created_at: datetime
+
+
+class NamedUnavailabilityRead(UnavailabilityRead):
+    full_name: str

@@ -1,5 +1,7 @@
-"""Seeds the demo: the generator's world, written once, and a summary of its logins."""
+"""Seeds the demo: the generator's world, written once, a Reception programme per school of the
+first trust with parents' answers coming in, and a summary of its logins and programmes."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -7,13 +9,32 @@ from sqlmodel import select
 
 from app.core.db import open_session
 from app.core.permissions import Role
+from app.core.principal import Grant, Principal, PrincipalKind
 from app.core.tenancy import system_scope
+from app.core.types import utcnow
+from app.programmes.models import ProgrammeStatus, VisitProgramme
+from app.programmes.repository import ProgrammeRepository
+from app.programmes.schemas import ProgrammeCreate
 from app.staff.models import StaffMember
+from app.synthetic.answers import answer_programme
 from app.synthetic.generator import DEMO_PASSWORD, Generator, World, insert_world
 from app.synthetic.roster import RosterGenerator
 
 # Each trust's first school at the size the SPEC describes; the others smaller, to seed quickly.
 DEMO_SCHOOL_SIZES = (650, 420, 210)
+# The seeds' advice: start with one year group. Three days in early September, answers asked
+# for three weeks and closing tomorrow, so the office has a chase list to work through.
+DEMO_PROGRAMME = {
+    "name": "Reception home visits",
+    "academic_year": "2026/27",
+    "visit_days": ["2026-09-02", "2026-09-03", "2026-09-04"],
+    "day_starts": "09:00",
+    "day_ends": "17:30",
+    "breaks": [{"starts": "12:00", "ends": "13:00"}],
+    "year_groups": ["R"],
+}
+DEMO_WINDOW_OPENED = timedelta(days=20)
+DEMO_WINDOW_CLOSES = timedelta(days=1)
 
 
 async def _seed_rosters(session: AsyncSession, world: World, seed: int) -> None:
@@ -40,6 +61,58 @@ async def _seed_rosters(session: AsyncSession, world: World, seed: int) -> None:
             )
 
 
+async def _seed_programmes(session: AsyncSession, world: World, seed: int) -> list[dict[str, Any]]:
+    """Each school of the first trust: a Reception programme made and opened by its SLT through
+    the programme service, so its grid is the one the API would make, and answers so far."""
+    from app.programmes import service
+
+    now = utcnow()
+    trust_world = world.trusts[0]
+    summaries = []
+    for index, school in enumerate(trust_world.schools):
+        admin = world.login(Role.SCHOOL_ADMIN, trust=0, school=index)
+        who = Principal(
+            PrincipalKind.STAFF,
+            admin.staff_id,
+            trust_world.trust.id,
+            (Grant(Role.SCHOOL_ADMIN, school.id),),
+        )
+        body = ProgrammeCreate.model_validate(
+            DEMO_PROGRAMME
+            | {
+                "preferences_open_at": _iso(now - DEMO_WINDOW_OPENED),
+                "preferences_close_at": _iso(now + DEMO_WINDOW_CLOSES),
+            }
+        )
+        created = await service.create(session, who, school.id, body)
+        programme = await service.transition(
+            session, who, created.id, ProgrammeStatus.COLLECTING, None
+        )
+        answers = await answer_programme(session, who, programme, seed=seed + index, now=now)
+        households = await ProgrammeRepository(session, who).in_scope(programme)
+        summary = _summary(programme, created.slot_count, len(answers))
+        summaries.append(summary | {"households_in_scope": len({h for h, _, _ in households})})
+    return summaries
+
+
+def _iso(instant: datetime) -> str:
+    return instant.replace(microsecond=0).isoformat()
+
+
+def _summary(programme: VisitProgramme, slots: int, answers: int) -> dict[str, Any]:
+    return {
+        "id": str(programme.id),
+        "school_id": str(programme.school_id),
+        "name": programme.name,
+        "academic_year": programme.academic_year,
+        "status": programme.status.value,
+        "visit_days": list(programme.visit_days),
+        "slots": slots,
+        "answers": answers,
+        "preferences_close_at": _iso(programme.preferences_close_at or utcnow()),
+    }
+
+
 async def seed_demo(seed: int = 1) -> dict[str, Any]:
     world = Generator(seed).world()
     async with open_session(system_scope("seed the demo")) as session:
@@ -47,14 +120,21 @@ async def seed_demo(seed: int = 1) -> dict[str, Any]:
         exists = await session.scalar(
             select(StaffMember.id).where(StaffMember.email == operator)  # tenancy: system scope
         )
+        programmes: list[dict[str, Any]] = []
         if exists is None:
             await insert_world(session, world)
             await _seed_rosters(session, world, seed)
+            programmes = await _seed_programmes(session, world, seed)
     trust_names = {tw.trust.id: tw.trust.name for tw in world.trusts}
     school_names = {s.id: s.name for tw in world.trusts for s in tw.schools}
     return {
         "password": DEMO_PASSWORD,
         "pupils": "roster synced per school from the synthetic MIS generator",
+        "programmes": {
+            "count": len(programmes),
+            "answers": sum(p["answers"] for p in programmes),
+            "items": programmes,
+        },
         "trusts": [
             {
                 "id": str(tw.trust.id),

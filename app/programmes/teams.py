@@ -1,0 +1,223 @@
+"""Who visits: each class's team (one or two teachers and a default second adult) and the pool of
+second adults (support staff, SLT) the scheduler may pair with any teacher.
+
+SPEC: untrained staff are not scheduled, and every visit has two adults. So everyone named must
+have visit training dated today or earlier (Europe/London), be active, and be on the staff of the
+programme's school (a role there, or a trust-level role); the second adult is not also one of
+the teachers. Teams and the pool are fixed once the schedule is published. Raises NotFound (404:
+programme or class out of scope), Forbidden (403), TeamsLocked (409), StaffNotEligible (422).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.programmes.exceptions import StaffNotEligible, TeamsLocked
+from app.programmes.grid import LONDON
+from app.programmes.models import ProgrammeStatus, TeamMember, TeamRole, VisitProgramme
+from app.programmes.repository import ProgrammeRepository, TeamRepository
+from app.programmes.schemas import (
+    ClassTeamRead,
+    SecondAdultsRead,
+    SecondAdultsWrite,
+    TeamPerson,
+    TeamWrite,
+)
+from app.roster.models import ClassStaffRole, SchoolClass
+from app.roster.repository import ClassRepository
+from app.staff.models import StaffMember
+from app.staff.repository import StaffRepository
+
+LOCKED = frozenset({ProgrammeStatus.PUBLISHED, ProgrammeStatus.IN_PROGRESS, ProgrammeStatus.CLOSED})
+
+
+def london_today() -> date:
+    return datetime.now(LONDON).date()
+
+
+def is_trained(staff: StaffMember, today: date) -> bool:
+    trained_on = staff.visit_training_completed_date
+    return trained_on is not None and trained_on <= today
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The people a programme's teams name, and which of them are on the school's staff."""
+
+    people: dict[UUID, StaffMember]
+    on_staff: set[UUID]
+    today: date
+
+    def person(self, staff_id: UUID) -> TeamPerson:
+        staff = self.people[staff_id]
+        return TeamPerson(
+            staff_id=staff.id, full_name=staff.full_name, trained=is_trained(staff, self.today)
+        )
+
+    def problems(self, staff_id: UUID) -> list[str]:
+        """Why this person cannot visit for the school, in plain English."""
+        staff = self.people.get(staff_id)
+        if staff is None or staff_id not in self.on_staff:
+            name = staff.full_name if staff else f"Staff member {staff_id}"
+            return [f"{name} is not a member of staff at this school"]
+        found = []
+        if not staff.is_active:
+            found.append(f"{staff.full_name}'s account is deactivated")
+        trained_on = staff.visit_training_completed_date
+        if trained_on is None:
+            found.append(f"{staff.full_name} has no visit training recorded")
+        elif trained_on > self.today:
+            found.append(f"{staff.full_name}'s visit training is dated {trained_on}, after today")
+        return found
+
+
+async def _staffing(
+    session: AsyncSession,
+    who: Principal,
+    programme: VisitProgramme,
+    staff_ids: Iterable[UUID],
+    *,
+    saved: bool,
+) -> Staffing:
+    """`saved`: the ids come from saved teams, whose names were checked when they were set. Ids
+    from a request are named only if they are on the school's staff, so an id of a stranger
+    cannot be used to read their name."""
+    ids = set(staff_ids)
+    repository = StaffRepository(session, who)
+    on_staff = await repository.on_staff_of(programme.school_id, ids)
+    people = await repository.people(ids if saved else on_staff)
+    return Staffing(people, on_staff, london_today())
+
+
+async def _programme(
+    session: AsyncSession, who: Principal, programme_id: UUID, permission: Permission
+) -> VisitProgramme:
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(permission, programme.school_id)
+    return programme
+
+
+def _ensure_unlocked(programme: VisitProgramme) -> None:
+    if programme.status in LOCKED:
+        raise TeamsLocked(
+            f"The programme is {programme.status}: its teams and second adults are fixed. "
+            "Change visits one by one instead."
+        )
+
+
+def _refuse_ineligible(staffing: Staffing, named: dict[UUID, str]) -> None:
+    """Raise StaffNotEligible naming everyone who cannot visit; `named` maps id to pointer."""
+    errors = [
+        {"pointer": pointer, "detail": problem}
+        for staff_id, pointer in named.items()
+        for problem in staffing.problems(staff_id)
+    ]
+    if errors:
+        raise StaffNotEligible(
+            "; ".join(e["detail"] for e in errors) + ".", extra={"errors": errors}
+        )
+
+
+async def list_teams(
+    session: AsyncSession, who: Principal, programme_id: UUID
+) -> list[ClassTeamRead]:
+    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    classes = await TeamRepository(session, who).classes(programme)
+    return await _describe(session, who, programme, classes)
+
+
+async def set_team(
+    session: AsyncSession, who: Principal, programme_id: UUID, class_id: UUID, body: TeamWrite
+) -> ClassTeamRead:
+    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
+    teams = TeamRepository(session, who)
+    school_class = await teams.class_in_scope(programme, class_id)
+    _ensure_unlocked(programme)
+    named = {s: f"#/teacher_ids/{i}" for i, s in enumerate(body.teacher_ids)}
+    named.setdefault(body.second_adult_id, "#/second_adult_id")
+    staffing = await _staffing(session, who, programme, named, saved=False)
+    _refuse_ineligible(staffing, named)
+    if body.second_adult_id in body.teacher_ids:
+        name = staffing.people[body.second_adult_id].full_name
+        raise StaffNotEligible(
+            f"{name} is one of the teachers, so cannot also be the second adult: a visit needs "
+            "two different adults.",
+            extra={"errors": [{"pointer": "#/second_adult_id", "detail": "also a teacher"}]},
+        )
+    await teams.replace_team(programme, school_class.id, body.teacher_ids, body.second_adult_id)
+    (described,) = await _describe(session, who, programme, [school_class])
+    return described
+
+
+async def _describe(
+    session: AsyncSession, who: Principal, programme: VisitProgramme, classes: list[SchoolClass]
+) -> list[ClassTeamRead]:
+    class_ids = [c.id for c in classes]
+    members = await TeamRepository(session, who).members(programme.id, class_ids)
+    staffing = await _staffing(session, who, programme, (m.staff_id for m in members), saved=True)
+    mis_staff = await ClassRepository(session, who).staff_of(class_ids)
+    return [
+        _class_team(
+            school_class,
+            [m for m in members if m.class_id == school_class.id],
+            [s for s, role in mis_staff[school_class.id] if role == ClassStaffRole.TEACHER],
+            staffing,
+        )
+        for school_class in classes
+    ]
+
+
+def _class_team(
+    school_class: SchoolClass,
+    members: list[TeamMember],
+    suggested: list[UUID],
+    staffing: Staffing,
+) -> ClassTeamRead:
+    teachers = [m.staff_id for m in members if m.role is TeamRole.TEACHER]
+    second = next((m.staff_id for m in members if m.role is TeamRole.SECOND_ADULT), None)
+    problems = [] if teachers else ["No class teacher"]
+    if second is None:
+        problems.append("No second adult")
+    for staff_id in [*teachers, *([second] if second else [])]:
+        problems.extend(staffing.problems(staff_id))
+    return ClassTeamRead(
+        class_id=school_class.id,
+        class_name=school_class.name,
+        year_group=school_class.year_group,
+        teachers=[staffing.person(s) for s in teachers],
+        second_adult=staffing.person(second) if second else None,
+        suggested_teacher_ids=suggested,
+        problems=problems,
+    )
+
+
+async def get_pool(session: AsyncSession, who: Principal, programme_id: UUID) -> SecondAdultsRead:
+    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    return await _describe_pool(session, who, programme)
+
+
+async def set_pool(
+    session: AsyncSession, who: Principal, programme_id: UUID, body: SecondAdultsWrite
+) -> SecondAdultsRead:
+    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
+    _ensure_unlocked(programme)
+    named = {s: f"#/staff_ids/{i}" for i, s in enumerate(body.staff_ids)}
+    _refuse_ineligible(await _staffing(session, who, programme, named, saved=False), named)
+    await TeamRepository(session, who).replace_pool(programme, body.staff_ids)
+    return await _describe_pool(session, who, programme)
+
+
+async def _describe_pool(
+    session: AsyncSession, who: Principal, programme: VisitProgramme
+) -> SecondAdultsRead:
+    staff_ids = await TeamRepository(session, who).pool(programme.id)
+    staffing = await _staffing(session, who, programme, staff_ids, saved=True)
+    return SecondAdultsRead(
+        staff=[staffing.person(s) for s in staff_ids],
+        problems=[p for s in staff_ids for p in staffing.problems(s)],
+    )

@@ -1,0 +1,139 @@
+"""Periods when a staff member cannot visit; the scheduler keeps them off visits in these.
+
+Staff record their own. A manager records or removes them on a colleague's behalf: someone with
+`staff:manage` at a school where the colleague holds a role, or a trust admin. Periods may
+overlap (nothing is merged), but an exact duplicate of a recorded period is refused
+(DuplicatePeriod, 409). Someone else's period, or a colleague outside the caller's scope, is not
+found (404); a colleague the caller does not manage is refused (403).
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Forbidden
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.programmes.grid import LONDON
+from app.programmes.models import VisitProgramme
+from app.programmes.repository import ProgrammeRepository, TeamRepository
+from app.staff.exceptions import DuplicatePeriod
+from app.staff.models import StaffMember, StaffUnavailability
+from app.staff.repository import StaffRepository, UnavailabilityRepository
+from app.staff.schemas import NamedUnavailabilityRead, UnavailabilityCreate, UnavailabilityRead
+
+ORDER = [SortKey(StaffUnavailability.starts_at), SortKey(StaffUnavailability.id)]
+
+Listing = tuple[list[UnavailabilityRead], str | None]
+
+
+async def list_own(session: AsyncSession, who: Principal, page: PageParams) -> Listing:
+    return await _list(session, who, who.id, page)
+
+
+async def record_own(
+    session: AsyncSession, who: Principal, body: UnavailabilityCreate
+) -> UnavailabilityRead:
+    staff = await StaffRepository(session, who).get(who.id)
+    return await _record(session, who, staff, body)
+
+
+async def remove_own(session: AsyncSession, who: Principal, period_id: UUID) -> None:
+    await _remove(session, who, who.id, period_id)
+
+
+async def list_for_colleague(
+    session: AsyncSession, who: Principal, staff_id: UUID, page: PageParams
+) -> Listing:
+    staff = await _managed_colleague(session, who, staff_id)
+    return await _list(session, who, staff.id, page)
+
+
+async def record_for_colleague(
+    session: AsyncSession, who: Principal, staff_id: UUID, body: UnavailabilityCreate
+) -> UnavailabilityRead:
+    staff = await _managed_colleague(session, who, staff_id)
+    return await _record(session, who, staff, body)
+
+
+async def remove_for_colleague(
+    session: AsyncSession, who: Principal, staff_id: UUID, period_id: UUID
+) -> None:
+    staff = await _managed_colleague(session, who, staff_id)
+    await _remove(session, who, staff.id, period_id)
+
+
+async def _managed_colleague(session: AsyncSession, who: Principal, staff_id: UUID) -> StaffMember:
+    """404 for a colleague outside the caller's scope, then 403 unless the caller manages staff
+    at one of the schools where the colleague holds a role (or across the trust)."""
+    repository = StaffRepository(session, who)
+    staff = await repository.get(staff_id)
+    grants = (await repository.grants_of([staff.id])).get(staff.id, [])
+    if staff.trust_id is None or not any(
+        who.can(Permission.STAFF_MANAGE, grant.school_id) for grant in grants
+    ):
+        raise Forbidden("You do not manage staff at any school where this colleague works.")
+    return staff
+
+
+async def _list(session: AsyncSession, who: Principal, staff_id: UUID, page: PageParams) -> Listing:
+    statement = UnavailabilityRepository(session, who).of_staff(staff_id)
+    rows, cursor = await paginate(session, statement, page, ORDER)
+    return [UnavailabilityRead.model_validate(r) for r in rows], cursor
+
+
+async def _record(
+    session: AsyncSession, who: Principal, staff: StaffMember, body: UnavailabilityCreate
+) -> UnavailabilityRead:
+    assert staff.trust_id is not None  # platform operators hold no availability:own
+    starts_at, ends_at = body.starts_at.astimezone(UTC), body.ends_at.astimezone(UTC)
+    if await UnavailabilityRepository(session, who).exists(staff.id, starts_at, ends_at):
+        raise DuplicatePeriod("This exact period is already recorded for this staff member.")
+    period = StaffUnavailability(
+        trust_id=staff.trust_id,
+        staff_id=staff.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=body.reason,
+        recorded_by=who.id,
+    )
+    session.add(period)
+    await session.flush()
+    return UnavailabilityRead.model_validate(period)
+
+
+async def _remove(session: AsyncSession, who: Principal, staff_id: UUID, period_id: UUID) -> None:
+    repository = UnavailabilityRepository(session, who)
+    period = await repository.find(period_id)
+    if period is None or period.staff_id != staff_id:
+        raise repository.not_found(period_id)
+    await session.delete(period)
+    await session.flush()
+
+
+async def for_programme(
+    session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
+) -> tuple[list[NamedUnavailabilityRead], str | None]:
+    """Every period overlapping a visit day of staff at the programme's school, and of anyone
+    on its teams or second-adult pool (trust-level staff may be): what the scheduler avoids."""
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    also = await TeamRepository(session, who).staffed(programme.id)
+    statement = UnavailabilityRepository(session, who).overlapping(
+        programme.school_id, also, visit_day_windows(programme)
+    )
+    rows, cursor = await paginate(session, statement, page, ORDER, mappings=True)
+    return [NamedUnavailabilityRead.model_validate(dict(r)) for r in rows], cursor
+
+
+def visit_day_windows(programme: VisitProgramme) -> list[tuple[datetime, datetime]]:
+    """Each visit day as a UTC interval from Europe/London midnight to the next midnight."""
+    return [_london_day(day) for day in programme.days()]
+
+
+def _london_day(day: date) -> tuple[datetime, datetime]:
+    starts = datetime.combine(day, time(0), tzinfo=LONDON)
+    ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
+    return starts.astimezone(UTC), ends.astimezone(UTC)
