@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.availability import repository
 from app.availability.answers import parts_covering
@@ -25,18 +24,16 @@ from app.availability.schemas import (
     SlotDemand,
 )
 from app.core.pagination import PageParams, SortKey, paginate
-from app.core.types import utcnow
-from app.parents.models import Invitation
+from app.parents.repository import InvitationRepository
 from app.programmes.grid import local_time
-from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
-from app.programmes.repository import children_in_scope
-from app.roster.models import Contact, Pupil
+from app.programmes.models import Slot, VisitProgramme
+from app.roster.models import Pupil
 
 
 async def progress(session: AsyncSession, programme: VisitProgramme) -> ProgressRead:
     children = await repository.children_in_scope(session, programme)
     answers = {a.household_id: a for a in await repository.answers_of(session, programme.id)}
-    exemptions = await _exemption_kinds(session, programme.id)
+    exemptions = await repository.exemption_kinds(session, programme.id)
     by_class: dict[UUID, set[UUID]] = defaultdict(set)
     classes: dict[UUID, InScopeChild] = {}
     for child in children:
@@ -80,21 +77,17 @@ def _count(
     return Counts(**counts)
 
 
-async def _exemption_kinds(session: AsyncSession, programme_id: UUID) -> dict[UUID, str]:
-    rows = await session.execute(
-        select(HouseholdExemption.household_id, HouseholdExemption.kind).where(
-            col(HouseholdExemption.programme_id) == programme_id
-        )
-    )
-    return dict(rows.all())
-
-
 async def demand(session: AsyncSession, programme: VisitProgramme) -> DemandRead:
     slots = await repository.slots_of(session, programme.id)
+    # Only families the programme will visit: in scope now, and not exempted by SLT.
+    reached = {c.household_id for c in await repository.children_in_scope(session, programme)}
+    kinds = await repository.exemption_kinds(session, programme.id)
     answers = [
         a
         for a in await repository.answers_of(session, programme.id)
         if a.kind is AnswerKind.PREFERENCES
+        and a.household_id in reached
+        and kinds.get(a.household_id) != "exempt"
     ]
     first: dict[str, int] = defaultdict(int)
     ranked: dict[str, int] = defaultdict(int)
@@ -135,17 +128,7 @@ async def chase_list(
     session: AsyncSession, programme: VisitProgramme, page: PageParams
 ) -> tuple[list[ChaseEntry], str | None]:
     """In-scope households with no answer and no exemption from the visit, one page at a time."""
-    in_scope = children_in_scope(programme).with_only_columns(col(Pupil.household_id))
-    answered = select(HouseholdAnswer.household_id).where(
-        col(HouseholdAnswer.programme_id) == programme.id
-    )
-    exempt = select(HouseholdExemption.household_id).where(
-        col(HouseholdExemption.programme_id) == programme.id,
-        col(HouseholdExemption.kind) == "exempt",
-    )
-    statement = in_scope.where(
-        col(Pupil.household_id).not_in(answered), col(Pupil.household_id).not_in(exempt)
-    ).group_by(col(Pupil.household_id))
+    statement = repository.to_chase(programme)
     rows, cursor = await paginate(
         session, statement, page, [SortKey(Pupil.household_id)], mappings=True
     )
@@ -168,13 +151,12 @@ async def _chase_entries(
             )
         )
     contacts: dict[UUID, list[ChaseContact]] = defaultdict(list)
-    for contact in await session.scalars(
-        select(Contact)
-        .where(col(Contact.household_id).in_(households))
-        .order_by(col(Contact.priority), col(Contact.id))
-    ):
+    for contact in await repository.contacts_of(session, households):
         contacts[contact.household_id].append(ChaseContact.model_validate(contact))
-    invitations = await _live_invitations(session, programme.id, households)
+    invitations = {
+        i.household_id: InvitationState.model_validate(i, update={"invitation_id": i.id})
+        for i in await InvitationRepository(session).live_for(programme.id, households)
+    }
     return [
         ChaseEntry(
             household_id=h,
@@ -184,26 +166,3 @@ async def _chase_entries(
         )
         for h in households
     ]
-
-
-async def _live_invitations(
-    session: AsyncSession, programme_id: UUID, households: list[UUID]
-) -> dict[UUID, InvitationState]:
-    rows = await session.scalars(
-        select(Invitation).where(
-            col(Invitation.programme_id) == programme_id,
-            col(Invitation.household_id).in_(households),
-            col(Invitation.revoked_at).is_(None),
-            col(Invitation.expires_at) > utcnow(),
-        )
-    )
-    return {
-        i.household_id: InvitationState(
-            invitation_id=i.id,
-            issued_at=i.issued_at,
-            expires_at=i.expires_at,
-            delivered_at=i.delivered_at,
-            last_used_at=i.last_used_at,
-        )
-        for i in rows
-    }

@@ -1,15 +1,17 @@
 """Reads of a programme's households, answers and invitations for the availability area."""
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.availability.models import HouseholdAnswer
-from app.programmes.models import Slot, VisitProgramme
+from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
-from app.roster.models import Pupil, YearGroup
+from app.roster.models import Contact, Pupil, YearGroup
 
 
 @dataclass(frozen=True)
@@ -67,5 +69,41 @@ async def answer_of(
 async def answers_of(session: AsyncSession, programme_id: UUID) -> list[HouseholdAnswer]:
     rows = await session.scalars(
         select(HouseholdAnswer).where(col(HouseholdAnswer.programme_id) == programme_id)
+    )
+    return list(rows)
+
+
+async def exemption_kinds(session: AsyncSession, programme_id: UUID) -> dict[UUID, str]:
+    """Household -> "exempt" or "neutral_venue", as SLT decided."""
+    rows = await session.execute(
+        select(HouseholdExemption.household_id, HouseholdExemption.kind).where(
+            col(HouseholdExemption.programme_id) == programme_id
+        )
+    )
+    return dict(rows.all())
+
+
+def to_chase(programme: VisitProgramme) -> Select[Any]:
+    """Households in scope with no answer and no exemption from the visit."""
+    answered = select(HouseholdAnswer.household_id).where(
+        col(HouseholdAnswer.programme_id) == programme.id
+    )
+    exempt = select(HouseholdExemption.household_id).where(
+        col(HouseholdExemption.programme_id) == programme.id,
+        col(HouseholdExemption.kind) == "exempt",
+    )
+    return (
+        programme_children(programme)
+        .with_only_columns(col(Pupil.household_id))
+        .where(col(Pupil.household_id).not_in(answered), col(Pupil.household_id).not_in(exempt))
+        .group_by(col(Pupil.household_id))
+    )
+
+
+async def contacts_of(session: AsyncSession, households: list[UUID]) -> list[Contact]:
+    rows = await session.scalars(
+        select(Contact)
+        .where(col(Contact.household_id).in_(households))
+        .order_by(col(Contact.priority), col(Contact.id))
     )
     return list(rows)

@@ -2,10 +2,11 @@
 multi-row INSERT. Callers give plain dicts with every column they set (defaults included,
 since neither path runs the models' Python-side defaults)."""
 
+import json
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,11 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         await session.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    # Threshold's enums are StrEnums, which the driver writes as the text they are.
+    # Threshold's enums are StrEnums, which the driver writes as the text they are; COPY takes
+    # JSON columns as their text.
+    as_json = [c for c in columns if isinstance(table.c[c].type, JSON)]
+    if as_json:
+        rows = [row | {c: json.dumps(row[c]) for c in as_json} for row in rows]
     pick = itemgetter(*columns)
     records = [pick(row) if len(columns) > 1 else (pick(row),) for row in rows]
     raw = await connection.get_raw_connection()

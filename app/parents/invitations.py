@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select, update
 
+from app.availability import repository as availability
 from app.core import audit
 from app.core.bulk import insert_rows
 from app.core.errors import NotFound
@@ -22,9 +22,10 @@ from app.core.settings import get_settings
 from app.core.types import utcnow
 from app.parents import codes
 from app.parents.models import Invitation
+from app.parents.repository import InvitationRepository
 from app.parents.schemas import InvitationCode, InvitationsIssued
 from app.programmes.exceptions import TransitionRefused
-from app.programmes.models import HouseholdExemption, ProgrammeStatus, VisitProgramme
+from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope
 from app.roster.households import on_household_merge
@@ -36,27 +37,7 @@ INVITING = frozenset({ProgrammeStatus.DRAFT, ProgrammeStatus.COLLECTING})
 
 @on_household_merge
 async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
-    """The merged family's codes keep working for the household kept, unless it holds its own
-    live code for that programme: one live code per household and programme."""
-    kept_live = select(Invitation.programme_id).where(
-        col(Invitation.household_id) == to_id, col(Invitation.revoked_at).is_(None)
-    )
-    await session.execute(
-        update(Invitation)
-        .where(
-            col(Invitation.household_id) == from_id,
-            col(Invitation.revoked_at).is_(None),
-            col(Invitation.programme_id).in_(kept_live),
-        )
-        .values(revoked_at=utcnow(), revoked_reason="household_merged")
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        update(Invitation)
-        .where(col(Invitation.household_id) == from_id)
-        .values(household_id=to_id)
-        .execution_options(synchronize_session=False)
-    )
+    await InvitationRepository(session).follow_merge(from_id, to_id)
 
 
 async def _programme(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
@@ -99,23 +80,9 @@ async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -
     programme = await _programme(session, who, programme_id)
     _ensure_inviting(programme)
     reached = {h for h, _, _ in await ProgrammeRepository(session, who).in_scope(programme)}
-    exempt = set(
-        await session.scalars(
-            select(HouseholdExemption.household_id).where(
-                col(HouseholdExemption.programme_id) == programme.id,
-                col(HouseholdExemption.kind) == "exempt",
-            )
-        )
-    )
-    live = set(
-        await session.scalars(
-            select(Invitation.household_id).where(
-                col(Invitation.programme_id) == programme.id,
-                col(Invitation.revoked_at).is_(None),
-                col(Invitation.expires_at) > utcnow(),
-            )
-        )
-    )
+    kinds = await availability.exemption_kinds(session, programme.id)
+    exempt = {h for h, kind in kinds.items() if kind == "exempt"}
+    live = await InvitationRepository(session).live_households(programme.id)
     wanted = sorted(reached - exempt - live)
     await insert_rows(
         session,
@@ -137,7 +104,7 @@ async def reissue(
     programme = await _programme(session, who, programme_id)
     _ensure_inviting(programme)
     await ensure_household_in_scope(session, who, programme, household_id)
-    await _revoke_live(session, programme.id, household_id, "reissued")
+    await InvitationRepository(session).revoke_live(programme.id, household_id, "reissued")
     row = _new_row(programme, household_id, who)
     await insert_rows(session, Invitation.__table__, [row])  # type: ignore[attr-defined]
     await _audit(session, who, programme, "invitation.issue", household_id)
@@ -149,11 +116,11 @@ async def read_code(
 ) -> InvitationCode:
     programme = await _programme(session, who, programme_id)
     await ensure_household_in_scope(session, who, programme, household_id)
-    invitation = await _live(session, programme.id, household_id)
-    if invitation is None:
+    found = await InvitationRepository(session).live_for(programme.id, [household_id])
+    if not found:
         raise NotFound("This household has no live invitation; issue one.")
     await _audit(session, who, programme, "invitation.read_code", household_id)
-    return _code_of(invitation)
+    return _code_of(found[0])
 
 
 async def revoke(
@@ -162,39 +129,9 @@ async def revoke(
     """Ends the code and every portal session made with it (checked on each request)."""
     programme = await _programme(session, who, programme_id)
     await ensure_household_in_scope(session, who, programme, household_id)
-    if not await _revoke_live(session, programme.id, household_id, "revoked"):
+    if not await InvitationRepository(session).revoke_live(programme.id, household_id, "revoked"):
         raise NotFound("This household has no live invitation to revoke.")
     await _audit(session, who, programme, "invitation.revoke", household_id)
-
-
-async def _live(session: AsyncSession, programme_id: UUID, household_id: UUID) -> Invitation | None:
-    rows = await session.scalars(
-        select(Invitation)
-        .where(
-            col(Invitation.programme_id) == programme_id,
-            col(Invitation.household_id) == household_id,
-            col(Invitation.revoked_at).is_(None),
-            col(Invitation.expires_at) > utcnow(),
-        )
-        .order_by(col(Invitation.issued_at).desc())
-    )
-    return rows.first()
-
-
-async def _revoke_live(
-    session: AsyncSession, programme_id: UUID, household_id: UUID, reason: str
-) -> bool:
-    result = await session.execute(
-        update(Invitation)
-        .where(
-            col(Invitation.programme_id) == programme_id,
-            col(Invitation.household_id) == household_id,
-            col(Invitation.revoked_at).is_(None),
-        )
-        .values(revoked_at=utcnow(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _code_of(invitation: Invitation) -> InvitationCode:

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.core import audit, ratelimit
 from app.core.auth import AUDIENCES, register_principal_loader
@@ -19,10 +18,10 @@ from app.core.permissions import Permission
 from app.core.principal import Principal, PrincipalKind
 from app.core.security import issue_access_token
 from app.core.settings import get_settings
-from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
 from app.parents import codes
 from app.parents.models import Invitation
+from app.parents.repository import InvitationRepository
 from app.parents.schemas import ParentSession
 
 PARENT_PERMISSIONS = frozenset({Permission.PARENT_PORTAL})
@@ -81,12 +80,7 @@ async def start(session: AsyncSession, *, code: str, ip_address: str) -> ParentS
 
 
 async def _by_code(session: AsyncSession, code: str) -> Invitation | None:
-    # Nobody is signed in yet: the code itself is the only key, so look it up in every trust.
-    with scoped(session, system_scope("exchange a parent's invitation code")):
-        rows = await session.scalars(
-            select(Invitation).where(col(Invitation.code_digest) == codes.code_digest(code))
-        )
-        return rows.one_or_none()
+    return await InvitationRepository(session).by_code_digest(codes.code_digest(code))
 
 
 def _principal(invitation: Invitation) -> Principal:
@@ -106,10 +100,7 @@ async def load_parent_principal(session: AsyncSession, claims: dict[str, Any]) -
         invitation_id = UUID(claims["sub"])
     except (KeyError, ValueError):
         return None
-    with scoped(session, system_scope("load a parent's invitation")):
-        invitation = (
-            await session.scalars(select(Invitation).where(col(Invitation.id) == invitation_id))
-        ).one_or_none()
+    invitation = await InvitationRepository(session).by_id(invitation_id)
     if invitation is None or not invitation.is_live(utcnow()):
         return None
     return _principal(invitation)

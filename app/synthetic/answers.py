@@ -10,7 +10,6 @@ interpreter are likelier not to answer at all, and most of those who do ask for 
 order they come in. `answer_programme` reads a programme's slots and households and loads them.
 """
 
-import json
 import math
 import random
 import uuid
@@ -320,11 +319,10 @@ class AnswerGenerator:
 
 
 def answer_rows(
-    programme: VisitProgramme, answers: Sequence[GeneratedAnswer], *, json_as_text: bool = False
+    programme: VisitProgramme, answers: Sequence[GeneratedAnswer]
 ) -> list[dict[str, Any]]:
     """Rows for `insert_rows`, every column set (its paths skip the models' defaults)."""
     now = utcnow()
-    encode = json.dumps if json_as_text else _identity
     return [
         {
             "id": uuid.uuid4(),
@@ -336,10 +334,8 @@ def answer_rows(
             "created_at": a.submitted_at,
             "updated_at": now,
             "kind": a.kind,
-            "preferred_slot_ids": encode([str(s) for s in a.preferred_slot_ids]),
-            "unavailable": encode(
-                [{"day": d.isoformat(), "part": p.value} for d, p in a.unavailable]
-            ),
+            "preferred_slot_ids": [str(s) for s in a.preferred_slot_ids],
+            "unavailable": [{"day": d.isoformat(), "part": p.value} for d, p in a.unavailable],
             "interpreter_language": a.interpreter_language,
             "accessibility": a.accessibility,
             "notes_for_visitors": a.notes_for_visitors,
@@ -354,19 +350,12 @@ def answer_rows(
     ]
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 async def load_answers(
     session: AsyncSession, programme: VisitProgramme, answers: Sequence[GeneratedAnswer]
 ) -> int:
     """Writes the answers in one bulk statement in the caller's transaction; returns how many."""
-    connection = await session.connection()
-    # COPY hands JSON columns to the driver as text; the INSERT path serialises them itself.
-    as_text = connection.dialect.name == "postgresql"
     table = HouseholdAnswer.__table__  # type: ignore[attr-defined]
-    await insert_rows(session, table, answer_rows(programme, answers, json_as_text=as_text))
+    await insert_rows(session, table, answer_rows(programme, answers))
     return len(answers)
 
 
