@@ -21,7 +21,7 @@ from app.parents.schemas import (
 )
 
 # The parent portal's own API; a parent token works here and nowhere else.
-parent = APIRouter(prefix="/parent", tags=["parent portal"])
+parent = APIRouter(prefix="/parent", tags=["parents"])
 # The school's side: issuing, reading and revoking households' invitation codes.
 staff_side = APIRouter(prefix="/programmes", tags=["invitations"])
 
