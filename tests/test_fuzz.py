@@ -3,7 +3,8 @@ app's own OpenAPI document, as each role in turn, and checks that the API never 
 server error, answers only documented statuses and content types, conforms to its response
 schemas, rejects invalid data and never ignores authentication.
 
-Examples per operation and role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 4) to keep CI short.
+A parent (signed in with an invitation code) is fuzzed as one more role. Examples per
+operation and role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 4) to keep CI short.
 """
 
 import os
@@ -21,7 +22,9 @@ from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.main import create_app
 from app.synthetic.generator import World
-from tests.conftest import sign_in
+from tests.conftest import load_roster, sign_in
+from tests.parents.helpers import a_collecting_programme, household_of, parent_bearer
+from tests.roster.snapshots import small_snapshot
 
 EXAMPLES = int(os.environ.get("THRESHOLD_FUZZ_EXAMPLES", "4"))
 FUZZ_APP = create_app()
@@ -35,7 +38,9 @@ boundaries.config.phases.fuzzing.enabled = False
 boundaries.config.phases.examples.enabled = False
 BOUNDARY_ROLES = [Role.SCHOOL_ADMIN, Role.TRUST_ADMIN]
 
-ROLES = [
+# Every staff role, and a parent signed in with an invitation code.
+PARENT = "parent"
+ROLES: list[Role | str] = [
     Role.PLATFORM_ADMIN,
     Role.TRUST_ADMIN,
     Role.TRUST_DSL,
@@ -44,6 +49,7 @@ ROLES = [
     Role.OFFICE,
     Role.TEACHER,
     Role.SUPPORT_STAFF,
+    PARENT,
 ]
 CHECK_NAMES = {
     "not_a_server_error",
@@ -62,8 +68,13 @@ def _checks() -> list[Any]:
 
 
 @pytest.fixture
-async def token(world: World, role: Role) -> str:
-    return str((await sign_in(world.login(role)))["access_token"])
+async def token(world: World, role: Role | str) -> str:
+    if role == PARENT:
+        await load_roster(world, small_snapshot(world))
+        programme_id = await a_collecting_programme(world)
+        headers = await parent_bearer(programme_id, await household_of("P-1"))
+        return headers["Authorization"].removeprefix("Bearer ")
+    return str((await sign_in(world.login(Role(role))))["access_token"])
 
 
 @pytest.fixture
@@ -76,7 +87,7 @@ def per_call_connections() -> Iterator[None]:
     db.use_database(previous)
 
 
-@pytest.mark.parametrize("role", ROLES, ids=[r.value for r in ROLES])
+@pytest.mark.parametrize("role", ROLES, ids=[str(r) for r in ROLES])
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -85,7 +96,7 @@ def per_call_connections() -> Iterator[None]:
     suppress_health_check=list(HealthCheck),
 )
 def test_api_honours_its_contract(
-    case: Case[Any], role: Role, token: str, per_call_connections: None
+    case: Case[Any], role: Role | str, token: str, per_call_connections: None
 ) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=_checks())
 

@@ -7,7 +7,7 @@ id of the home tenant's objects.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,17 +21,13 @@ from app.api import PUBLIC_ROUTES
 from app.core import db
 from app.core.jobs import enqueue
 from app.core.permissions import Role
-from app.core.sealing import seal
-from app.core.tenancy import NO_SCOPE, system_scope
+from app.core.tenancy import system_scope
 from app.main import create_app
-from app.parents import codes
-from app.parents import sessions as parent_sessions
-from app.parents.models import Invitation
-from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from tests.conftest import bearer, integration_bearer, load_roster
+from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS, Policy
 
@@ -106,45 +102,11 @@ async def targets(world: World) -> Targets:
     client_id, headers = await integration_bearer(world, [0])
     _, other_headers = await integration_bearer(world, [1])
     import_id = await _an_import(world)
-    TARGETS["programme_id"] = await _a_programme(world)
-    TARGETS["parent"] = await _parent_headers(TARGETS["programme_id"], household_id)
-    TARGETS["other_parent"] = await _parent_headers(TARGETS["programme_id"], other_household_id)
+    TARGETS["programme_id"] = await a_collecting_programme(world)
+    TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)
+    TARGETS["other_parent"] = await parent_bearer(TARGETS["programme_id"], other_household_id)
     TARGETS["period_id"] = await _a_period(world)
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
-
-
-async def _a_programme(world: World) -> UUID:
-    school = world.trusts[0].schools[0]
-    closes = datetime.now(UTC) + timedelta(days=30)
-    async with db.open_session(system_scope("matrix programme")) as session:
-        programme = VisitProgramme(
-            trust_id=school.trust_id,
-            school_id=school.id,
-            name="Matrix programme",
-            academic_year="2026/27",
-            visit_days=["2026-09-01"],
-            day_starts=time(9, 0),
-            day_ends=time(12, 0),
-            slot_minutes=45,
-            travel_buffer_minutes=15,
-            year_groups=["R"],
-            max_visits_per_adult_per_day=10,
-            preferences_close_at=closes,
-            status=ProgrammeStatus.COLLECTING,
-        )
-        session.add(programme)
-        await session.flush()
-        session.add(
-            Slot(
-                trust_id=school.trust_id,
-                school_id=school.id,
-                programme_id=programme.id,
-                day=date(2026, 9, 1),
-                starts_at=datetime(2026, 9, 1, 8, 0, tzinfo=UTC),
-                ends_at=datetime(2026, 9, 1, 8, 45, tzinfo=UTC),
-            )
-        )
-    return programme.id
 
 
 async def _a_period(world: World) -> UUID:
@@ -160,28 +122,6 @@ async def _a_period(world: World) -> UUID:
         )
         session.add(period)
     return period.id
-
-
-async def _parent_headers(programme_id: UUID, household_id: UUID) -> dict[str, str]:
-    """A parent signed in with a real invitation code, through the real exchange."""
-    async with db.open_session(system_scope("matrix parent")) as session:
-        programme = await session.get(VisitProgramme, programme_id)
-        assert programme is not None
-        code = codes.new_code()
-        session.add(
-            Invitation(
-                trust_id=programme.trust_id,
-                school_id=programme.school_id,
-                programme_id=programme.id,
-                household_id=household_id,
-                code_digest=codes.code_digest(code),
-                code_sealed=seal(code),
-                expires_at=datetime.now(UTC) + timedelta(days=30),
-            )
-        )
-    async with db.open_session(NO_SCOPE) as session:  # as a request: nobody signed in yet
-        started = await parent_sessions.start(session, code=code, ip_address="192.0.2.1")
-    return {"Authorization": f"Bearer {started.access_token}"}
 
 
 async def _an_import(world: World) -> UUID:

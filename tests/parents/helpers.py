@@ -1,6 +1,6 @@
 """Building blocks for the parent journey: a collecting programme, invitations, parent tokens."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -9,9 +9,12 @@ from sqlmodel import col, select, update
 
 from app.core import db
 from app.core.permissions import Role
-from app.core.tenancy import system_scope
+from app.core.sealing import seal
+from app.core.tenancy import NO_SCOPE, system_scope
+from app.parents import codes
+from app.parents import sessions as parent_sessions
 from app.parents.models import Invitation
-from app.programmes.models import VisitProgramme
+from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
 from app.roster.models import Pupil
 from app.synthetic.generator import World
 from tests.conftest import bearer, load_roster
@@ -88,3 +91,60 @@ async def expire_invitations() -> None:
         await session.execute(
             update(Invitation).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
+
+
+async def a_collecting_programme(world: World) -> UUID:
+    """A Reception programme of school 0 collecting answers, with one slot (no API calls)."""
+    school = world.trusts[0].schools[0]
+    closes = datetime.now(UTC) + timedelta(days=30)
+    async with db.open_session(system_scope("test programme")) as session:
+        programme = VisitProgramme(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            name="Collecting programme",
+            academic_year="2026/27",
+            visit_days=["2026-09-01"],
+            day_starts=time(9, 0),
+            day_ends=time(12, 0),
+            slot_minutes=45,
+            travel_buffer_minutes=15,
+            year_groups=["R"],
+            max_visits_per_adult_per_day=10,
+            preferences_close_at=closes,
+            status=ProgrammeStatus.COLLECTING,
+        )
+        session.add(programme)
+        await session.flush()
+        session.add(
+            Slot(
+                trust_id=school.trust_id,
+                school_id=school.id,
+                programme_id=programme.id,
+                day=date(2026, 9, 1),
+                starts_at=datetime(2026, 9, 1, 8, 0, tzinfo=UTC),
+                ends_at=datetime(2026, 9, 1, 8, 45, tzinfo=UTC),
+            )
+        )
+    return programme.id
+
+
+async def parent_bearer(programme_id: UUID, household_id: UUID) -> dict[str, str]:
+    """A parent signed in with a real invitation code, through the real exchange."""
+    async with db.open_session(system_scope("test parent")) as session:
+        programme = await session.get(VisitProgramme, programme_id)
+        assert programme is not None
+        code = codes.new_code()
+        session.add(
+            Invitation(
+                trust_id=programme.trust_id,
+                school_id=programme.school_id,
+                programme_id=programme.id,
+                household_id=household_id,
+                code_digest=codes.code_digest(code),
+                code_sealed=seal(code),
+                expires_at=datetime.now(UTC) + timedelta(days=30),
+            )
+        )
+    async with db.open_session(NO_SCOPE) as session:  # as a request: nobody signed in yet
+        started = await parent_sessions.start(session, code=code, ip_address="192.0.2.1")
+    return {"Authorization": f"Bearer {started.access_token}"}

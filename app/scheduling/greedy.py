@@ -1,0 +1,175 @@
+"""Two greedy schedules: the solver's complete warm start, and the plain office baseline that
+quality is compared against (SPEC: "classes filled in order of first preferences").
+
+Both keep every hard rule through `Timetable`, which knows each adult's day in time order.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.scheduling.options import Option, Prepared
+from app.scheduling.problem import LocationKind, Visit
+
+Assignment = dict[str, Option]
+
+
+@dataclass
+class Timetable:
+    """Each adult's visits per day, in time order, and the rules a new visit must keep."""
+
+    prepared: Prepared
+    assignment: Assignment = field(default_factory=dict)
+    days: dict[tuple[str, date], list[Option]] = field(default_factory=lambda: defaultdict(list))
+
+    def fits(self, option: Option, ignoring: Iterable[str] = ()) -> bool:
+        skip = set(ignoring)
+        slot = self.prepared.slots[option.slot_id]
+        limit = self.prepared.instance.max_visits_per_adult_per_day
+        for adult in option.adult_ids:
+            day = [o for o in self.days[(adult, slot.day)] if o.household_id not in skip]
+            if len(day) >= limit or not self._fits_day(day, option):
+                return False
+        return True
+
+    def _fits_day(self, day: list[Option], option: Option) -> bool:
+        ordered = sorted([*day, option], key=lambda o: self.prepared.slot_order[o.slot_id])
+        return self.sequence_feasible(ordered)
+
+    def sequence_feasible(self, ordered: list[Option]) -> bool:
+        """Each visit starts after the previous ends plus the drive (from school for the first)."""
+        slots = self.prepared.slots
+        clock = self.prepared.instance.school_departure_minute
+        here: str | None = None
+        for option in ordered:
+            slot = slots[option.slot_id]
+            if (slot.start_minute - clock) * 10 < self.prepared.travel(here, option.household_id):
+                return False
+            clock, here = slot.end_minute, option.household_id
+        return True
+
+    def add(self, option: Option) -> None:
+        self.assignment[option.household_id] = option
+        day = self.prepared.slots[option.slot_id].day
+        for adult in option.adult_ids:
+            self.days[(adult, day)].append(option)
+            self.days[(adult, day)].sort(key=lambda o: self.prepared.slot_order[o.slot_id])
+
+    def remove(self, household_id: str) -> Option:
+        option = self.assignment.pop(household_id)
+        day = self.prepared.slots[option.slot_id].day
+        for adult in option.adult_ids:
+            self.days[(adult, day)].remove(option)
+        return option
+
+    def route(self, adult: str, day: date, extra: Option | None = None) -> int:
+        """Tenths of a minute from school through the adult's visits that day, in time order."""
+        ordered = list(self.days[(adult, day)])
+        if extra is not None:
+            ordered = sorted([*ordered, extra], key=lambda o: self.prepared.slot_order[o.slot_id])
+        total, here = 0, None
+        for option in ordered:
+            total += self.prepared.travel(here, option.household_id)
+            here = option.household_id
+        return total
+
+    def insertion_travel(self, option: Option) -> int:
+        day = self.prepared.slots[option.slot_id].day
+        leads = [a for a in option.adult_ids if a in self.prepared.lead_ids]
+        return sum(self.route(a, day, option) - self.route(a, day) for a in leads)
+
+
+def warm_start(prepared: Prepared) -> Assignment:
+    """Hardest households first (siblings, then fewest options), each at its cheapest fitting
+    option: preference cost plus the extra driving, plus a new day for its class."""
+    table = Timetable(prepared)
+    class_days: set[tuple[str, date]] = set()
+    weights = prepared.instance.weights
+    for household_id in _hardest_first(prepared):
+        best: tuple[int, int, int] | None = None
+        chosen: Option | None = None
+        for option in prepared.by_household[household_id]:
+            if not table.fits(option):
+                continue
+            day = prepared.slots[option.slot_id].day
+            household = prepared.households[household_id]
+            new_days = sum((c, day) not in class_days for c in set(household.classes))
+            cost = (
+                prepared.preference_cost(household_id, option.slot_id)
+                + table.insertion_travel(option) * weights.travel_tenth_minute
+                + new_days * weights.class_day
+            )
+            key = (cost, prepared.slot_order[option.slot_id], option.index)
+            if best is None or key < best:
+                best, chosen = key, option
+        if chosen is not None:
+            table.add(chosen)
+            day = prepared.slots[chosen.slot_id].day
+            class_days.update((c, day) for c in prepared.households[household_id].classes)
+    return table.assignment
+
+
+def _hardest_first(prepared: Prepared) -> list[str]:
+    def difficulty(household_id: str) -> tuple[int, int, int, str]:
+        household = prepared.households[household_id]
+        return (
+            household.locked is None,
+            -len(set(household.classes)),
+            len(prepared.by_household[household_id]),
+            household_id,
+        )
+
+    return sorted(prepared.households, key=difficulty)
+
+
+def office_baseline(prepared: Prepared) -> Assignment:
+    """What an office does by hand: class by class, families in the order of their first
+    choice's time, each at its first choice still free, else the next, else the earliest free
+    slot. Same hard rules, no thought for travel."""
+    table = Timetable(prepared)
+    for household_id in _office_order(prepared):
+        household = prepared.households[household_id]
+        options = prepared.by_household[household_id]
+        ranked = sorted(
+            options,
+            key=lambda o: (
+                prepared.rank(household_id, o.slot_id)
+                if prepared.rank(household_id, o.slot_id) is not None
+                else len(household.preferences),
+                prepared.slot_order[o.slot_id],
+                o.index,
+            ),
+        )
+        chosen = next((o for o in ranked if table.fits(o)), None)
+        if chosen is not None:
+            table.add(chosen)
+    return table.assignment
+
+
+def _office_order(prepared: Prepared) -> list[str]:
+    class_rank = {team.class_id: i for i, team in enumerate(prepared.instance.teams)}
+    never = len(prepared.slot_order)
+
+    def key(household_id: str) -> tuple[int, int, int, str]:
+        household = prepared.households[household_id]
+        first = household.preferences[0] if household.preferences else None
+        order = prepared.slot_order.get(first, never) if first else never
+        return (
+            household.locked is None,
+            min((class_rank.get(c, never) for c in household.classes), default=never),
+            order,
+            household_id,
+        )
+
+    return sorted(prepared.households, key=key)
+
+
+def visits_of(prepared: Prepared, assignment: Assignment) -> tuple[Visit, ...]:
+    visits = []
+    for household_id in sorted(assignment, key=lambda h: (prepared.slot_order[assignment[h].slot_id], h)):
+        option = assignment[household_id]
+        neutral = prepared.households[household_id].neutral_venue
+        kind = LocationKind.NEUTRAL_VENUE if neutral else LocationKind.HOME
+        visits.append(Visit(household_id, option.slot_id, option.adult_ids, kind))
+    return tuple(visits)
