@@ -14,8 +14,12 @@ from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
+from app.scheduling.router import programmes as scheduling_programmes
+from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff, well_known
 from app.trusts.router import schools, trusts
+from app.visits.router import programmes as visits_programmes
+from app.visits.router import visits
 
 API_PREFIX = "/api/v1"
 
@@ -35,6 +39,10 @@ for router in (
     availability_programmes,
     invitations_router,
     parent_portal,
+    scheduling_programmes,
+    schedule_runs,
+    visits_programmes,
+    visits,
     integrations_router,
     audit_router,
 ):

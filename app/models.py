@@ -17,6 +17,7 @@ from app.roster.models import (
     RosterImport,
     SchoolClass,
 )
+from app.scheduling.models import ScheduleRun
 from app.staff.models import (
     AuthSession,
     RefreshToken,
@@ -25,6 +26,7 @@ from app.staff.models import (
     StaffUnavailability,
 )
 from app.trusts.models import School, Trust
+from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
 
 __all__ = [
     "AuditEntry",
@@ -45,6 +47,7 @@ __all__ = [
     "RefreshToken",
     "RoleGrant",
     "RosterImport",
+    "ScheduleRun",
     "School",
     "SchoolClass",
     "SecondAdult",
@@ -53,5 +56,9 @@ __all__ = [
     "StaffUnavailability",
     "TeamMember",
     "Trust",
+    "Visit",
+    "VisitAdult",
+    "VisitChange",
     "VisitProgramme",
+    "VisitPupil",
 ]

@@ -336,6 +336,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): (
         Policy(CHASERS)
     ),
+    # The home programme is still collecting: SLT may not plan it yet (409).
+    ("POST", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(
+        rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {}
+    ),
+    ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/visits/{{visit_id}}"): Policy(PROGRAMME_READERS),
     ("POST", f"{V1}/parent/sessions"): Policy(
         public(400), public=True, json=lambda w: {"code": "0000-0000-0000-0000-0000"}
     ),

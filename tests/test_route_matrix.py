@@ -19,13 +19,16 @@ from sqlmodel import select
 
 from app.api import PUBLIC_ROUTES
 from app.core import db
-from app.core.jobs import enqueue
+from app.core.jobs import JobStatus, enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
+from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
+from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
+from app.visits.models import Visit, VisitLocation, VisitStatus
 from tests.conftest import bearer, integration_bearer, load_roster
 from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
@@ -106,6 +109,9 @@ async def targets(world: World) -> Targets:
     TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)
     TARGETS["other_parent"] = await parent_bearer(TARGETS["programme_id"], other_household_id)
     TARGETS["period_id"] = await _a_period(world)
+    TARGETS["run_id"], TARGETS["visit_id"] = await _a_run_and_visit(
+        TARGETS["programme_id"], household_id
+    )
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
 
 
@@ -122,6 +128,46 @@ async def _a_period(world: World) -> UUID:
         )
         session.add(period)
     return period.id
+
+
+async def _a_run_and_visit(programme_id: UUID, household_id: UUID) -> tuple[UUID, UUID]:
+    """A finished schedule run of the home programme and the visit it proposed."""
+    async with db.open_session(system_scope("matrix schedule run")) as session:
+        programme = await session.get(VisitProgramme, programme_id)  # tenancy: system scope
+        assert programme is not None
+        slot = await session.scalar(select(Slot).where(Slot.programme_id == programme_id))
+        assert slot is not None
+        job = enqueue(
+            session,
+            "scheduling.run",
+            {},
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+        )
+        job.status = JobStatus.SUCCEEDED
+        await session.flush()
+        run = ScheduleRun(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme_id,
+            job_id=job.id,
+        )
+        session.add(run)
+        await session.flush()
+        visit = Visit(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme_id,
+            household_id=household_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            location=VisitLocation.HOME,
+            status=VisitStatus.PROPOSED,
+            run_id=run.id,
+        )
+        session.add(visit)
+    return run.id, visit.id
 
 
 async def _an_import(world: World) -> UUID:
@@ -155,6 +201,8 @@ def _path(template: str, world: World, targets: Targets) -> str:
         pupil_id=TARGETS["pupil_id"],
         programme_id=TARGETS["programme_id"],
         period_id=TARGETS["period_id"],
+        run_id=TARGETS["run_id"],
+        visit_id=TARGETS["visit_id"],
     )
 
 

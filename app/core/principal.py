@@ -15,6 +15,10 @@ class PrincipalKind(StrEnum):
     INTEGRATION = "integration"
 
 
+# Routes that staff and integration clients (within their scopes) both call.
+STAFF_OR_CLIENT = frozenset({PrincipalKind.STAFF, PrincipalKind.INTEGRATION})
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     role: Role

@@ -3,6 +3,7 @@ time, and which households it must reach."""
 
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date, time
 from typing import Any
 from uuid import UUID
@@ -229,6 +230,20 @@ def _current(programme: VisitProgramme) -> dict[str, Any]:
     }
 
 
+# Areas that act when a programme reaches a status (scheduling confirms its visits on publish)
+# register here, so programmes need not know them. A hook may refuse by raising.
+TransitionHook = Callable[[AsyncSession, VisitProgramme], Awaitable[None]]
+_transition_hooks: dict[ProgrammeStatus, list[TransitionHook]] = defaultdict(list)
+
+
+def on_transition(status: ProgrammeStatus) -> Callable[[TransitionHook], TransitionHook]:
+    def register(hook: TransitionHook) -> TransitionHook:
+        _transition_hooks[status].append(hook)
+        return hook
+
+    return register
+
+
 async def transition(
     session: AsyncSession,
     who: Principal,
@@ -244,6 +259,8 @@ async def transition(
         raise TransitionRefused(f"A {programme.status} programme moves {after}, not to {to}.")
     if to is ProgrammeStatus.COLLECTING:
         await _ensure_ready_to_collect(session, who, programme)
+    for hook in _transition_hooks[to]:
+        await hook(session, programme)
     # If-Match is optional here: the step is checked against the status just read, and the
     # row version still guards the update against a change made in between.
     await save_versioned(session, programme, {"status": to}, if_match or etag_of(programme))

@@ -11,7 +11,7 @@ from app.core.errors import Unprocessable
 from app.core.idempotency import IdempotencyDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
-from app.core.principal import Principal, PrincipalKind
+from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.core.types import IsoDateTime
 from app.roster import export, imports, service
 from app.roster import households as household_changes
@@ -33,7 +33,6 @@ classes = APIRouter(prefix="/classes", tags=["roster"])
 households = APIRouter(prefix="/households", tags=["roster"])
 pupils = APIRouter(prefix="/pupils", tags=["roster"])
 
-STAFF_OR_CLIENT = frozenset({PrincipalKind.STAFF, PrincipalKind.INTEGRATION})
 Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
 Reader = Annotated[Principal, require(P.ROSTER_READ, kinds=STAFF_OR_CLIENT)]
 

@@ -167,7 +167,9 @@ def _office_order(prepared: Prepared) -> list[str]:
 
 def visits_of(prepared: Prepared, assignment: Assignment) -> tuple[Visit, ...]:
     visits = []
-    for household_id in sorted(assignment, key=lambda h: (prepared.slot_order[assignment[h].slot_id], h)):
+    for household_id in sorted(
+        assignment, key=lambda h: (prepared.slot_order[assignment[h].slot_id], h)
+    ):
         option = assignment[household_id]
         neutral = prepared.households[household_id].neutral_venue
         kind = LocationKind.NEUTRAL_VENUE if neutral else LocationKind.HOME

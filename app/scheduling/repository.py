@@ -1,0 +1,197 @@
+"""Reads for building a schedule instance and writes of its visits. Runs inside a job whose
+session is scoped to the programme's trust and school."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select
+
+from app.core.bulk import insert_rows
+from app.core.jobs import Job, JobStatus
+from app.core.repository import ScopedRepository
+from app.programmes.models import SecondAdult, TeamMember, TeamRole, VisitProgramme
+from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
+from app.scheduling.models import ScheduleRun
+from app.staff.models import StaffMember, StaffUnavailability
+from app.trusts.models import School
+from app.visits.models import Visit, VisitAdult, VisitPupil, VisitStatus
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    id: UUID
+    name: str
+    trained_on: date | None
+    active: bool
+
+
+class ScheduleRunRepository(ScopedRepository[ScheduleRun]):
+    model, label = ScheduleRun, "schedule run"
+
+    def base_statement(self) -> Select[Any]:
+        statement = select(ScheduleRun)
+        schools = self.principal.scope.school_ids
+        if schools is not None:
+            statement = statement.where(col(ScheduleRun.school_id).in_(schools))
+        return statement
+
+    async def job_of(self, run: ScheduleRun) -> Job:
+        job = await self.session.scalar(select(Job).where(col(Job.id) == run.job_id))
+        assert job is not None, "a run is written with its job"
+        return job
+
+    async def under_way(self, programme_id: UUID) -> bool:
+        return await self.any_under_way(self.session, programme_id)
+
+    @staticmethod
+    async def any_under_way(session: AsyncSession, programme_id: UUID) -> bool:
+        found = await session.scalar(
+            select(ScheduleRun.id)
+            .join(Job, col(Job.id) == col(ScheduleRun.job_id))
+            .where(
+                col(ScheduleRun.programme_id) == programme_id,
+                col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+
+class SchedulingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def run(self, run_id: UUID) -> ScheduleRun | None:
+        return await self.session.scalar(select(ScheduleRun).where(col(ScheduleRun.id) == run_id))
+
+    async def programme(self, programme_id: UUID) -> VisitProgramme:
+        found = await self.session.scalar(
+            select(VisitProgramme).where(col(VisitProgramme.id) == programme_id)
+        )
+        assert found is not None, "a run's programme exists (runs are deleted with it)"
+        return found
+
+    async def visits_of(self, programme_id: UUID) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(Visit).where(
+                col(Visit.programme_id) == programme_id,
+                col(Visit.status).in_([VisitStatus.PROPOSED, VisitStatus.SCHEDULED]),
+            )
+        )
+        return list(rows)
+
+    async def visit_adults(self, visit_ids: list[UUID]) -> dict[UUID, list[str]]:
+        found: dict[UUID, list[str]] = defaultdict(list)
+        if not visit_ids:
+            return found
+        rows = await self.session.execute(
+            select(VisitAdult.visit_id, VisitAdult.staff_id)
+            .where(col(VisitAdult.visit_id).in_(visit_ids))
+            .order_by(col(VisitAdult.role), col(VisitAdult.staff_id))
+        )
+        for visit_id, staff_id in rows.all():
+            found[visit_id].append(str(staff_id))
+        return found
+
+    async def households(self, ids: set[UUID]) -> dict[UUID, Household]:
+        rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
+        return {h.id: h for h in rows}
+
+    async def school(self, school_id: UUID) -> School:
+        found = await self.session.scalar(select(School).where(col(School.id) == school_id))
+        assert found is not None, "a programme's school exists"
+        return found
+
+    async def classes_in_scope(self, programme: VisitProgramme) -> list[tuple[UUID, str]]:
+        rows = await self.session.execute(
+            select(SchoolClass.id, SchoolClass.name)
+            .where(
+                col(SchoolClass.school_id) == programme.school_id,
+                col(SchoolClass.academic_year) == programme.academic_year,
+                col(SchoolClass.year_group).in_(programme.year_groups),
+            )
+            .order_by(col(SchoolClass.name))
+        )
+        return [(class_id, name) for class_id, name in rows.all()]
+
+    async def teams(self, programme_id: UUID) -> dict[UUID, tuple[list[UUID], UUID | None]]:
+        """Class -> (teachers, default second adult) as SLT set them."""
+        teachers: dict[UUID, list[UUID]] = defaultdict(list)
+        seconds: dict[UUID, UUID] = {}
+        rows = await self.session.scalars(
+            select(TeamMember).where(col(TeamMember.programme_id) == programme_id)
+        )
+        for member in rows:
+            if member.role is TeamRole.TEACHER:
+                teachers[member.class_id].append(member.staff_id)
+            else:
+                seconds[member.class_id] = member.staff_id
+        return {c: (sorted(teachers.get(c, [])), seconds.get(c)) for c in {*teachers, *seconds}}
+
+    async def class_teachers(self, programme: VisitProgramme) -> dict[UUID, list[UUID]]:
+        rows = await self.session.execute(
+            select(ClassStaff.class_id, ClassStaff.staff_id).where(
+                col(ClassStaff.school_id) == programme.school_id,
+                col(ClassStaff.role) == ClassStaffRole.TEACHER,
+            )
+        )
+        found: dict[UUID, list[UUID]] = defaultdict(list)
+        for class_id, staff_id in rows.all():
+            found[class_id].append(staff_id)
+        return found
+
+    async def second_adult_pool(self, programme_id: UUID) -> list[UUID]:
+        rows = await self.session.scalars(
+            select(SecondAdult.staff_id)
+            .where(col(SecondAdult.programme_id) == programme_id)
+            .order_by(col(SecondAdult.staff_id))
+        )
+        return list(rows)
+
+    async def staff(self, ids: set[str]) -> list[StaffRow]:
+        rows = await self.session.scalars(
+            select(StaffMember).where(col(StaffMember.id).in_([UUID(i) for i in ids]))
+        )
+        return sorted(
+            (
+                StaffRow(s.id, s.full_name, s.visit_training_completed_date, s.is_active)
+                for s in rows
+            ),
+            key=lambda s: str(s.id),
+        )
+
+    async def unavailability(self, ids: set[str]) -> dict[UUID, list[tuple[datetime, datetime]]]:
+        rows = await self.session.scalars(
+            select(StaffUnavailability).where(
+                col(StaffUnavailability.staff_id).in_([UUID(i) for i in ids])
+            )
+        )
+        found: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+        for period in rows:
+            found[period.staff_id].append((period.starts_at, period.ends_at))
+        return found
+
+    async def replace_unlocked_visits(
+        self,
+        programme_id: UUID,
+        visits: list[dict[str, Any]],
+        adults: list[dict[str, Any]],
+        pupils: list[dict[str, Any]],
+    ) -> None:
+        """Proposed and unlocked visits give way to the run's; locked ones stay as they are."""
+        giving_way = select(Visit.id).where(
+            col(Visit.programme_id) == programme_id,
+            col(Visit.locked).is_(False),
+            col(Visit.status) == VisitStatus.PROPOSED,
+        )
+        for child in (VisitAdult, VisitPupil):
+            await self.session.execute(delete(child).where(col(child.visit_id).in_(giving_way)))
+        await self.session.execute(delete(Visit).where(col(Visit.id).in_(giving_way)))
+        await insert_rows(self.session, Visit.__table__, visits)  # type: ignore[attr-defined]
+        await insert_rows(self.session, VisitAdult.__table__, adults)  # type: ignore[attr-defined]
+        await insert_rows(self.session, VisitPupil.__table__, pupils)  # type: ignore[attr-defined]

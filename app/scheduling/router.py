@@ -1,0 +1,39 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from app.core.auth import require
+from app.core.db import SessionDep
+from app.core.permissions import Permission as P
+from app.core.principal import Principal
+from app.scheduling import service
+from app.scheduling.schemas import ScheduleRunCreate, ScheduleRunRead
+
+programmes = APIRouter(prefix="/programmes", tags=["scheduling"])
+runs = APIRouter(prefix="/schedule-runs", tags=["scheduling"])
+
+
+@programmes.post(
+    "/{programme_id}/schedule-runs",
+    status_code=202,
+    summary="Plan every visit: a background run proposes visits (202; follow the run)",
+)
+async def start_run(
+    programme_id: UUID,
+    session: SessionDep,
+    who: Annotated[Principal, require(P.PROGRAMMES_MANAGE)],
+    body: ScheduleRunCreate | None = None,
+) -> ScheduleRunRead:
+    return await service.start_run(session, who, programme_id, body or ScheduleRunCreate())
+
+
+@runs.get(
+    "/{run_id}",
+    summary="A schedule run: status, elapsed time, objective, proven bound and gap, and why "
+    "any household could not be placed",
+)
+async def get_run(
+    run_id: UUID, session: SessionDep, who: Annotated[Principal, require(P.PROGRAMMES_READ)]
+) -> ScheduleRunRead:
+    return await service.get_run(session, who, run_id)

@@ -1,0 +1,48 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field
+
+from app.core.jobs import JobStatus
+from app.core.schemas import Input, Output
+
+GAP_OF = (
+    "(objective - best_bound) / objective, where objective is the schedule's score on the one "
+    "stated objective (preferences by rank, travel, days per class, load balance, moves) and "
+    "best_bound is CP-SAT's proven lower bound on its model of that objective"
+)
+
+
+class ScheduleRunCreate(Input):
+    time_limit_seconds: float = Field(
+        default=10.0, ge=1.0, le=300.0, description="The solver stops at this limit."
+    )
+    seed: int = Field(default=1, ge=0, le=2_147_483_647, description="Same seed, same schedule.")
+
+
+class HouseholdReason(Output):
+    household_id: UUID
+    reason: str
+
+
+class ScheduleRunRead(Output):
+    id: UUID
+    programme_id: UUID
+    status: JobStatus
+    error: str | None
+    seed: int
+    time_limit_seconds: float
+    created_at: datetime
+    finished_at: datetime | None
+    elapsed_seconds: float = Field(description="Since the run was asked for, or its whole length.")
+    households: int | None = Field(description="Households to place (exempt and declined aside).")
+    placed: int | None
+    moved: int | None = Field(description="Visits that moved from the previous proposal.")
+    objective: int | None
+    best_bound: int | None
+    gap: float | None
+    gap_of: str = GAP_OF
+    objective_parts: dict[str, Any]
+    unplaced: list[HouseholdReason]
+    unmet_preferences: list[HouseholdReason]

@@ -1,0 +1,225 @@
+"""Schedule runs: asked for through the API, solved in a worker, their visits written back as
+`proposed` for the school to inspect; publishing the programme confirms them."""
+
+import asyncio
+import uuid
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, update
+
+from app.core import audit, jobs
+from app.core.db import open_session
+from app.core.jobs import Job, JobContext, JobStatus
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.core.types import utcnow
+from app.programmes.models import ProgrammeStatus, VisitProgramme
+from app.programmes.repository import ProgrammeRepository
+from app.programmes.service import on_transition
+from app.scheduling import instance, problem, solver
+from app.scheduling.exceptions import NotScheduling, RunUnderWay
+from app.scheduling.models import ScheduleRun
+from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
+from app.scheduling.schemas import HouseholdReason, ScheduleRunCreate, ScheduleRunRead
+from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
+
+JOB_KIND = "scheduling.run"
+UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+async def start_run(
+    session: AsyncSession, who: Principal, programme_id: UUID, body: ScheduleRunCreate
+) -> ScheduleRunRead:
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    if programme.status is not ProgrammeStatus.SCHEDULING:
+        raise NotScheduling(
+            f"Schedules are made while a programme is scheduling; this one is {programme.status}."
+        )
+    runs = ScheduleRunRepository(session, who)
+    if await runs.under_way(programme.id):
+        raise RunUnderWay("A run for this programme is still going; wait for it to finish.")
+    job = jobs.enqueue(
+        session, JOB_KIND, {}, trust_id=programme.trust_id, school_id=programme.school_id
+    )
+    await session.flush()
+    run = ScheduleRun(
+        trust_id=programme.trust_id,
+        school_id=programme.school_id,
+        programme_id=programme.id,
+        job_id=job.id,
+        requested_by=who.id,
+        seed=body.seed,
+        time_limit_seconds=body.time_limit_seconds,
+    )
+    session.add(run)
+    await session.flush()
+    job.payload = {"run_id": str(run.id)}
+    await audit.record(
+        session,
+        who,
+        "schedule.run",
+        subject_type="visit_programme",
+        subject_id=programme.id,
+        school_id=programme.school_id,
+    )
+    return describe(run, job)
+
+
+async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> ScheduleRunRead:
+    runs = ScheduleRunRepository(session, who)
+    run = await runs.get(run_id)
+    who.ensure(Permission.PROGRAMMES_READ, run.school_id)
+    return describe(run, await runs.job_of(run))
+
+
+def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
+    finished = job.finished_at
+    elapsed = (
+        run.wall_seconds
+        if run.wall_seconds is not None
+        else (((finished or utcnow()) - run.created_at).total_seconds())
+    )
+    return ScheduleRunRead(
+        id=run.id,
+        programme_id=run.programme_id,
+        status=job.status,
+        error=job.error,
+        seed=run.seed,
+        time_limit_seconds=run.time_limit_seconds,
+        created_at=run.created_at,
+        finished_at=finished,
+        elapsed_seconds=round(elapsed, 3),
+        households=run.households,
+        placed=run.placed,
+        moved=run.moved,
+        objective=run.objective,
+        best_bound=run.best_bound,
+        gap=run.gap,
+        objective_parts=run.objective_parts,
+        unplaced=[HouseholdReason.model_validate(u) for u in run.unplaced],
+        unmet_preferences=[HouseholdReason.model_validate(u) for u in run.unmet_preferences],
+    )
+
+
+@jobs.handler(JOB_KIND)
+async def run_schedule(context: JobContext) -> dict[str, Any]:
+    async with open_session(context.scope) as session:
+        repository = SchedulingRepository(session)
+        run = await repository.run(UUID(context.payload["run_id"]))
+        assert run is not None, "the run is written with its job"
+        programme = await repository.programme(run.programme_id)
+        loaded = await instance.load(
+            session, programme, seed=run.seed, time_limit_seconds=run.time_limit_seconds
+        )
+        await context.progress(0, len(loaded.instance.households))
+        # CP-SAT holds the GIL only briefly; in a thread the worker's loop keeps its lease alive.
+        schedule = await asyncio.to_thread(solver.solve, loaded.instance)
+        await _write(session, programme, run, loaded, schedule)
+    await context.progress(len(schedule.visits))
+    return {"placed": len(schedule.visits), "unplaced": len(schedule.unplaced)}
+
+
+async def _write(
+    session: AsyncSession,
+    programme: VisitProgramme,
+    run: ScheduleRun,
+    loaded: instance.Loaded,
+    schedule: problem.Schedule,
+) -> None:
+    locked = {h.id for h in loaded.instance.households if h.locked is not None}
+    visits: list[dict[str, Any]] = []
+    adults: list[dict[str, Any]] = []
+    pupils: list[dict[str, Any]] = []
+    teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
+    classes = {h.id: h.classes for h in loaded.instance.households}
+    for visit in schedule.visits:
+        if visit.household_id in locked:
+            continue
+        row = _visit_row(programme, run, loaded, visit)
+        visits.append(row)
+        visiting_teachers = set().union(
+            *(teachers.get(c, set()) for c in classes[visit.household_id])
+        )
+        adults.extend(
+            _child_row(row, staff_id=UUID(a), role=_role(a, visiting_teachers))
+            for a in visit.adult_ids
+        )
+        pupils.extend(_child_row(row, pupil_id=p) for p in loaded.pupils[visit.household_id])
+    await SchedulingRepository(session).replace_unlocked_visits(
+        programme.id, visits, adults, pupils
+    )
+    _record_figures(run, loaded, schedule)
+
+
+def _role(adult_id: str, teachers: set[str]) -> VisitRole:
+    return VisitRole.TEACHER if adult_id in teachers else VisitRole.SECOND_ADULT
+
+
+def _visit_row(
+    programme: VisitProgramme, run: ScheduleRun, loaded: instance.Loaded, visit: problem.Visit
+) -> dict[str, Any]:
+    slot = loaded.slots[visit.slot_id]
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "trust_id": programme.trust_id,
+        "school_id": programme.school_id,
+        "programme_id": programme.id,
+        "household_id": UUID(visit.household_id),
+        "slot_id": slot.id,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "location": VisitLocation(visit.location_kind.value),
+        "status": VisitStatus.PROPOSED,
+        "locked": False,
+        "travel_minutes_before": None,
+        "run_id": run.id,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _child_row(visit: dict[str, Any], **values: Any) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "trust_id": visit["trust_id"],
+        "school_id": visit["school_id"],
+        "visit_id": visit["id"],
+        **values,
+    }
+
+
+def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem.Schedule) -> None:
+    stats = schedule.stats
+    run.households = len(loaded.instance.households)
+    run.placed = len(schedule.visits)
+    run.moved = stats.moved
+    run.objective = stats.objective
+    run.best_bound = stats.best_bound
+    run.gap = stats.gap
+    run.wall_seconds = stats.wall_seconds
+    run.objective_parts = {"status": stats.status, "notes": stats.notes}
+    run.unplaced = [{"household_id": h, "reason": r} for h, r in sorted(schedule.unplaced.items())]
+    run.unmet_preferences = [
+        {"household_id": h, "reason": r} for h, r in sorted(schedule.unmet_preferences.items())
+    ]
+
+
+@on_transition(ProgrammeStatus.PUBLISHED)
+async def _publish(session: AsyncSession, programme: VisitProgramme) -> None:
+    """Publishing confirms every proposed visit: they become `scheduled`."""
+    if await ScheduleRunRepository.any_under_way(session, programme.id):
+        raise RunUnderWay("A schedule run is still going; publish once it has finished.")
+    await session.execute(
+        update(Visit)
+        .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
+        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+__all__ = ["JOB_KIND", "get_run", "run_schedule", "start_run"]

@@ -1,0 +1,163 @@
+"""The schedule optimiser: a CP-SAT model over each household's options (slot and adults), warm
+started from the greedy schedule, then each team-day's stops reordered.
+
+Variables: one literal per option (household, slot, adults); per teacher and visit, a literal
+"this teacher's previous slot is also a visit" and literals "the previous visit was one of the
+3 nearest families"; per class and day a literal "the class has a visit that day"; per adult
+their busiest day's count. Constraints: at most one option per household (exactly one when
+locked); per adult, at most one visit at any moment, never more than the daily maximum, and no
+two visits too close in time for the drive between them.
+
+Objective (points, the same as the validator's): unplaced households, preference ranks, class
+days, each adult's busiest day, visits moved since the previous schedule, and teachers' travel.
+Travel is where the model is a relaxation: a visit right after one of its three nearest families
+costs exactly that drive; right after any other family it costs at least the drive from the
+nearest of the others; after a gap it costs at least the drive from the nearest possible place.
+So the model's value never exceeds the real objective and CP-SAT's proven bound is a valid lower
+bound on the real (validated) objective over schedules that keep the team rule of `options`.
+"""
+
+import math
+import time
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from app.scheduling.explain import explain_unmet, explain_unplaced
+from app.scheduling.greedy import Assignment, Timetable, visits_of, warm_start
+from app.scheduling.model import add_hints, build_model
+from app.scheduling.options import Prepared, prepare
+from app.scheduling.problem import Instance, Schedule, SolveStats
+from app.scheduling.stops import order_stops
+
+NEAREST = 3  # predecessors modelled exactly per visit
+WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
+
+
+def solve(instance: Instance) -> Schedule:
+    """The best schedule CP-SAT finds in the time limit, its proven bound and every reason."""
+    started = time.perf_counter()
+    prepared = prepare(instance)
+    stats = SolveStats()
+    assignment: Assignment = {}
+    bound = 0
+    components = _components(prepared)
+    total = sum(len(c) for c in components) or 1
+    for households in components:
+        share = instance.time_limit_seconds * len(households) / total
+        found, found_bound, status = _solve_component(prepared, households, share)
+        assignment.update(found)
+        bound += found_bound
+        stats.notes.append(status)
+    assignment = order_stops(prepared, assignment)
+    stats.components = len(components)
+    stats.status = _overall(stats.notes)
+    return _schedule(prepared, assignment, bound, stats, started)
+
+
+def _overall(statuses: list[str]) -> str:
+    if statuses and all(s == "OPTIMAL" for s in statuses):
+        return "OPTIMAL"
+    return "FEASIBLE" if statuses else "EMPTY"
+
+
+def _schedule(
+    prepared: Prepared, assignment: Assignment, bound: int, stats: SolveStats, started: float
+) -> Schedule:
+    objective = exact_objective(prepared, assignment)
+    stats.objective = objective
+    stats.best_bound = min(bound, objective)
+    stats.gap = (objective - stats.best_bound) / objective if objective else 0.0
+    stats.moved = _moved(prepared, assignment)
+    stats.wall_seconds = time.perf_counter() - started
+    return Schedule(
+        visits=visits_of(prepared, assignment),
+        unplaced=explain_unplaced(prepared, assignment),
+        unmet_preferences=explain_unmet(prepared, assignment),
+        stats=stats,
+    )
+
+
+def _moved(prepared: Prepared, assignment: Assignment) -> int:
+    return sum(
+        1
+        for p in prepared.instance.previous
+        if p.household_id in prepared.households
+        and (p.household_id not in assignment or assignment[p.household_id].slot_id != p.slot_id)
+    )
+
+
+def _components(prepared: Prepared) -> list[list[str]]:
+    """Households linked through any adult who could visit both: solved apart, bounds added."""
+    parent = {h: h for h in prepared.households}
+
+    def find(h: str) -> str:
+        while parent[h] != h:
+            parent[h] = parent[parent[h]]
+            h = parent[h]
+        return h
+
+    first_by_adult: dict[str, str] = {}
+    for option in prepared.options:
+        for adult in option.adult_ids:
+            other = first_by_adult.setdefault(adult, option.household_id)
+            parent[find(other)] = find(option.household_id)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for h in sorted(prepared.households):
+        groups[find(h)].append(h)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+# --- The exact objective (the validator computes the same independently) --------------------
+
+
+def exact_objective(prepared: Prepared, assignment: Assignment) -> int:
+    weights = prepared.instance.weights
+    table = Timetable(prepared)
+    for option in assignment.values():
+        table.add(option)
+    unplaced = len(prepared.households) - len(assignment)
+    preference = sum(prepared.preference_cost(h, o.slot_id) for h, o in assignment.items())
+    travel = sum(table.route(a, d) for (a, d) in table.days if a in prepared.lead_ids)
+    class_days = {
+        (c, prepared.slots[o.slot_id].day)
+        for h, o in assignment.items()
+        for c in prepared.households[h].classes
+    }
+    peaks: dict[str, int] = defaultdict(int)
+    for (adult, _), day in table.days.items():
+        peaks[adult] = max(peaks[adult], len(day))
+    return (
+        unplaced * weights.unplaced
+        + preference
+        + travel * weights.travel_tenth_minute
+        + len(class_days) * weights.class_day
+        + sum(peaks.values()) * weights.peak_visit
+        + _moved(prepared, assignment) * weights.moved
+    )
+
+
+# --- Solving one component --------------------------------------------------------------------
+
+
+def _solve_component(
+    prepared: Prepared, households: list[str], seconds: float
+) -> tuple[Assignment, int, str]:
+    wanted = set(households)
+    warm = {h: o for h, o in warm_start(prepared).items() if h in wanted}
+    built = build_model(prepared, households)
+    add_hints(built, warm)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.num_workers = WORKERS
+    params.interleave_search = True
+    params.random_seed = prepared.instance.seed
+    params.max_deterministic_time = max(0.2, seconds)
+    # A safety net only: the deterministic limit normally stops it first.
+    params.max_time_in_seconds = max(1.0, seconds * 3)
+    status = solver.solve(built.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return warm, 0, solver.status_name(status)
+    chosen = {o.household_id: o for o in built.options if solver.boolean_value(built.x[o.index])}
+    bound = math.ceil(solver.best_objective_bound - 1e-6)
+    return chosen, bound, solver.status_name(status)

@@ -1,0 +1,52 @@
+"""Reading visits: a programme's, one at a time."""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.programmes.grid import local_time
+from app.programmes.repository import ProgrammeRepository
+from app.visits.models import Visit
+from app.visits.repository import VisitRepository
+from app.visits.schemas import VisitAdultRead, VisitRead
+
+
+async def list_for_programme(
+    session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
+) -> tuple[list[VisitRead], str | None]:
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.VISITS_READ, programme.school_id)
+    repository = VisitRepository(session, who)
+    rows, cursor = await paginate(
+        session,
+        repository.of_programme(programme.id),
+        page,
+        [SortKey(Visit.starts_at), SortKey(Visit.id)],
+    )
+    return await _describe(repository, rows), cursor
+
+
+async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRead:
+    repository = VisitRepository(session, who)
+    visit = await repository.get(visit_id)
+    who.ensure(Permission.VISITS_READ, visit.school_id)
+    return (await _describe(repository, [visit]))[0]
+
+
+async def _describe(repository: VisitRepository, visits: list[Visit]) -> list[VisitRead]:
+    ids = [v.id for v in visits]
+    adults, pupils = await repository.adults(ids), await repository.pupils(ids)
+    return [
+        VisitRead.model_validate(
+            v,
+            update={
+                "pupil_ids": pupils[v.id],
+                "local_start": local_time(v.starts_at).strftime("%H:%M"),
+                "adults": [VisitAdultRead(staff_id=s, role=r) for s, r in adults[v.id]],
+            },
+        )
+        for v in visits
+    ]

@@ -1,0 +1,107 @@
+"""A schedule run through the API: asked for, solved by a worker, its visits proposed with two
+adults each, explained, and confirmed when the programme is published."""
+
+from typing import Any
+
+import httpx
+
+from app.core.jobs import run_pending
+from app.core.permissions import Role
+from app.synthetic.generator import World
+from tests.conftest import assert_problem, bearer
+from tests.parents.helpers import (
+    answer_url,
+    collecting_programme,
+    household_of,
+    invitation_code,
+    parent_headers,
+    slot_ids,
+)
+
+
+async def _to_scheduling(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+    programme = await collecting_programme(client, world)
+    home = await household_of("P-1")
+    parent = await parent_headers(
+        client, await invitation_code(client, world, programme["id"], home)
+    )
+    slots = await slot_ids(client, parent, programme["id"])
+    chosen = await client.put(
+        answer_url(programme["id"], home), json={"preferred_slot_ids": [slots[3]]}, headers=parent
+    )
+    assert chosen.status_code == 200, chosen.text
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    pool = await client.put(
+        f"/api/v1/programmes/{programme['id']}/second-adults",
+        json={"staff_ids": [str(world.login(Role.SUPPORT_STAFF).staff_id)]},
+        headers=admin,
+    )
+    assert pool.status_code == 200, pool.text
+    moved = await client.post(
+        f"/api/v1/programmes/{programme['id']}/transitions",
+        json={"to": "scheduling"},
+        headers=admin,
+    )
+    assert moved.status_code == 200, moved.text
+    return programme | {"slots": slots, "home": str(home)}
+
+
+async def test_a_run_proposes_visits_and_publishing_confirms_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await _to_scheduling(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 2, "seed": 3},
+        headers=admin,
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "queued"
+    again = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
+    )
+    assert_problem(again, 409, "schedule-run-under-way")
+    assert await run_pending() == 1
+
+    teacher = await bearer(world.login(Role.TEACHER))
+    run = (
+        await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=teacher)
+    ).json()
+    assert run["status"] == "succeeded", run
+    assert run["households"] == 2
+    assert run["placed"] == 2, run["unplaced"]
+    assert run["best_bound"] <= run["objective"]
+    visits = (
+        await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=teacher)
+    ).json()["items"]
+    assert len(visits) == 2
+    assert all(v["status"] == "proposed" and len(v["adults"]) >= 2 for v in visits)
+    first_choice = next(v for v in visits if v["household_id"] == programme["home"])
+    assert first_choice["slot_id"] == programme["slots"][3]
+    assert {a["role"] for a in first_choice["adults"]} == {"teacher", "second_adult"}
+
+    published = await client.post(
+        f"/api/v1/programmes/{programme['id']}/transitions",
+        json={"to": "published"},
+        headers=admin,
+    )
+    assert published.status_code == 200, published.text
+    one = await client.get(f"/api/v1/visits/{first_choice['id']}", headers=teacher)
+    assert one.json()["status"] == "scheduled"
+
+
+async def test_runs_only_while_scheduling(client: httpx.AsyncClient, world: World) -> None:
+    programme = await collecting_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    refused = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
+    )
+    assert_problem(refused, 409, "programme-not-scheduling")
+    teacher = await bearer(world.login(Role.TEACHER))
+    assert_problem(
+        await client.post(
+            f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=teacher
+        ),
+        403,
+    )
