@@ -343,6 +343,17 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(PROGRAMME_READERS),
+    # Visits of a programme still collecting cannot be changed yet (409).
+    ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
+        rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {"locked": True}
+    ),
+    ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
+        rule(school_admin=409, hide=("other_school_admin",)),
+        json=lambda w: {
+            "first_visit_id": str(TARGETS["visit_id"]),
+            "second_visit_id": str(TARGETS["other_visit_id"]),
+        },
+    ),
     ("POST", f"{V1}/parent/sessions"): Policy(
         public(400), public=True, json=lambda w: {"code": "0000-0000-0000-0000-0000"}
     ),

@@ -112,6 +112,9 @@ async def targets(world: World) -> Targets:
     TARGETS["run_id"], TARGETS["visit_id"] = await _a_run_and_visit(
         TARGETS["programme_id"], household_id
     )
+    _, TARGETS["other_visit_id"] = await _a_run_and_visit(
+        TARGETS["programme_id"], other_household_id
+    )
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
 
 

@@ -31,8 +31,14 @@ class Loaded:
 
 
 async def load(
-    session: AsyncSession, programme: VisitProgramme, *, seed: int, time_limit_seconds: float
+    session: AsyncSession,
+    programme: VisitProgramme,
+    *,
+    seed: int,
+    time_limit_seconds: float,
+    also_staff: frozenset[str] = frozenset(),
 ) -> Loaded:
+    """`also_staff`: adults beyond the teams and pool to describe (one a manual change names)."""
     repository = SchedulingRepository(session)
     slots = await availability.slots_of(session, programme.id)
     children = await availability.children_in_scope(session, programme)
@@ -71,7 +77,7 @@ async def load(
         )
     teams, pool = await _teams(repository, programme)
     staff_ids = {s for t in teams for s in t.teacher_ids} | set(pool)
-    staff_ids |= {t.second_adult_id for t in teams if t.second_adult_id}
+    staff_ids |= {t.second_adult_id for t in teams if t.second_adult_id} | also_staff
     staff = await repository.staff(staff_ids)
     away = await repository.unavailability(staff_ids)
     days = programme.days()

@@ -40,6 +40,7 @@ class _Pair:
 class CpsatModel:
     prepared: Prepared
     households: list[str]
+    sequence: bool = True
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     options: list[Option] = field(default_factory=list)
     x: dict[int, cp_model.IntVar] = field(default_factory=dict)
@@ -49,11 +50,14 @@ class CpsatModel:
     peaks: dict[str, cp_model.IntVar] = field(default_factory=dict)
     afters: list[_After] = field(default_factory=list)
     pairs: list[_Pair] = field(default_factory=list)
+    merged: list[tuple[cp_model.IntVar, list[cp_model.IntVar]]] = field(default_factory=list)
     by_adult: dict[str, list[Option]] = field(default_factory=lambda: defaultdict(list))
 
 
-def build_model(prepared: Prepared, households: list[str]) -> CpsatModel:
-    built = CpsatModel(prepared, households)
+def build_model(prepared: Prepared, households: list[str], *, sequence: bool = True) -> CpsatModel:
+    """`sequence=False` prices each visit's drive at the shortest that could lead to it: a
+    weaker lower bound on travel, but a model small enough to prove its optimum quickly."""
+    built = CpsatModel(prepared, households, sequence=sequence)
     built.options = [o for h in households for o in prepared.by_household[h]]
     for option in built.options:
         built.x[option.index] = built.model.new_bool_var(f"x{option.index}")
@@ -192,7 +196,7 @@ def _lead_travel(built: CpsatModel, lead: str) -> None:
         floor = _nearest_any(prepared, h, homes)
         built.terms.append((floor, here))
         before = [o for o in at_slot.get(previous, []) if o != h]
-        if before:
+        if before and built.sequence:
             _after_previous(
                 built, _Visit(lead, h, s, previous, here), floor, before, at, occupied[previous]
             )
@@ -213,6 +217,7 @@ def _one_literal(built: CpsatModel, literals: list[cp_model.IntVar]) -> cp_model
         return literals[0]
     merged = built.model.new_bool_var("")
     built.model.add(sum(literals) == merged)
+    built.merged.append((merged, literals))
     return merged
 
 
@@ -242,6 +247,7 @@ def _after_previous(
     model.add_bool_or([visit.literal.Not(), occupied.Not(), after])
     built.terms.append((ceiling - floor, after))
     built.afters.append(_After(after, visit.lead, h, visit.slot, visit.previous))
+    pairs = []
     for drive, o in near:
         if drive >= ceiling:
             continue
@@ -250,6 +256,10 @@ def _after_previous(
         model.add_implication(pair, visit.literal)
         built.terms.append((drive - ceiling, pair))
         built.pairs.append(_Pair(pair, visit.lead, o, h, visit.slot, visit.previous))
+        pairs.append(pair)
+    # Implied for whole numbers; it keeps the LP relaxation from saving without paying.
+    if pairs:
+        model.add(sum(pairs) <= after)
 
 
 # --- The warm start as a complete hint ----------------------------------------------------------
@@ -259,8 +269,12 @@ def add_hints(built: CpsatModel, assignment: Assignment) -> None:
     """Every variable hinted, so CP-SAT starts from a whole solution, not a partial guess."""
     prepared, model = built.prepared, built.model
     chosen = {o.index for o in assignment.values()}
+    value = {built.x[o.index].index: o.index in chosen for o in built.options}
     for option in built.options:
         model.add_hint(built.x[option.index], option.index in chosen)
+    for merged, literals in built.merged:  # in creation order: parts before their sums
+        value[merged.index] = any(value[lit.index] for lit in literals)
+        model.add_hint(merged, value[merged.index])
     visiting = {
         (adult, o.household_id, o.slot_id) for o in assignment.values() for adult in o.adult_ids
     }

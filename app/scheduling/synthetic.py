@@ -29,10 +29,10 @@ from app.scheduling.problem import (
 from app.synthetic.answers import AnswerGenerator
 from app.synthetic.roster import RosterGenerator
 
-VISIT_DAYS = (date(2026, 9, 2), date(2026, 9, 3), date(2026, 9, 4))
+VISIT_DAYS = (date(2026, 9, 2), date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 7))
 NAMESPACE = uuid.UUID("6b1f2a4e-9c1d-4e0b-8a51-0d7c3b7e9a10")
 # Staff absences: a teacher's half-day (a training course), a second adult's whole day.
-TEACHER_ABSENCE_RATE = 0.05
+TEACHER_ABSENCE_RATE = 0.03
 SECOND_ADULT_ABSENCE_RATE = 0.05
 POOL_SIZE = 3
 
@@ -72,7 +72,7 @@ def programme_slots(key: str) -> list[tuple[Slot, GridSlot]]:
         day_starts=time(9, 0),
         day_ends=time(17, 30),
         slot_minutes=30,
-        travel_buffer_minutes=15,
+        travel_buffer_minutes=10,
         breaks=[Break(time(12, 0), time(13, 0))],
     )
     found = []

@@ -3,10 +3,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from app.core.repository import ScopedRepository
-from app.visits.models import Visit, VisitAdult, VisitPupil, VisitRole
+from app.programmes.models import Slot
+from app.visits.models import Visit, VisitAdult, VisitPupil, VisitRole, VisitStatus
 
 
 class VisitRepository(ScopedRepository[Visit]):
@@ -21,6 +22,36 @@ class VisitRepository(ScopedRepository[Visit]):
 
     def of_programme(self, programme_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Visit.programme_id) == programme_id)
+
+    async def open_visits(self, programme_id: UUID) -> list[Visit]:
+        rows = await self.session.scalars(
+            self.of_programme(programme_id).where(
+                col(Visit.status).in_([VisitStatus.PROPOSED, VisitStatus.SCHEDULED])
+            )
+        )
+        return list(rows)
+
+    async def slot(self, programme_id: UUID, slot_id: UUID) -> Slot | None:
+        return await self.session.scalar(
+            select(Slot).where(col(Slot.programme_id) == programme_id, col(Slot.id) == slot_id)
+        )
+
+    async def replace_second_adult(self, visit: Visit, staff_id: UUID) -> None:
+        await self.session.execute(
+            delete(VisitAdult).where(
+                col(VisitAdult.visit_id) == visit.id,
+                col(VisitAdult.role) == VisitRole.SECOND_ADULT,
+            )
+        )
+        self.session.add(
+            VisitAdult(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                staff_id=staff_id,
+                role=VisitRole.SECOND_ADULT,
+            )
+        )
 
     async def adults(self, visit_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, VisitRole]]]:
         found: dict[UUID, list[tuple[UUID, VisitRole]]] = defaultdict(list)

@@ -1,20 +1,22 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.core.auth import require
+from app.core.concurrency import IfMatch
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import service
-from app.visits.schemas import VisitRead
+from app.visits import changes, service
+from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap
 
 programmes = APIRouter(prefix="/programmes", tags=["visits"])
 visits = APIRouter(prefix="/visits", tags=["visits"])
 
 Reader = Annotated[Principal, require(P.VISITS_READ, kinds=STAFF_OR_CLIENT)]
+Planner = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
 
 
 @programmes.get("/{programme_id}/visits", summary="The programme's visits, in time order")
@@ -26,5 +28,37 @@ async def list_visits(
 
 
 @visits.get("/{visit_id}", summary="A visit: its household, children, adults, time and place")
-async def get_visit(visit_id: UUID, session: SessionDep, who: Reader) -> VisitRead:
-    return await service.get(session, who, visit_id)
+async def get_visit(
+    visit_id: UUID, session: SessionDep, response: Response, who: Reader
+) -> VisitRead:
+    found = await service.get(session, who, visit_id)
+    response.headers["ETag"] = f'"{found.id.hex}.{found.version}"'
+    return found
+
+
+@visits.patch(
+    "/{visit_id}",
+    summary="Move a visit, change its second adult, or lock or unlock it; refused with 409 "
+    "naming the rule a change would break",
+)
+async def change_visit(
+    visit_id: UUID,
+    body: VisitChangeRequest,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: Planner,
+) -> VisitRead:
+    changed = await changes.change(session, who, visit_id, body, if_match)
+    response.headers["ETag"] = f'"{changed.id.hex}.{changed.version}"'
+    return changed
+
+
+@programmes.post(
+    "/{programme_id}/visits/swap",
+    summary="Swap two visits' times (each keeps its household and adults); checked like a move",
+)
+async def swap_visits(
+    programme_id: UUID, body: VisitSwap, session: SessionDep, who: Planner
+) -> list[VisitRead]:
+    return await changes.swap(session, who, programme_id, body)

@@ -1,9 +1,10 @@
 from datetime import datetime
+from typing import Self
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from app.core.schemas import Output
+from app.core.schemas import Input, Output, Patch
 from app.visits.models import VisitLocation, VisitRole, VisitStatus
 
 
@@ -26,3 +27,33 @@ class VisitRead(Output):
     locked: bool
     adults: list[VisitAdultRead]
     version: int
+
+
+class VisitChangeRequest(Patch):
+    """Move the visit to another slot, change its second adult, or lock it (confirmed with the
+    family: a re-run keeps it where it is) or unlock it."""
+
+    clearable = frozenset({"note"})
+
+    slot_id: UUID | None = None
+    second_adult_id: UUID | None = None
+    locked: bool | None = None
+    note: str | None = Field(default=None, max_length=500, description="Why, for the history.")
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not {"slot_id", "second_adult_id", "locked"} & self.model_fields_set:
+            raise ValueError("give slot_id, second_adult_id or locked")
+        return self
+
+
+class VisitSwap(Input):
+    first_visit_id: UUID
+    second_visit_id: UUID
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _two(self) -> Self:
+        if self.first_visit_id == self.second_visit_id:
+            raise ValueError("a swap needs two different visits")
+        return self

@@ -36,6 +36,10 @@ async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRea
     return (await _describe(repository, [visit]))[0]
 
 
+async def describe_one(repository: VisitRepository, visit: Visit) -> VisitRead:
+    return (await _describe(repository, [visit]))[0]
+
+
 async def _describe(repository: VisitRepository, visits: list[Visit]) -> list[VisitRead]:
     ids = [v.id for v in visits]
     adults, pupils = await repository.adults(ids), await repository.pupils(ids)

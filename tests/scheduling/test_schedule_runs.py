@@ -1,55 +1,20 @@
 """A schedule run through the API: asked for, solved by a worker, its visits proposed with two
 adults each, explained, and confirmed when the programme is published."""
 
-from typing import Any
-
 import httpx
 
 from app.core.jobs import run_pending
 from app.core.permissions import Role
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
-from tests.parents.helpers import (
-    answer_url,
-    collecting_programme,
-    household_of,
-    invitation_code,
-    parent_headers,
-    slot_ids,
-)
-
-
-async def _to_scheduling(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    programme = await collecting_programme(client, world)
-    home = await household_of("P-1")
-    parent = await parent_headers(
-        client, await invitation_code(client, world, programme["id"], home)
-    )
-    slots = await slot_ids(client, parent, programme["id"])
-    chosen = await client.put(
-        answer_url(programme["id"], home), json={"preferred_slot_ids": [slots[3]]}, headers=parent
-    )
-    assert chosen.status_code == 200, chosen.text
-    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    pool = await client.put(
-        f"/api/v1/programmes/{programme['id']}/second-adults",
-        json={"staff_ids": [str(world.login(Role.SUPPORT_STAFF).staff_id)]},
-        headers=admin,
-    )
-    assert pool.status_code == 200, pool.text
-    moved = await client.post(
-        f"/api/v1/programmes/{programme['id']}/transitions",
-        json={"to": "scheduling"},
-        headers=admin,
-    )
-    assert moved.status_code == 200, moved.text
-    return programme | {"slots": slots, "home": str(home)}
+from tests.parents.helpers import collecting_programme
+from tests.visits.helpers import scheduling_programme
 
 
 async def test_a_run_proposes_visits_and_publishing_confirms_them(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    programme = await _to_scheduling(client, world)
+    programme = await scheduling_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     started = await client.post(
         f"/api/v1/programmes/{programme['id']}/schedule-runs",
