@@ -343,6 +343,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(PROGRAMME_READERS),
+    # The home teacher's own itinerary; SLT may read anyone's.
+    ("GET", f"{V1}/programmes/{{programme_id}}/itineraries/{{staff_id}}"): Policy(
+        rule(ok=("teacher", "school_admin"), hide=("other_school_admin", "other_trust_admin"))
+    ),
     # Visits of a programme still collecting cannot be changed yet (409).
     ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {"locked": True}

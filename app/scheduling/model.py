@@ -148,15 +148,21 @@ def _longest_drive(prepared: Prepared, households: set[str]) -> int:
 
 def _class_days(built: CpsatModel) -> None:
     prepared = built.prepared
+    limit = prepared.instance.max_visits_per_adult_per_day
+    members: dict[tuple[str, date], list[cp_model.IntVar]] = defaultdict(list)
     for option in built.options:
         day = prepared.slots[option.slot_id].day
         for class_id in sorted(set(prepared.households[option.household_id].classes)):
-            used = built.class_days.get((class_id, day))
-            if used is None:
-                used = built.model.new_bool_var(f"day_{class_id}_{day}")
-                built.class_days[(class_id, day)] = used
-                built.terms.append((prepared.instance.weights.class_day, used))
-            built.model.add_implication(built.x[option.index], used)
+            members[(class_id, day)].append(built.x[option.index])
+    for (class_id, day), literals in sorted(members.items()):
+        used = built.model.new_bool_var(f"day_{class_id}_{day}")
+        built.class_days[(class_id, day)] = used
+        built.terms.append((prepared.instance.weights.class_day, used))
+        for literal in literals:
+            built.model.add_implication(literal, used)
+        # Implied (a class's teacher makes at most `limit` visits a day); it lets the LP see
+        # that a class of 30 needs three days, which makes the bound worth having.
+        built.model.add(sum(literals) <= limit * used)
 
 
 def _peaks(built: CpsatModel) -> None:

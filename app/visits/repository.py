@@ -3,10 +3,15 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from app.availability.models import HouseholdAnswer
 from app.core.repository import ScopedRepository
 from app.programmes.models import Slot
+from app.roster.models import Contact, Household, Pupil, SchoolClass
+from app.staff.models import StaffMember
+from app.trusts.models import School
 from app.visits.models import Visit, VisitAdult, VisitPupil, VisitRole, VisitStatus
 
 
@@ -73,4 +78,83 @@ class VisitRepository(ScopedRepository[Visit]):
         )
         for visit_id, pupil_id in rows.all():
             found[visit_id].append(pupil_id)
+        return found
+
+
+class ItineraryRepository:
+    """What one adult's days need: their visits, and for each its home, children, first contact,
+    access needs and the other adults. Runs after the programme has loaded through the scope."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def visits_of(self, programme_id: UUID, staff_id: UUID) -> list[Visit]:
+        mine = select(VisitAdult.visit_id).where(col(VisitAdult.staff_id) == staff_id)
+        rows = await self.session.scalars(
+            select(Visit)
+            .where(
+                col(Visit.programme_id) == programme_id,
+                col(Visit.id).in_(mine),
+                col(Visit.status).not_in([VisitStatus.CANCELLED, VisitStatus.DECLINED]),
+            )
+            .order_by(col(Visit.starts_at))
+        )
+        return list(rows)
+
+    async def households(self, ids: list[UUID]) -> dict[UUID, Household]:
+        rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
+        return {h.id: h for h in rows}
+
+    async def first_contacts(self, households: list[UUID]) -> dict[UUID, Contact]:
+        rows = await self.session.scalars(
+            select(Contact)
+            .where(col(Contact.household_id).in_(households))
+            .order_by(col(Contact.priority).desc(), col(Contact.id).desc())
+        )
+        return {c.household_id: c for c in rows}  # the last written wins: priority 1
+
+    async def children(self, visit_ids: list[UUID]) -> dict[UUID, list[tuple[str, str | None]]]:
+        rows = await self.session.execute(
+            select(
+                VisitPupil.visit_id,
+                Pupil.preferred_first_name,
+                Pupil.legal_first_name,
+                SchoolClass.name,
+            )
+            .join(Pupil, col(Pupil.id) == col(VisitPupil.pupil_id))
+            .outerjoin(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
+            .where(col(VisitPupil.visit_id).in_(visit_ids))
+            .order_by(col(Pupil.legal_first_name))
+        )
+        found: dict[UUID, list[tuple[str, str | None]]] = defaultdict(list)
+        for visit_id, preferred, legal, class_name in rows.all():
+            found[visit_id].append((preferred or legal, class_name))
+        return found
+
+    async def adults(self, visit_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, str, VisitRole]]]:
+        rows = await self.session.execute(
+            select(VisitAdult.visit_id, VisitAdult.staff_id, StaffMember.full_name, VisitAdult.role)
+            .join(StaffMember, col(StaffMember.id) == col(VisitAdult.staff_id))
+            .where(col(VisitAdult.visit_id).in_(visit_ids))
+            .order_by(col(VisitAdult.role), col(StaffMember.full_name))
+        )
+        found: dict[UUID, list[tuple[UUID, str, VisitRole]]] = defaultdict(list)
+        for visit_id, staff_id, name, role in rows.all():
+            found[visit_id].append((staff_id, name, VisitRole(role)))
+        return found
+
+    async def answers(
+        self, programme_id: UUID, households: list[UUID]
+    ) -> dict[UUID, HouseholdAnswer]:
+        rows = await self.session.scalars(
+            select(HouseholdAnswer).where(
+                col(HouseholdAnswer.programme_id) == programme_id,
+                col(HouseholdAnswer.household_id).in_(households),
+            )
+        )
+        return {a.household_id: a for a in rows}
+
+    async def school(self, school_id: UUID) -> School:
+        found = await self.session.scalar(select(School).where(col(School.id) == school_id))
+        assert found is not None, "a programme's school exists"
         return found

@@ -9,8 +9,8 @@ from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, service
-from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap
+from app.visits import changes, itineraries, service
+from app.visits.schemas import Itinerary, VisitChangeRequest, VisitRead, VisitSwap
 
 programmes = APIRouter(prefix="/programmes", tags=["visits"])
 visits = APIRouter(prefix="/visits", tags=["visits"])
@@ -62,3 +62,17 @@ async def swap_visits(
     programme_id: UUID, body: VisitSwap, session: SessionDep, who: Planner
 ) -> list[VisitRead]:
     return await changes.swap(session, who, programme_id, body)
+
+
+@programmes.get(
+    "/{programme_id}/itineraries/{staff_id}",
+    summary="An adult's visit days in order: times, addresses, travel legs, the children, the "
+    "family's contact and access needs, and the other adults (their own, or any, for SLT)",
+)
+async def get_itinerary(
+    programme_id: UUID,
+    staff_id: UUID,
+    session: SessionDep,
+    who: Annotated[Principal, require(P.VISITS_READ)],
+) -> Itinerary:
+    return await itineraries.itinerary(session, who, programme_id, staff_id)

@@ -57,3 +57,46 @@ class VisitSwap(Input):
         if self.first_visit_id == self.second_visit_id:
             raise ValueError("a swap needs two different visits")
         return self
+
+
+class ItineraryChild(Output):
+    first_name: str
+    class_name: str | None
+
+
+class ItineraryAdult(Output):
+    staff_id: UUID
+    name: str
+    role: VisitRole
+
+
+class ItineraryStop(Output):
+    visit_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    local_start: str = Field(description="Europe/London, HH:MM")
+    local_end: str
+    location: VisitLocation
+    address: str = Field(description="The home, or the school for a neutral-venue or school visit.")
+    postcode: str
+    travel_minutes: int = Field(description="From the previous stop (the school, for the first).")
+    children: list[ItineraryChild]
+    contact_name: str | None
+    contact_mobile: str | None
+    interpreter_language: str | None
+    accessibility: str | None
+    notes_for_visitors: str | None
+    with_adults: list[ItineraryAdult] = Field(description="Everyone else on the visit.")
+    status: VisitStatus
+
+
+class ItineraryDay(Output):
+    day: str
+    stops: list[ItineraryStop]
+    travel_minutes: int
+
+
+class Itinerary(Output):
+    programme_id: UUID
+    staff_id: UUID
+    days: list[ItineraryDay]
