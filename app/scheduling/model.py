@@ -51,6 +51,8 @@ class CpsatModel:
     afters: list[_After] = field(default_factory=list)
     pairs: list[_Pair] = field(default_factory=list)
     merged: list[tuple[cp_model.IntVar, list[cp_model.IntVar]]] = field(default_factory=list)
+    unplaced: list[tuple[cp_model.IntVar, str]] = field(default_factory=list)
+    moved: list[tuple[cp_model.IntVar, str]] = field(default_factory=list)
     by_adult: dict[str, list[Option]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -75,26 +77,31 @@ def build_model(prepared: Prepared, households: list[str], *, sequence: bool = T
 
 
 def _households(built: CpsatModel) -> None:
+    """Each household: one option, or "unplaced" (costly); an explicit literal rather than a
+    constant minus the options keeps every objective coefficient positive, which keeps the LP
+    bound numerically sound."""
     prepared, weights = built.prepared, built.prepared.instance.weights
     previous = {p.household_id: p.slot_id for p in prepared.instance.previous}
     for h in built.households:
         options = prepared.by_household[h]
         literals = [built.x[o.index] for o in options]
-        if prepared.households[h].locked is not None and literals:
-            built.model.add(sum(literals) == 1)
-        elif literals:
-            built.model.add_at_most_one(literals)
-        built.constant += weights.unplaced
-        built.terms += [(-weights.unplaced, lit) for lit in literals]
         for option in options:
             cost = prepared.preference_cost(h, option.slot_id)
             if cost:
                 built.terms.append((cost, built.x[option.index]))
+        if prepared.households[h].locked is not None and literals:
+            built.model.add_exactly_one(literals)
+        else:
+            unplaced = built.model.new_bool_var(f"unplaced_{h}")
+            built.model.add_exactly_one([*literals, unplaced])
+            built.terms.append((weights.unplaced, unplaced))
+            built.unplaced.append((unplaced, h))
         if h in previous:
-            built.constant += weights.moved
-            built.terms += [
-                (-weights.moved, built.x[o.index]) for o in options if o.slot_id == previous[h]
-            ]
+            stays = [built.x[o.index] for o in options if o.slot_id == previous[h]]
+            moved = built.model.new_bool_var(f"moved_{h}")
+            built.model.add(sum(stays) + moved >= 1)
+            built.terms.append((weights.moved, moved))
+            built.moved.append((moved, h))
 
 
 def _adult_capacity(built: CpsatModel) -> None:
@@ -278,6 +285,11 @@ def add_hints(built: CpsatModel, assignment: Assignment) -> None:
     value = {built.x[o.index].index: o.index in chosen for o in built.options}
     for option in built.options:
         model.add_hint(built.x[option.index], option.index in chosen)
+    previous = {p.household_id: p.slot_id for p in prepared.instance.previous}
+    for literal, h in built.unplaced:
+        model.add_hint(literal, h not in assignment)
+    for literal, h in built.moved:
+        model.add_hint(literal, h not in assignment or assignment[h].slot_id != previous[h])
     for merged, literals in built.merged:  # in creation order: parts before their sums
         value[merged.index] = any(value[lit.index] for lit in literals)
         model.add_hint(merged, value[merged.index])

@@ -15,6 +15,9 @@ costs exactly that drive; right after any other family it costs at least the dri
 nearest of the others; after a gap it costs at least the drive from the nearest possible place.
 So the model's value never exceeds the real objective and CP-SAT's proven bound is a valid lower
 bound on the real (validated) objective over schedules that keep the team rule of `options`.
+Above SEQUENCE_LIMIT options (a whole school) the sequence literals are left out and every visit
+is priced at its shortest possible drive; the LP relaxation of that model (bound.py) then gives
+the bound, and the stop ordering does the travel work.
 """
 
 import math
@@ -23,15 +26,19 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
+from app.scheduling.bound import lp_bound
 from app.scheduling.explain import explain_unmet, explain_unplaced
-from app.scheduling.greedy import Assignment, Timetable, visits_of, warm_start
+from app.scheduling.greedy import Assignment, Timetable, office_baseline, visits_of, warm_start
 from app.scheduling.model import add_hints, build_model
 from app.scheduling.options import Prepared, prepare
 from app.scheduling.problem import Instance, Schedule, SolveStats
 from app.scheduling.stops import order_stops
 
-NEAREST = 3  # predecessors modelled exactly per visit
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
+# Above this many options the travel sequence makes the model too big to search in seconds;
+# visits are then priced at their shortest possible drive and the stops ordered afterwards.
+SEQUENCE_LIMIT = 1500
+DETERMINISTIC_SHARE = 0.3  # of the time limit, in CP-SAT's deterministic seconds
 
 
 def solve(instance: Instance) -> Schedule:
@@ -143,21 +150,29 @@ def exact_objective(prepared: Prepared, assignment: Assignment) -> int:
 def _solve_component(
     prepared: Prepared, households: list[str], seconds: float
 ) -> tuple[Assignment, int, str]:
+    """CP-SAT from the greedy schedule; the bound is the better of CP-SAT's and the LP's."""
     wanted = set(households)
-    warm = {h: o for h, o in warm_start(prepared).items() if h in wanted}
-    built = build_model(prepared, households)
+    starts = [warm_start(prepared), office_baseline(prepared)]
+    warm = min(
+        ({h: o for h, o in start.items() if h in wanted} for start in starts),
+        key=lambda a: exact_objective(prepared, a),
+    )
+    size = sum(len(prepared.by_household[h]) for h in households)
+    built = build_model(prepared, households, sequence=size <= SEQUENCE_LIMIT)
     add_hints(built, warm)
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.num_workers = WORKERS
-    params.interleave_search = True
+    params.interleave_search = True  # deterministic whatever the machine's load
     params.random_seed = prepared.instance.seed
-    params.max_deterministic_time = max(0.2, seconds)
+    params.cp_model_probing_level = 0  # probing costs seconds on a school for little gain
+    params.max_deterministic_time = max(0.2, seconds * DETERMINISTIC_SHARE)
     # A safety net only: the deterministic limit normally stops it first.
-    params.max_time_in_seconds = max(1.0, seconds * 3)
+    params.max_time_in_seconds = max(2.0, seconds * 3)
     status = solver.solve(built.model)
+    bound = lp_bound(prepared, households)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return warm, 0, solver.status_name(status)
+        return warm, bound, solver.status_name(status)
     chosen = {o.household_id: o for o in built.options if solver.boolean_value(built.x[o.index])}
-    bound = math.ceil(solver.best_objective_bound - 1e-6)
+    bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
     return chosen, bound, solver.status_name(status)

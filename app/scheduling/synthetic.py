@@ -54,14 +54,14 @@ def school_instance(
 
 
 def trust_instances(
-    seed: int = 1, *, schools: int = 20, sizes: tuple[int, ...] = (210, 315, 420, 280, 350)
+    seed: int = 1, *, schools: int = 20, sizes: tuple[int, ...] = (180, 270, 360, 240, 300)
 ) -> list[Instance]:
     """A trust's schools in one town (siblings across schools are visited by each school)."""
     keys = [f"school-{i + 1:02d}" for i in range(schools)]
     pupils = [sizes[i % len(sizes)] for i in range(schools)]
     snapshots = RosterGenerator(seed).trust_snapshots(keys, pupils_per_school=pupils)
     return [
-        instance_from_snapshot(snapshots[k], k, seed=seed + i, time_limit_seconds=2.5)
+        instance_from_snapshot(snapshots[k], k, seed=seed + i, time_limit_seconds=2.0)
         for i, k in enumerate(keys)
     ]
 
