@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
 from app.availability.models import HouseholdAnswer
 from app.core.repository import ScopedRepository
@@ -12,7 +12,7 @@ from app.programmes.models import Slot
 from app.roster.models import Contact, Household, Pupil, SchoolClass
 from app.staff.models import StaffMember
 from app.trusts.models import School
-from app.visits.models import Visit, VisitAdult, VisitPupil, VisitRole, VisitStatus
+from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
 
 class VisitRepository(ScopedRepository[Visit]):
@@ -158,3 +158,26 @@ class ItineraryRepository:
         found = await self.session.scalar(select(School).where(col(School.id) == school_id))
         assert found is not None, "a programme's school exists"
         return found
+
+
+async def follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+    """Visits follow a household merge. Where both homes had a visit in one programme, they are
+    the same family now: the children join the kept visit and the other is removed."""
+    kept = {
+        v.programme_id: v.id
+        for v in await session.scalars(select(Visit).where(col(Visit.household_id) == to_id))
+    }
+    for visit in list(
+        await session.scalars(select(Visit).where(col(Visit.household_id) == from_id))
+    ):
+        target = kept.get(visit.programme_id)
+        if target is None:
+            visit.household_id = to_id
+            continue
+        await session.execute(
+            update(VisitPupil).where(col(VisitPupil.visit_id) == visit.id).values(visit_id=target)
+        )
+        for child in (VisitAdult, VisitChange):
+            await session.execute(delete(child).where(col(child.visit_id) == visit.id))
+        await session.delete(visit)
+    await session.flush()
