@@ -6,9 +6,10 @@
 #   2. ruff check   app tests
 #   3. ruff format  --check app tests
 #   4. mypy         app tests (strict; config in pyproject.toml)
-#   5. pytest       on SQLite (a temporary file)
-#   6. pytest       on PostgreSQL (a throw-away database, dropped on exit)
-#   7. pip-audit    known vulnerabilities in the installed packages
+#   5. PostgreSQL   a throw-away database (the local cluster is started if it is down)
+#   6. pytest       on PostgreSQL, and on SQLite (a temporary file) beside it, one per core
+#   7. (SQLite's output, printed once both runs have finished)
+#   8. pip-audit    known vulnerabilities in the installed packages
 #
 # Arguments go to both pytest runs:   ./scripts/test.sh -k token -x
 #
@@ -33,7 +34,7 @@ WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/threshold-test-sh.XXXXXX")"
 PG_DATABASE=""
 WARNINGS=()
 STEP=0
-STEPS=7
+STEPS=8
 STARTED=$SECONDS
 
 banner() {
@@ -57,6 +58,9 @@ psql_admin() {
 
 cleanup() {
     local status=$?
+    if [[ -n "${sqlite_pid:-}" ]]; then
+        kill "$sqlite_pid" 2>/dev/null || true
+    fi
     if [[ -n "$PG_DATABASE" ]]; then
         psql_admin -c "DROP DATABASE IF EXISTS \"$PG_DATABASE\" WITH (FORCE)" >/dev/null 2>&1 \
             || printf 'test.sh: could not drop database %s; drop it by hand\n' "$PG_DATABASE" >&2
@@ -110,12 +114,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-banner "pytest on SQLite"
-env -u THRESHOLD_TEST_DATABASE_URL \
-    "$VENV_BIN/pytest" --junitxml="$WORK_DIR/sqlite.xml" "$@"
-
-# ---------------------------------------------------------------------------------------------
-banner "pytest on PostgreSQL ($PG_HOST:$PG_PORT)"
+banner "PostgreSQL at $PG_HOST:$PG_PORT: a throw-away database"
 if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
     die "pg_isready and psql are needed for the PostgreSQL run (Debian: postgresql-client)"
 fi
@@ -134,8 +133,23 @@ fi
 PG_DATABASE="threshold_test_$$_$(date +%s)"
 psql_admin -c "CREATE DATABASE \"$PG_DATABASE\""
 echo "throw-away database: $PG_DATABASE (dropped on exit)"
+
+# ---------------------------------------------------------------------------------------------
+# The two runs share nothing (a temporary SQLite file; the throw-away database), so they run
+# side by side, one per core; SQLite's output is shown when both have finished.
+banner "pytest on PostgreSQL, with pytest on SQLite beside it"
+env -u THRESHOLD_TEST_DATABASE_URL \
+    "$VENV_BIN/pytest" --junitxml="$WORK_DIR/sqlite.xml" "$@" >"$WORK_DIR/sqlite.log" 2>&1 &
+sqlite_pid=$!
+pg_status=0
 THRESHOLD_TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$PG_DATABASE" \
-    "$VENV_BIN/pytest" --junitxml="$WORK_DIR/postgresql.xml" "$@"
+    "$VENV_BIN/pytest" --junitxml="$WORK_DIR/postgresql.xml" "$@" || pg_status=$?
+sqlite_status=0
+wait "$sqlite_pid" || sqlite_status=$?
+banner "pytest on SQLite (its output)"
+cat "$WORK_DIR/sqlite.log"
+[[ "$sqlite_status" == 0 ]] || die "pytest on SQLite failed (exit $sqlite_status; output above)"
+[[ "$pg_status" == 0 ]] || die "pytest on PostgreSQL failed (exit $pg_status; see its output)"
 
 # ---------------------------------------------------------------------------------------------
 banner "pip-audit: known vulnerabilities in the installed packages"
