@@ -112,7 +112,9 @@ async def save(
     *,
     entered_by_staff: UUID | None,
 ) -> AnswerRead:
-    slots = {s.id: s for s in await repository.slots_of(session, programme.id)}
+    # Only the slots the answer names: the parent's PUT is a hot path.
+    named = await repository.slots_of(session, programme.id, body.preferred_slot_ids)
+    slots = {s.id: s for s in named}
     check(programme, slots, body)
     now = utcnow()
     values: dict[str, Any] = {
@@ -149,7 +151,8 @@ async def save(
 
 async def read(session: AsyncSession, programme: VisitProgramme, household_id: UUID) -> AnswerRead:
     answer = await repository.answer_of(session, programme.id, household_id)
-    slots = {s.id: s for s in await repository.slots_of(session, programme.id)}
+    named = [UUID(s) for s in answer.preferred_slot_ids] if answer else []
+    slots = {s.id: s for s in await repository.slots_of(session, programme.id, named)}
     return describe(programme, household_id, answer, slots)
 
 

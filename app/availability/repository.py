@@ -1,5 +1,6 @@
 """Reads of a programme's households, answers and invitations for the availability area."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -46,11 +47,16 @@ async def children_in_scope(
     ]
 
 
-async def slots_of(session: AsyncSession, programme_id: UUID) -> list[Slot]:
-    rows = await session.scalars(
-        select(Slot).where(col(Slot.programme_id) == programme_id).order_by(col(Slot.starts_at))
-    )
-    return list(rows)
+async def slots_of(
+    session: AsyncSession, programme_id: UUID, ids: Collection[UUID] | None = None
+) -> list[Slot]:
+    """The programme's slots in time order; only those named, when `ids` is given."""
+    statement = select(Slot).where(col(Slot.programme_id) == programme_id)
+    if ids is not None:
+        if not ids:
+            return []
+        statement = statement.where(col(Slot.id).in_(ids))
+    return list(await session.scalars(statement.order_by(col(Slot.starts_at))))
 
 
 async def answer_of(

@@ -8,9 +8,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, select
 
 from app.core.errors import NotFound
+from app.core.models import SchoolScoped
 from app.core.principal import Principal
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
+
+
+def in_schools(statement: Any, model: Any, schools: frozenset[UUID] | None) -> Select[Any]:
+    """`statement` limited to `model`'s rows at `schools` (None: every school of the trust)."""
+    if schools is None or not issubclass(model, SchoolScoped):
+        return statement  # type: ignore[no-any-return]
+    return statement.where(model.school_id.in_(schools))  # type: ignore[no-any-return]
 
 
 class ScopedRepository(Generic[ModelT]):
@@ -28,7 +36,8 @@ class ScopedRepository(Generic[ModelT]):
         self.principal = principal
 
     def base_statement(self) -> Select[Any]:
-        return select(self.model)
+        """Rows of one school are narrowed to the caller's schools here, once for every area."""
+        return in_schools(select(self.model), self.model, self.principal.scope.school_ids)
 
     async def find(self, object_id: UUID) -> ModelT | None:
         statement = self.base_statement().where(self.model.id == object_id)

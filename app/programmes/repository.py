@@ -45,15 +45,19 @@ def children_in_scope(programme: VisitProgramme) -> Select[Any]:
     return statement  # type: ignore[no-any-return]
 
 
+def classes_in_scope(programme: VisitProgramme) -> Select[Any]:
+    """Current classes of the programme's school and year whose year group is in scope: the
+    classes that need a team, and that the scheduler plans for."""
+    return select(SchoolClass).where(
+        col(SchoolClass.school_id) == programme.school_id,
+        col(SchoolClass.academic_year) == programme.academic_year,
+        col(SchoolClass.year_group).in_(programme.year_groups),
+        col(SchoolClass.active).is_(True),
+    )
+
+
 class ProgrammeRepository(ScopedRepository[VisitProgramme]):
     model, label = VisitProgramme, "programme"
-
-    def base_statement(self) -> Select[Any]:
-        statement = select(VisitProgramme)
-        schools = self.principal.scope.school_ids
-        if schools is not None:
-            statement = statement.where(col(VisitProgramme.school_id).in_(schools))
-        return statement
 
     async def slot_counts(self, programme_ids: list[UUID]) -> dict[UUID, int]:
         if not programme_ids:
@@ -95,31 +99,15 @@ class TeamRepository(ScopedRepository[TeamMember]):
 
     model, label = TeamMember, "team member"
 
-    def base_statement(self) -> Select[Any]:
-        statement = select(TeamMember)
-        schools = self.principal.scope.school_ids
-        if schools is not None:
-            statement = statement.where(col(TeamMember.school_id).in_(schools))
-        return statement
-
-    def _classes(self, programme: VisitProgramme) -> Select[Any]:
-        """Current classes of the programme's school and year whose year group is in scope."""
-        return select(SchoolClass).where(
-            col(SchoolClass.school_id) == programme.school_id,
-            col(SchoolClass.academic_year) == programme.academic_year,
-            col(SchoolClass.year_group).in_(programme.year_groups),
-            col(SchoolClass.active).is_(True),
-        )
-
     async def classes(self, programme: VisitProgramme) -> list[SchoolClass]:
         rows = await self.session.scalars(
-            self._classes(programme).order_by(col(SchoolClass.name), col(SchoolClass.id))
+            classes_in_scope(programme).order_by(col(SchoolClass.name), col(SchoolClass.id))
         )
         return list(rows)
 
     async def class_in_scope(self, programme: VisitProgramme, class_id: UUID) -> SchoolClass:
         found: SchoolClass | None = await self.session.scalar(
-            self._classes(programme).where(col(SchoolClass.id) == class_id)
+            classes_in_scope(programme).where(col(SchoolClass.id) == class_id)
         )
         if found is None:
             raise NotFound(f"There is no class {class_id} in this programme that you can see.")

@@ -5,24 +5,12 @@ from sqlalchemy import Select, func
 from sqlmodel import col, select
 
 from app.core.jobs import Job
-from app.core.repository import ScopedRepository
+from app.core.repository import ScopedRepository, in_schools
 from app.roster.models import ClassStaff, Contact, Household, Pupil, RosterImport, SchoolClass
-
-
-def _in_schools(statement: Any, column: Any, schools: frozenset[UUID] | None) -> Select[Any]:
-    narrowed: Select[Any] = (
-        statement if schools is None else statement.where(col(column).in_(schools))
-    )
-    return narrowed
 
 
 class ClassRepository(ScopedRepository[SchoolClass]):
     model, label = SchoolClass, "class"
-
-    def base_statement(self) -> Select[Any]:
-        return _in_schools(
-            select(SchoolClass), SchoolClass.school_id, self.principal.scope.school_ids
-        )
 
     async def staff_of(self, class_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Any]]]:
         found: dict[UUID, list[tuple[UUID, Any]]] = {c: [] for c in class_ids}
@@ -83,15 +71,12 @@ PUPIL_COLUMNS = (
 class PupilRepository(ScopedRepository[Pupil]):
     model, label = Pupil, "pupil"
 
-    def base_statement(self) -> Select[Any]:
-        return _in_schools(select(Pupil), Pupil.school_id, self.principal.scope.school_ids)
-
     def listing(self) -> Select[Any]:
         """Columns for lists, joined to the class for its year group, in one query."""
         statement = select(*PUPIL_COLUMNS).outerjoin(  # type: ignore[call-overload]
             SchoolClass, col(SchoolClass.id) == col(Pupil.class_id)
         )
-        return _in_schools(statement, Pupil.school_id, self.principal.scope.school_ids)
+        return in_schools(statement, Pupil, self.principal.scope.school_ids)
 
 
 class HouseholdRepository(ScopedRepository[Household]):
@@ -111,9 +96,9 @@ class HouseholdRepository(ScopedRepository[Household]):
 
     async def visible_pupils(self, household_id: UUID) -> list[tuple[UUID, UUID | None]]:
         """(pupil id, class id) of the household's pupils at the caller's schools."""
-        statement = _in_schools(
+        statement = in_schools(
             select(Pupil.id, Pupil.class_id).where(col(Pupil.household_id) == household_id),
-            Pupil.school_id,
+            Pupil,
             self.principal.scope.school_ids,
         )
         return [
@@ -131,11 +116,6 @@ class HouseholdRepository(ScopedRepository[Household]):
 
 class RosterImportRepository(ScopedRepository[RosterImport]):
     model, label = RosterImport, "roster import"
-
-    def base_statement(self) -> Select[Any]:
-        return _in_schools(
-            select(RosterImport), RosterImport.school_id, self.principal.scope.school_ids
-        )
 
     async def job_of(self, upload: RosterImport) -> Job:
         job = await self.session.get(Job, upload.job_id)

@@ -2,12 +2,12 @@
 session is scoped to the programme's trust and school."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
@@ -15,6 +15,7 @@ from app.core.bulk import insert_rows
 from app.core.jobs import Job, JobStatus
 from app.core.repository import ScopedRepository
 from app.programmes.models import SecondAdult, TeamMember, TeamRole, VisitProgramme
+from app.programmes.repository import classes_in_scope
 from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
 from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffMember, StaffUnavailability
@@ -32,13 +33,6 @@ class StaffRow:
 
 class ScheduleRunRepository(ScopedRepository[ScheduleRun]):
     model, label = ScheduleRun, "schedule run"
-
-    def base_statement(self) -> Select[Any]:
-        statement = select(ScheduleRun)
-        schools = self.principal.scope.school_ids
-        if schools is not None:
-            statement = statement.where(col(ScheduleRun.school_id).in_(schools))
-        return statement
 
     async def job_of(self, run: ScheduleRun) -> Job:
         job = await self.session.scalar(select(Job).where(col(Job.id) == run.job_id))
@@ -98,7 +92,7 @@ class SchedulingRepository:
             found[visit_id].append(str(staff_id))
         return found
 
-    async def households(self, ids: set[UUID]) -> dict[UUID, Household]:
+    async def households(self, ids: Collection[UUID]) -> dict[UUID, Household]:
         rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
         return {h.id: h for h in rows}
 
@@ -108,16 +102,10 @@ class SchedulingRepository:
         return found
 
     async def classes_in_scope(self, programme: VisitProgramme) -> list[tuple[UUID, str]]:
-        rows = await self.session.execute(
-            select(SchoolClass.id, SchoolClass.name)
-            .where(
-                col(SchoolClass.school_id) == programme.school_id,
-                col(SchoolClass.academic_year) == programme.academic_year,
-                col(SchoolClass.year_group).in_(programme.year_groups),
-            )
-            .order_by(col(SchoolClass.name))
+        rows = await self.session.scalars(
+            classes_in_scope(programme).order_by(col(SchoolClass.name), col(SchoolClass.id))
         )
-        return [(class_id, name) for class_id, name in rows.all()]
+        return [(c.id, c.name) for c in rows]
 
     async def teams(self, programme_id: UUID) -> dict[UUID, tuple[list[UUID], UUID | None]]:
         """Class -> (teachers, default second adult) as SLT set them."""

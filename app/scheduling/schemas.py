@@ -43,6 +43,10 @@ class ScheduleRunRead(Output):
     best_bound: int | None
     gap: float | None
     gap_of: str = GAP_OF
-    objective_parts: dict[str, Any]
+    objective_parts: dict[str, Any] = Field(
+        description="The objective's parts as the independent validator scores the schedule "
+        "(unplaced, preference points, first choices, travel in tenths of a minute, class-days, "
+        "busiest-day visits, moved, total), and the solver's status."
+    )
     unplaced: list[HouseholdReason]
     unmet_preferences: list[HouseholdReason]

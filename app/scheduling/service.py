@@ -3,6 +3,7 @@
 
 import asyncio
 import uuid
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from app.core.types import utcnow
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import on_transition
-from app.scheduling import instance, problem, solver
+from app.scheduling import instance, problem, solver, validator
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
@@ -202,7 +203,8 @@ def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem
     run.best_bound = stats.best_bound
     run.gap = stats.gap
     run.wall_seconds = stats.wall_seconds
-    run.objective_parts = {"status": stats.status, "notes": stats.notes}
+    parts = validator.objective_parts(loaded.instance, schedule)
+    run.objective_parts = {**asdict(parts), "status": stats.status, "notes": stats.notes}
     run.unplaced = [{"household_id": h, "reason": r} for h, r in sorted(schedule.unplaced.items())]
     run.unmet_preferences = [
         {"household_id": h, "reason": r} for h, r in sorted(schedule.unmet_preferences.items())

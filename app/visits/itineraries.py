@@ -34,7 +34,7 @@ async def itinerary(
     if staff_id != who.id:
         who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
     repository = ItineraryRepository(session)
-    visits = await repository.visits_of(programme.id, staff_id)
+    visits = await repository.visits_of_adult(programme.id, staff_id)
     stops = await _stops(repository, programme.id, programme.school_id, visits, staff_id)
     by_day: dict[str, list[ItineraryStop]] = defaultdict(list)
     for stop in stops:

@@ -9,21 +9,14 @@ from sqlmodel import col, delete, select, update
 from app.availability.models import HouseholdAnswer
 from app.core.repository import ScopedRepository
 from app.programmes.models import Slot
-from app.roster.models import Contact, Household, Pupil, SchoolClass
+from app.roster.models import Contact, Pupil, SchoolClass
+from app.scheduling.repository import SchedulingRepository
 from app.staff.models import StaffMember
-from app.trusts.models import School
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
 
 class VisitRepository(ScopedRepository[Visit]):
     model, label = Visit, "visit"
-
-    def base_statement(self) -> Select[Any]:
-        statement = select(Visit)
-        schools = self.principal.scope.school_ids
-        if schools is not None:
-            statement = statement.where(col(Visit.school_id).in_(schools))
-        return statement
 
     def of_programme(self, programme_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Visit.programme_id) == programme_id)
@@ -81,14 +74,12 @@ class VisitRepository(ScopedRepository[Visit]):
         return found
 
 
-class ItineraryRepository:
-    """What one adult's days need: their visits, and for each its home, children, first contact,
-    access needs and the other adults. Runs after the programme has loaded through the scope."""
+class ItineraryRepository(SchedulingRepository):
+    """What one adult's days need: their visits, and for each its home (and the school), the
+    children, first contact, access needs and the other adults. Runs after the programme has
+    loaded through the caller's scope."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def visits_of(self, programme_id: UUID, staff_id: UUID) -> list[Visit]:
+    async def visits_of_adult(self, programme_id: UUID, staff_id: UUID) -> list[Visit]:
         mine = select(VisitAdult.visit_id).where(col(VisitAdult.staff_id) == staff_id)
         rows = await self.session.scalars(
             select(Visit)
@@ -100,10 +91,6 @@ class ItineraryRepository:
             .order_by(col(Visit.starts_at))
         )
         return list(rows)
-
-    async def households(self, ids: list[UUID]) -> dict[UUID, Household]:
-        rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
-        return {h.id: h for h in rows}
 
     async def first_contacts(self, households: list[UUID]) -> dict[UUID, Contact]:
         rows = await self.session.scalars(
@@ -153,11 +140,6 @@ class ItineraryRepository:
             )
         )
         return {a.household_id: a for a in rows}
-
-    async def school(self, school_id: UUID) -> School:
-        found = await self.session.scalar(select(School).where(col(School.id) == school_id))
-        assert found is not None, "a programme's school exists"
-        return found
 
 
 async def follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:

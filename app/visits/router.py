@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from app.core.auth import require
-from app.core.concurrency import IfMatch
+from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
@@ -32,7 +32,7 @@ async def get_visit(
     visit_id: UUID, session: SessionDep, response: Response, who: Reader
 ) -> VisitRead:
     found = await service.get(session, who, visit_id)
-    response.headers["ETag"] = f'"{found.id.hex}.{found.version}"'
+    set_etag(response, found)
     return found
 
 
@@ -50,7 +50,7 @@ async def change_visit(
     who: Planner,
 ) -> VisitRead:
     changed = await changes.change(session, who, visit_id, body, if_match)
-    response.headers["ETag"] = f'"{changed.id.hex}.{changed.version}"'
+    set_etag(response, changed)
     return changed
 
 

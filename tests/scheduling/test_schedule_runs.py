@@ -37,6 +37,8 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert run["households"] == 2
     assert run["placed"] == 2, run["unplaced"]
     assert run["best_bound"] <= run["objective"]
+    assert run["objective_parts"]["total"] == run["objective"]
+    assert run["objective_parts"]["unplaced"] == 0
     visits = (
         await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=teacher)
     ).json()["items"]
