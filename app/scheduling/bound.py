@@ -20,7 +20,7 @@ TOLERANCE = 1e-6
 
 
 def lp_bound(prepared: Prepared, households: list[str]) -> int:
-    solver = pywraplp.Solver.CreateSolver("GLOP")
+    solver = _lp_solver()
     if solver is None:
         return 0
     options = [o for h in households for o in prepared.by_household[h]]
@@ -39,6 +39,18 @@ def lp_bound(prepared: Prepared, households: list[str]) -> int:
         return 0
     value = float(solver.Objective().Value())
     return max(0, math.floor(value - TOLERANCE * max(1.0, abs(value)) - 1))
+
+
+def _lp_solver() -> Any:
+    """COIN-OR's CLP where the OR-Tools build has it (three times faster than GLOP on a
+    school); GLOP's dual simplex otherwise."""
+    solver = pywraplp.Solver.CreateSolver("CLP")
+    if solver is not None:
+        return solver
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is not None:
+        solver.SetSolverSpecificParametersAsString("use_dual_simplex: true")
+    return solver
 
 
 def _households(

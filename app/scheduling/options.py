@@ -48,7 +48,7 @@ class Prepared:
     by_household: dict[str, list[Option]] = field(default_factory=dict)
     # household -> slot -> why that slot cannot be used (plain English)
     excluded: dict[str, dict[str, str]] = field(default_factory=dict)
-    travel_cache: dict[tuple[str, str], int] = field(default_factory=dict)
+    travel_cache: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
 
     def location(self, household_id: str) -> Location:
         household = self.households[household_id]
@@ -56,15 +56,14 @@ class Prepared:
 
     def travel(self, a: str | None, b: str | None) -> int:
         """Tenths of a minute between two households' visit places (None is the school)."""
-        key = (a or "", b or "") if (a or "") <= (b or "") else (b or "", a or "")
-        cached = self.travel_cache.get(key)
+        # The hottest call in the search: both directions are cached, so no key is normalised.
+        cached = self.travel_cache.get((a, b))
         if cached is None:
-            here, there = (self._place(h) for h in key)
-            cached = travel_tenths(here, there, self.instance.travel)
-            self.travel_cache[key] = cached
+            cached = travel_tenths(self._place(a), self._place(b), self.instance.travel)
+            self.travel_cache[(a, b)] = self.travel_cache[(b, a)] = cached
         return cached
 
-    def _place(self, household_id: str) -> Location:
+    def _place(self, household_id: str | None) -> Location:
         return self.location(household_id) if household_id else self.instance.school_location
 
     def rank(self, household_id: str, slot_id: str) -> int | None:

@@ -15,9 +15,13 @@ costs exactly that drive; right after any other family it costs at least the dri
 nearest of the others; after a gap it costs at least the drive from the nearest possible place.
 So the model's value never exceeds the real objective and CP-SAT's proven bound is a valid lower
 bound on the real (validated) objective over schedules that keep the team rule of `options`.
-Above SEQUENCE_LIMIT options (a whole school) the sequence literals are left out and every visit
-is priced at its shortest possible drive; the LP relaxation of that model (bound.py) then gives
-the bound, and the stop ordering does the travel work.
+
+Above SEQUENCE_LIMIT options (a whole school) CP-SAT does not pay its way in seconds: its search
+barely moves from the greedy start, and its own bound is far below zero. There the greedy
+schedule goes straight to the annealing search (search.py), which scores every move on the exact
+objective with real routes, and the LP relaxation of the model without the travel sequence
+(bound.py) gives the proven bound. Every schedule, from either path, then goes through the search
+and the stop ordering, which can only lower the exact objective.
 """
 
 import math
@@ -32,6 +36,7 @@ from app.scheduling.greedy import Assignment, Timetable, office_baseline, visits
 from app.scheduling.model import add_hints, build_model
 from app.scheduling.options import Prepared, prepare
 from app.scheduling.problem import Instance, Schedule, SolveStats
+from app.scheduling.search import STEPS_PER_SECOND, anneal
 from app.scheduling.stops import order_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
@@ -39,6 +44,7 @@ WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same s
 # visits are then priced at their shortest possible drive and the stops ordered afterwards.
 SEQUENCE_LIMIT = 1500
 DETERMINISTIC_SHARE = 0.3  # of the time limit, in CP-SAT's deterministic seconds
+SEARCH_SHARE = 0.6  # of the time limit, as annealing steps at the calibrated rate
 
 
 def solve(instance: Instance) -> Schedule:
@@ -56,6 +62,8 @@ def solve(instance: Instance) -> Schedule:
         assignment.update(found)
         bound += found_bound
         stats.notes.append(status)
+    steps = int(instance.time_limit_seconds * SEARCH_SHARE * STEPS_PER_SECOND)
+    assignment = anneal(prepared, assignment, steps, instance.seed)
     assignment = order_stops(prepared, assignment)
     stats.components = len(components)
     stats.status = _overall(stats.notes)
@@ -150,7 +158,8 @@ def exact_objective(prepared: Prepared, assignment: Assignment) -> int:
 def _solve_component(
     prepared: Prepared, households: list[str], seconds: float
 ) -> tuple[Assignment, int, str]:
-    """CP-SAT from the greedy schedule; the bound is the better of CP-SAT's and the LP's."""
+    """CP-SAT from the greedy schedule when the component is small enough for the travel
+    sequence; the bound is the better of CP-SAT's and the LP's."""
     wanted = set(households)
     starts = [warm_start(prepared), office_baseline(prepared)]
     warm = min(
@@ -158,7 +167,9 @@ def _solve_component(
         key=lambda a: exact_objective(prepared, a),
     )
     size = sum(len(prepared.by_household[h]) for h in households)
-    built = build_model(prepared, households, sequence=size <= SEQUENCE_LIMIT)
+    if size > SEQUENCE_LIMIT:
+        return warm, lp_bound(prepared, households), "GREEDY"
+    built = build_model(prepared, households)
     add_hints(built, warm)
     solver = cp_model.CpSolver()
     params = solver.parameters
