@@ -30,6 +30,7 @@ class ScheduleRunRead(Output):
     id: UUID
     programme_id: UUID
     status: JobStatus
+    progress: float = Field(ge=0, le=1, description="Share of the solver's work done, 0 to 1.")
     error: str | None
     seed: int
     time_limit_seconds: float

@@ -15,16 +15,18 @@ size, never by the clock.
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from app.scheduling.greedy import Assignment, Timetable
 from app.scheduling.options import Option, Prepared
 
+Accept = Callable[[int], bool]  # takes a change in the objective (points), says whether to keep it
 STEPS_PER_SECOND = 15_000  # about what one core manages on a school (the development machine)
 START_TEMPERATURE = 100.0  # points: worse moves of about a preference rank are taken early on
 END_TEMPERATURE = 1.0
+PROGRESS_REPORTS = 20
 CLEAR_DAY_SHARE = 0.01  # of steps that try to take a day out of a class's programme
 
 
@@ -105,7 +107,7 @@ class Search:
 
     # --- one change, scored and either kept or undone ---------------------------------------
 
-    def change(self, old: list[Option], new: list[Option], accept: "Acceptance") -> int | None:
+    def change(self, old: list[Option], new: list[Option], accept: Accept) -> int | None:
         """Replace `old` by `new` if every rule holds and `accept` takes the change in the
         objective; that change, or None when nothing changed."""
         touched = _Touched()
@@ -134,7 +136,7 @@ class Search:
 
     # --- the two moves ----------------------------------------------------------------------
 
-    def relocate(self, household_id: str, rng: random.Random, accept: "Acceptance") -> int | None:
+    def relocate(self, household_id: str, rng: random.Random, accept: Accept) -> int | None:
         """Move the household to one of its other options, chosen at random."""
         options = self.prepared.by_household[household_id]
         current = self.table.assignment.get(household_id)
@@ -143,7 +145,7 @@ class Search:
             return None
         return self.change([current] if current else [], [candidate], accept)
 
-    def swap(self, first: Option, second: Option, accept: "Acceptance") -> int | None:
+    def swap(self, first: Option, second: Option, accept: Accept) -> int | None:
         """Exchange the times of two households (keeping their adults where they can)."""
         if first.slot_id == second.slot_id:
             return None
@@ -153,7 +155,7 @@ class Search:
             return None
         return self.change([first, second], [new_first, new_second], accept)
 
-    def clear_class_day(self, class_id: str, day: date, accept: "Acceptance") -> int | None:
+    def clear_class_day(self, class_id: str, day: date, accept: Accept) -> int | None:
         """Move every visit of a class off one day, each to its cheapest fitting option on
         another day: the move that takes a day out of a class's programme."""
         prepared = self.prepared
@@ -236,8 +238,15 @@ class Acceptance:
         return self.rng.random() < math.exp(-delta / self.temperature)
 
 
-def anneal(prepared: Prepared, assignment: Assignment, steps: int, seed: int) -> Assignment:
-    """The best schedule seen in `steps` moves from `assignment` (never worse than it)."""
+def anneal(
+    prepared: Prepared,
+    assignment: Assignment,
+    steps: int,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
+) -> Assignment:
+    """The best schedule seen in `steps` moves from `assignment` (never worse than it);
+    `progress` hears the share of steps taken, twenty times over."""
     movable = sorted(
         h for h, hh in prepared.households.items() if hh.locked is None and prepared.by_household[h]
     )
@@ -250,7 +259,10 @@ def anneal(prepared: Prepared, assignment: Assignment, steps: int, seed: int) ->
     cost = best_cost = 0  # relative to the start: only differences matter
     best = dict(search.table.assignment)
     cooling = (END_TEMPERATURE / START_TEMPERATURE) ** (1 / steps)
-    for _ in range(steps):
+    every = max(1, steps // PROGRESS_REPORTS)
+    for step in range(steps):
+        if progress is not None and step % every == 0:
+            progress(step / steps)
         accept.temperature *= cooling
         delta = _step(search, movable, sharing, rng, accept)
         if delta is None:

@@ -2,6 +2,7 @@
 `proposed` for the school to inspect; publishing the programme confirms them."""
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -28,6 +29,8 @@ from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 
 JOB_KIND = "scheduling.run"
 UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
+PROGRESS_SCALE = 1000  # the job records progress in thousandths of the solver's work
+PROGRESS_WRITE_SECONDS = 5.0
 
 
 async def start_run(
@@ -76,6 +79,12 @@ async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> Schedu
     return describe(run, await runs.job_of(run))
 
 
+def _progress(job: Job) -> float:
+    if job.status is JobStatus.SUCCEEDED:
+        return 1.0
+    return round(job.progress_done / job.progress_total, 3) if job.progress_total else 0.0
+
+
 def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
     finished = job.finished_at
     elapsed = (
@@ -87,6 +96,7 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
         id=run.id,
         programme_id=run.programme_id,
         status=job.status,
+        progress=_progress(job),
         error=job.error,
         seed=run.seed,
         time_limit_seconds=run.time_limit_seconds,
@@ -115,12 +125,28 @@ async def run_schedule(context: JobContext) -> dict[str, Any]:
         loaded = await instance.load(
             session, programme, seed=run.seed, time_limit_seconds=run.time_limit_seconds
         )
-        await context.progress(0, len(loaded.instance.households))
-        # CP-SAT holds the GIL only briefly; in a thread the worker's loop keeps its lease alive.
-        schedule = await asyncio.to_thread(solver.solve, loaded.instance)
+        await context.progress(0, PROGRESS_SCALE)
+        # In a thread, so the worker's loop keeps its lease alive and records progress.
+        schedule = await asyncio.to_thread(
+            solver.solve, loaded.instance, _progress_reporter(context)
+        )
         await _write(session, programme, run, loaded, schedule)
-    await context.progress(len(schedule.visits))
+    await context.progress(PROGRESS_SCALE)
     return {"placed": len(schedule.visits), "unplaced": len(schedule.unplaced)}
+
+
+def _progress_reporter(context: JobContext) -> solver.Progress:
+    """Progress from the solver's thread, written through the worker's event loop; a failed
+    write only costs a progress figure, never the run."""
+    loop = asyncio.get_running_loop()
+
+    def report(share: float) -> None:
+        done = min(PROGRESS_SCALE - 1, int(share * PROGRESS_SCALE))  # complete once written
+        future = asyncio.run_coroutine_threadsafe(context.progress(done), loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout=PROGRESS_WRITE_SECONDS)
+
+    return report
 
 
 async def _write(

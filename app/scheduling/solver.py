@@ -27,6 +27,7 @@ and the stop ordering, which can only lower the exact objective.
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
@@ -47,10 +48,16 @@ DETERMINISTIC_SHARE = 0.3  # of the time limit, in CP-SAT's deterministic second
 SEARCH_SHARE = 0.6  # of the time limit, as annealing steps at the calibrated rate
 
 
-def solve(instance: Instance) -> Schedule:
-    """The best schedule CP-SAT finds in the time limit, its proven bound and every reason."""
+Progress = Callable[[float], None]
+
+
+def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
+    """The best schedule found in the time limit, its proven bound and every reason.
+    `progress`, if given, hears the share of the work done (0 to 1) as it goes."""
+    report = progress or _ignore
     started = time.perf_counter()
     prepared = prepare(instance)
+    report(0.05)
     stats = SolveStats()
     assignment: Assignment = {}
     bound = 0
@@ -62,12 +69,20 @@ def solve(instance: Instance) -> Schedule:
         assignment.update(found)
         bound += found_bound
         stats.notes.append(status)
+        report(0.05 + 0.35 * len(assignment) / total)
     steps = int(instance.time_limit_seconds * SEARCH_SHARE * STEPS_PER_SECOND)
-    assignment = anneal(prepared, assignment, steps, instance.seed)
+    assignment = anneal(
+        prepared, assignment, steps, instance.seed, lambda share: report(0.4 + 0.55 * share)
+    )
     assignment = order_stops(prepared, assignment)
+    report(1.0)
     stats.components = len(components)
     stats.status = _overall(stats.notes)
     return _schedule(prepared, assignment, bound, stats, started)
+
+
+def _ignore(_share: float) -> None:
+    return None
 
 
 def _overall(statuses: list[str]) -> str:

@@ -23,6 +23,7 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     )
     assert started.status_code == 202, started.text
     assert started.json()["status"] == "queued"
+    assert started.json()["progress"] == 0.0
     again = await client.post(
         f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
     )
@@ -34,6 +35,7 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
         await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=teacher)
     ).json()
     assert run["status"] == "succeeded", run
+    assert run["progress"] == 1.0
     assert run["households"] == 2
     assert run["placed"] == 2, run["unplaced"]
     assert run["best_bound"] <= run["objective"]

@@ -150,3 +150,12 @@ def test_a_synthetic_school_is_valid_complete_and_deterministic() -> None:
     assert set(first.unplaced) | {v.household_id for v in first.visits} == {
         h.id for h in inst.households
     }
+
+
+def test_progress_is_reported_in_order_up_to_done() -> None:
+    heard: list[float] = []
+    solve(school_instance(3, pupils=60, time_limit_seconds=0.5), heard.append)
+    assert len(heard) > 10
+    assert heard == sorted(heard)
+    assert heard[0] > 0
+    assert heard[-1] == 1.0
