@@ -7,6 +7,7 @@ GLOP is exact arithmetic's lower bound up to solver tolerance, which we subtract
 constraints (travel conflicts) only lowers it, so it stays valid.
 """
 
+import itertools
 import math
 from collections import defaultdict
 from datetime import date
@@ -26,13 +27,14 @@ def lp_bound(prepared: Prepared, households: list[str]) -> int:
     options = [o for h in households for o in prepared.by_household[h]]
     x = {o.index: solver.NumVar(0.0, 1.0, "") for o in options}
     objective: list[Any] = []
-    _households(prepared, solver, households, x, objective)
+    unplaced = _households(prepared, solver, households, x, objective)
     by_adult: dict[str, list[Option]] = defaultdict(list)
     for option in options:
         for adult in option.adult_ids:
             by_adult[adult].append(option)
-    _adults(prepared, solver, by_adult, x, objective)
-    _class_days(prepared, solver, options, x, objective)
+    peaks = _adults(prepared, solver, by_adult, x, objective)
+    used = _class_days(prepared, solver, options, x, objective)
+    _days_against_peaks(prepared, solver, households, unplaced, peaks, used)
     _travel_floor(prepared, by_adult, x, objective)
     solver.Minimize(solver.Sum(objective))
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
@@ -55,12 +57,13 @@ def _lp_solver() -> Any:
 
 def _households(
     prepared: Prepared, solver: Any, households: list[str], x: dict[int, Any], objective: list[Any]
-) -> None:
+) -> dict[str, Any]:
     weights = prepared.instance.weights
     previous = {p.household_id: p.slot_id for p in prepared.instance.previous}
+    found: dict[str, Any] = {}
     for h in households:
         options = prepared.by_household[h]
-        unplaced = solver.NumVar(0.0, 0.0 if prepared.households[h].locked else 1.0, "")
+        unplaced = found[h] = solver.NumVar(0.0, 0.0 if prepared.households[h].locked else 1.0, "")
         solver.Add(solver.Sum([x[o.index] for o in options]) + unplaced == 1)
         objective.append(weights.unplaced * unplaced)
         objective += [prepared.preference_cost(h, o.slot_id) * x[o.index] for o in options]
@@ -69,6 +72,7 @@ def _households(
             stays = [x[o.index] for o in options if o.slot_id == previous[h]]
             solver.Add(solver.Sum(stays) + moved >= 1)
             objective.append(weights.moved * moved)
+    return found
 
 
 def _adults(
@@ -77,10 +81,11 @@ def _adults(
     by_adult: dict[str, list[Option]],
     x: dict[int, Any],
     objective: list[Any],
-) -> None:
+) -> dict[str, Any]:
     slots, limit = prepared.slots, prepared.instance.max_visits_per_adult_per_day
-    for options in by_adult.values():
-        peak = solver.NumVar(0.0, limit, "")
+    peaks: dict[str, Any] = {}
+    for adult, options in by_adult.items():
+        peak = peaks[adult] = solver.NumVar(0.0, limit, "")
         objective.append(prepared.instance.weights.peak_visit * peak)
         by_day: dict[date, list[Any]] = defaultdict(list)
         by_slot: dict[str, list[Any]] = defaultdict(list)
@@ -99,21 +104,76 @@ def _adults(
                 and slots[slot_id].start_minute <= start.start_minute < slots[slot_id].end_minute
             ]
             solver.Add(solver.Sum(on) <= 1)
+    return peaks
 
 
 def _class_days(
     prepared: Prepared, solver: Any, options: list[Option], x: dict[int, Any], objective: list[Any]
-) -> None:
+) -> dict[tuple[str, date], Any]:
     limit = prepared.instance.max_visits_per_adult_per_day
     members: dict[tuple[str, date], list[Any]] = defaultdict(list)
     for option in options:
         day = prepared.slots[option.slot_id].day
         for class_id in set(prepared.households[option.household_id].classes):
             members[(class_id, day)].append(x[option.index])
-    for literals in members.values():
-        used = solver.NumVar(0.0, 1.0, "")
+    found: dict[tuple[str, date], Any] = {}
+    for key, literals in members.items():
+        used = found[key] = solver.NumVar(0.0, 1.0, "")
         objective.append(prepared.instance.weights.class_day * used)
         solver.Add(solver.Sum(literals) <= limit * used)
+    return found
+
+
+def _days_against_peaks(
+    prepared: Prepared,
+    solver: Any,
+    households: list[str],
+    unplaced: dict[str, Any],
+    peaks: dict[str, Any],
+    used: dict[tuple[str, date], Any],
+) -> None:
+    """A class of n families with one teacher, visited on D days, gives that teacher a busiest
+    day of at least ceil(n / D) visits. The LP alone spreads a class thinly over every day and
+    pays for fractions of days; these cuts (the lower convex hull of the whole-number points,
+    relaxed when any of the class's families goes unplaced) make it choose, as a real schedule
+    must, between fewer days and fuller ones."""
+    limit = prepared.instance.max_visits_per_adult_per_day
+    for team in prepared.instance.teams:
+        if len(team.teacher_ids) != 1 or team.teacher_ids[0] not in peaks:
+            continue
+        # A locked visit keeps its own adults, who need not include the teacher.
+        members = [
+            h
+            for h in households
+            if team.class_id in prepared.households[h].classes
+            and prepared.households[h].locked is None
+        ]
+        days = [v for (class_id, _), v in used.items() if class_id == team.class_id]
+        fewest = math.ceil(len(members) / limit)
+        if not members or len(days) < fewest:
+            continue
+        peak, count = peaks[team.teacher_ids[0]], solver.Sum(days)
+        slack = solver.Sum([unplaced[h] for h in members])
+        solver.Add(count >= fewest - fewest * slack)
+        points = [(k, math.ceil(len(members) / k)) for k in range(fewest, len(days) + 1)]
+        for (k1, p1), (k2, p2) in itertools.pairwise(_lower_hull(points)):
+            slope = (p2 - p1) / (k2 - k1)
+            floor = p1 - slope * k1
+            solver.Add(peak - slope * count >= floor - floor * slack)
+
+
+def _lower_hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lower convex hull of points sorted by their first coordinate."""
+    hull: list[tuple[int, int]] = []
+    for point in points:
+        while len(hull) >= 2 and _cross(hull[-2], hull[-1], point) <= 0:
+            hull.pop()
+        hull.append(point)
+    return hull
+
+
+def _cross(o: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> int:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 def _travel_floor(
