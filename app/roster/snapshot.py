@@ -9,21 +9,25 @@ by the sync, so that each rejected row can be reported with its JSON pointer and
 """
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field
 
 from app.core.schemas import Input
 from app.roster.models import SendStatus, Sex, YearGroup
 
+# An email address is at most 254 characters (RFC 5321); a longer one would only be echoed back.
+StaffEmail = Annotated[str, Field(max_length=254)]
+
 
 class ClassRow(Input):
     mis_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
     year_group: YearGroup
-    teacher_emails: list[str] = Field(
+    teacher_emails: list[StaffEmail] = Field(
         default=[], max_length=5, description="Class teachers, by their Threshold sign-in email."
     )
-    support_staff_emails: list[str] = Field(default=[], max_length=10)
+    support_staff_emails: list[StaffEmail] = Field(default=[], max_length=10)
 
 
 class ContactRow(Input):

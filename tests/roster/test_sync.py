@@ -210,6 +210,19 @@ async def test_unknown_fields_and_bad_shapes_are_422(
     assert (await counts())["Pupil"] == 0
 
 
+async def test_an_overlong_staff_email_is_refused_not_echoed(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    snapshot = small_snapshot(world)
+    snapshot["classes"][0]["teacher_emails"] = ["a" * 300_000 + "@example.org"]
+    response = await client.put(roster_url(world), json=snapshot, headers=headers)
+    body = assert_problem(response, 422)
+    assert "/classes/0/teacher_emails/0" in response.text
+    assert len(response.content) < 10_000, body
+    assert (await counts())["Pupil"] == 0
+
+
 async def test_idempotency_key_replays(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.SCHOOL_ADMIN)) | {"Idempotency-Key": "roster-sync-0001"}
     snapshot = small_snapshot(world)
