@@ -1,15 +1,17 @@
 """Reads of a programme's households, answers and invitations for the availability area."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.availability.models import HouseholdAnswer
+from app.core.lean import LeanQuery, Row, trust_of
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
 from app.roster.models import Contact, Pupil, YearGroup
@@ -57,6 +59,21 @@ async def slots_of(
             return []
         statement = statement.where(col(Slot.id).in_(ids))
     return list(await session.scalars(statement.order_by(col(Slot.starts_at))))
+
+
+_slot = Slot.__table__  # type: ignore[attr-defined]
+SLOT_TIMES = LeanQuery(
+    sa.select(_slot.c.id, _slot.c.day, _slot.c.starts_at, _slot.c.ends_at).where(
+        _slot.c.programme_id == sa.bindparam("programme_id"),
+        _slot.c.trust_id == sa.bindparam("trust_id"),
+    )
+)
+
+
+async def slot_times(session: AsyncSession, programme_id: UUID) -> Sequence[Row]:
+    """The programme's slots (id, day, starts_at, ends_at) on the lean path, in the caller's
+    trust: a few dozen small rows, fetched by one prepared statement."""
+    return await SLOT_TIMES.all(session, programme_id=programme_id, trust_id=trust_of(session))
 
 
 async def answer_of(

@@ -56,19 +56,16 @@ async def authenticate(
 
 
 def _verify(token: str) -> dict[str, Any]:
-    last_error = "The access token is not valid."
-    for kind, audience in AUDIENCES.items():
-        if kind not in _loaders:
-            continue
-        try:
-            claims = decode_access_token(token, audience=audience)
-        except TokenError as exc:
-            last_error = str(exc)
-            continue
-        if claims.get("kind") != kind.value:
-            break
-        return claims
-    raise Unauthorized(last_error)
+    """Verified once, against every audience a principal kind is registered for; the token's
+    one audience must then be the one of the kind it claims to be."""
+    audiences = {AUDIENCES[kind]: kind for kind in _loaders}
+    try:
+        claims = decode_access_token(token, audience=audiences.keys())
+    except TokenError as exc:
+        raise Unauthorized(str(exc)) from None
+    if claims.get("kind") != audiences[claims["aud"]].value:
+        raise Unauthorized("The access token is not valid.")
+    return claims
 
 
 def require(

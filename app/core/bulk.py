@@ -6,7 +6,7 @@ import json
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,14 +44,34 @@ async def upsert_row(
 ) -> dict[str, Any]:
     """Insert one row, or replace the existing row with the same `conflict` columns in the same
     statement (so concurrent writers never race between a read and an insert). Columns in
-    `keep` are left as they were on replace; `version` counts each replacement. Returns the row."""
+    `keep` are left as they were on replace; `version` counts each replacement. Returns the row.
+
+    The statement is built once per table and set of columns, its values bound per call, and run
+    on the session's connection in its transaction (a hot write: the parent's answer)."""
+    await session.flush()  # what session.execute would do first: pending ORM rows go ahead
     connection = await session.connection()
     dialect = connection.dialect.name
+    key = (table.name, dialect, tuple(values), tuple(conflict), keep)
+    statement = _upserts.get(key)
+    if statement is None:
+        statement = _upsert(table, dialect, list(values), conflict, keep)
+        _upserts[key] = statement
+    row = (await connection.execute(statement, values)).mappings().one()
+    return dict(row)
+
+
+_upserts: dict[tuple[Any, ...], Any] = {}
+
+
+def _upsert(
+    table: Table, dialect: str, columns: list[str], conflict: list[str], keep: frozenset[str]
+) -> Any:
     module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).values(**values)
-    replace = {k: statement.excluded[k] for k in values if k not in keep and k not in conflict}
+    statement = module.insert(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    )
+    replace = {k: statement.excluded[k] for k in columns if k not in keep and k not in conflict}
     if "version" in table.c:
         replace["version"] = table.c.version + 1
     statement = statement.on_conflict_do_update(index_elements=conflict, set_=replace)
-    row = (await session.execute(statement.returning(*table.c))).mappings().one()
-    return dict(row)
+    return statement.returning(*table.c)

@@ -18,7 +18,7 @@ from app.core.models import Versioned
 from app.core.types import utcnow
 
 
-def _if_match(
+async def _if_match(  # async: no worker-thread hand-off (see pagination.page_params)
     if_match: Annotated[
         str | None,
         Header(

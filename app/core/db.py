@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,15 +57,17 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
     timeout = settings.database_statement_timeout_ms
     pool: dict[str, Any] = (
         {
+            # Every connection stays open: an overflow connection, opened for a burst and closed
+            # when returned, cost a PostgreSQL backend and its setup per request under load
+            # (bench/api.py). Beyond the pool, a request waits for a connection.
             "pool_size": settings.database_pool_size,
-            "max_overflow": settings.database_pool_size,
-            "pool_pre_ping": True,
+            "max_overflow": 0,
             "pool_timeout": 10,
         }
         if pooled
         else {"poolclass": NullPool}
     )
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         **pool,
         connect_args={
@@ -72,6 +75,16 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
             "timeout": 5,
         },
     )
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, a failover, an idle timeout) is
+    replaced at checkout. asyncpg notices the server's goodbye as it arrives, so this costs no
+    round trip, where `pool_pre_ping` costs three (BEGIN, a ping, ROLLBACK) on every request."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

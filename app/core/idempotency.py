@@ -102,7 +102,7 @@ def _fingerprint(request: Request, body: BaseModel) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _idempotency(
+async def _idempotency(  # async: no worker-thread hand-off (see pagination.page_params)
     request: Request,
     session: SessionDep,
     key: Annotated[

@@ -7,15 +7,18 @@ strings stored only as SHA-256 digests.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +85,10 @@ class SigningKey:
     kid: str
     alg: str
     private_key: PrivateKey
+
+    @cached_property
+    def public_key(self) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
+        return self.private_key.public_key()
 
     @property
     def public_jwk(self) -> dict[str, Any]:
@@ -179,6 +186,7 @@ def get_keyring() -> KeyRing:
 def use_keyring(keyring: KeyRing | None) -> None:
     global _keyring
     _keyring = keyring
+    _verified.clear()
 
 
 # -- access tokens ----------------------------------------------------------------------------
@@ -214,11 +222,35 @@ def issue_access_token(
     return token, expires_at
 
 
-def decode_access_token(token: str, *, audience: str) -> dict[str, Any]:
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise TokenError("The access token is malformed.") from exc
+LEEWAY_SECONDS = 5
+# Tokens that passed every check, by their exact text. A client sends the same token with each
+# request of its life, and verifying it again (parsing, an Ed25519 signature) cost more than the
+# rest of a small request. Only the time claims can change their verdict, so they are checked on
+# every use; the entries go when the keys change, and all at once when the cache is full.
+_VERIFIED_LIMIT = 4096
+_verified: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+
+
+def decode_access_token(token: str, *, audience: str | Collection[str]) -> dict[str, Any]:
+    """Verified claims. With several audiences the token must name exactly one of them (a single
+    string, as with one audience): callers then match it to the principal kind it claims."""
+    audiences = (audience,) if isinstance(audience, str) else tuple(sorted(audience))
+    key = (token, get_settings().jwt_issuer, audiences)
+    known = _verified.get(key)
+    if known is not None:
+        now = time.time()
+        if known["nbf"] - LEEWAY_SECONDS <= now < known["exp"] + LEEWAY_SECONDS:
+            return dict(known)
+        del _verified[key]  # checked again below, to answer why
+    claims = _decode(token, audience)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()
+    _verified[key] = claims
+    return dict(claims)
+
+
+def _decode(token: str, audience: str | Collection[str]) -> dict[str, Any]:
+    header = _unverified_header(token)
     if header.get("typ") != ACCESS_TOKEN_TYP:
         raise TokenError("The token is not an access token.")
     if "crit" in header:
@@ -228,20 +260,37 @@ def decode_access_token(token: str, *, audience: str) -> dict[str, Any]:
         raise TokenError("The token was signed with an unknown key.")
     if header.get("alg") != key.alg:
         raise TokenError("The token's algorithm does not match its key.")
+    strict = isinstance(audience, str)
     try:
-        return jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            key.private_key.public_key(),
+            key.public_key,
             algorithms=[key.alg],
-            audience=audience,
+            audience=audience if strict else list(audience),
             issuer=get_settings().jwt_issuer,
-            leeway=5,
+            leeway=LEEWAY_SECONDS,
             options={
                 "require": ["iss", "aud", "exp", "iat", "nbf", "sub", "jti"],
-                "strict_aud": True,
+                "strict_aud": strict,
             },
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("The access token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise TokenError("The access token is not valid.") from exc
+    if not isinstance(claims["aud"], str):
+        raise TokenError("The access token is not valid.")
+    return claims
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The header, read only to choose the key: PyJWT then checks the whole token, header
+    included, in one pass (its own header reader would parse every segment twice)."""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise TokenError("The access token is malformed.") from exc
+    if not isinstance(header, dict):
+        raise TokenError("The access token is malformed.")
+    return header

@@ -13,6 +13,7 @@ from app.availability.exceptions import WindowClosed
 from app.availability.schemas import AnswerRead, AnswerWrite
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.parents.repository import answer_target
 from app.parents.schemas import (
     ParentWhoAmI,
     PortalChild,
@@ -125,7 +126,17 @@ async def save_answer(
     household_id: UUID,
     body: AnswerWrite,
 ) -> AnswerRead:
-    programme = await _programme(session, who, programme_id)
-    await _own_household(session, who, household_id)
+    """The parent's PUT, a hot path: what `read_answer` loads, in one lean round trip."""
+    if programme_id != who.programme_id:
+        raise ProgrammeRepository(session, who).not_found(programme_id)
+    (school_id,) = who.scope.school_ids or (None,)
+    found = None
+    if school_id is not None:
+        found = await answer_target(session, programme_id, household_id, school_id)
+    if found is None:
+        raise ProgrammeRepository(session, who).not_found(programme_id)
+    if household_id != who.household_id or not found["household_found"]:
+        raise HouseholdRepository(session, who).not_found(household_id)
+    programme = answers.ProgrammeWindow.of(found)
     answers.ensure_parent_window(programme, utcnow())
     return await answers.save(session, programme, household_id, body, entered_by_staff=None)

@@ -3,12 +3,68 @@ code up crosses trusts (the code is the key); everything else runs in the caller
 
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select, update
 
+from app.core.lean import LeanQuery, Row, trust_of
 from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
 from app.parents.models import Invitation
+from app.programmes.models import VisitProgramme
+from app.roster.models import Household
+
+_invitation = Invitation.__table__  # type: ignore[attr-defined]
+HOLDER = LeanQuery(
+    sa.select(
+        _invitation.c.trust_id,
+        _invitation.c.school_id,
+        _invitation.c.household_id,
+        _invitation.c.programme_id,
+        _invitation.c.revoked_at,
+        _invitation.c.expires_at,
+    ).where(_invitation.c.id == sa.bindparam("invitation_id"))
+)
+
+
+_programme = VisitProgramme.__table__  # type: ignore[attr-defined]
+_household = Household.__table__  # type: ignore[attr-defined]
+# The parent's PUT: the programme (its answer window) at the parent's school, and whether the
+# household is there, in one round trip. Both keep to the parent's trust.
+ANSWER_TARGET = LeanQuery(
+    sa.select(
+        _programme.c.id,
+        _programme.c.trust_id,
+        _programme.c.school_id,
+        _programme.c.status,
+        _programme.c.visit_days,
+        _programme.c.preferences_open_at,
+        _programme.c.preferences_close_at,
+        sa.exists()
+        .where(
+            _household.c.id == sa.bindparam("household_id"),
+            _household.c.trust_id == sa.bindparam("trust_id"),
+        )
+        .label("household_found"),
+    ).where(
+        _programme.c.id == sa.bindparam("programme_id"),
+        _programme.c.trust_id == sa.bindparam("trust_id"),
+        _programme.c.school_id == sa.bindparam("school_id"),
+    )
+)
+
+
+async def answer_target(
+    session: AsyncSession, programme_id: UUID, household_id: UUID, school_id: UUID
+) -> Row | None:
+    """See ANSWER_TARGET; None when the programme is not the parent's school's."""
+    return await ANSWER_TARGET.first(
+        session,
+        programme_id=programme_id,
+        household_id=household_id,
+        school_id=school_id,
+        trust_id=trust_of(session),
+    )
 
 
 class InvitationRepository:
@@ -22,12 +78,10 @@ class InvitationRepository:
             )
             return rows.one_or_none()
 
-    async def by_id(self, invitation_id: UUID) -> Invitation | None:
-        with scoped(self.session, system_scope("load a parent's invitation")):
-            rows = await self.session.scalars(
-                select(Invitation).where(col(Invitation.id) == invitation_id)
-            )
-            return rows.one_or_none()
+    async def holder(self, invitation_id: UUID) -> Row | None:
+        """What a parent token reaches, reloaded on every request so that revoking or re-issuing
+        the code ends it at once. Before the parent is known: no trust yet."""
+        return await HOLDER.first(self.session, invitation_id=invitation_id)
 
     async def live_for(self, programme_id: UUID, households: list[UUID]) -> list[Invitation]:
         rows = await self.session.scalars(

@@ -84,14 +84,26 @@ async def _by_code(session: AsyncSession, code: str) -> Invitation | None:
 
 
 def _principal(invitation: Invitation) -> Principal:
-    return Principal(
-        PrincipalKind.PARENT,
+    return _parent(
         invitation.id,
         invitation.trust_id,
+        invitation.school_id,
+        invitation.household_id,
+        invitation.programme_id,
+    )
+
+
+def _parent(
+    invitation_id: UUID, trust_id: UUID, school_id: UUID, household_id: UUID, programme_id: UUID
+) -> Principal:
+    return Principal(
+        PrincipalKind.PARENT,
+        invitation_id,
+        trust_id,
         _extra_permissions=PARENT_PERMISSIONS,
-        schools=frozenset({invitation.school_id}),
-        household_id=invitation.household_id,
-        programme_id=invitation.programme_id,
+        schools=frozenset({school_id}),
+        household_id=household_id,
+        programme_id=programme_id,
     )
 
 
@@ -100,10 +112,17 @@ async def load_parent_principal(session: AsyncSession, claims: dict[str, Any]) -
         invitation_id = UUID(claims["sub"])
     except (KeyError, ValueError):
         return None
-    invitation = await InvitationRepository(session).by_id(invitation_id)
-    if invitation is None or not invitation.is_live(utcnow()):
+    held = await InvitationRepository(session).holder(invitation_id)
+    # Live: neither revoked nor expired (Invitation.is_live).
+    if held is None or held["revoked_at"] is not None or held["expires_at"] <= utcnow():
         return None
-    return _principal(invitation)
+    return _parent(
+        invitation_id,
+        held["trust_id"],
+        held["school_id"],
+        held["household_id"],
+        held["programme_id"],
+    )
 
 
 register_principal_loader(PrincipalKind.PARENT, load_parent_principal)

@@ -1,12 +1,17 @@
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Select, func
 from sqlmodel import col, select
 
 from app.core.jobs import Job
+from app.core.lean import LeanQuery, Row, in_trust, trust_of
+from app.core.pagination import PageParams, SortKey, lean_page
 from app.core.repository import ScopedRepository, in_schools
 from app.roster.models import ClassStaff, Contact, Household, Pupil, RosterImport, SchoolClass
+from app.trusts.models import School
 
 
 class ClassRepository(ScopedRepository[SchoolClass]):
@@ -68,15 +73,86 @@ PUPIL_COLUMNS = (
 )
 
 
+_school = School.__table__  # type: ignore[attr-defined]
+SCHOOL_IN_TRUST = LeanQuery(
+    sa.select(_school.c.id).where(
+        _school.c.id == sa.bindparam("school_id"), _school.c.trust_id == sa.bindparam("trust_id")
+    )
+)
+
+
+def _listing_filter(name: str, on_roll: bool | None) -> Any:
+    """The listing's clause for one filter (as PupilFilters.apply), its value a bind parameter."""
+    if name == "on_roll":
+        return col(Pupil.on_roll).is_(on_roll)
+    value: Any = sa.bindparam(f"filter_{name}")
+    if name == "year_group":
+        return col(SchoolClass.year_group) == value
+    if name == "updated_since":
+        return col(Pupil.updated_at) >= value
+    return getattr(Pupil, name) == value
+
+
 class PupilRepository(ScopedRepository[Pupil]):
     model, label = Pupil, "pupil"
 
     def listing(self) -> Select[Any]:
-        """Columns for lists, joined to the class for its year group, in one query."""
-        statement = select(*PUPIL_COLUMNS).outerjoin(  # type: ignore[call-overload]
-            SchoolClass, col(SchoolClass.id) == col(Pupil.class_id)
+        """Columns for lists, joined to the class for its year group, in one query. The trust is
+        written in (on both tables), so the lean path may run it without the ORM's floor."""
+        scope = self.principal.scope
+        statement = (
+            select(*PUPIL_COLUMNS)  # type: ignore[call-overload]
+            .outerjoin(
+                SchoolClass,
+                sa.and_(col(SchoolClass.id) == col(Pupil.class_id), in_trust(SchoolClass, scope)),
+            )
+            .where(in_trust(Pupil, scope))
         )
-        return in_schools(statement, Pupil, self.principal.scope.school_ids)
+        return in_schools(statement, Pupil, scope.school_ids)
+
+    async def page(
+        self,
+        school_id: UUID,
+        filters: Mapping[str, Any],
+        params: PageParams,
+        keys: Sequence[SortKey],
+    ) -> tuple[list[Row], str | None]:
+        """A page of the school's listing (PUPIL_COLUMNS) on the lean path: the statement is
+        built once per set of filters given, and names the caller's trust on both tables."""
+        given = tuple(sorted((n, v if n == "on_roll" else None) for n, v in filters.items()))
+
+        def build() -> Select[Any]:
+            statement: Select[Any] = (
+                sa.select(*PUPIL_COLUMNS)  # type: ignore[call-overload]
+                .outerjoin(
+                    SchoolClass,
+                    sa.and_(
+                        col(SchoolClass.id) == col(Pupil.class_id),
+                        col(SchoolClass.trust_id) == sa.bindparam("trust_id"),
+                    ),
+                )
+                .where(
+                    col(Pupil.trust_id) == sa.bindparam("trust_id"),
+                    col(Pupil.school_id) == sa.bindparam("school_id"),
+                )
+            )
+            return statement.where(*(_listing_filter(name, on_roll) for name, on_roll in given))
+
+        values = {f"filter_{name}": value for name, value in filters.items() if name != "on_roll"}
+        values |= {"trust_id": trust_of(self.session), "school_id": school_id}
+        shape = ("pupils", given, tuple(k.column.key for k in keys))
+        return await lean_page(self.session, shape, build, params, keys, values)
+
+    async def school_visible(self, school_id: UUID) -> bool:
+        """Whether the school is one the caller may list (a hot read, on the lean path)."""
+        schools = self.principal.scope.school_ids
+        if schools is not None and school_id not in schools:
+            return False
+        trust_id = trust_of(self.session)
+        return (
+            await SCHOOL_IN_TRUST.first(self.session, school_id=school_id, trust_id=trust_id)
+            is not None
+        )
 
 
 class HouseholdRepository(ScopedRepository[Household]):

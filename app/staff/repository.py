@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
+from app.core.lean import LeanQuery
 from app.core.permissions import Role
 from app.core.repository import ScopedRepository
 from app.core.tenancy import scoped, system_scope
@@ -162,6 +163,26 @@ class UnavailabilityRepository(ScopedRepository[StaffUnavailability]):
         return statement
 
 
+_session_table = AuthSession.__table__  # type: ignore[attr-defined]
+_staff_table = StaffMember.__table__  # type: ignore[attr-defined]
+_grant_table = RoleGrant.__table__  # type: ignore[attr-defined]
+
+# Every request's first query: the token's sign-in session and account, still live, with the
+# member's grants, in one round trip. It runs before anyone is known, so it has no trust.
+CALLER = LeanQuery(
+    sa.select(_staff_table.c.trust_id, _grant_table.c.role, _grant_table.c.school_id)
+    .select_from(_session_table)
+    .join(_staff_table, _staff_table.c.id == _session_table.c.staff_id)
+    .outerjoin(_grant_table, _grant_table.c.staff_id == _staff_table.c.id)
+    .where(
+        _session_table.c.id == sa.bindparam("session_id"),
+        _session_table.c.staff_id == sa.bindparam("staff_id"),
+        _session_table.c.revoked_at.is_(None),
+        _staff_table.c.is_active.is_(True),
+    )
+)
+
+
 class SignInRepository:
     """Queries behind signing in. They run before anyone is known, so they open a system scope."""
 
@@ -198,15 +219,16 @@ class SignInRepository:
                 )
             ).one_or_none()
 
-    async def grants_of(self, staff_id: UUID) -> list[RoleGrant]:
-        with scoped(self.session, system_scope("load the roles of the caller")):
-            return list(
-                (
-                    await self.session.scalars(
-                        select(RoleGrant).where(RoleGrant.staff_id == staff_id)
-                    )
-                ).all()
-            )
+    async def caller(
+        self, session_id: UUID, staff_id: UUID
+    ) -> tuple[UUID | None, list[tuple[Role, UUID | None]]] | None:
+        """The trust and grants of the member behind an access token, if its session and
+        account are still live; None otherwise."""
+        rows = await CALLER.all(self.session, session_id=session_id, staff_id=staff_id)
+        if not rows:
+            return None
+        grants = [(Role(r["role"]), r["school_id"]) for r in rows if r["role"] is not None]
+        return rows[0]["trust_id"], grants
 
     async def refresh_token(self, token_digest: str) -> tuple[RefreshToken, AuthSession] | None:
         row = (

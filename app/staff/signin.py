@@ -203,12 +203,17 @@ async def load_staff_principal(session: AsyncSession, claims: dict[str, Any]) ->
         staff_id, session_id = UUID(claims["sub"]), UUID(claims["sid"])
     except (KeyError, ValueError):
         return None
-    repository = SignInRepository(session)
-    staff = await repository.live_session(session_id, staff_id)
-    if staff is None:
+    found = await SignInRepository(session).caller(session_id, staff_id)
+    if found is None:
         return None
-    grants = tuple(Grant(g.role, g.school_id) for g in await repository.grants_of(staff.id))
-    return Principal(PrincipalKind.STAFF, staff.id, staff.trust_id, grants, session_id)
+    trust_id, grants = found
+    return Principal(
+        PrincipalKind.STAFF,
+        staff_id,
+        trust_id,
+        tuple(Grant(role, school_id) for role, school_id in grants),
+        session_id,
+    )
 
 
 register_principal_loader(PrincipalKind.STAFF, load_staff_principal)

@@ -1,12 +1,15 @@
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
 from app.availability.models import HouseholdAnswer
+from app.core.lean import LeanQuery, Row, trust_of
 from app.core.repository import ScopedRepository
 from app.programmes.models import Slot
 from app.roster.models import Contact, Pupil, SchoolClass
@@ -14,9 +17,54 @@ from app.scheduling.repository import SchedulingRepository
 from app.staff.models import StaffMember
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
+_visit = Visit.__table__  # type: ignore[attr-defined]
+_adult = VisitAdult.__table__  # type: ignore[attr-defined]
+_pupil = VisitPupil.__table__  # type: ignore[attr-defined]
+
+# One visit with its adults and children in one round trip: a row per (adult, child) pair, a
+# handful at most. Each table keeps to the caller's trust; schools are checked on the row.
+ONE_VISIT = LeanQuery(
+    sa.select(
+        _visit.c.id,
+        _visit.c.school_id,
+        _visit.c.programme_id,
+        _visit.c.household_id,
+        _visit.c.slot_id,
+        _visit.c.starts_at,
+        _visit.c.ends_at,
+        _visit.c.location,
+        _visit.c.status,
+        _visit.c.locked,
+        _visit.c.version,
+        _adult.c.staff_id,
+        _adult.c.role,
+        _pupil.c.pupil_id,
+    )
+    .select_from(_visit)
+    .outerjoin(
+        _adult,
+        sa.and_(_adult.c.visit_id == _visit.c.id, _adult.c.trust_id == sa.bindparam("trust_id")),
+    )
+    .outerjoin(
+        _pupil,
+        sa.and_(_pupil.c.visit_id == _visit.c.id, _pupil.c.trust_id == sa.bindparam("trust_id")),
+    )
+    .where(_visit.c.id == sa.bindparam("visit_id"), _visit.c.trust_id == sa.bindparam("trust_id"))
+    .order_by(_adult.c.role, _adult.c.staff_id, _pupil.c.pupil_id)
+)
+
 
 class VisitRepository(ScopedRepository[Visit]):
     model, label = Visit, "visit"
+
+    async def one_described(self, visit_id: UUID) -> Sequence[Row]:
+        """The visit's rows (see ONE_VISIT), empty when it is missing or outside the caller's
+        trust or schools: a hot read, on the lean path."""
+        rows = await ONE_VISIT.all(self.session, visit_id=visit_id, trust_id=trust_of(self.session))
+        schools = self.principal.scope.school_ids
+        if rows and schools is not None and rows[0]["school_id"] not in schools:
+            return []
+        return rows
 
     def of_programme(self, programme_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Visit.programme_id) == programme_id)

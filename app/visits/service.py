@@ -10,7 +10,7 @@ from app.core.principal import Principal
 from app.programmes.grid import local_time
 from app.programmes.repository import ProgrammeRepository
 from app.roster.households import on_household_merge
-from app.visits.models import Visit
+from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository, follow_merge
 from app.visits.schemas import VisitAdultRead, VisitRead
 
@@ -36,10 +36,34 @@ async def list_for_programme(
 
 
 async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRead:
+    """A visit; 404 outside the caller's scope, then 403 without visits:read at its school."""
     repository = VisitRepository(session, who)
-    visit = await repository.get(visit_id)
-    who.ensure(Permission.VISITS_READ, visit.school_id)
-    return (await _describe(repository, [visit]))[0]
+    rows = await repository.one_described(visit_id)
+    if not rows:
+        raise repository.not_found(visit_id)
+    first = rows[0]
+    who.ensure(Permission.VISITS_READ, first["school_id"])
+    adults = {(r["staff_id"], r["role"]): None for r in rows if r["staff_id"] is not None}
+    pupils = {r["pupil_id"]: None for r in rows if r["pupil_id"] is not None}
+    # Built from rows the database has already constrained: constructed, not re-validated.
+    return VisitRead.model_construct(
+        id=first["id"],
+        programme_id=first["programme_id"],
+        household_id=first["household_id"],
+        pupil_ids=list(pupils),
+        slot_id=first["slot_id"],
+        starts_at=first["starts_at"],
+        ends_at=first["ends_at"],
+        local_start=local_time(first["starts_at"]).strftime("%H:%M"),
+        location=VisitLocation(first["location"]),
+        status=VisitStatus(first["status"]),
+        locked=first["locked"],
+        adults=[
+            VisitAdultRead.model_construct(staff_id=staff_id, role=VisitRole(role))
+            for staff_id, role in adults
+        ],
+        version=first["version"],
+    )
 
 
 async def describe_one(repository: VisitRepository, visit: Visit) -> VisitRead:
