@@ -72,8 +72,13 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     trust = Trust(name="Bench Trust")
     schools = {
         key: School(
-            trust_id=trust.id, urn=f"{200000 + i}", name=key, phase=Phase.PRIMARY,
-            address_line1="1 Road", town="Town", postcode="ME2 2AB",
+            trust_id=trust.id,
+            urn=f"{200000 + i}",
+            name=key,
+            phase=Phase.PRIMARY,
+            address_line1="1 Road",
+            town="Town",
+            postcode="ME2 2AB",
             participation=Participation.FULL,
         )
         for i, key in enumerate(keys)
@@ -152,16 +157,30 @@ async def _copy_baseline(database_url: str, snapshots: dict[str, Any]) -> float:
         )
         households = [
             (uuid.uuid4(), h.ref, h.address_line1, h.postcode, h.town, h.latitude, h.longitude)
-            for s in snapshots.values() for h in s.households
+            for s in snapshots.values()
+            for h in s.households
         ]
         contacts = [
             (uuid.uuid4(), h.ref, c.name, c.mobile, c.email, c.priority)
-            for s in snapshots.values() for h in s.households for c in h.contacts
+            for s in snapshots.values()
+            for h in s.households
+            for c in h.contacts
         ]
         pupils = [
-            (uuid.uuid4(), p.mis_id, p.upn, p.legal_first_name, p.legal_last_name,
-             p.date_of_birth, p.class_mis_id, p.household_ref, p.free_school_meals, str(p.send))
-            for s in snapshots.values() for p in s.pupils
+            (
+                uuid.uuid4(),
+                p.mis_id,
+                p.upn,
+                p.legal_first_name,
+                p.legal_last_name,
+                p.date_of_birth,
+                p.class_mis_id,
+                p.household_ref,
+                p.free_school_meals,
+                str(p.send),
+            )
+            for s in snapshots.values()
+            for p in s.pupils
         ]
         began = time.perf_counter()
         async with connection.transaction():

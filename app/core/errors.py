@@ -130,8 +130,21 @@ _HTTP_TYPES: dict[int, tuple[str, str]] = {
 }
 
 
+# A validation answer names where and what, never the value (which may be personal data or a
+# megabyte of junk); keys of an unknown field and messages are cut short, and a body that is
+# wrong in ten thousand places gets the first fifty.
+MAX_VALIDATION_ERRORS = 50
+_MAX_POINTER_PART = 64
+_MAX_MESSAGE = 300
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
-    return "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+    parts = (_short(str(part), _MAX_POINTER_PART) for part in loc)
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 async def _threshold_error(request: Request, exc: Exception) -> JSONResponse:
@@ -147,10 +160,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", request
         )
     errors = [
-        {"pointer": _pointer(err.get("loc", ())), "detail": str(err.get("msg", "invalid"))}
-        for err in raw
+        {
+            "pointer": _pointer(err.get("loc", ())),
+            "detail": _short(str(err.get("msg", "invalid")), _MAX_MESSAGE),
+        }
+        for err in raw[:MAX_VALIDATION_ERRORS]
     ]
     summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
+    if len(raw) > MAX_VALIDATION_ERRORS:
+        summary += f" (and {len(raw) - MAX_VALIDATION_ERRORS} more problems not listed)"
     return problem(
         422,
         "validation-error",
@@ -196,6 +214,37 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLSTATEs of a database going away or not there yet (class 08, connection exceptions; 57P01-03,
+# shut down by an administrator or a crash, not accepting connections yet): retrying helps.
+_DATABASE_GONE = ("08", "57P01", "57P02", "57P03")
+# The statement timeout (57014) or a lock timeout (55P03) cancelled a statement.
+_DATABASE_SLOW = ("57014", "55P03")
+
+
+async def _database_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database timeout", extra={"error_class": type(exc).__name__})
+    return problem(
+        503,
+        "database-timeout",
+        "Database timeout",
+        "The database did not answer in time, so the request was cancelled; retry shortly.",
+        request,
+        {"Retry-After": "2"},
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error: 503 when the database is down, restarting or too slow (bench/faults.py
+    shows each), 500 for anything else."""
+    assert isinstance(exc, DBAPIError)
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    if state in _DATABASE_SLOW:
+        return await _database_timeout(request, exc)
+    if exc.connection_invalidated or (state and state.startswith(_DATABASE_GONE)):
+        return await _database_down(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error")
     return problem(
@@ -215,7 +264,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(PoolTimeout, _database_down)
     app.add_exception_handler(OSError, _database_down)
-    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

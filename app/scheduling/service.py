@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,12 +20,15 @@ from app.core.types import utcnow
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import on_transition
-from app.scheduling import instance, problem, solver, validator
+from app.scheduling import instance, problem, validator
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
 from app.scheduling.schemas import HouseholdReason, ScheduleRunCreate, ScheduleRunRead
 from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
+
+if TYPE_CHECKING:
+    from app.scheduling import solver
 
 JOB_KIND = "scheduling.run"
 UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -36,7 +39,9 @@ PROGRESS_WRITE_SECONDS = 5.0
 async def start_run(
     session: AsyncSession, who: Principal, programme_id: UUID, body: ScheduleRunCreate
 ) -> ScheduleRunRead:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
+    # Locked, as manual changes lock it: a run starts either before a change (which is then
+    # refused) or after it (and solves with it), and two runs never start at once.
+    programme = await ProgrammeRepository(session, who).get_for_update(programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
     if programme.status is not ProgrammeStatus.SCHEDULING:
         raise NotScheduling(
@@ -126,6 +131,9 @@ async def run_schedule(context: JobContext) -> dict[str, Any]:
             session, programme, seed=run.seed, time_limit_seconds=run.time_limit_seconds
         )
         await context.progress(0, PROGRESS_SCALE)
+        # Imported here: OR-Tools (with numpy and pandas) is ~80 MB that API processes never use.
+        from app.scheduling import solver
+
         # In a thread, so the worker's loop keeps its lease alive and records progress.
         schedule = await asyncio.to_thread(
             solver.solve, loaded.instance, _progress_reporter(context)
@@ -135,7 +143,7 @@ async def run_schedule(context: JobContext) -> dict[str, Any]:
     return {"placed": len(schedule.visits), "unplaced": len(schedule.unplaced)}
 
 
-def _progress_reporter(context: JobContext) -> solver.Progress:
+def _progress_reporter(context: JobContext) -> "solver.Progress":
     """Progress from the solver's thread, written through the worker's event loop; a failed
     write only costs a progress figure, never the run."""
     loop = asyncio.get_running_loop()

@@ -21,6 +21,8 @@ from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.repository import ProgrammeRepository
 from app.scheduling import instance, problem, validator
+from app.scheduling.exceptions import RunUnderWay
+from app.scheduling.repository import ScheduleRunRepository
 from app.visits.models import Visit, VisitChange, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap
@@ -130,10 +132,17 @@ async def swap(
 
 
 async def _programme(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(visit.programme_id)
+    # A change is validated against every other visit of the programme, so changes to one
+    # programme take turns (a row lock on it): two moves checked at once could each pass and
+    # together double-book an adult (found by bench/load.py).
+    programme = await ProgrammeRepository(session, who).get_for_update(visit.programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
     if programme.status not in CHANGEABLE:
         raise VisitNotChangeable(f"Visits of a {programme.status} programme cannot be changed.")
+    if await ScheduleRunRepository.any_under_way(session, programme.id):
+        # The run writes a schedule solved without the change: the change would be lost (or a
+        # family unlocked meanwhile left with no visit at all).
+        raise RunUnderWay("A schedule run is under way; change visits once it has finished.")
     return programme
 
 

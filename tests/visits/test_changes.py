@@ -1,14 +1,17 @@
 """Manual changes to a planned schedule: each is checked against every hard rule by the
 independent validator and refused with 409 naming the rule it would break."""
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from app.core.jobs import run_pending
 from app.core.permissions import Role
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer
+from app.visits import changes
+from tests.conftest import IS_POSTGRES, assert_problem, bearer
 from tests.visits.helpers import planned_programme
 
 
@@ -117,3 +120,75 @@ async def test_a_locked_visit_stays_through_a_rerun(
     assert kept["locked"] is True
     listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
     assert len(listed.json()["items"]) == 2
+
+
+@pytest.mark.skipif(
+    not IS_POSTGRES,
+    reason="PostgreSQL's row lock serialises changes; SQLite takes none (development only)",
+)
+async def test_two_moves_at_once_cannot_double_book_an_adult(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each move alone is valid; together they would put the shared teacher in two homes at
+    once. Checked at the same moment, only one may win (found by bench/load.py)."""
+    read_plan = changes._current_plan
+
+    async def slowly(repository: Any, programme: Any) -> Any:
+        plan = await read_plan(repository, programme)
+        await asyncio.sleep(0.3)  # widen the race: both would read before either writes
+        return plan
+
+    monkeypatch.setattr(changes, "_current_plan", slowly)
+    programme = await planned_programme(client, world)
+    first, second = programme["visits"]
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    busy = {v["starts_at"][:10] for v in programme["visits"]}
+    slots = await client.get(
+        f"/api/v1/programmes/{programme['id']}/slots", params={"limit": 200}, headers=admin
+    )
+    free = next(s["id"] for s in slots.json()["items"] if s["day"] not in busy)
+    tags = [
+        (await client.get(f"/api/v1/visits/{v['id']}", headers=admin)).headers["etag"]
+        for v in (first, second)
+    ]
+    two_admins = [admin, await bearer(world.login(Role.SCHOOL_ADMIN))]
+    moves = await asyncio.gather(
+        *(
+            client.patch(
+                f"/api/v1/visits/{v['id']}",
+                json={"slot_id": free},
+                headers=who | {"If-Match": tag},
+            )
+            for v, tag, who in zip((first, second), tags, two_admins, strict=True)
+        )
+    )
+    assert sorted(m.status_code for m in moves) == [200, 409], [m.text for m in moves]
+    assert_problem(next(m for m in moves if m.status_code == 409), 409, "schedule-rule-broken")
+    listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
+    assert sum(v["slot_id"] == free for v in listed.json()["items"]) == 1
+
+
+async def test_visits_wait_for_a_schedule_run_under_way(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A run writes a schedule solved without any change made meanwhile: a family unlocked
+    while it solved would be left with no visit at all, so changes wait for it."""
+    programme = await planned_programme(client, world)
+    visit = programme["visits"][0]
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    assert (await _patch(client, admin, visit["id"], {"locked": True})).status_code == 200
+    rerun = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 2},
+        headers=admin,
+    )
+    assert rerun.status_code == 202, rerun.text
+    refused = await _patch(client, admin, visit["id"], {"locked": False})
+    assert_problem(refused, 409, "schedule-run-under-way")
+    assert await run_pending() == 1
+    unlocked = await _patch(client, admin, visit["id"], {"locked": False})
+    assert unlocked.status_code == 200, unlocked.text
+    listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
+    assert {v["household_id"] for v in listed.json()["items"]} == {
+        v["household_id"] for v in programme["visits"]
+    }
