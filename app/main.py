@@ -159,7 +159,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         bulk_max_bytes=settings.max_bulk_body_bytes,
+        max_json_depth=settings.max_json_depth,
     )
-    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts)
+    docs_paths = (
+        frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+        if settings.serve_docs
+        else frozenset()
+    )
+    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts, docs_paths=docs_paths)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -3,8 +3,9 @@ app's own OpenAPI document, as each role in turn, and checks that the API never 
 server error, answers only documented statuses and content types, conforms to its response
 schemas, rejects invalid data and never ignores authentication.
 
-A parent (signed in with an invitation code) is fuzzed as one more role. Examples per
-operation and role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 4) to keep CI short.
+A parent (signed in with an invitation code) and an integration client (client-credentials
+token with every scope, at one school) are fuzzed as two more roles. Examples per operation and
+role are bounded (THRESHOLD_FUZZ_EXAMPLES, default 4) to keep CI short.
 """
 
 import os
@@ -22,7 +23,7 @@ from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.main import create_app
 from app.synthetic.generator import World
-from tests.conftest import load_roster, sign_in
+from tests.conftest import integration_bearer, load_roster, sign_in
 from tests.parents.helpers import a_collecting_programme, household_of, parent_bearer
 from tests.roster.snapshots import small_snapshot
 
@@ -38,8 +39,9 @@ boundaries.config.phases.fuzzing.enabled = False
 boundaries.config.phases.examples.enabled = False
 BOUNDARY_ROLES = [Role.SCHOOL_ADMIN, Role.TRUST_ADMIN]
 
-# Every staff role, and a parent signed in with an invitation code.
+# Every staff role, a parent signed in with an invitation code, and a machine client.
 PARENT = "parent"
+INTEGRATION = "integration"
 ROLES: list[Role | str] = [
     Role.PLATFORM_ADMIN,
     Role.TRUST_ADMIN,
@@ -50,6 +52,7 @@ ROLES: list[Role | str] = [
     Role.TEACHER,
     Role.SUPPORT_STAFF,
     PARENT,
+    INTEGRATION,
 ]
 CHECK_NAMES = {
     "not_a_server_error",
@@ -73,6 +76,10 @@ async def token(world: World, role: Role | str) -> str:
         await load_roster(world, small_snapshot(world))
         programme_id = await a_collecting_programme(world)
         headers = await parent_bearer(programme_id, await household_of("P-1"))
+        return headers["Authorization"].removeprefix("Bearer ")
+    if role == INTEGRATION:
+        scopes = ("roster:read", "roster:write", "visits:read")
+        _, headers = await integration_bearer(world, [0], scopes=scopes)
         return headers["Authorization"].removeprefix("Bearer ")
     return str((await sign_in(world.login(Role(role))))["access_token"])
 

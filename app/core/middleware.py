@@ -50,9 +50,13 @@ class RequestContextMiddleware:
     """Gives each request an id (or keeps a well-formed incoming one), logs it, answers a
     problem+json 500 for anything unhandled, and adds the headers every response carries."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool = False, docs_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.hsts = hsts
+        # Swagger UI and ReDoc run scripts from a CDN; every other answer is data, never a page.
+        self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +68,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder: dict[str, int] = {"status": 500}
         response_started = False
-        extra_headers = self._headers(request_id)
+        extra_headers = self._headers(request_id, scope["path"] in self.docs_paths)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
@@ -105,7 +109,7 @@ class RequestContextMiddleware:
             )
             set_request_id(None)
 
-    def _headers(self, request_id: str) -> list[tuple[bytes, bytes]]:
+    def _headers(self, request_id: str, docs: bool) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-request-id", request_id.encode()),
             # Almost every answer carries personal data about children; nothing is cached.
@@ -114,16 +118,126 @@ class RequestContextMiddleware:
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"),
         ]
+        if not docs:
+            # Nothing here is meant to render: a JSON body (or CSV) opened in a browser runs no
+            # script, loads nothing and cannot be framed.
+            headers.append(
+                (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+            )
         if self.hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         return headers
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies over the cap with 413, by Content-Length up front or while streaming.
+_OPEN = ord("[")
+# Keeps only quotes and brackets, and makes every bracket a square one.
+_STRUCTURE_ONLY = (
+    bytes.maketrans(b"{}", b"[]"),
+    bytes(b for b in range(256) if b not in b'[]{}"'),
+)
 
-    Bulk endpoints (a whole school's roster, an uploaded MIS file) take a larger cap: their paths
-    end in one of `bulk_suffixes`.
+
+class JsonDepthGauge:
+    """The nesting depth of a JSON text fed in chunks, measured without parsing it.
+
+    Escaped backslashes and quotes are dropped first, so the quotes left delimit strings; then
+    everything but quotes and brackets. Two quotes side by side enclose no bracket either way
+    (an empty string, or nothing between two strings), so they go too, and what remains is
+    little more than the brackets, split into text and structure at the quotes. Every step is
+    a bytes method running in C, except a walk over the brackets of a chunk holding more
+    opening brackets than the limit (a large roster snapshot). Invalid JSON may be measured
+    wrongly; the parser refuses it anyway.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.depth = 0
+        self.in_string = False
+        self.pending_escape = False
+
+    def feed(self, chunk: bytes) -> bool:
+        """False once the text has gone deeper than the limit."""
+        if self.pending_escape and chunk:
+            self.pending_escape, chunk = False, chunk[1:]
+        if b"\\" in chunk:
+            # Runs of backslashes pair from the left, as JSON reads them; what is left of a run
+            # escapes the byte after it.
+            chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
+            if chunk.endswith(b"\\"):  # the escaped byte is in the next chunk
+                self.pending_escape, chunk = True, chunk[:-1]
+        parts = chunk.translate(*_STRUCTURE_ONLY).replace(b'""', b"").split(b'"')
+        brackets = b"".join(parts[1::2] if self.in_string else parts[0::2])
+        if len(parts) % 2 == 0:
+            self.in_string = not self.in_string
+        opened = brackets.count(_OPEN)
+        if self.depth + opened > self.limit and self._deepest(brackets) > self.limit:
+            return False
+        self.depth += 2 * opened - len(brackets)
+        return True
+
+    def _deepest(self, brackets: bytes) -> int:
+        # Every peak of the depth is an adjacent "[]"; dropping them all lowers the deepest
+        # point by at most one and leaves little to walk (a flat list of a million lists).
+        lowered = self._walk(brackets.replace(b"[]", b""))
+        return lowered if lowered != self.limit else self._walk(brackets)
+
+    def _walk(self, brackets: bytes) -> int:
+        depth = deepest = self.depth
+        for bracket in brackets:
+            if bracket != _OPEN:
+                depth -= 1
+                continue
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > self.limit:
+                    break
+        return deepest
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether the framework will parse this body as JSON (it does when no type is given)."""
+    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
+    if not content_type:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+
+
+def _too_large(cap: int) -> _Refusal:
+    return _Refusal(
+        413,
+        "payload-too-large",
+        "Request body too large",
+        f"Request bodies here are limited to {cap} bytes.",
+    )
+
+
+def _too_deep(limit: int) -> _Refusal:
+    return _Refusal(
+        400,
+        "json-too-deep",
+        "JSON nested too deeply",
+        f"JSON bodies here are nested at most {limit} levels deep.",
+    )
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the cap with 413, by Content-Length up front or while streaming, and
+    JSON bodies nested deeper than `max_json_depth` with 400 as soon as the depth is passed.
+
+    The depth check keeps the parser from recursing ten thousand levels (Python's json gives up
+    with a RecursionError the framework reports as an unexplained 400) and keeps absurd
+    structures away from validation. Bulk endpoints (a whole school's roster, an uploaded MIS
+    file) take a larger size cap: their paths end in one of `bulk_suffixes`.
     """
 
     def __init__(
@@ -132,11 +246,13 @@ class BodySizeLimitMiddleware:
         *,
         max_bytes: int,
         bulk_max_bytes: int,
+        max_json_depth: int = 32,
         bulk_suffixes: tuple[str, ...] = ("/roster", "/roster-imports"),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.bulk_max_bytes = bulk_max_bytes
+        self.max_json_depth = max_json_depth
         self.bulk_suffixes = bulk_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,54 +264,51 @@ class BodySizeLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > cap
+                over = int(declared) > cap
             except ValueError:
-                too_big = False
-            if too_big:
-                await self._refuse(send, cap)
+                over = False
+            if over:
+                await self._refuse(send, _too_large(cap))
                 return
+        gauge = JsonDepthGauge(self.max_json_depth) if _is_json(scope) else None
         received = 0
-        refused = False
+        refusal: _Refusal | None = None
         replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refusal
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > cap:
-                    refused = True
-                    raise _BodyTooLarge
+                    refusal = _too_large(cap)
+                elif gauge is not None and not gauge.feed(body):
+                    refusal = _too_deep(self.max_json_depth)
+                if refusal is not None:
+                    raise refusal
             return message
 
         async def guarded_send(message: Message) -> None:
             # The framework turns a failed body read into its own 400; answer the real reason.
             nonlocal replaced
-            if refused:
+            if refusal is not None:
                 if not replaced:
                     replaced = True
-                    await self._refuse(send, cap)
+                    await self._refuse(send, refusal)
                 return
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
+        except _Refusal as raised:
             if not replaced:
-                await self._refuse(send, cap)
+                await self._refuse(send, raised)
 
-    async def _refuse(self, send: Send, cap: int) -> None:
+    async def _refuse(self, send: Send, refusal: _Refusal) -> None:
         from app.core.requestctx import current_request_id
 
         body = _problem_bytes(
-            413,
-            "payload-too-large",
-            "Request body too large",
-            f"Request bodies here are limited to {cap} bytes.",
-            current_request_id() or "",
+            refusal.status, refusal.slug, refusal.title, refusal.detail, current_request_id() or ""
         )
-        await _send_problem(send, 413, body, [])
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await _send_problem(send, refusal.status, body, [])

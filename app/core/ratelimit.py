@@ -4,6 +4,7 @@ Keys are stored as digests: a limit on an email address or an IP address must no
 list of them.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,13 +63,72 @@ def _aware(value: datetime) -> datetime:
 async def hit_now(limit: Limit, key: str) -> None:
     """Count one attempt in its own transaction, so it stands even when the request fails."""
     async with open_session(system_scope("count a rate-limited attempt")) as session:
-        cutoff = utcnow() - timedelta(seconds=limit.window_seconds)
-        await session.execute(
-            delete(RateLimitHit).where(
-                col(RateLimitHit.bucket) == limit.bucket, col(RateLimitHit.at) < cutoff
+        await _forget_expired(session, limit)
+        session.add(RateLimitHit(bucket=limit.bucket, key_digest=digest(key)))
+
+
+async def spend(uses: Sequence[tuple[Limit, str]]) -> None:
+    """Count one use against each (limit, key); raise 429 with Retry-After if any is over.
+
+    For things allowed a number of times (exports), not for failures. The uses are committed
+    before they are counted, so requests racing for the last use in different processes see
+    each other and none slips past (at worst both are refused). A refused request takes its
+    uses back: retrying when Retry-After says succeeds, and hammering does not extend the wait.
+    """
+    hits = [RateLimitHit(bucket=limit.bucket, key_digest=digest(key)) for limit, key in uses]
+    refusal: TooManyRequests | None = None
+    async with open_session(system_scope("count a rate-limited use")) as session:
+        for limit in {limit for limit, _ in uses}:
+            await _forget_expired(session, limit)
+        session.add_all(hits)
+        await session.commit()
+        for limit, key in uses:
+            refusal = await _over(session, limit, key)
+            if refusal is not None:
+                await session.execute(
+                    delete(RateLimitHit).where(col(RateLimitHit.id).in_([h.id for h in hits]))
+                )
+                break
+    if refusal is not None:
+        raise refusal
+
+
+async def _over(session: AsyncSession, limit: Limit, key: str) -> TooManyRequests | None:
+    """The refusal when `key` has more uses than allowed in the window, this one included."""
+    since = utcnow() - timedelta(seconds=limit.window_seconds)
+    # One statement, so the count and the times agree while other requests come and go; the
+    # rows are few (the allowance, plus requests racing for it).
+    times = (
+        (
+            await session.execute(
+                select(RateLimitHit.at)
+                .where(
+                    col(RateLimitHit.bucket) == limit.bucket,
+                    col(RateLimitHit.key_digest) == digest(key),
+                    col(RateLimitHit.at) > since,
+                )
+                .order_by(col(RateLimitHit.at))
             )
         )
-        session.add(RateLimitHit(bucket=limit.bucket, key_digest=digest(key)))
+        .scalars()
+        .all()
+    )
+    if len(times) <= limit.max_hits:
+        return None
+    # Without this use one fewer remain, and one fewer than the allowance is needed: the
+    # (count - max_hits)th oldest must leave the window first.
+    freed_by = times[len(times) - limit.max_hits - 1]
+    retry_after = limit.window_seconds - int((utcnow() - _aware(freed_by)).total_seconds())
+    return TooManyRequests(limit.message, retry_after=retry_after)
+
+
+async def _forget_expired(session: AsyncSession, limit: Limit) -> None:
+    cutoff = utcnow() - timedelta(seconds=limit.window_seconds)
+    await session.execute(
+        delete(RateLimitHit).where(
+            col(RateLimitHit.bucket) == limit.bucket, col(RateLimitHit.at) < cutoff
+        )
+    )
 
 
 async def clear(session: AsyncSession, limit: Limit, key: str) -> None:

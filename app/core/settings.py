@@ -47,10 +47,21 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
 
+    # CSV exports put a whole school's pupils in a file: counted per person (or machine client)
+    # and per address, so a stolen token or a script cannot copy the roster over and over.
+    export_max_per_user: int = 30
+    export_max_per_client: int = 60
+    export_max_per_address: int = 120
+    export_window_seconds: int = 3600
+
     max_body_bytes: int = 1024 * 1024
     max_bulk_body_bytes: int = Field(
         default=32 * 1024 * 1024,
         description="Cap for a whole roster snapshot or an uploaded MIS file.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        description="JSON bodies nested deeper are refused (400) while they stream in.",
     )
     docs_enabled: bool | None = Field(
         default=None, description="Serve /docs and /redoc; defaults to on outside production."

@@ -7,10 +7,11 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core import audit
+from app.core import audit, ratelimit
 from app.core.csvio import write_csv
 from app.core.permissions import Permission
-from app.core.principal import Principal
+from app.core.principal import Principal, PrincipalKind
+from app.core.settings import get_settings
 from app.roster.models import Pupil
 from app.roster.repository import ClassRepository
 from app.roster.schemas import PupilRead
@@ -25,19 +26,35 @@ def wants_csv(request: Request) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
+def _limits(who: Principal, ip_address: str) -> list[tuple[ratelimit.Limit, str]]:
+    """One export counts against the caller (a person or a machine client) and the address."""
+    settings = get_settings()
+    window = settings.export_window_seconds
+    message = "Too many exports in a short time; wait before exporting again."
+    if who.kind is PrincipalKind.INTEGRATION:
+        caller = ratelimit.Limit("export:client", settings.export_max_per_client, window, message)
+    else:
+        caller = ratelimit.Limit("export:user", settings.export_max_per_user, window, message)
+    address = ratelimit.Limit("export:address", settings.export_max_per_address, window, message)
+    return [(caller, f"{who.kind}:{who.id}"), (address, ip_address)]
+
+
 async def school_pupils_csv(
-    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters
+    session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, ip_address: str
 ) -> Response:
+    """Raises NotFound, Forbidden, then TooManyRequests: only exports that would run count."""
     school = await SchoolRepository(session, who).get(school_id)
     who.ensure(Permission.ROSTER_READ, school.id)
+    await ratelimit.spend(_limits(who, ip_address))
     return await _export(session, who, school.id, filters, f"pupils-{school.urn}.csv")
 
 
 async def class_pupils_csv(
-    session: AsyncSession, who: Principal, class_id: UUID, filters: PupilFilters
+    session: AsyncSession, who: Principal, class_id: UUID, filters: PupilFilters, ip_address: str
 ) -> Response:
     school_class = await ClassRepository(session, who).get(class_id)
     who.ensure(Permission.ROSTER_READ, school_class.school_id)
+    await ratelimit.spend(_limits(who, ip_address))
     return await _export(
         session,
         who,

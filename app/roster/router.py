@@ -9,9 +9,11 @@ from app.core.auth import require
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
 from app.core.idempotency import IdempotencyDep
+from app.core.lean import json_response
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
+from app.core.requestctx import client_address
 from app.core.types import IsoDateTime
 from app.roster import export, imports, service
 from app.roster import households as household_changes
@@ -37,7 +39,7 @@ Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
 Reader = Annotated[Principal, require(P.ROSTER_READ, kinds=STAFF_OR_CLIENT)]
 
 
-def pupil_filters(
+async def pupil_filters(  # async: no worker-thread hand-off (see pagination.page_params)
     year_group: Annotated[YearGroup | None, Query()] = None,
     on_roll: Annotated[bool | None, Query(description="Default: on-roll pupils only")] = True,
     updated_since: Annotated[
@@ -159,6 +161,7 @@ async def get_roster_import(
     "/{school_id}/pupils",
     summary="The school's pupils (JSON, or CSV with Accept: text/csv)",
     responses=CSV_RESPONSE,
+    response_model=Page[PupilRead],
 )
 async def list_school_pupils(
     request: Request,
@@ -168,13 +171,16 @@ async def list_school_pupils(
     who: Reader,
     filters: Filters,
     class_id: Annotated[UUID | None, Query()] = None,
-) -> Page[PupilRead]:
+) -> Response:
     if class_id is not None:
         filters = filters.in_class(class_id)
     if export.wants_csv(request):
-        return await export.school_pupils_csv(session, who, school_id, filters)  # type: ignore[return-value]
+        return await export.school_pupils_csv(
+            session, who, school_id, filters, client_address(request)
+        )
     items, cursor = await service.list_school_pupils(session, who, school_id, filters, page)
-    return Page(items=items, next_cursor=cursor)
+    # A hot list: its items are already PupilRead-shaped, so they are serialized, not rebuilt.
+    return json_response({"items": items, "next_cursor": cursor})
 
 
 @schools.get("/{school_id}/classes", summary="The school's classes with their staff")
@@ -201,6 +207,7 @@ async def get_pupil(pupil_id: UUID, session: SessionDep, who: Reader) -> PupilRe
     "/{class_id}/pupils",
     summary="A class's pupils (JSON, or CSV with Accept: text/csv)",
     responses=CSV_RESPONSE,
+    response_model=Page[PupilRead],
 )
 async def list_class_pupils(
     request: Request,
@@ -209,11 +216,13 @@ async def list_class_pupils(
     page: PageDep,
     who: Reader,
     filters: Filters,
-) -> Page[PupilRead]:
+) -> Response:
     if export.wants_csv(request):
-        return await export.class_pupils_csv(session, who, class_id, filters)  # type: ignore[return-value]
+        return await export.class_pupils_csv(
+            session, who, class_id, filters, client_address(request)
+        )
     items, cursor = await service.list_class_pupils(session, who, class_id, filters, page)
-    return Page(items=items, next_cursor=cursor)
+    return json_response({"items": items, "next_cursor": cursor})
 
 
 @households.post(
