@@ -6,8 +6,9 @@ Whenever a caller from another school or trust gets a 2xx, the answer must not c
 id of the home tenant's objects.
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlmodel import select
+from sqlmodel import col, delete, select, update
 
 from app.api import PUBLIC_ROUTES
 from app.core import db
@@ -28,8 +29,17 @@ from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
 from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
+from app.trusts.models import School
 from app.visits.models import Visit, VisitLocation, VisitStatus
-from tests.conftest import bearer, integration_bearer, load_roster
+from tests.conftest import (
+    TableSnapshot,
+    all_rows,
+    bearer,
+    empty_tables,
+    insert_generated_world,
+    integration_bearer,
+    load_roster,
+)
 from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS, Policy
@@ -89,8 +99,7 @@ class Targets:
     other_client_headers: dict[str, str]
 
 
-@pytest.fixture
-async def targets(world: World) -> Targets:
+async def _build_targets(world: World) -> Targets:
     await load_roster(world, small_snapshot(world))
     async with db.open_session(system_scope("matrix targets")) as session:
         class_id = await session.scalar(select(SchoolClass.id).where(SchoolClass.mis_id == "C-R1"))
@@ -116,6 +125,120 @@ async def targets(world: World) -> Targets:
         TARGETS["programme_id"], other_household_id
     )
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
+
+
+class Seeded:
+    """The world and its targets, built once and then restored for every case.
+
+    Building them (the roster sync, two clients, two parent sign-ins, the schedule runs) took
+    most of the ~0.3 s a case cost, so it is done once and the resulting rows are snapshotted.
+    Before each case the database is put back to exactly those rows, so every case starts from
+    what a fresh build would have left and nothing a case writes reaches another. The build is
+    redone when the snapshot is older than `MAX_AGE`, which must stay well inside the 15-minute
+    life of the clients' access tokens it holds and the shortest rate-limit window (15 minutes
+    today), so that time passing never makes a restored state answer differently from a fresh
+    one."""
+
+    MAX_AGE = timedelta(minutes=5)
+
+    def __init__(self) -> None:
+        self.snapshot = TableSnapshot()
+        self.built: tuple[World, Targets, dict[str, Any]] | None = None
+        self.built_at = datetime.min.replace(tzinfo=UTC)
+
+    async def fresh(self) -> tuple[World, Targets]:
+        if self.built is None or datetime.now(UTC) - self.built_at > self.MAX_AGE:
+            await empty_tables()
+            TARGETS.clear()
+            world = await insert_generated_world()
+            targets = await _build_targets(world)
+            self.built = (world, targets, dict(TARGETS))
+            self.built_at = datetime.now(UTC)
+            await self.snapshot.take()
+        else:
+            await self.snapshot.restore()
+        world, targets, ids = self.built
+        TARGETS.clear()
+        TARGETS.update(ids)
+        return world, targets
+
+
+@pytest.fixture(scope="module")
+async def seeded() -> AsyncIterator[Seeded]:
+    state = Seeded()
+    yield state
+    await state.snapshot.drop()
+    await empty_tables()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Overrides conftest's: a case's restore already replaces whatever the case before it
+    left, so the tables are not emptied between cases as well, only after the module's last
+    case (by `seeded`) and after any test here that does not start from a restore."""
+    yield
+    if "world_and_targets" not in request.fixturenames:
+        await empty_tables()
+
+
+@pytest.fixture
+async def world_and_targets(seeded: Seeded) -> tuple[World, Targets]:
+    return await seeded.fresh()
+
+
+@pytest.fixture
+def world(world_and_targets: tuple[World, Targets]) -> World:
+    return world_and_targets[0]
+
+
+@pytest.fixture
+def targets(world_and_targets: tuple[World, Targets]) -> Targets:
+    return world_and_targets[1]
+
+
+async def test_every_case_starts_from_the_built_rows(seeded: Seeded) -> None:
+    """A restore puts back exactly what the build left: a case's inserts, updates and deletes
+    are all gone before the next case, whichever tables they touched, restore after restore."""
+    world, _ = await seeded.fresh()
+    await seeded.snapshot.restore()  # rows written by a restore, as every case but the first sees
+    built = await all_rows()
+    assert {"trust", "pupil", "visit", "parent_invitation", "integration_client"} <= set(built)
+
+    # Deletes (cascading to the visit's children), an update in place, an insert.
+    async with db.open_session(system_scope("matrix isolation")) as session:
+        await session.execute(delete(Visit).where(col(Visit.id) == TARGETS["visit_id"]))
+        await session.execute(
+            update(School)
+            .where(col(School.id) == world.trusts[0].schools[0].id)
+            .values(name="Renamed by a case")
+        )
+    await _a_period(world)
+    written = await all_rows()
+    assert written["visit"] != built["visit"]
+    assert written["school"] != built["school"]
+    assert written["staff_unavailability"] != built["staff_unavailability"]
+    await seeded.snapshot.restore()
+    assert await all_rows() == built
+
+    # Rows in tables the snapshot has none of (a sign-in), and an update that keeps the count.
+    await bearer(world.login(Role.TEACHER))
+    async with db.open_session(system_scope("matrix isolation")) as session:
+        await session.execute(
+            update(Pupil)
+            .where(col(Pupil.id) == TARGETS["pupil_id"])
+            .values(legal_first_name="Renamed")
+        )
+    written = await all_rows()
+    assert {"auth_session", "refresh_token"} <= set(written) - set(built)
+    assert written["pupil"] != built["pupil"]
+    await seeded.snapshot.restore()
+    assert await all_rows() == built
+
+    # Nothing written: nothing to do, and still the same rows.
+    await seeded.snapshot.restore()
+    assert await all_rows() == built
+    await empty_tables()
+    assert await all_rows() == {}
 
 
 async def _a_period(world: World) -> UUID:
