@@ -225,7 +225,7 @@ def _too_many(holder: str, under_way: Sequence[Row[Any]], limit: int) -> TooMany
     listed = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
     return TooManyJobs(
         f"{holder} already has {len(under_way)} background jobs queued or running ({listed}), "
-        f"and at most {limit} may be at once; try again when one has finished.",
+        f"and at most {limit} may be at once; try again when one of them has finished.",
         retry_after=QUOTA_RETRY_SECONDS,
         extra={"limit": limit, "under_way": kinds},
     )
@@ -243,36 +243,14 @@ def _runnable(now: datetime, job: Any = Job) -> Any:
 
 
 def _fairest(now: datetime) -> Any:
-    """The runnable job to take next, trust by trust rather than first come, first served.
+    """The runnable job to take next: trust by trust, not first come, first served.
 
-    The trust with the fewest jobs running goes first, then the one served longest ago (never
-    served first), then the one whose runnable job is oldest; within the trust, its oldest job.
-    So a trust that queued twenty jobs has one taken, then another trust's waits no longer than
-    a job's turn, even for a single worker that finishes each job before it claims the next.
+    The trust with the fewest jobs running goes first, then the one served longest ago (one
+    never served before all), then the one whose runnable job is oldest; within the trust, its
+    oldest job. So when one trust has queued twenty jobs, another trust's job is taken next but
+    one, even by a single worker that finishes each job before it claims the next.
     """
-    other = aliased(Job)
-    running = (
-        select(func.count())
-        .select_from(other)
-        .where(
-            other.trust_id == Job.trust_id,
-            other.status == JobStatus.RUNNING,
-            col(other.locked_until) >= now,
-        )
-        .scalar_subquery()
-    )
-    served = select(func.max(other.claimed_at)).where(other.trust_id == Job.trust_id)
-    trusts = (
-        select(  # tenancy: system scope (the worker claims across trusts)
-            Job.trust_id,
-            running.label("running"),
-            served.scalar_subquery().label("served"),
-            func.min(Job.run_after).label("oldest"),
-        )
-        .where(_runnable(now))
-        .group_by(col(Job.trust_id))
-        .subquery("trusts")
-    )
+    trusts = _trusts_waiting(now)
     return (
         select(Job.id)  # tenancy: system scope (the worker claims across trusts)
         .join(trusts, trusts.c.trust_id == col(Job.trust_id))
@@ -285,6 +263,34 @@ def _fairest(now: datetime) -> Any:
         )
         .limit(1)
         .with_for_update(skip_locked=True, of=Job)
+    )
+
+
+def _trusts_waiting(now: datetime) -> Any:
+    """Each trust with a runnable job: its jobs running (live leases), its last claim, and
+    its oldest runnable job."""
+    other = aliased(Job)
+    running = (
+        select(func.count())
+        .select_from(other)
+        .where(
+            other.trust_id == Job.trust_id,
+            other.status == JobStatus.RUNNING,
+            col(other.locked_until) >= now,
+        )
+        .scalar_subquery()
+    )
+    served = select(func.max(other.claimed_at)).where(other.trust_id == Job.trust_id)
+    return (
+        select(  # tenancy: system scope (the worker claims across trusts)
+            Job.trust_id,
+            running.label("running"),
+            served.scalar_subquery().label("served"),
+            func.min(Job.run_after).label("oldest"),
+        )
+        .where(_runnable(now))
+        .group_by(col(Job.trust_id))
+        .subquery("trusts")
     )
 
 

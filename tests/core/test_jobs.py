@@ -142,9 +142,9 @@ async def test_a_trust_gets_its_allowance_across_its_schools(
     for school in (0, 0, 1, 2):
         await _enqueue(world, "test.echo", school=school, name=f"at {school}")
     before = await all_rows()
-    for school in (2, None):
+    for elsewhere in (2, None):  # another school, and the trust itself
         with pytest.raises(TooManyJobs) as refused:
-            await _enqueue(world, "test.echo", school=school, name="one too many")
+            await _enqueue(world, "test.echo", school=elsewhere, name="one too many")
         assert "The trust already has 4 background jobs" in refused.value.detail
         assert refused.value.extra == {"limit": 4, "under_way": {"test.echo": 4}}
     assert await all_rows() == before
