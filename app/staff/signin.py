@@ -196,8 +196,7 @@ async def accept_invitation(
     (400) or TooManyRequests (429)."""
     limit = ratelimit.Limit("invitation:address", 20, 900, "Too many invitation attempts; wait.")
     await ratelimit.ensure_under(session, limit, ip_address)
-    repository = SignInRepository(session)
-    staff = await repository.staff_by_invitation(digest(token))
+    staff = await SignInRepository(session).staff_by_invitation(digest(token))
     expires_at = staff.invitation_expires_at if staff else None
     # An account that already has a password is its holder's: an invitation issued to it
     # (before re-invitations of such accounts were refused) must not replace that password.
@@ -226,15 +225,12 @@ async def accept_invitation(
 async def _ensure_tells_apart(session: AsyncSession, staff: StaffMember, password: str) -> None:
     """Sign-in finds the account by address and password, so a password that already opens
     another account with this address (in another trust) would make both unreachable. The check
-    is a password guess at that account, so it is throttled like a sign-in of it."""
+    is a password guess at that account, so it is throttled like a sign-in of it; the throttle
+    and the hash check run whether or not there is another account, so neither reveals one."""
     by_account, _ = _limits()
     await ratelimit.ensure_under(session, by_account, staff.email)
-    others = [
-        s
-        for s in await SignInRepository(session).accounts_by_email(staff.email)
-        if s.id != staff.id
-    ]
-    if others and _opened_by(others, password):
+    accounts = await SignInRepository(session).accounts_by_email(staff.email)
+    if _opened_by([s for s in accounts if s.id != staff.id], password):
         await ratelimit.hit_now(by_account, staff.email)
         raise PasswordInUse(
             "Choose another password: this one already opens another Threshold account with "
