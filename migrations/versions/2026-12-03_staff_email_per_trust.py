@@ -2,7 +2,7 @@
 records or in invitations to accounts that already have a password
 
 Revision ID: 2026_12_03_staff_email
-Revises: 2026_11_23_visits
+Revises: 2026_12_03_job_quotas
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '2026_12_03_staff_email'
-down_revision: str | None = '2026_11_23_visits'
+down_revision: str | None = '2026_12_03_job_quotas'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
