@@ -1,0 +1,114 @@
+"""Text the databases can store: NUL and unpaired surrogates are refused where input arrives.
+
+PostgreSQL's text types cannot hold NUL (U+0000), and no UTF-8 database can hold an unpaired
+surrogate (JSON's "\\ud800" decodes to one). Either made the driver fail mid-request: a 500, and
+on PostgreSQL an error whose text carried the row's values into the logs; SQLite stored the NUL,
+so the two databases disagreed as well. `refuse_unstorable_input` runs before anything else of
+every request (an app-wide dependency, after the framework has parsed the body) and answers 422
+naming where, never the value. CSV cells are checked where they are read (core/csvio.py).
+"""
+
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from fastapi import Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+
+from app.core.errors import MAX_VALIDATION_ERRORS
+from app.core.middleware import is_json
+
+Location = tuple[str | int, ...]
+
+MESSAGE = (
+    "contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate); "
+    "remove it"
+)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In JSON text either can only come as an escape (a raw NUL is not valid JSON, a raw surrogate
+# not valid UTF-8): \u0000, or \uD800-\uDFFF, which is also half of a valid pair (an emoji), so
+# the parsed value decides. A body without such an escape, nearly every one, is not walked.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def unstorable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is not None
+
+
+def clean_key(key: str) -> str:
+    """A key fit to name in a location: its unstorable characters replaced."""
+    return _UNSTORABLE.sub("\ufffd", key)
+
+
+def unstorable_in(value: Any, at: Location = ()) -> Iterator[Location]:
+    """Where in a parsed JSON value (or any nest of dicts, lists and strings) text is unstorable:
+    strings and object keys, depth first, in document order."""
+    stack: list[tuple[Location, Any]] = [(at, value)]
+    while stack:
+        where, current = stack.pop()
+        if isinstance(current, str):
+            if unstorable(current):
+                yield where
+        elif isinstance(current, dict):
+            children = []
+            for key, child in current.items():
+                if unstorable(key):
+                    yield (*where, clean_key(key))
+                children.append(((*where, clean_key(key)), child))
+            stack.extend(reversed(children))
+        elif isinstance(current, list):
+            stack.extend(((*where, i), child) for i, child in reversed(list(enumerate(current))))
+
+
+def _in_pairs(kind: str, pairs: Iterable[tuple[str, Any]]) -> Iterator[Location]:
+    for name, value in pairs:
+        if unstorable(name) or (isinstance(value, str) and unstorable(value)):
+            yield (kind, clean_key(name))
+        elif isinstance(value, UploadFile) and value.filename and unstorable(value.filename):
+            yield (kind, clean_key(name), "filename")
+
+
+async def _in_body(request: Request) -> list[Location]:
+    """The body as the route read it: nothing when it takes none."""
+    if getattr(request.scope.get("route"), "body_field", None) is None:
+        return []
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in _FORMS:
+        form = await request.form()  # parsed already, before any dependency
+        return list(_in_pairs("body", form.multi_items()))
+    if not is_json(request.scope):
+        return []
+    if not _SUSPECT_ESCAPE.search(await request.body()):
+        return []
+    try:
+        parsed = await request.json()
+    except ValueError:  # the framework answers malformed JSON itself
+        return []
+    # One more than the answer lists, so it can say there were more.
+    return list(islice(unstorable_in(parsed, ("body",)), MAX_VALIDATION_ERRORS + 1))
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """422 when a path or query parameter, form field or JSON string (or key) holds unstorable
+    text. The answer names each place as a JSON pointer and never echoes the value."""
+    refuse_at(
+        [
+            *_in_pairs("path", request.path_params.items()),
+            *_in_pairs("query", request.query_params.multi_items()),
+            *await _in_body(request),
+        ]
+    )
+
+
+def refuse_at(found: list[Location]) -> None:
+    """The 422 for unstorable text at these places (nothing when there are none); also for JSON
+    a route decodes itself, such as a form field holding a JSON document."""
+    if found:
+        raise RequestValidationError(
+            [
+                {"type": "unstorable_text", "loc": loc, "msg": MESSAGE, "input": None}
+                for loc in found
+            ]
+        )
