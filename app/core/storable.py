@@ -22,8 +22,7 @@ from app.core.middleware import is_json
 Location = tuple[str | int, ...]
 
 MESSAGE = (
-    "contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate); "
-    "remove it"
+    "contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate); remove it"
 )
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # In JSON text either can only come as an escape (a raw NUL is not valid JSON, a raw surrogate
@@ -45,21 +44,21 @@ def clean_key(key: str) -> str:
 def unstorable_in(value: Any, at: Location = ()) -> Iterator[Location]:
     """Where in a parsed JSON value (or any nest of dicts, lists and strings) text is unstorable:
     strings and object keys, depth first, in document order."""
-    stack: list[tuple[Location, Any]] = [(at, value)]
+    # (where, value, whether the key leading here is itself unstorable)
+    stack: list[tuple[Location, Any, bool]] = [(at, value, False)]
     while stack:
-        where, current = stack.pop()
-        if isinstance(current, str):
-            if unstorable(current):
-                yield where
-        elif isinstance(current, dict):
-            children = []
-            for key, child in current.items():
-                if unstorable(key):
-                    yield (*where, clean_key(key))
-                children.append(((*where, clean_key(key)), child))
-            stack.extend(reversed(children))
+        where, current, bad_key = stack.pop()
+        if bad_key or (isinstance(current, str) and unstorable(current)):
+            yield where
+        if isinstance(current, dict):
+            stack.extend(
+                ((*where, clean_key(key)), child, unstorable(key))
+                for key, child in reversed(current.items())
+            )
         elif isinstance(current, list):
-            stack.extend(((*where, i), child) for i, child in reversed(list(enumerate(current))))
+            stack.extend(
+                ((*where, i), child, False) for i, child in reversed(list(enumerate(current)))
+            )
 
 
 def _in_pairs(kind: str, pairs: Iterable[tuple[str, Any]]) -> Iterator[Location]:

@@ -14,12 +14,12 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, jobs
+from app.core.csvio import read_csv
 from app.core.db import open_session
 from app.core.errors import ThresholdError, Unprocessable
 from app.core.jobs import Job, JobContext, JobFailed, JobStatus
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.core.csvio import read_csv
 from app.roster.importing import oneroster, pupil_csv
 from app.roster.importing.errors import ImportRejection, UnreadableCsv
 from app.roster.importing.pupil_csv import PupilCsvMapping, parse_pupil_csv
