@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from fastapi import Request, UploadFile
+from fastapi import Request, UploadFile, params
 from fastapi.exceptions import RequestValidationError
 
 from app.core.errors import MAX_VALIDATION_ERRORS
@@ -29,7 +29,6 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # not valid UTF-8): \u0000, or \uD800-\uDFFF, which is also half of a valid pair (an emoji), so
 # the parsed value decides. A body without such an escape, nearly every one, is not walked.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
-_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def unstorable(text: str) -> bool:
@@ -70,12 +69,12 @@ def _in_pairs(kind: str, pairs: Iterable[tuple[str, Any]]) -> Iterator[Location]
 
 
 async def _in_body(request: Request) -> list[Location]:
-    """The body as the route read it: nothing when it takes none."""
-    if getattr(request.scope.get("route"), "body_field", None) is None:
+    """The body as the route read it (before any dependency runs): nothing when it takes none."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    if field is None:
         return []
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media in _FORMS:
-        form = await request.form()  # parsed already, before any dependency
+    if isinstance(field.field_info, params.Form):  # File too: the framework's own test
+        form = await request.form()  # the parsed form, kept by the request
         return list(_in_pairs("body", form.multi_items()))
     if not is_json(request.scope):
         return []
@@ -85,8 +84,8 @@ async def _in_body(request: Request) -> list[Location]:
         parsed = await request.json()
     except ValueError:  # the framework answers malformed JSON itself
         return []
-    # One more than the answer lists, so it can say there were more.
-    return list(islice(unstorable_in(parsed, ("body",)), MAX_VALIDATION_ERRORS + 1))
+    # The answer lists no more than this many places anyway.
+    return list(islice(unstorable_in(parsed, ("body",)), MAX_VALIDATION_ERRORS))
 
 
 async def refuse_unstorable_input(request: Request) -> None:
