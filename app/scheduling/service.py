@@ -14,6 +14,7 @@ from sqlmodel import col, update
 from app.core import audit, jobs
 from app.core.db import open_session
 from app.core.jobs import Job, JobContext, JobStatus
+from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -82,6 +83,26 @@ async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> Schedu
     run = await runs.get(run_id)
     who.ensure(Permission.PROGRAMMES_READ, run.school_id)
     return describe(run, await runs.job_of(run))
+
+
+async def list_runs(
+    session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
+) -> tuple[list[ScheduleRunRead], str | None]:
+    """A programme's runs, the newest first."""
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    runs = ScheduleRunRepository(session, who)
+    rows, cursor = await paginate(
+        session,
+        runs.of_programme(programme.id),
+        page,
+        [
+            SortKey(ScheduleRun.created_at, descending=True),
+            SortKey(ScheduleRun.id, descending=True),
+        ],
+    )
+    found = await runs.jobs_of(rows)
+    return [describe(run, found[run.job_id]) for run in rows], cursor
 
 
 def _progress(job: Job) -> float:
@@ -165,6 +186,8 @@ async def _write(
     schedule: problem.Schedule,
 ) -> None:
     locked = {h.id for h in loaded.instance.households if h.locked is not None}
+    repository = SchedulingRepository(session)
+    old = await repository.giving_way(programme.id)
     visits: list[dict[str, Any]] = []
     adults: list[dict[str, Any]] = []
     pupils: list[dict[str, Any]] = []
@@ -174,6 +197,9 @@ async def _write(
         if visit.household_id in locked:
             continue
         row = _visit_row(programme, run, loaded, visit)
+        kept = old.get(row["household_id"])
+        if kept is not None:  # the family keeps its visit's identity
+            row["id"] = kept.id
         visits.append(row)
         visiting_teachers = set().union(
             *(teachers.get(c, set()) for c in classes[visit.household_id])
@@ -183,9 +209,7 @@ async def _write(
             for a in visit.adult_ids
         )
         pupils.extend(_child_row(row, pupil_id=p) for p in loaded.pupils[visit.household_id])
-    await SchedulingRepository(session).replace_unlocked_visits(
-        programme.id, visits, adults, pupils
-    )
+    await repository.replace_unlocked_visits(old, visits, adults, pupils, run.requested_by)
     _record_figures(run, loaded, schedule)
 
 
