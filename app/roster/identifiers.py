@@ -1,7 +1,8 @@
 """Identifiers as MIS feeds give them, checked and put in one canonical form.
 
 Each function returns None for a blank value and raises ValueError with a message a school
-office can act on when the value is wrong.
+office can act on when the value is wrong. The message names the rule, never the value: it is
+answered in 422s and import reports, which must not repeat personal data.
 """
 
 import re
@@ -28,11 +29,11 @@ def normalise_upn(value: str | None) -> str | None:
     if not text or text in UNKNOWN_UPNS:
         return None
     if len(text) != UPN_LENGTH:
-        raise ValueError(f"a UPN has {UPN_LENGTH} characters; '{text}' has {len(text)}")
+        raise ValueError(f"not a valid UPN: a UPN has {UPN_LENGTH} characters, not {len(text)}")
     try:
         return dfe_upn.validate(text)
     except stdnum_errors.InvalidChecksum:
-        raise _wrong_check_letter(text) from None
+        raise _wrong_check_letter() from None
     except stdnum_errors.InvalidComponent:
         # stdnum's table of LA numbers dates from 2011: it lacks the DfE's pseudo-LA codes and
         # authorities created since (Dorset 838, BCP 839, the Northamptonshires 940 and 941...),
@@ -40,21 +41,20 @@ def normalise_upn(value: str | None) -> str | None:
         return _with_right_check_letter(text)
     except stdnum_errors.ValidationError:
         raise ValueError(
-            f"'{text}' is not in the format of a UPN: a check letter, 11 digits, "
-            "then a digit or a letter"
+            "not a valid UPN: a UPN is a check letter, 11 digits, then a digit or a letter"
         ) from None
 
 
 def _with_right_check_letter(upn: str) -> str:
     if dfe_upn.calc_check_digit(upn[1:]) != upn[0]:
-        raise _wrong_check_letter(upn)
+        raise _wrong_check_letter()
     return upn
 
 
-def _wrong_check_letter(upn: str) -> ValueError:
-    expected = dfe_upn.calc_check_digit(upn[1:])
+def _wrong_check_letter() -> ValueError:
     return ValueError(
-        f"the check letter of UPN '{upn}' is wrong: for {upn[1:]} it should be {expected}"
+        "not a valid UPN: its check letter (the first character) does not match the rest by "
+        "the DfE's algorithm"
     )
 
 
@@ -99,18 +99,18 @@ def normalise_mobile(value: str | None) -> str | None:
     if any(char.isalpha() for char in text):
         # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
         # turn a mistyped mobile into someone else's number.
-        raise ValueError(f"'{text}' has letters in it; a mobile number is digits only")
+        raise ValueError("it has letters in it; a mobile number is digits only")
     try:
         number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"'{text}' is not a phone number") from None
+        raise ValueError("not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"'{text}' is not a valid phone number")
+        raise ValueError("not a valid phone number")
     kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.FIXED_LINE:
-        raise ValueError(f"'{text}' is a landline; an SMS needs a mobile number")
+        raise ValueError("a landline number; an SMS needs a mobile number")
     if kind not in SMS_NUMBER_TYPES:
-        raise ValueError(f"'{text}' is not a mobile number; an SMS needs a mobile number")
+        raise ValueError("not a mobile number; an SMS needs a mobile number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -142,5 +142,6 @@ def normalise_email(value: str | None) -> str | None:
         return fast
     try:
         return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"'{text}' is not a valid email address: {exc}") from None
+    except EmailNotValidError:
+        # The library's reason quotes the address, or parts of it.
+        raise ValueError("not a valid email address") from None
