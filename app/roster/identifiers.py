@@ -29,7 +29,7 @@ def normalise_upn(value: str | None) -> str | None:
     if not text or text in UNKNOWN_UPNS:
         return None
     if len(text) != UPN_LENGTH:
-        raise ValueError(f"not a valid UPN: a UPN has {UPN_LENGTH} characters, not {len(text)}")
+        raise ValueError(f"a UPN has {UPN_LENGTH} characters; this one has {len(text)}")
     try:
         return dfe_upn.validate(text)
     except stdnum_errors.InvalidChecksum:
@@ -41,7 +41,8 @@ def normalise_upn(value: str | None) -> str | None:
         return _with_right_check_letter(text)
     except stdnum_errors.ValidationError:
         raise ValueError(
-            "not a valid UPN: a UPN is a check letter, 11 digits, then a digit or a letter"
+            "this is not in the format of a UPN: a check letter, 11 digits, then a digit or a "
+            "letter"
         ) from None
 
 
@@ -53,8 +54,8 @@ def _with_right_check_letter(upn: str) -> str:
 
 def _wrong_check_letter() -> ValueError:
     return ValueError(
-        "not a valid UPN: its check letter (the first character) does not match the rest by "
-        "the DfE's algorithm"
+        "the check letter of the UPN is wrong: by the DfE's algorithm it does not match the "
+        "other 12 characters"
     )
 
 
@@ -99,21 +100,22 @@ def normalise_mobile(value: str | None) -> str | None:
     if any(char.isalpha() for char in text):
         # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
         # turn a mistyped mobile into someone else's number.
-        raise ValueError("it has letters in it; a mobile number is digits only")
+        raise ValueError("the number has letters in it; a mobile number is digits only")
     try:
         number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
+        raise ValueError("the text is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
+        raise ValueError("the number is not a valid phone number")
     kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.FIXED_LINE:
-        raise ValueError("a landline number; an SMS needs a mobile number")
+        raise ValueError("the number is a landline; an SMS needs a mobile number")
     if kind not in SMS_NUMBER_TYPES:
-        raise ValueError("not a mobile number; an SMS needs a mobile number")
+        raise ValueError("the number is not a mobile number; an SMS needs a mobile number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_EMAIL_PARTS = re.compile(r"[^\W_]{2,}")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
@@ -142,6 +144,13 @@ def normalise_email(value: str | None) -> str | None:
         return fast
     try:
         return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError:
-        # The library's reason quotes the address, or parts of it.
-        raise ValueError("not a valid email address") from None
+    except EmailNotValidError as exc:
+        raise ValueError(_email_refusal(text, str(exc))) from None
+
+
+def _email_refusal(text: str, reason: str) -> str:
+    # The library's reason helps ("An email address must have an @-sign.") but a few quote a
+    # part of the address ("Octet 999 (> 255) not permitted in '1.2.3.999'"): those are left out.
+    said = reason.casefold()
+    quoted = any(part.casefold() in said for part in _EMAIL_PARTS.findall(text))
+    return "not a valid email address" + ("" if quoted else f": {reason}")

@@ -62,9 +62,12 @@ def test_an_entry_that_lies_about_its_size_stops_at_what_it_declared() -> None:
     # what was read then fails. Nothing near a gigabyte is ever unpacked.
     liar = zeros("users.csv", 1024, head=b"sourcedId,givenName\r\n", declared=10_000)
 
-    with bounded(seconds=1, bytes_allocated=8 * MIB), open_zip(zip_entries([liar]), LIMITS) as z:
-        with pytest.raises(NotAZipFile, match="users.csv in the zip file cannot be unpacked"):
-            read_member(z, z.getinfo("users.csv"), LIMITS.max_unpacked_bytes)
+    with (
+        bounded(seconds=1, bytes_allocated=8 * MIB),
+        open_zip(zip_entries([liar]), LIMITS) as archive,
+        pytest.raises(NotAZipFile, match=r"users\.csv in the zip file cannot be unpacked"),
+    ):
+        read_member(archive, archive.getinfo("users.csv"), LIMITS.max_unpacked_bytes)
 
 
 def test_reading_stops_at_the_cap_on_bytes_actually_unpacked() -> None:

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from app.roster.importing import oneroster
 from app.roster.importing.archive import ZipLimits
 from app.roster.importing.errors import (
     AcademicYearUnknown,
@@ -14,6 +15,7 @@ from app.roster.importing.errors import (
     NotAZipFile,
     OtherSchoolBundle,
     SchoolNotIdentified,
+    TooManyRows,
     UnsafeZipFile,
     UnsupportedBundle,
     ZipTooLarge,
@@ -434,6 +436,13 @@ def _all(data: bytearray, needle: bytes) -> list[int]:
     return found
 
 
+def test_a_file_of_more_rows_than_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(oneroster, "MAX_ROWS", 16)  # the manifest has 16 rows; users.csv 17
+
+    with pytest.raises(TooManyRows, match=r"users\.csv has more than 16 rows"):
+        parse(primary_school())
+
+
 def test_a_bundle_without_users_is_refused() -> None:
     bundle = primary_school()
     del bundle["users.csv"]
@@ -532,7 +541,7 @@ def test_the_upload_check_refuses_a_missing_column_from_the_header_row() -> None
         [c for c in enrolments.header if c != "role"], enrolments.rows
     )
 
-    with pytest.raises(MissingColumns, match="enrollments.csv has no column 'role'"):
+    with pytest.raises(MissingColumns, match=r"enrollments\.csv has no column 'role'"):
         check_bundle(zip_bundle(bundle), school_urn=SCHOOL_URN, limits=LIMITS)
 
 
@@ -540,7 +549,7 @@ def test_the_upload_check_refuses_a_missing_file() -> None:
     bundle = primary_school()
     del bundle["orgs.csv"]
 
-    with pytest.raises(MissingFile, match="orgs.csv"):
+    with pytest.raises(MissingFile, match=r"orgs\.csv"):
         check_bundle(zip_bundle(bundle), school_urn=SCHOOL_URN, limits=LIMITS)
 
 
