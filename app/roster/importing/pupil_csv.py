@@ -174,7 +174,8 @@ def check_pupil_csv(data: bytes, mapping: PupilCsvMapping) -> None:
     nul = data.find(b"\x00")
     if nul >= 0:
         # A NUL cannot be stored: refused now, by its line, rather than by the job.
-        raise UnreadableCsv(FILE, f"line {data.count(b'\n', 0, nul) + 1} {MESSAGE}")
+        line = data.count(b"\n", 0, nul) + 1
+        raise UnreadableCsv(FILE, f"line {line} {MESSAGE}")
     try:
         header = read_csv_header(data)
     except ValueError as exc:

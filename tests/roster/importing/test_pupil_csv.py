@@ -330,12 +330,14 @@ def test_a_file_of_more_rows_than_a_roster_holds_is_refused() -> None:
 
 def test_the_upload_check_reads_the_header_row_only() -> None:
     header = csv_text(SIMS_HEADER, []).encode()
-    check_pupil_csv(header + b"\xff\x00 not csv at all \x00" * 1000, PupilCsvMapping())
+    check_pupil_csv(header + b'\xff\xfe not "csv" at all' * 1000, PupilCsvMapping())
 
     with pytest.raises(MissingColumns, match="'FSM Eligible'"):
         check_pupil_csv(sims_file(), PupilCsvMapping(free_school_meals="FSM Eligible"))
     with pytest.raises(UnreadableCsv, match="header row is longer than 65,536 bytes"):
         check_pupil_csv(b"Adno," * 20_000, PupilCsvMapping())
+    with pytest.raises(UnreadableCsv, match="line 3 contains a character that cannot be stored"):
+        check_pupil_csv(header + b"1001,x\r\n1002,\x00\r\n", PupilCsvMapping())
 
 
 # --- values -------------------------------------------------------------------------------------
