@@ -134,10 +134,13 @@ ROSTER_WRITERS = rule(
 )
 
 
-def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
-    from tests.roster.importing.bundles import primary_school, zip_bundle
+def _bundle(world: World) -> dict[str, tuple[str, bytes]]:
+    from tests.roster.importing.bundles import SCHOOL_ID, primary_school, zip_bundle
 
-    return {"file": ("bundle.zip", zip_bundle(primary_school()))}
+    # The school's own bundle: its orgs.csv gives the URN of the school it is uploaded to.
+    bundle = primary_school()
+    bundle["orgs.csv"].row("sourcedId", SCHOOL_ID)["identifier"] = world.trusts[0].schools[0].urn
+    return {"file": ("bundle.zip", zip_bundle(bundle))}
 
 
 PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         description="Cap for a whole roster snapshot or an uploaded MIS file.",
     )
+    max_import_unpacked_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        description="Cap on the bytes an uploaded OneRoster zip may unpack to: declared in its "
+        "directory (refused at upload) and actually read (the import fails).",
+    )
+    max_import_compression_ratio: int = Field(
+        default=100,
+        description="A zip entry over 1 MiB declaring more unpacked bytes per packed byte than "
+        "this is refused at upload as a likely zip bomb (CSV packs about 5-20 times).",
+    )
     max_json_depth: int = Field(
         default=32,
         description="JSON bodies nested deeper are refused (400) while they stream in.",

@@ -51,7 +51,7 @@ def normalise_postcode(value: str) -> str:
     """A UK postcode in its canonical form: upper case, one space before the inward code."""
     compact = re.sub(r"\s+", "", value).upper()
     if not _POSTCODE.match(compact):
-        raise ValueError(f"'{value}' is not a valid UK postcode")
+        raise ValueError("not a valid UK postcode")
     return f"{compact[:-3]} {compact[-3:]}"
 
 
