@@ -2,10 +2,12 @@
 that turns a verified staff access token into a principal on every request.
 
 Refresh tokens rotate on every use; presenting one that was already rotated means it was copied,
-so the whole sign-in session is revoked. Failed logins are throttled per account and per address,
-and every refusal says the same thing whether or not the account exists.
+so the whole sign-in session is revoked. Failed logins are throttled per account and per address
+(an account is exempt from its address's count once it has signed in from there), and every
+refusal says the same thing, after the same work, whether or not the account exists.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -17,11 +19,12 @@ from app.core.auth import AUDIENCES, register_principal_loader
 from app.core.db import open_session
 from app.core.principal import Grant, Principal, PrincipalKind
 from app.core.security import (
+    PasswordChecksBusy,
     digest,
-    hash_password,
+    hash_password_off_loop,
     issue_access_token,
     new_opaque_token,
-    verify_password,
+    verify_password_off_loop,
 )
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
@@ -51,23 +54,43 @@ def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
     )
 
 
+def _known_addresses() -> ratelimit.Mark:
+    return ratelimit.Mark("login:known", get_settings().login_known_address_days * 86_400)
+
+
+def _pair(email: str, ip_address: str) -> str:
+    return f"{email}\n{ip_address}"
+
+
+@dataclass(frozen=True)
+class _Account:
+    id: UUID
+    trust_id: UUID | None
+    password_hash: str | None  # None when the account cannot sign in (inactive, not set up)
+
+
 async def sign_in(
     session: AsyncSession, *, email: str, password: str, ip_address: str
 ) -> TokenPair:
-    """The password grant. Raises TooManyRequests (429) or InvalidGrant (400)."""
+    """The password grant. Raises TooManyRequests (429), InvalidGrant (400) or
+    PasswordChecksBusy (503).
+
+    The attempt is counted before the password is checked, so a burst gets no more checks than
+    the limits allow, and given back when it succeeds. No database connection is held while the
+    password is checked: the account is read in a short transaction of its own, failures are
+    recorded in another, and the request's session is used only once the password is right.
+    An unknown account costs the same reads and one argon2 check, like a known one.
+    """
     email = email.strip().lower()
-    by_account, by_address = _limits()
-    await ratelimit.ensure_under(session, by_account, email)
-    await ratelimit.ensure_under(session, by_address, ip_address)
-    staff = await SignInRepository(session).staff_by_email(email)
-    usable = staff is not None and staff.is_active and staff.password_hash is not None
-    if (
-        not verify_password(password, staff.password_hash if usable and staff else None)
-        or staff is None
-    ):
-        await _count_failure(staff, email, ip_address)
+    reserved = await ratelimit.spend(await _throttles(email, ip_address))
+    account = await _account(email)
+    if not await _password_matches(password, account, reserved):
+        await _record_failure(account, ip_address)
         raise InvalidGrant()
-    await ratelimit.clear(session, by_account, email)
+    staff = await SignInRepository(session).staff_by_email(email)
+    if staff is None or account is None or staff.id != account.id or not staff.is_active:
+        raise InvalidGrant()  # deactivated or replaced while its password was being checked
+    await _forget_failures(session, email, ip_address, reserved)
     staff.last_login_at = utcnow()
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)
     await audit.record(
@@ -81,18 +104,56 @@ async def sign_in(
     return await _start_session(session, staff)
 
 
-async def _count_failure(staff: StaffMember | None, email: str, ip_address: str) -> None:
+async def _throttles(email: str, ip_address: str) -> list[tuple[ratelimit.Limit, str]]:
+    """The account always, and the address unless this account signed in from it lately: a
+    stranger's failures from a shared address (a school's network, a proxy) must not lock out
+    the people who work there. Guesses at their accounts still meet each account's own limit."""
     by_account, by_address = _limits()
-    await ratelimit.hit_now(by_account, email)
-    await ratelimit.hit_now(by_address, ip_address)
+    if await ratelimit.remembered(_known_addresses(), _pair(email, ip_address)):
+        return [(by_account, email)]
+    return [(by_account, email), (by_address, ip_address)]
+
+
+async def _account(email: str) -> _Account | None:
+    async with open_session(system_scope("sign-in looks the account up by email")) as own:
+        staff = await SignInRepository(own).staff_by_email(email)
+    if staff is None:
+        return None
+    usable = staff.is_active and staff.password_hash is not None
+    return _Account(staff.id, staff.trust_id, staff.password_hash if usable else None)
+
+
+async def _password_matches(password: str, account: _Account | None, reserved: list[UUID]) -> bool:
+    try:
+        matches = await verify_password_off_loop(
+            password, account.password_hash if account else None
+        )
+    except PasswordChecksBusy:
+        await ratelimit.give_back_now(reserved)  # never checked, so not a failure
+        raise
+    return matches and account is not None
+
+
+async def _record_failure(account: _Account | None, ip_address: str) -> None:
+    # Its own transaction: the refusal rolls the request back, the entry must stand. The
+    # attempt's uses stay spent: that is the failure's count.
     await audit.record_now(
         None,
         "auth.login_failed",
-        subject_type="staff_member" if staff else None,
-        subject_id=staff.id if staff else None,
-        trust_id=staff.trust_id if staff else None,
+        subject_type="staff_member" if account else None,
+        subject_id=account.id if account else None,
+        trust_id=account.trust_id if account else None,
         ip_address=ip_address,
     )
+
+
+async def _forget_failures(
+    session: AsyncSession, email: str, ip_address: str, reserved: list[UUID]
+) -> None:
+    by_account, _ = _limits()
+    await ratelimit.give_back(session, reserved)
+    await ratelimit.clear(session, by_account, email)
+    await ratelimit.remember(session, _known_addresses(), _pair(email, ip_address))
 
 
 async def start_session(session: AsyncSession, staff: StaffMember) -> TokenPair:
@@ -175,15 +236,27 @@ async def sign_out(session: AsyncSession, who: Principal) -> None:
 async def accept_invitation(
     session: AsyncSession, *, token: str, password: str, ip_address: str
 ) -> None:
-    """Set a first password from an invitation. Raises InvalidInvitation (400)."""
+    """Set a first password from an invitation. Raises InvalidInvitation (400),
+    TooManyRequests (429) or PasswordChecksBusy (503).
+
+    Like signing in: counted first, given back on success, and the password is hashed with no
+    database connection held (the invitation is checked before, and again after).
+    """
     limit = ratelimit.Limit("invitation:address", 20, 900, "Too many invitation attempts; wait.")
-    await ratelimit.ensure_under(session, limit, ip_address)
-    staff = await SignInRepository(session).staff_by_invitation(digest(token))
-    expires_at = staff.invitation_expires_at if staff else None
-    if staff is None or expires_at is None or expires_at <= utcnow() or not staff.is_active:
-        await ratelimit.hit_now(limit, ip_address)
-        raise InvalidInvitation("This invitation is not valid or has expired; ask for a new one.")
-    staff.password_hash = hash_password(password)
+    reserved = await ratelimit.spend([(limit, ip_address)])
+    invitation = digest(token)
+    if not await _invitation_open(invitation):
+        raise _invalid_invitation()
+    try:
+        password_hash = await hash_password_off_loop(password)
+    except PasswordChecksBusy:
+        await ratelimit.give_back_now(reserved)
+        raise
+    staff = await SignInRepository(session).staff_by_invitation(invitation)
+    if staff is None or not _invited(staff):  # accepted or withdrawn in the meantime
+        raise _invalid_invitation()
+    await ratelimit.give_back(session, reserved)
+    staff.password_hash = password_hash
     staff.invitation_digest = None
     staff.invitation_expires_at = None
     staff.version += 1
@@ -196,6 +269,21 @@ async def accept_invitation(
         subject_id=staff.id,
         ip_address=ip_address,
     )
+
+
+async def _invitation_open(invitation_digest: str) -> bool:
+    async with open_session(system_scope("an invitation names its staff member")) as own:
+        staff = await SignInRepository(own).staff_by_invitation(invitation_digest)
+    return staff is not None and _invited(staff)
+
+
+def _invited(staff: StaffMember) -> bool:
+    expires_at = staff.invitation_expires_at
+    return expires_at is not None and expires_at > utcnow() and staff.is_active
+
+
+def _invalid_invitation() -> InvalidInvitation:
+    return InvalidInvitation("This invitation is not valid or has expired; ask for a new one.")
 
 
 async def load_staff_principal(session: AsyncSession, claims: dict[str, Any]) -> Principal | None:
