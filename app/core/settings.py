@@ -57,9 +57,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     login_known_address_days: int = Field(
-        default=30,
+        default=90,
         description="An account that signed in from an address within this many days is not "
-        "held back by other people's failures from that address (its own limit still applies).",
+        "held back by other people's failures from that address (its own limit still applies). "
+        "Long enough to outlast the summer holiday, when a school's staff all return at once.",
     )
     # Argon2 costs tens of milliseconds of CPU and 64 MiB per check. Checks run in threads, a
     # few at a time, so failed sign-ins cannot occupy the event loop or the machine.

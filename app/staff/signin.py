@@ -82,8 +82,8 @@ async def sign_in(
     An unknown account costs the same reads and one argon2 check, like a known one.
     """
     email = email.strip().lower()
-    reserved = await ratelimit.spend(await _throttles(email, ip_address))
-    account = await _account(email)
+    account, known_here = await _look_up(email, ip_address)
+    reserved = await ratelimit.spend(_throttles(email, ip_address, known_here))
     if not await _password_matches(password, account, reserved):
         await _record_failure(account, ip_address)
         raise InvalidGrant()
@@ -104,23 +104,26 @@ async def sign_in(
     return await _start_session(session, staff)
 
 
-async def _throttles(email: str, ip_address: str) -> list[tuple[ratelimit.Limit, str]]:
+def _throttles(email: str, ip_address: str, known_here: bool) -> list[tuple[ratelimit.Limit, str]]:
     """The account always, and the address unless this account signed in from it lately: a
     stranger's failures from a shared address (a school's network, a proxy) must not lock out
     the people who work there. Guesses at their accounts still meet each account's own limit."""
     by_account, by_address = _limits()
-    if await ratelimit.remembered(_known_addresses(), _pair(email, ip_address)):
+    if known_here:
         return [(by_account, email)]
     return [(by_account, email), (by_address, ip_address)]
 
 
-async def _account(email: str) -> _Account | None:
+async def _look_up(email: str, ip_address: str) -> tuple[_Account | None, bool]:
+    """The account, and whether it signed in from this address lately."""
     async with open_session(system_scope("sign-in looks the account up by email")) as own:
         staff = await SignInRepository(own).staff_by_email(email)
+        pair = _pair(email, ip_address)
+        known_here = await ratelimit.remembered(own, _known_addresses(), pair)
     if staff is None:
-        return None
+        return None, known_here
     usable = staff.is_active and staff.password_hash is not None
-    return _Account(staff.id, staff.trust_id, staff.password_hash if usable else None)
+    return _Account(staff.id, staff.trust_id, staff.password_hash if usable else None), known_here
 
 
 async def _password_matches(password: str, account: _Account | None, reserved: list[UUID]) -> bool:

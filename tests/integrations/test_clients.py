@@ -144,8 +144,6 @@ async def test_a_burst_of_wrong_secrets_gets_no_more_checks_than_the_limit(
         *(_token(client, made["client_id"], f"wrong-{n}") for n in range(10))
     )
     statuses = [r.status_code for r in burst]
-    assert set(statuses) <= {401, 429}, statuses
-    assert statuses.count(401) <= 4, statuses
-    assert 429 in statuses
-    # Locked for now, even with the right secret; the failures stay counted.
+    assert sorted(statuses) == [401] * 4 + [429] * 6, statuses
+    # Locked for now, even with the right secret: the failures stay counted.
     assert_problem(await _token(client, made["client_id"], made["client_secret"]), 429)
