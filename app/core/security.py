@@ -121,8 +121,10 @@ class _Gate:
 def _background_priority() -> None:
     # Linux keeps a nice value per thread, and argon2's lane threads inherit it from this one.
     if sys.platform == "linux":
+        thread = threading.get_native_id()
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            nice = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + 10))
 
 
 _gate_in_use: _Gate | None = None

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         for entry in entries:
             if entry != "*":
                 try:
-                    ipaddress.ip_network(entry, strict=False)
+                    ipaddress.ip_network(entry)  # 10.0.0.1/8 is refused too
                 except ValueError as exc:
                     raise ValueError(f"not an IP address or network: {entry!r}") from exc
         return ",".join(entries)

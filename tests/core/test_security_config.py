@@ -3,6 +3,7 @@ only for allow-listed origins, HSTS only when configured, the headers every answ
 X-Forwarded-For believed only from the proxies named in THRESHOLD_FORWARDED_ALLOW_IPS.
 """
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -185,5 +186,6 @@ def test_proxy_addresses_must_be_addresses() -> None:
         Settings(forwarded_allow_ips=" 10.0.0.0/8 , ::1,").forwarded_allow_ips == "10.0.0.0/8,::1"
     )
     assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == "*"
-    with pytest.raises(ValidationError, match=r"proxy\.internal"):
-        Settings(forwarded_allow_ips="10.0.0.1,proxy.internal")
+    for wrong in ("proxy.internal", "10.0.0.1/8"):
+        with pytest.raises(ValidationError, match=re.escape(wrong)):
+            Settings(forwarded_allow_ips=f"10.0.0.1,{wrong}")
