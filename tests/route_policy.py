@@ -241,7 +241,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PUT", f"{V1}/staff/{{staff_id}}/roles"): Policy(ON_A_TEACHER, json=_roles_body),
     ("POST", f"{V1}/staff/{{staff_id}}/deactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/reactivate"): Policy(ON_A_TEACHER),
-    ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(ON_A_TEACHER),
+    # The home teacher has set a password: the account is theirs, and nobody re-invites it.
+    ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(
+        rule(
+            hide=("platform_admin", "other_school_admin", "other_trust_admin"),
+            trust_admin=409,
+            school_admin=409,
+        )
+    ),
     # Anyone who visits records their own periods; a period belongs to the home teacher, so it
     # is not found for everyone else. Managers record and remove a colleague's periods.
     ("GET", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF)),

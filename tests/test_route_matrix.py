@@ -263,7 +263,7 @@ async def _a_run_and_visit(programme_id: UUID, household_id: UUID) -> tuple[UUID
         assert programme is not None
         slot = await session.scalar(select(Slot).where(Slot.programme_id == programme_id))
         assert slot is not None
-        job = enqueue(
+        job = await enqueue(
             session,
             "scheduling.run",
             {},
@@ -299,8 +299,9 @@ async def _a_run_and_visit(programme_id: UUID, household_id: UUID) -> tuple[UUID
 async def _an_import(world: World) -> UUID:
     school = world.trusts[0].schools[0]
     async with db.open_session(system_scope("matrix import")) as session:
-        job = enqueue(session, "roster.import", {}, trust_id=school.trust_id, school_id=school.id)
-        await session.flush()
+        job = await enqueue(
+            session, "roster.import", {}, trust_id=school.trust_id, school_id=school.id
+        )
         upload = RosterImport(
             trust_id=school.trust_id,
             school_id=school.id,

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -141,14 +141,28 @@ def _gate() -> _Gate:
     return _gate_in_use
 
 
-async def verify_password_off_loop(password: str, password_hash: str | None) -> bool:
-    """verify_password in a worker thread, a few at a time. Raises PasswordChecksBusy (503)."""
-    return await _gate().run(partial(verify_password, password, password_hash))
+def verify_passwords(password: str, password_hashes: Sequence[str]) -> list[bool]:
+    """Which of `password_hashes` the password matches. With none, one check against a stand-in:
+    an address without an account takes as long as one with an account."""
+    if not password_hashes:
+        verify_password(password, None)
+        return []
+    return [verify_password(password, stored) for stored in password_hashes]
 
 
-async def hash_password_off_loop(password: str) -> str:
-    """hash_password in a worker thread, a few at a time. Raises PasswordChecksBusy (503)."""
-    return await _gate().run(partial(hash_password, password))
+def hash_password_unless_opens(password: str, others: Sequence[str]) -> str | None:
+    """The password's hash, or None when it matches one of `others` (checked as above)."""
+    return None if any(verify_passwords(password, others)) else hash_password(password)
+
+
+async def verify_passwords_off_loop(password: str, password_hashes: Sequence[str]) -> list[bool]:
+    """verify_passwords in a worker thread, a few at a time. Raises PasswordChecksBusy (503)."""
+    return await _gate().run(partial(verify_passwords, password, list(password_hashes)))
+
+
+async def hash_password_unless_opens_off_loop(password: str, others: Sequence[str]) -> str | None:
+    """hash_password_unless_opens in a worker thread. Raises PasswordChecksBusy (503)."""
+    return await _gate().run(partial(hash_password_unless_opens, password, list(others)))
 
 
 # -- opaque secrets ---------------------------------------------------------------------------

@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     export_max_per_address: int = 120
     export_window_seconds: int = 3600
 
+    # Every trust shares the workers: one school queueing long runs must not hold up the rest.
+    jobs_max_per_school: int = Field(
+        default=3,
+        ge=1,
+        description="Background jobs (imports, schedule runs) a school may have queued or "
+        "running at once; more are refused with 429.",
+    )
+    jobs_max_per_trust: int = Field(
+        default=10,
+        ge=1,
+        description="Background jobs a trust may have queued or running at once, across its "
+        "schools; more are refused with 429.",
+    )
+
     max_body_bytes: int = 1024 * 1024
     max_bulk_body_bytes: int = Field(
         default=32 * 1024 * 1024,

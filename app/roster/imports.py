@@ -71,8 +71,7 @@ async def start(
 ) -> RosterImportRead:
     school = await school_for_roster_write(session, who, school_id)
     _check_upload(format, content, options)
-    job = jobs.enqueue(session, JOB_KIND, {}, trust_id=school.trust_id, school_id=school.id)
-    await session.flush()
+    job = await jobs.enqueue(session, JOB_KIND, {}, trust_id=school.trust_id, school_id=school.id)
     upload = RosterImport(
         trust_id=school.trust_id,
         school_id=school.id,

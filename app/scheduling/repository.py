@@ -39,8 +39,12 @@ class ScheduleRunRepository(ScopedRepository[ScheduleRun]):
         assert job is not None, "a run is written with its job"
         return job
 
-    async def under_way(self, programme_id: UUID) -> bool:
-        return await self.any_under_way(self.session, programme_id)
+    async def of_job(self, job_id: UUID) -> ScheduleRun:
+        found = await self.session.scalar(
+            self.base_statement().where(col(ScheduleRun.job_id) == job_id)
+        )
+        assert found is not None, "a schedule run's job belongs to the run"
+        return found  # type: ignore[no-any-return]
 
     @staticmethod
     async def any_under_way(session: AsyncSession, programme_id: UUID) -> bool:

@@ -13,7 +13,7 @@ from sqlmodel import col, update
 
 from app.core import audit, jobs
 from app.core.db import open_session
-from app.core.jobs import Job, JobContext, JobStatus
+from app.core.jobs import Job, JobAlreadyQueued, JobContext, JobStatus
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from app.scheduling import solver
 
 JOB_KIND = "scheduling.run"
-UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
 PROGRESS_SCALE = 1000  # the job records progress in thousandths of the solver's work
 PROGRESS_WRITE_SECONDS = 5.0
 
@@ -48,12 +47,17 @@ async def start_run(
             f"Schedules are made while a programme is scheduling; this one is {programme.status}."
         )
     runs = ScheduleRunRepository(session, who)
-    if await runs.under_way(programme.id):
-        raise RunUnderWay("A run for this programme is still going; wait for it to finish.")
-    job = jobs.enqueue(
-        session, JOB_KIND, {}, trust_id=programme.trust_id, school_id=programme.school_id
-    )
-    await session.flush()
+    try:
+        job = await jobs.enqueue(
+            session,
+            JOB_KIND,
+            {},
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            exclusive_key=f"{JOB_KIND}:{programme.id}",  # one run of a programme at a time
+        )
+    except JobAlreadyQueued as taken:
+        raise await _under_way(runs, taken.job_id) from None
     run = ScheduleRun(
         trust_id=programme.trust_id,
         school_id=programme.school_id,
@@ -75,6 +79,16 @@ async def start_run(
         school_id=programme.school_id,
     )
     return describe(run, job)
+
+
+async def _under_way(runs: ScheduleRunRepository, job_id: UUID) -> RunUnderWay:
+    run = await runs.of_job(job_id)
+    status = (await runs.job_of(run)).status
+    return RunUnderWay(
+        f"Schedule run {run.id} for this programme is still {status}; wait for it to finish "
+        "before starting another.",
+        extra={"run_id": str(run.id)},
+    )
 
 
 async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> ScheduleRunRead:
