@@ -5,11 +5,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from app.core.settings import get_settings
+from app.core.settings import Settings, get_settings
 
 cli = typer.Typer(
     help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True
@@ -54,12 +54,23 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        http="httptools",
-        loop="uvloop",
-        access_log=False,
-        log_config=None,
+        **uvicorn_options(get_settings()),
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `serve` runs uvicorn. X-Forwarded-For is believed only from the proxies named in
+    THRESHOLD_FORWARDED_ALLOW_IPS (none by default, where uvicorn alone would trust 127.0.0.1):
+    the address it yields keys the per-address throttles, so anyone else must not choose it."""
+    trusted = settings.forwarded_allow_ips
+    return {
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+        "http": "httptools",
+        "loop": "uvloop",
+        "access_log": False,
+        "log_config": None,
+    }
 
 
 @cli.command("worker")

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -17,6 +18,7 @@ from app.core.db import get_database
 from app.core.errors import install_error_handlers
 from app.core.logs import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.security import prepare_password_checks
 from app.core.settings import Settings, get_settings
 from app.core.storable import refuse_unstorable_input
 
@@ -121,6 +123,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     worker = None
+    await anyio.to_thread.run_sync(prepare_password_checks)
     if get_settings().runs_worker_in_process:
         # The embedded default needs nothing else running; deployments run `threshold worker`.
         worker = asyncio.create_task(jobs.work_forever(stop))

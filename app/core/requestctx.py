@@ -16,6 +16,7 @@ def set_request_id(value: str | None) -> object:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, the key of per-address rate limits (the proxy sets it via
-    uvicorn's --forwarded-allow-ips)."""
+    """The caller's address, the key of per-address rate limits: the connecting peer, or what a
+    proxy trusted by THRESHOLD_FORWARDED_ALLOW_IPS put in X-Forwarded-For (uvicorn rewrites the
+    client before the app sees it; see `threshold serve`)."""
     return request.client.host if request.client else "unknown"

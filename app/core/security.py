@@ -3,24 +3,30 @@
 Access tokens are JWTs signed with EdDSA (Ed25519) or ES256. Decoding pins the algorithm to the
 key named by `kid`, requires every claim, checks audience, issuer and type, and refuses `alg:
 none`, HMAC algorithms and any `crit` extension. Refresh tokens and codes are opaque random
-strings stored only as SHA-256 digests.
+strings stored only as SHA-256 digests. Passwords are argon2id hashes, computed and checked in
+worker threads, a bounded number at once per process.
 """
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -28,10 +34,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from pwdlib import PasswordHash
 
+from app.core.errors import ServiceUnavailable
 from app.core.settings import Settings, get_settings
 from app.core.types import utcnow
 
 ACCESS_TOKEN_TYP = "at+jwt"
+
+_T = TypeVar("_T")
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
@@ -59,6 +68,101 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def prepare_password_checks() -> None:
+    """Make the stand-in hash before the first request, so that the first check of an unknown
+    account does not cost two hashes (and tell that it was unknown)."""
+    _dummy_hash()
+
+
+class PasswordChecksBusy(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many sign-ins are being checked at this moment; try again in a second.",
+            headers={"Retry-After": "1"},
+        )
+
+
+class _Gate:
+    """At most `running` hashes at once, in threads of their own, and at most `waiting` more
+    queued for a turn; beyond that a check is refused at once rather than pile up.
+
+    argon2 releases the GIL, so the event loop keeps serving other requests while it runs, and
+    the threads run at a lower priority (Linux), so a burst of sign-ins yields the cores to them.
+    """
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.sizes = (running, waiting)
+        self._pool = ThreadPoolExecutor(
+            running, thread_name_prefix="password-hash", initializer=_background_priority
+        )
+        self._lock = threading.Lock()
+        self._admitted = 0
+
+    async def run(self, work: Callable[[], _T]) -> _T:
+        with self._lock:
+            if self._admitted >= sum(self.sizes):
+                raise PasswordChecksBusy()
+            self._admitted += 1
+        job = self._pool.submit(work)
+        # Released when the thread is done with it, not when the request gives up waiting.
+        job.add_done_callback(self._finished)
+        return await asyncio.wrap_future(job)
+
+    def _finished(self, _job: object) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def _background_priority() -> None:
+    # Linux keeps a nice value per thread, and argon2's lane threads inherit it from this one.
+    if sys.platform == "linux":
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):
+            nice = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + 10))
+
+
+_gate_in_use: _Gate | None = None
+
+
+def _gate() -> _Gate:
+    global _gate_in_use
+    settings = get_settings()
+    sizes = (settings.password_hash_concurrency, settings.password_hash_queue)
+    if _gate_in_use is None or _gate_in_use.sizes != sizes:  # the sizes change only in tests
+        if _gate_in_use is not None:
+            _gate_in_use.close()
+        _gate_in_use = _Gate(*sizes)
+    return _gate_in_use
+
+
+def verify_passwords(password: str, password_hashes: Sequence[str]) -> list[bool]:
+    """Which of `password_hashes` the password matches. With none, one check against a stand-in:
+    an address without an account takes as long as one with an account."""
+    if not password_hashes:
+        verify_password(password, None)
+        return []
+    return [verify_password(password, stored) for stored in password_hashes]
+
+
+def hash_password_unless_opens(password: str, others: Sequence[str]) -> str | None:
+    """The password's hash, or None when it matches one of `others` (checked as above)."""
+    return None if any(verify_passwords(password, others)) else hash_password(password)
+
+
+async def verify_passwords_off_loop(password: str, password_hashes: Sequence[str]) -> list[bool]:
+    """verify_passwords in a worker thread, a few at a time. Raises PasswordChecksBusy (503)."""
+    return await _gate().run(partial(verify_passwords, password, list(password_hashes)))
+
+
+async def hash_password_unless_opens_off_loop(password: str, others: Sequence[str]) -> str | None:
+    """hash_password_unless_opens in a worker thread. Raises PasswordChecksBusy (503)."""
+    return await _gate().run(partial(hash_password_unless_opens, password, list(others)))
 
 
 # -- opaque secrets ---------------------------------------------------------------------------

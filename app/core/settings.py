@@ -1,10 +1,11 @@
 """The one settings object. Every knob is an environment variable prefixed THRESHOLD_ (plus DATABASE_URL)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -47,11 +48,44 @@ class Settings(BaseSettings):
         default="https://portal.threshold.invalid/p",
         description="Where a parent's invitation link points; the code is appended.",
     )
-    parent_code_max_failures: int = 10
+    parent_code_max_failures: int = Field(
+        default=10,
+        description="Codes that match no invitation, per address, in the window before 429. A "
+        "valid code is never refused for its address's failures (see parent_code_max_uses).",
+    )
+    parent_code_max_uses: int = Field(
+        default=20,
+        description="Exchanges of one invitation's code (working or not) in the window before "
+        "429, from whatever address: a real code is throttled on its own.",
+    )
     parent_code_failure_window_seconds: int = 900
 
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
+    login_known_address_days: int = Field(
+        default=90,
+        description="An account that signed in from an address within this many days is not "
+        "held back by other people's failures from that address (its own limit still applies). "
+        "Long enough to outlast the summer holiday, when a school's staff all return at once.",
+    )
+    # Argon2 costs tens of milliseconds of CPU and 64 MiB per check. Checks run in threads, a
+    # few at a time, so failed sign-ins cannot occupy the event loop or the machine.
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, description="Password hashes computed at once, per API process."
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Password checks that may wait for a free slot, per API process; beyond "
+        "that a sign-in is answered 503 at once instead of piling up.",
+    )
+
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxies trusted to set X-Forwarded-For (and X-Forwarded-Proto), as "
+        "comma-separated IP addresses or networks, or *. Empty trusts none: the address "
+        "that connected is the client's. Per-address throttles key on the result.",
+    )
 
     # CSV exports put a whole school's pupils in a file: counted per person (or machine client)
     # and per address, so a stolen token or a script cannot copy the roster over and over.
@@ -104,6 +138,19 @@ class Settings(BaseSettings):
         description="Run background jobs inside the API process; defaults to on for the "
         "embedded SQLite development setup, off otherwise (run `threshold worker`).",
     )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        # uvicorn reads a mistyped entry as a literal that matches nothing, silently.
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry)  # 10.0.0.1/8 is refused too
+                except ValueError as exc:
+                    raise ValueError(f"not an IP address or network: {entry!r}") from exc
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _pool_wait_below_statement_timeout(self) -> "Settings":

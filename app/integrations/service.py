@@ -160,19 +160,21 @@ def _limit() -> ratelimit.Limit:
 async def issue_token(
     session: AsyncSession, *, client_id: str, client_secret: str, ip_address: str
 ) -> TokenPair:
-    """The client-credentials grant: an access token, no refresh token."""
+    """The client-credentials grant: an access token, no refresh token.
+
+    Counted per client id and per address before the secret is checked (so a burst gets no more
+    checks than the limit), and given back when it succeeds: only failures stay counted.
+    """
     limit = _limit()
-    await ratelimit.ensure_under(session, limit, client_id)
-    await ratelimit.ensure_under(session, limit, ip_address)
+    reserved = await ratelimit.spend([(limit, client_id), (limit, ip_address)])
     client = await ClientCredentialsRepository(session).by_client_id(client_id)
     if (
         client is None
         or client.revoked_at is not None
         or not same_digest(client.secret_digest, digest(client_secret))
     ):
-        await ratelimit.hit_now(limit, client_id)
-        await ratelimit.hit_now(limit, ip_address)
         raise InvalidClient()
+    await ratelimit.give_back(session, reserved)
     client.last_used_at = utcnow()
     ttl = timedelta(minutes=get_settings().access_token_minutes)
     token, _ = issue_access_token(

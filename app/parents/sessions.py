@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, ratelimit
 from app.core.auth import AUDIENCES, register_principal_loader
+from app.core.db import open_session
 from app.core.errors import BadRequest
 from app.core.permissions import Permission
 from app.core.principal import Principal, PrincipalKind
 from app.core.security import issue_access_token
 from app.core.settings import get_settings
+from app.core.tenancy import system_scope
 from app.core.types import utcnow
 from app.parents import codes
 from app.parents.models import Invitation
@@ -31,27 +33,47 @@ class InvalidCode(BadRequest):
     type, title = "invalid-code", "Code not recognised"
 
 
-def _limit() -> ratelimit.Limit:
+def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
     settings = get_settings()
-    return ratelimit.Limit(
-        "parent_code:address",
-        settings.parent_code_max_failures,
-        settings.parent_code_failure_window_seconds,
-        "Too many codes that did not work from this connection; wait before trying again.",
+    window = settings.parent_code_failure_window_seconds
+    return (
+        ratelimit.Limit(
+            "parent_code:address",
+            settings.parent_code_max_failures,
+            window,
+            "Too many codes that did not work from this connection; wait before trying again.",
+        ),
+        ratelimit.Limit(
+            "parent_code:invitation",
+            settings.parent_code_max_uses,
+            window,
+            "This code has been used too often in a short time; wait before trying again.",
+        ),
     )
 
 
 async def start(session: AsyncSession, *, code: str, ip_address: str) -> ParentSession:
-    limit = _limit()
-    await ratelimit.ensure_under(session, limit, ip_address)
+    """Exchange a code for a parent token. Raises InvalidCode (400) or TooManyRequests (429).
+
+    A code that matches no invitation cannot be pinned on a household, so it counts against the
+    address it came from. A code that does match counts against its own invitation, every use,
+    and never against its address: a stranger's wrong codes from a shared address (a school's
+    wi-fi, a proxy) must not lock out the parents there. An address over its limit therefore
+    still has real codes accepted, which lets it keep guessing; at 100 bits a guess never lands
+    (see codes.py), so the address limit is there to turn noise away, not to keep codes secret.
+    Each attempt is counted before it is answered: a burst is told "wrong" (400) no more often
+    than the limit allows, the rest 429.
+    """
+    by_address, by_invitation = _limits()
     normal = codes.normalise(code)
-    invitation = await _by_code(session, normal) if normal else None
+    found = await _invitation_id(normal) if normal else None
+    if found is None or normal is None:
+        await ratelimit.spend([(by_address, ip_address)])
+        raise _invalid_code()
+    await ratelimit.spend([(by_invitation, str(found))])
+    invitation = await _by_code(session, normal)
     if invitation is None or not invitation.is_live(utcnow()):
-        await ratelimit.hit_now(limit, ip_address)
-        raise InvalidCode(
-            "That code does not work: check it against the message from the school, or ask "
-            "the school office for a new one."
-        )
+        raise _invalid_code()
     invitation.last_used_at = utcnow()
     principal = _principal(invitation)
     ttl = timedelta(minutes=get_settings().parent_token_minutes)
@@ -79,8 +101,22 @@ async def start(session: AsyncSession, *, code: str, ip_address: str) -> ParentS
     )
 
 
+async def _invitation_id(code: str) -> UUID | None:
+    """Read in a transaction of its own: no connection is held while the attempt is counted."""
+    async with open_session(system_scope("exchange a parent's invitation code")) as own:
+        invitation = await _by_code(own, code)
+    return invitation.id if invitation else None
+
+
 async def _by_code(session: AsyncSession, code: str) -> Invitation | None:
     return await InvitationRepository(session).by_code_digest(codes.code_digest(code))
+
+
+def _invalid_code() -> InvalidCode:
+    return InvalidCode(
+        "That code does not work: check it against the message from the school, or ask the "
+        "school office for a new one."
+    )
 
 
 def _principal(invitation: Invitation) -> Principal:

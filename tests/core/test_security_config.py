@@ -1,14 +1,19 @@
 """Security configuration as deployed: no API explorer in production unless asked for, CORS
-only for allow-listed origins, HSTS only when configured, and the headers every answer carries.
+only for allow-listed origins, HSTS only when configured, the headers every answer carries, and
+X-Forwarded-For believed only from the proxies named in THRESHOLD_FORWARDED_ALLOW_IPS.
 """
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from pydantic import ValidationError
 
+from app.cli import uvicorn_options
 from app.core.permissions import Role
 from app.core.settings import Settings, get_settings
 from app.main import create_app
@@ -141,3 +146,46 @@ async def test_errors_carry_the_same_headers(client: httpx.AsyncClient, world: W
     for response, status in ((too_large, 413), (too_deep, 400), (missing, 404), (anonymous, 401)):
         assert_problem(response, status)
         assert_data_headers(response)
+
+
+@asynccontextmanager
+async def served_by_threshold_serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as `threshold serve` runs it (uvicorn's own wrapping included), reached from a
+    proxy on the same machine."""
+    config = uvicorn.Config("app.main:create_app", factory=True, **uvicorn_options(settings))
+    config.load()
+    transport = httpx.ASGITransport(app=config.loaded_app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.example.org") as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("trusted", "believed"),
+    [("", False), ("127.0.0.1", True), ("10.0.0.0/8", False), ("127.0.0.0/8, ::1", True)],
+)
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    monkeypatch: pytest.MonkeyPatch, trusted: str, believed: bool
+) -> None:
+    monkeypatch.setattr(get_settings(), "parent_code_max_failures", 1)
+    async with served_by_threshold_serve(Settings(forwarded_allow_ips=trusted)) as proxied:
+        answers = [
+            await proxied.post(
+                "/api/v1/parent/sessions",
+                json={"code": "0" * 20},
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            )
+            for n in (1, 2)
+        ]
+    # One wrong code per address is allowed: two callers behind a believed proxy get one each;
+    # otherwise both count against the proxy's own address, whatever the header claims.
+    assert [a.status_code for a in answers] == ([400, 400] if believed else [400, 429])
+
+
+def test_proxy_addresses_must_be_addresses() -> None:
+    assert (
+        Settings(forwarded_allow_ips=" 10.0.0.0/8 , ::1,").forwarded_allow_ips == "10.0.0.0/8,::1"
+    )
+    assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == "*"
+    for wrong in ("proxy.internal", "10.0.0.1/8"):
+        with pytest.raises(ValidationError, match=re.escape(wrong)):
+            Settings(forwarded_allow_ips=f"10.0.0.1,{wrong}")

@@ -1,8 +1,12 @@
 """Machine clients: secret shown once, client-credentials tokens, scoped to named schools."""
 
+import asyncio
+
 import httpx
+import pytest
 
 from app.core.permissions import Role
+from app.core.settings import get_settings
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer, load_roster
 from tests.roster.snapshots import small_snapshot
@@ -129,3 +133,17 @@ async def test_staff_token_is_refused_where_only_clients_and_staff_are_allowed(
         ),
         403,
     )
+
+
+async def test_a_burst_of_wrong_secrets_gets_no_more_checks_than_the_limit(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "login_max_failures", 1)  # four per client and address
+    made = await _create(client, world, ["roster:read"])
+    burst = await asyncio.gather(
+        *(_token(client, made["client_id"], f"wrong-{n}") for n in range(10))
+    )
+    statuses = [r.status_code for r in burst]
+    assert sorted(statuses) == [401] * 4 + [429] * 6, statuses
+    # Locked for now, even with the right secret: the failures stay counted.
+    assert_problem(await _token(client, made["client_id"], made["client_secret"]), 429)

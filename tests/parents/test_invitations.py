@@ -1,11 +1,15 @@
 """Invitations: issued to every household in scope, read by the office, re-issued and revoked; a
 code that is wrong, revoked or expired opens nothing, and guessing is throttled."""
 
+import asyncio
 import re
+from typing import Any
 
 import httpx
+import pytest
 
 from app.core.permissions import Role
+from app.core.settings import get_settings
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 from tests.parents.helpers import (
@@ -91,15 +95,67 @@ async def test_an_expired_code_opens_nothing(client: httpx.AsyncClient, world: W
     )
 
 
-async def test_guessing_is_throttled_per_address(client: httpx.AsyncClient, world: World) -> None:
+SESSIONS = "/api/v1/parent/sessions"
+
+
+def wrong_code(n: int) -> dict[str, str]:
+    return {"code": f"{n:020d}"}
+
+
+def elsewhere(app: Any, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_wrong_codes_are_throttled_per_address(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    limit = get_settings().parent_code_max_failures
+    for attempt in range(limit):
+        assert_problem(await client.post(SESSIONS, json=wrong_code(attempt)), 400, "invalid-code")
+    throttled = await client.post(SESSIONS, json=wrong_code(limit))
+    assert_problem(throttled, 429, "too-many-requests")
+    assert (
+        0
+        < int(throttled.headers["retry-after"])
+        <= get_settings().parent_code_failure_window_seconds
+    )
+
+
+async def test_a_strangers_burst_of_wrong_codes_does_not_lock_out_parents_at_that_address(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "parent_code_max_failures", 3)
     programme = await collecting_programme(client, world)
     code = await invitation_code(client, world, programme["id"], await household_of("P-1"))
-    for attempt in range(10):
-        wrong = await client.post("/api/v1/parent/sessions", json={"code": f"{attempt:020d}"})
-        assert_problem(wrong, 400, "invalid-code")
-    throttled = await client.post("/api/v1/parent/sessions", json={"code": code})
-    assert_problem(throttled, 429)
-    assert int(throttled.headers["retry-after"]) > 0
+    burst = await asyncio.gather(*(client.post(SESSIONS, json=wrong_code(n)) for n in range(10)))
+    statuses = [r.status_code for r in burst]
+    # Counted before answered: "wrong" exactly as often as the limit allows, the rest refused.
+    assert sorted(statuses) == [400] * 3 + [429] * 7, statuses
+    # A parent on the same connection (a school's wi-fi, a proxy) with a real code gets in.
+    assert (await client.post(SESSIONS, json={"code": code})).status_code == 201
+
+
+async def test_a_valid_code_has_its_own_limit_wherever_it_is_used_from(
+    app: Any, client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "parent_code_max_uses", 3)
+    programme = await collecting_programme(client, world)
+    code = await invitation_code(client, world, programme["id"], await household_of("P-1"))
+    other = await invitation_code(client, world, programme["id"], await household_of("P-3"))
+    clients = [elsewhere(app, f"203.0.113.{n}") for n in range(8)]
+    try:
+        burst = await asyncio.gather(*(c.post(SESSIONS, json={"code": code}) for c in clients))
+    finally:
+        for c in clients:
+            await c.aclose()
+    statuses = [r.status_code for r in burst]
+    assert sorted(statuses) == [201] * 3 + [429] * 5, statuses
+    throttled = await client.post(SESSIONS, json={"code": code})
+    problem = assert_problem(throttled, 429, "too-many-requests")
+    assert "code" in problem["detail"]
+    # The limit is the code's: another household's code still works from the same address.
+    assert (await client.post(SESSIONS, json={"code": other})).status_code == 201
 
 
 async def test_invitations_only_for_households_the_programme_reaches(

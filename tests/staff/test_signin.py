@@ -7,7 +7,6 @@ Each real password check costs argon2 time, so every test here makes only a few 
 from typing import Any
 
 import httpx
-import pytest
 
 from app.core.permissions import Role
 from app.core.settings import get_settings
@@ -33,13 +32,6 @@ async def refresh_grant(client: httpx.AsyncClient, refresh_token: str) -> httpx.
 
 def authorised(pair: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {pair['access_token']}"}
-
-
-@pytest.fixture
-def few_failures(monkeypatch: pytest.MonkeyPatch) -> int:
-    """A lower failure allowance, so reaching it takes few argon2 checks; the rule is unchanged."""
-    monkeypatch.setattr(get_settings(), "login_max_failures", 2)
-    return 2
 
 
 async def audit_events(
