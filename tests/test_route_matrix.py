@@ -20,23 +20,16 @@ from sqlmodel import col, delete, select, update
 
 from app.api import PUBLIC_ROUTES
 from app.core import db
-from app.core.jobs import JobStatus, enqueue
+from app.core.jobs import enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
-from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
-from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
 from app.visits.models import (
     Visit,
-    VisitAdult,
-    VisitLocation,
-    VisitPupil,
-    VisitRole,
-    VisitStatus,
 )
 from tests.conftest import (
     TableSnapshot,
@@ -50,6 +43,7 @@ from tests.conftest import (
 from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS, Policy
+from tests.visits.helpers import a_run_and_visit
 
 APP = create_app()
 # Included routers are flattened with their prefixes, as the app itself resolves them.
@@ -125,10 +119,10 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)
     TARGETS["other_parent"] = await parent_bearer(TARGETS["programme_id"], other_household_id)
     TARGETS["period_id"] = await _a_period(world)
-    TARGETS["run_id"], TARGETS["visit_id"] = await _a_run_and_visit(
+    TARGETS["run_id"], TARGETS["visit_id"] = await a_run_and_visit(
         TARGETS["programme_id"], household_id, world.login(Role.TEACHER).staff_id
     )
-    _, TARGETS["other_visit_id"] = await _a_run_and_visit(
+    _, TARGETS["other_visit_id"] = await a_run_and_visit(
         TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
@@ -261,69 +255,6 @@ async def _a_period(world: World) -> UUID:
         )
         session.add(period)
     return period.id
-
-
-async def _a_run_and_visit(
-    programme_id: UUID, household_id: UUID, teacher_id: UUID
-) -> tuple[UUID, UUID]:
-    """A finished schedule run of the home programme and the visit it proposed: the household's
-    children, with the home teacher (whose class they are in)."""
-    async with db.open_session(system_scope("matrix schedule run")) as session:
-        programme = await session.get(VisitProgramme, programme_id)  # tenancy: system scope
-        assert programme is not None
-        slot = await session.scalar(select(Slot).where(Slot.programme_id == programme_id))
-        assert slot is not None
-        job = await enqueue(
-            session,
-            "scheduling.run",
-            {},
-            trust_id=programme.trust_id,
-            school_id=programme.school_id,
-        )
-        job.status = JobStatus.SUCCEEDED
-        await session.flush()
-        run = ScheduleRun(
-            trust_id=programme.trust_id,
-            school_id=programme.school_id,
-            programme_id=programme_id,
-            job_id=job.id,
-        )
-        session.add(run)
-        await session.flush()
-        visit = Visit(
-            trust_id=programme.trust_id,
-            school_id=programme.school_id,
-            programme_id=programme_id,
-            household_id=household_id,
-            slot_id=slot.id,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            location=VisitLocation.HOME,
-            status=VisitStatus.PROPOSED,
-            run_id=run.id,
-        )
-        session.add(visit)
-        await session.flush()
-        session.add(
-            VisitAdult(
-                trust_id=visit.trust_id,
-                school_id=visit.school_id,
-                visit_id=visit.id,
-                staff_id=teacher_id,
-                role=VisitRole.TEACHER,
-            )
-        )
-        pupils = await session.scalars(select(Pupil.id).where(Pupil.household_id == household_id))
-        for pupil_id in pupils:
-            session.add(
-                VisitPupil(
-                    trust_id=visit.trust_id,
-                    school_id=visit.school_id,
-                    visit_id=visit.id,
-                    pupil_id=pupil_id,
-                )
-            )
-    return run.id, visit.id
 
 
 async def _an_import(world: World) -> UUID:

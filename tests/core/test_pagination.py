@@ -17,8 +17,9 @@ from app.core.tenancy import system_scope
 from app.roster.models import Pupil, SchoolClass
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer, load_roster
-from tests.parents.helpers import a_collecting_programme
+from tests.parents.helpers import a_collecting_programme, household_of
 from tests.roster.snapshots import small_snapshot
+from tests.visits.helpers import a_run_and_visit
 
 AUDIT = "/api/v1/audit-events"
 
@@ -130,7 +131,11 @@ async def _path_ids(world: World) -> dict[str, str]:
             select(Pupil.class_id).where(Pupil.mis_id == "P-1")
         )
         assert await session.get(SchoolClass, class_id) is not None
+    _, visit_id = await a_run_and_visit(
+        programme_id, await household_of("P-1"), world.login(Role.TEACHER).staff_id
+    )
     return {
+        "visit_id": str(visit_id),
         "school_id": str(world.trusts[0].schools[0].id),
         "class_id": str(class_id),
         "programme_id": str(programme_id),

@@ -1,12 +1,27 @@
 """A programme taken to scheduling, and one with a finished schedule run."""
 
 from typing import Any
+from uuid import UUID
 
 import httpx
+from sqlmodel import select
 
-from app.core.jobs import run_pending
+from app.core import db
+from app.core.jobs import JobStatus, enqueue, run_pending
 from app.core.permissions import Role
+from app.core.tenancy import system_scope
+from app.programmes.models import Slot, VisitProgramme
+from app.roster.models import Pupil
+from app.scheduling.models import ScheduleRun
 from app.synthetic.generator import World
+from app.visits.models import (
+    Visit,
+    VisitAdult,
+    VisitLocation,
+    VisitPupil,
+    VisitRole,
+    VisitStatus,
+)
 from tests.conftest import bearer
 from tests.parents.helpers import (
     answer_url,
@@ -59,3 +74,66 @@ async def planned_programme(client: httpx.AsyncClient, world: World) -> dict[str
     assert await run_pending() == 1
     listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
     return programme | {"visits": listed.json()["items"], "run_id": started.json()["id"]}
+
+
+async def a_run_and_visit(
+    programme_id: UUID, household_id: UUID, teacher_id: UUID
+) -> tuple[UUID, UUID]:
+    """A finished schedule run of the home programme and the visit it proposed: the household's
+    children, with the home teacher (whose class they are in)."""
+    async with db.open_session(system_scope("matrix schedule run")) as session:
+        programme = await session.get(VisitProgramme, programme_id)  # tenancy: system scope
+        assert programme is not None
+        slot = await session.scalar(select(Slot).where(Slot.programme_id == programme_id))
+        assert slot is not None
+        job = await enqueue(
+            session,
+            "scheduling.run",
+            {},
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+        )
+        job.status = JobStatus.SUCCEEDED
+        await session.flush()
+        run = ScheduleRun(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme_id,
+            job_id=job.id,
+        )
+        session.add(run)
+        await session.flush()
+        visit = Visit(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme_id,
+            household_id=household_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            location=VisitLocation.HOME,
+            status=VisitStatus.PROPOSED,
+            run_id=run.id,
+        )
+        session.add(visit)
+        await session.flush()
+        session.add(
+            VisitAdult(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                staff_id=teacher_id,
+                role=VisitRole.TEACHER,
+            )
+        )
+        pupils = await session.scalars(select(Pupil.id).where(Pupil.household_id == household_id))
+        for pupil_id in pupils:
+            session.add(
+                VisitPupil(
+                    trust_id=visit.trust_id,
+                    school_id=visit.school_id,
+                    visit_id=visit.id,
+                    pupil_id=pupil_id,
+                )
+            )
+    return run.id, visit.id
