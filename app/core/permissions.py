@@ -45,6 +45,9 @@ class Permission(StrEnum):
     # Visit programmes: reading them (every member of a school), running them (SLT).
     PROGRAMMES_READ = "programmes:read"
     PROGRAMMES_MANAGE = "programmes:manage"
+    # SLT's free-text reasons for exempting a household or offering it a neutral venue (often
+    # safeguarding): SLT, the DSLs and trust admins; everyone else reads the kind, not the why.
+    EXEMPTION_REASONS = "exemptions:reasons"
     VISITS_READ = "visits:read"
     # Reaching families: invitations and their codes, the chase list, entering a family's answer.
     FAMILIES_CHASE = "families:chase"
@@ -63,7 +66,7 @@ _EVERY_STAFF_MEMBER = {
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
 }
-_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}
+_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.EXEMPTION_REASONS}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(
