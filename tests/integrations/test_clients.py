@@ -4,7 +4,7 @@ import httpx
 
 from app.core.permissions import Role
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer, load_roster
+from tests.conftest import assert_problem, bearer, load_roster, staff_with_roles
 from tests.roster.snapshots import small_snapshot
 
 
@@ -120,6 +120,20 @@ async def test_rotating_the_secret_ends_the_tokens_issued_before_it(
     )
     assert again.status_code == 200
     assert_problem(await client.get(pupils, headers=new_headers), 401)
+
+
+async def test_an_admin_elsewhere_does_not_see_this_schools_clients(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    made = await _create(client, world, ["roster:read"])
+    login = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 1)])
+    headers = await bearer(login)
+    listed = await client.get("/api/v1/integration-clients", headers=headers)
+    assert listed.status_code == 200
+    assert made["id"] not in listed.text
+    url = f"/api/v1/integration-clients/{made['id']}"
+    assert_problem(await client.get(url, headers=headers), 404)
+    assert_problem(await client.post(f"{url}/revoke", headers=headers), 404)
 
 
 async def test_secret_is_never_shown_again(client: httpx.AsyncClient, world: World) -> None:
