@@ -17,8 +17,8 @@ from app.synthetic.generator import DEMO_PASSWORD, World
 OK, DENY, HIDE, UNAUTH = "ok", 403, 404, 401
 
 # Principals: the roles at home (trust 0; school roles at school 0), a school admin of another
-# school of the same trust, a member who teaches at home and is school admin of that other
-# school, a trust admin of another trust, and nobody at all.
+# school of the same trust, a member who teaches at home and is school admin of a third school,
+# a trust admin of another trust, and nobody at all.
 HOME_ROLES = (
     "trust_admin",
     "trust_dsl",
@@ -31,9 +31,10 @@ HOME_ROLES = (
 # Machine clients with every scope (roster:read, roster:write, visits:read): one of school 0
 # and one of school 1, which must reach nothing of school 0's.
 CLIENTS = ("integration", "other_integration")
-# A teacher at school 0 who is school admin at school 1: at home they are a teacher, whatever
-# they may do at school 1. Unless a rule names them, they are expected to answer as the home
-# teacher does.
+# A teacher at school 0 who is school admin at school 2: at home they are a teacher, whatever
+# they may do at school 2. Unless a rule names them, they are expected to answer as the home
+# teacher does. (School 2, so that school 1's admin and client, who list their colleagues and
+# whose answers must never name school 0, do not see this member's role at school 0.)
 TWO_SCHOOLS = "two_school_staff"
 # Parents of the home household (F-1) and of another household (F-2) in the home programme.
 PARENTS = ("parent", "other_parent")

@@ -130,7 +130,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS.update(pupil_id=pupil_id, other_household_id=other_household_id)
     client_id, headers = await integration_bearer(world, [0], scopes=EVERY_SCOPE)
     _, other_headers = await integration_bearer(world, [1], scopes=EVERY_SCOPE)
-    two_schools = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 1)])
+    two_schools = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 2)])
     import_id = await _an_import(world)
     TARGETS["programme_id"] = await a_collecting_programme(world)
     TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)

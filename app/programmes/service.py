@@ -162,7 +162,9 @@ def _read(programme: VisitProgramme, slot_count: int) -> ProgrammeRead:
 
 
 async def get(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    return await ProgrammeRepository(session, who).get(programme_id)
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    return programme
 
 
 async def list_for_school(
