@@ -156,10 +156,24 @@ def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
 
 
 PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))
-# Visits are read by the school's staff and by its client with visits:read.
-VISIT_READERS = rule(
+# A programme's visits: the school's staff (each member the visits they need to know) and its
+# client with visits:read.
+VISIT_LISTERS = rule(
     ok=(*HOME_ROLES, "integration"),
     hide=("other_school_admin", "other_trust_admin", "other_integration"),
+)
+# A visit of the home teacher's class: its adults and class staff need to know it, SLT, the DSL,
+# the office and the school's client oversee every visit; a support assistant not on it does not
+# see it, nor a teacher of another class (whatever they may oversee at another school).
+VISIT_READERS = rule(
+    ok=(*(set(HOME_ROLES) - {"support_staff"}), "integration"),
+    hide=(
+        "other_school_admin",
+        "other_trust_admin",
+        "support_staff",
+        "other_integration",
+        TWO_SCHOOLS,
+    ),
 )
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
@@ -273,7 +287,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PUT", f"{V1}/staff/{{staff_id}}/roles"): Policy(ON_A_TEACHER, json=_roles_body),
     ("POST", f"{V1}/staff/{{staff_id}}/deactivate"): Policy(ON_A_TEACHER),
     ("POST", f"{V1}/staff/{{staff_id}}/reactivate"): Policy(ON_A_TEACHER),
-    ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(ON_A_TEACHER),
+    # The home teacher has set a password: the account is theirs, and nobody re-invites it.
+    ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(
+        rule(
+            hide=("platform_admin", "other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
+            trust_admin=409,
+            school_admin=409,
+        )
+    ),
     # Anyone who visits records their own periods; a period belongs to the home teacher, so it
     # is not found for everyone else. Managers record and remove a colleague's periods.
     ("GET", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF)),
@@ -375,8 +396,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {}
     ),
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
-    ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_LISTERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),
+    ("GET", f"{V1}/visits/{{visit_id}}/changes"): Policy(VISIT_READERS),
     # The home teacher's own itinerary; SLT may read anyone's.
     ("GET", f"{V1}/programmes/{{programme_id}}/itineraries/{{staff_id}}"): Policy(
         rule(

@@ -5,6 +5,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+from app.core.storable import MESSAGE, unstorable
+
 
 def decode_text(data: bytes) -> str:
     """Text of an uploaded file: UTF-8 with or without a byte-order mark, else Windows-1252.
@@ -51,13 +53,17 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
 
     Rows that are entirely blank are skipped; a short row has "" for its missing cells. Raises
     ValueError for a file with no header row, a header naming a column twice, a row with more
-    filled cells than the header has names, or text the csv module cannot parse.
+    filled cells than the header has names, a cell the database could not store (a NUL: see
+    core/storable.py), or text the csv module cannot parse.
     """
+    text = decode_text(data)
     # newline="" leaves line endings to the csv module, which keeps quoted newlines in cells.
-    reader = csv.DictReader(io.StringIO(decode_text(data), newline=""), restval="")
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="")
+    # Cells are searched one by one only to say where, in the rare file that has one.
+    suspect = unstorable(text)
     try:
         reader.fieldnames = _header(reader.fieldnames)
-        rows = [_cells(row, reader.line_num) for row in reader]
+        rows = [_cells(row, reader.line_num, suspect) for row in reader]
     except csv.Error as exc:
         raise ValueError(f"line {reader.line_num} of the file is not valid CSV: {exc}") from None
     return [row for row in rows if any(cell.strip() for cell in row.values())]
@@ -67,6 +73,10 @@ def _header(names: Sequence[str] | None) -> list[str]:
     header = [name.strip() for name in names or ()]
     if not any(header):
         raise ValueError("the file has no header row")
+    for number, name in enumerate(header, start=1):
+        if unstorable(name):
+            # Named by position: the name itself is what cannot be stored (or shown).
+            raise ValueError(f"column {number} of the header row {MESSAGE}")
     named = [name for name in header if name]
     for name in named:
         if named.count(name) > 1:
@@ -75,11 +85,15 @@ def _header(names: Sequence[str] | None) -> list[str]:
     return header
 
 
-def _cells(row: dict[str | None, str | list[str]], line: int) -> dict[str, str]:
+def _cells(row: dict[str | None, str | list[str]], line: int, suspect: bool) -> dict[str, str]:
     # DictReader files cells beyond the header's names under the key None.
     extra = row.pop(None, [])
     if any(cell.strip() for cell in extra):
         raise ValueError(f"line {line} has more cells than the header row has names")
-    return {
+    cells = {
         name: cell for name, cell in row.items() if isinstance(name, str) and isinstance(cell, str)
     }
+    for name, cell in cells.items() if suspect else ():
+        if unstorable(cell):
+            raise ValueError(f"line {line}, column '{name}' {MESSAGE}")
+    return cells

@@ -3,10 +3,13 @@
 The key is claimed in the same transaction as the creation, so the record and the object exist
 together or not at all; a concurrent duplicate waits on the unique index and then gets 409.
 Records live in the database, shared by every API process, and expire after a day.
+
+A record never holds a secret: fields marked ShownOnce (core/schemas.py) are stored, and so
+replayed, as null. A client that lost the first answer gets the same status and body without the
+secret, and asks for a new one where the API offers it (a staff member's invitation).
 """
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -22,6 +25,7 @@ from sqlmodel import Field, col, delete, select
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Unprocessable
 from app.core.models import Identified
+from app.core.schemas import without_secrets
 from app.core.types import UTCDateTime, utcnow
 
 RETENTION = timedelta(hours=24)
@@ -65,7 +69,7 @@ class Idempotency:
             raise Conflict("A request with this Idempotency-Key is already in progress.") from None
         result = await create()
         record.status_code = status_code
-        record.response_body = json.loads(result.model_dump_json())
+        record.response_body = without_secrets(result)
         return result
 
     async def _find(self, owner: str) -> IdempotencyRecord | None:

@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar, Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlmodel import SQLModel
 
 
@@ -31,3 +31,34 @@ class Patch(Input):
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
+
+
+class ShownOnce:
+    """Marks a response field holding a secret its caller sees once (an invitation token): the
+    secret is kept only as a digest, so nothing that stores responses may keep it either. Mark it
+    `Annotated[str | None, ShownOnce()]`; where a stored response is replayed, it reads null."""
+
+
+def without_secrets(model: BaseModel) -> dict[str, Any]:
+    """`model` as JSON data, every field marked ShownOnce (at any depth) set to null."""
+    data: dict[str, Any] = model.model_dump(mode="json")
+    _withhold(model, data)
+    return data
+
+
+def _withhold(model: BaseModel, data: dict[str, Any]) -> None:
+    for name, info in type(model).model_fields.items():
+        if any(isinstance(m, ShownOnce) for m in info.metadata):
+            data[name] = None
+            continue
+        value = getattr(model, name)
+        for item, item_data in _nested(value, data.get(name)):
+            _withhold(item, item_data)
+
+
+def _nested(value: Any, data: Any) -> list[tuple[BaseModel, dict[str, Any]]]:
+    if isinstance(value, BaseModel):
+        return [(value, data)]
+    if isinstance(value, list | tuple):
+        return [(v, d) for v, d in zip(value, data, strict=True) if isinstance(v, BaseModel)]
+    return []

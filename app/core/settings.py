@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_pool_size: int = 10
     database_statement_timeout_ms: int = 10_000
+    database_pool_timeout_ms: int = Field(
+        default=2_000,
+        gt=0,
+        description="How long a request waits for a pooled connection before answering 503; "
+        "below the statement timeout, so an overloaded database is reported quickly.",
+    )
 
     jwt_issuer: str = "threshold"
     jwt_private_keys: str = Field(
@@ -54,6 +60,20 @@ class Settings(BaseSettings):
     export_max_per_address: int = 120
     export_window_seconds: int = 3600
 
+    # Every trust shares the workers: one school queueing long runs must not hold up the rest.
+    jobs_max_per_school: int = Field(
+        default=3,
+        ge=1,
+        description="Background jobs (imports, schedule runs) a school may have queued or "
+        "running at once; more are refused with 429.",
+    )
+    jobs_max_per_trust: int = Field(
+        default=10,
+        ge=1,
+        description="Background jobs a trust may have queued or running at once, across its "
+        "schools; more are refused with 429.",
+    )
+
     max_body_bytes: int = 1024 * 1024
     max_bulk_body_bytes: int = Field(
         default=32 * 1024 * 1024,
@@ -74,6 +94,17 @@ class Settings(BaseSettings):
         description="Run background jobs inside the API process; defaults to on for the "
         "embedded SQLite development setup, off otherwise (run `threshold worker`).",
     )
+
+    @model_validator(mode="after")
+    def _pool_wait_below_statement_timeout(self) -> "Settings":
+        # A request queued behind a full pool would otherwise take longer to be refused than a
+        # statement takes to be cancelled: the wait, not the database, would set the latency.
+        if self.database_pool_timeout_ms >= self.database_statement_timeout_ms:
+            raise ValueError(
+                "THRESHOLD_DATABASE_POOL_TIMEOUT_MS must be below "
+                "THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

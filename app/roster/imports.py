@@ -14,13 +14,14 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, jobs
+from app.core.csvio import read_csv
 from app.core.db import open_session
 from app.core.errors import ThresholdError, Unprocessable
 from app.core.jobs import Job, JobContext, JobFailed, JobStatus
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.roster.importing import oneroster
-from app.roster.importing.errors import ImportRejection
+from app.roster.importing import oneroster, pupil_csv
+from app.roster.importing.errors import ImportRejection, UnreadableCsv
 from app.roster.importing.pupil_csv import PupilCsvMapping, parse_pupil_csv
 from app.roster.models import ImportFormat, RosterImport
 from app.roster.repository import RosterImportRepository
@@ -71,8 +72,7 @@ async def start(
 ) -> RosterImportRead:
     school = await school_for_roster_write(session, who, school_id)
     _check_upload(format, content, options)
-    job = jobs.enqueue(session, JOB_KIND, {}, trust_id=school.trust_id, school_id=school.id)
-    await session.flush()
+    job = await jobs.enqueue(session, JOB_KIND, {}, trust_id=school.trust_id, school_id=school.id)
     upload = RosterImport(
         trust_id=school.trust_id,
         school_id=school.id,
@@ -105,7 +105,14 @@ def _check_upload(format: ImportFormat, content: bytes, options: ImportOptions) 
         raise Unprocessable("The uploaded file is empty.")
     if format is ImportFormat.ONEROSTER:
         oneroster.check_bundle(content, MAX_ZIP_UNCOMPRESSED, MAX_ZIP_MEMBERS)
-    elif options.mapping is not None:
+        return
+    if b"\x00" in content:
+        # A NUL cannot be stored: refused now, naming the cell, rather than by the job.
+        try:
+            read_csv(content)
+        except ValueError as exc:
+            raise UnreadableCsv(pupil_csv.FILE, str(exc)) from None
+    if options.mapping is not None:
         try:
             PupilCsvMapping.model_validate(options.mapping)
         except ValueError as exc:

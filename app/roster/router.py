@@ -14,6 +14,7 @@ from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.core.requestctx import client_address
+from app.core.storable import refuse_at, unstorable_in
 from app.core.types import IsoDateTime
 from app.roster import export, imports, service
 from app.roster import households as household_changes
@@ -144,6 +145,9 @@ def _mapping(text: str | None) -> dict[str, Any] | None:
         raise Unprocessable("mapping: not valid JSON") from None
     if not isinstance(value, dict):
         raise Unprocessable("mapping: a JSON object of field names to column names")
+    # Decoded here, so not seen by the app-wide check: "\u0000" is six storable characters
+    # until json.loads makes it a NUL.
+    refuse_at(list(unstorable_in(value, ("body", "mapping"))))
     return value
 
 

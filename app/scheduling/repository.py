@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
@@ -20,7 +21,7 @@ from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
 from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffMember, StaffUnavailability
 from app.trusts.models import School
-from app.visits.models import Visit, VisitAdult, VisitPupil, VisitStatus
+from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,21 @@ class ScheduleRunRepository(ScopedRepository[ScheduleRun]):
         assert job is not None, "a run is written with its job"
         return job
 
-    async def under_way(self, programme_id: UUID) -> bool:
-        return await self.any_under_way(self.session, programme_id)
+    async def of_job(self, job_id: UUID) -> ScheduleRun:
+        found = await self.session.scalar(
+            self.base_statement().where(col(ScheduleRun.job_id) == job_id)
+        )
+        assert found is not None, "a schedule run's job belongs to the run"
+        return found  # type: ignore[no-any-return]
+
+    def of_programme(self, programme_id: UUID) -> Select[Any]:
+        return self.base_statement().where(col(ScheduleRun.programme_id) == programme_id)
+
+    async def jobs_of(self, runs: list[ScheduleRun]) -> dict[UUID, Job]:
+        found = await self.session.scalars(
+            select(Job).where(col(Job.id).in_([run.job_id for run in runs]))
+        )
+        return {job.id: job for job in found}
 
     @staticmethod
     async def any_under_way(session: AsyncSession, programme_id: UUID) -> bool:
@@ -164,22 +178,101 @@ class SchedulingRepository:
             found[period.staff_id].append((period.starts_at, period.ends_at))
         return found
 
+    async def giving_way(self, programme_id: UUID) -> dict[UUID, Visit]:
+        """The programme's proposed, unlocked visits by household: a run may change them."""
+        rows = await self.session.scalars(
+            select(Visit).where(
+                col(Visit.programme_id) == programme_id,
+                col(Visit.locked).is_(False),
+                col(Visit.status) == VisitStatus.PROPOSED,
+            )
+        )
+        return {visit.household_id: visit for visit in rows}
+
     async def replace_unlocked_visits(
         self,
-        programme_id: UUID,
+        old: dict[UUID, Visit],
         visits: list[dict[str, Any]],
         adults: list[dict[str, Any]],
         pupils: list[dict[str, Any]],
+        changed_by: UUID | None,
     ) -> None:
-        """Proposed and unlocked visits give way to the run's; locked ones stay as they are."""
-        giving_way = select(Visit.id).where(
-            col(Visit.programme_id) == programme_id,
-            col(Visit.locked).is_(False),
-            col(Visit.status) == VisitStatus.PROPOSED,
-        )
+        """The run's visits take the place of `old` (see `giving_way`). A family whose visit
+        survives keeps its visit's id, so a client holding it (a staff app, a sent confirmation)
+        follows the change; its version moves only if the visit did, and a move is recorded in
+        its history. Visits of families the run did not place go."""
+        by_id = {visit.id: visit for visit in old.values()}
+        before = await self._children_of(list(by_id))
+        after = _children(adults, pupils)
+        fresh = [row for row in visits if row["id"] not in by_id]
+        changed = [row for row in visits if _differs(by_id.get(row["id"]), row, before, after)]
+        gone = by_id.keys() - {row["id"] for row in visits}
+        rewritten = [row["id"] for row in changed] + list(gone)
         for child in (VisitAdult, VisitPupil):
-            await self.session.execute(delete(child).where(col(child.visit_id).in_(giving_way)))
-        await self.session.execute(delete(Visit).where(col(Visit.id).in_(giving_way)))
-        await insert_rows(self.session, Visit.__table__, visits)  # type: ignore[attr-defined]
-        await insert_rows(self.session, VisitAdult.__table__, adults)  # type: ignore[attr-defined]
-        await insert_rows(self.session, VisitPupil.__table__, pupils)  # type: ignore[attr-defined]
+            await self.session.execute(delete(child).where(col(child.visit_id).in_(rewritten)))
+        await self.session.execute(delete(Visit).where(col(Visit.id).in_(gone)))
+        for row in changed:
+            self._update(by_id[row["id"]], row, changed_by)
+        await insert_rows(self.session, Visit.__table__, fresh)  # type: ignore[attr-defined]
+        written = {row["id"] for row in fresh} | {row["id"] for row in changed}
+        for table, rows in ((VisitAdult, adults), (VisitPupil, pupils)):
+            mine = [r for r in rows if r["visit_id"] in written]
+            await insert_rows(self.session, table.__table__, mine)  # type: ignore[union-attr]
+
+    async def _children_of(self, visit_ids: list[UUID]) -> dict[UUID, tuple[frozenset[Any], ...]]:
+        adults = await self.session.execute(
+            select(VisitAdult.visit_id, VisitAdult.staff_id, VisitAdult.role).where(
+                col(VisitAdult.visit_id).in_(visit_ids)
+            )
+        )
+        pupils = await self.session.execute(
+            select(VisitPupil.visit_id, VisitPupil.pupil_id).where(
+                col(VisitPupil.visit_id).in_(visit_ids)
+            )
+        )
+        return _children(
+            [{"visit_id": v, "staff_id": s, "role": r} for v, s, r in adults.all()],
+            [{"visit_id": v, "pupil_id": p} for v, p in pupils.all()],
+        )
+
+    def _update(self, visit: Visit, row: dict[str, Any], changed_by: UUID | None) -> None:
+        if visit.starts_at != row["starts_at"]:
+            self.session.add(
+                VisitChange(
+                    trust_id=visit.trust_id,
+                    school_id=visit.school_id,
+                    visit_id=visit.id,
+                    changed_by=changed_by,
+                    kind="rescheduled",
+                    from_starts_at=visit.starts_at,
+                    to_starts_at=row["starts_at"],
+                    note="Moved by a schedule run",
+                )
+            )
+        for name in ("slot_id", "starts_at", "ends_at", "location", "run_id", "updated_at"):
+            setattr(visit, name, row[name])
+        visit.version += 1
+
+
+def _children(
+    adults: list[dict[str, Any]], pupils: list[dict[str, Any]]
+) -> dict[UUID, tuple[frozenset[Any], ...]]:
+    """Each visit's adults (with their roles) and children, for comparing a run with before."""
+    found: dict[UUID, tuple[set[Any], set[Any]]] = defaultdict(lambda: (set(), set()))
+    for adult in adults:
+        found[adult["visit_id"]][0].add((adult["staff_id"], str(adult["role"])))
+    for pupil in pupils:
+        found[pupil["visit_id"]][1].add(pupil["pupil_id"])
+    return {visit_id: (frozenset(a), frozenset(p)) for visit_id, (a, p) in found.items()}
+
+
+def _differs(
+    visit: Visit | None,
+    row: dict[str, Any],
+    before: dict[UUID, tuple[frozenset[Any], ...]],
+    after: dict[UUID, tuple[frozenset[Any], ...]],
+) -> bool:
+    if visit is None:
+        return False  # a new visit, written whole
+    moved = (visit.slot_id, str(visit.location)) != (row["slot_id"], str(row["location"]))
+    return moved or before.get(visit.id) != after.get(visit.id)

@@ -15,7 +15,7 @@ async def create_platform_admin(*, email: str, full_name: str, password: str) ->
     if len(password) < 12:
         raise ValueError("passwords are at least 12 characters")
     async with open_session(system_scope("create-admin on the command line")) as session:
-        if await SignInRepository(session).staff_by_email(email) is not None:
+        if await SignInRepository(session).holder_of_email(None, email) is not None:
             raise EmailTaken("A staff account with this email address already exists.")
         admin = StaffMember(
             trust_id=None, email=email, full_name=full_name, password_hash=hash_password(password)

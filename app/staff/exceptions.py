@@ -9,6 +9,10 @@ class OwnAccount(Conflict):
     type, title = "own-account", "Not on your own account"
 
 
+class AccountAlreadyActive(Conflict):
+    type, title = "account-already-active", "Account already has a password"
+
+
 class GrantNotPermitted(Forbidden):
     type, title = "grant-not-permitted", "Role outside your powers"
 
@@ -24,6 +28,10 @@ class InvalidGrant(BadRequest):
 
 class InvalidInvitation(BadRequest):
     type, title = "invalid-invitation", "Invitation not valid"
+
+
+class PasswordInUse(BadRequest):
+    type, title = "password-in-use", "Password already opens another account"
 
 
 class DuplicatePeriod(Conflict):

@@ -13,10 +13,13 @@ from app.core.types import UTCDateTime, enum_type, utcnow
 
 class StaffMember(Identified, Timestamped, Versioned, TrustScoped, table=True):
     __tablename__ = "staff_member"
+    # Unique within a trust, not across trusts: adding staff must not reveal who works elsewhere
+    # (signin.py tells apart accounts sharing an address). Email first: sign-in looks it up.
+    __table_args__ = (UniqueConstraint("email", "trust_id", name="uq_staff_member_email_trust_id"),)
 
     # Platform operators belong to no trust; the tenancy floor therefore hides them from trusts.
     trust_id: UUID | None = Field(default=None, foreign_key="trust.id", index=True)  # type: ignore[assignment]
-    email: str = Field(max_length=254, unique=True)
+    email: str = Field(max_length=254)
     full_name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
     is_active: bool = Field(default=True)

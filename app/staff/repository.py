@@ -190,10 +190,29 @@ class SignInRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def staff_by_email(self, email: str) -> StaffMember | None:
+    async def accounts_by_email(self, email: str) -> list[StaffMember]:
+        """Every account with the address, in any trust: sign-in tells them apart by password."""
         with scoped(self.session, system_scope("sign-in looks the account up by email")):
+            rows = await self.session.scalars(
+                select(StaffMember)
+                .where(StaffMember.email == email)
+                .order_by(col(StaffMember.created_at), col(StaffMember.id))
+            )
+            return list(rows)
+
+    async def holder_of_email(self, trust_id: UUID | None, email: str) -> StaffMember | None:
+        """The account with the address in one trust (None: among platform operators), which is
+        all a trust may learn about an address."""
+        with scoped(self.session, system_scope("an address is unique within its trust")):
             return (
-                await self.session.scalars(select(StaffMember).where(StaffMember.email == email))
+                await self.session.scalars(
+                    select(StaffMember).where(
+                        StaffMember.email == email,
+                        col(StaffMember.trust_id).is_(None)
+                        if trust_id is None
+                        else col(StaffMember.trust_id) == trust_id,
+                    )
+                )
             ).one_or_none()
 
     async def staff_by_invitation(self, invitation_digest: str) -> StaffMember | None:

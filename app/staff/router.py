@@ -167,7 +167,18 @@ async def list_staff(
     return Page(items=await service.describe(session, who, rows), next_cursor=cursor)
 
 
-@staff.post("", status_code=201, response_model=StaffCreated, summary="Invite a staff member")
+@staff.post(
+    "",
+    status_code=201,
+    response_model=StaffCreated,
+    summary="Invite a staff member",
+    description="Creates the account and returns its invitation. An email address is unique "
+    "within the trust (409 `email-taken` for one already used here; addresses used by other "
+    "trusts are no obstacle). With an `Idempotency-Key`, a retry answers the first request's "
+    "status and body with `Idempotent-Replayed: true`, but with `invitation.token` null: the "
+    "token is never stored. A client that lost the first answer issues a new invitation "
+    "(`POST /staff/{staff_id}/invitation`), which replaces the lost one.",
+)
 async def create_staff(
     body: StaffCreate, session: SessionDep, idempotency: IdempotencyDep, who: Manager
 ) -> Any:
@@ -189,7 +200,12 @@ async def get_staff(
     return described
 
 
-@staff.patch("/{staff_id}", summary="Change a staff member's name or visit training")
+@staff.patch(
+    "/{staff_id}",
+    summary="Change a staff member's name or visit training",
+    description="Someone else's account needs power over every role it holds (403 "
+    "`grant-not-permitted` otherwise).",
+)
 async def update_staff(
     staff_id: UUID,
     body: StaffUpdate,
@@ -235,7 +251,13 @@ async def reactivate_staff(staff_id: UUID, session: SessionDep, who: Manager) ->
     return described
 
 
-@staff.post("/{staff_id}/invitation", summary="Issue a new invitation (the old one stops working)")
+@staff.post(
+    "/{staff_id}/invitation",
+    summary="Issue a new invitation (the old one stops working)",
+    description="Only for an account that has not set its password yet: an account in use is "
+    "its holder's (409 `account-already-active`; deactivate it instead). Needs power over "
+    "every role the account holds (403 `grant-not-permitted` otherwise).",
+)
 async def reissue_invitation(staff_id: UUID, session: SessionDep, who: Manager) -> StaffInvitation:
     return await service.reissue_invitation(session, who, staff_id)
 

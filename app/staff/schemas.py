@@ -5,7 +5,7 @@ from uuid import UUID
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from app.core.permissions import SCHOOL_LEVEL_ROLES, TRUST_LEVEL_ROLES, Role
-from app.core.schemas import Input, Output, Patch
+from app.core.schemas import Input, Output, Patch, ShownOnce
 from app.core.types import IsoDateTime
 
 
@@ -80,7 +80,10 @@ class StaffRead(Output):
 
 class StaffInvitation(Output):
     staff_id: UUID
-    token: str = Field(description="Shown once: the invitee sets a password with it.")
+    token: Annotated[str | None, ShownOnce()] = Field(
+        description="Shown once: the invitee sets a password with it. Null only in the replay "
+        "of a request with an Idempotency-Key, which never stores it (issue a new invitation)."
+    )
     expires_at: datetime
 
 

@@ -1,6 +1,12 @@
 """Staff members and their roles: creation with an invitation, role changes within the granting
 caller's own powers, training records, deactivation. Role changes and deactivation take effect
-on the caller's next request because principals are loaded fresh each time (see signin.py)."""
+on the caller's next request because principals are loaded fresh each time (see signin.py).
+
+Acting on another account (its name, training, invitation, active state, unavailability) needs
+power over every role it holds (`ensure_manages`): a colleague who also works at another school
+or across the trust is managed by someone whose powers reach all of it. Changing roles is the
+exception: a caller adds or removes only the grants within their own powers and leaves the rest.
+Only the account holder sets its password, so an account that has one is never re-invited."""
 
 from datetime import timedelta
 from uuid import UUID
@@ -15,7 +21,7 @@ from app.core.permissions import Role
 from app.core.principal import Grant, Principal
 from app.core.security import digest, new_opaque_token
 from app.core.types import utcnow
-from app.staff.exceptions import EmailTaken, GrantNotPermitted, OwnAccount
+from app.staff.exceptions import AccountAlreadyActive, EmailTaken, GrantNotPermitted, OwnAccount
 from app.staff.models import RoleGrant, StaffMember
 from app.staff.repository import SignInRepository, StaffRepository
 from app.staff.schemas import (
@@ -118,8 +124,10 @@ async def create_first_admin(
 async def _new_staff(
     session: AsyncSession, who: Principal, trust_id: UUID, email: str, full_name: str
 ) -> StaffMember:
-    if await SignInRepository(session).staff_by_email(email) is not None:
-        raise EmailTaken("A staff account with this email address already exists.")
+    # Unique within the trust only: a refusal for an address used by another trust would tell
+    # this trust's admins who works elsewhere. Sign-in tells the accounts apart by password.
+    if await SignInRepository(session).holder_of_email(trust_id, email) is not None:
+        raise EmailTaken("A staff account with this email address already exists in this trust.")
     staff = StaffMember(trust_id=trust_id, email=email, full_name=full_name)
     session.add(staff)
     await (
@@ -170,9 +178,11 @@ def _describe_grants(grants: set[Grant]) -> list[str]:
 async def update_staff(
     session: AsyncSession, who: Principal, staff_id: UUID, body: StaffUpdate, if_match: str | None
 ) -> StaffMember:
+    """Raises GrantNotPermitted (403) for someone else beyond the caller's powers, OwnAccount
+    (409) for recording one's own training."""
     staff = await StaffRepository(session, who).get(staff_id)
     if staff.id != who.id:
-        await _ensure_manages(session, who, staff, every_grant=False)
+        await ensure_manages(session, who, staff)
     elif "visit_training_completed_date" in body.model_fields_set:
         raise OwnAccount("Someone else records your visit training.")
     await save_versioned(session, staff, body.changes(), if_match)
@@ -220,7 +230,7 @@ async def set_active(
     staff = await StaffRepository(session, who).get(staff_id)
     if staff.id == who.id:
         raise OwnAccount("You cannot deactivate or reactivate your own account.")
-    await _ensure_manages(session, who, staff, every_grant=True)
+    await ensure_manages(session, who, staff)
     if staff.is_active == active:
         return staff
     staff.is_active = active
@@ -241,10 +251,19 @@ async def set_active(
 async def reissue_invitation(
     session: AsyncSession, who: Principal, staff_id: UUID
 ) -> StaffInvitation:
+    """A new invitation for an account that has not set its password yet (the old token stops
+    working). Whoever holds an invitation sets the password, so issuing one to an account in use
+    would hand it over. Raises GrantNotPermitted (403), OwnAccount or AccountAlreadyActive (409)."""
     staff = await StaffRepository(session, who).get(staff_id)
-    await _ensure_manages(session, who, staff, every_grant=False)
+    await ensure_manages(session, who, staff)
     if staff.id == who.id:
         raise OwnAccount("Ask another administrator to invite you again.")
+    if staff.password_hash is not None:
+        raise AccountAlreadyActive(
+            "This staff member has already set a password, so nobody else can invite them "
+            "again: deactivate the account if it must stop working; only the account holder "
+            "sets its password."
+        )
     invitation = _issue_invitation(staff)
     staff.version += 1
     await audit.record(
@@ -253,10 +272,9 @@ async def reissue_invitation(
     return invitation
 
 
-async def _ensure_manages(
-    session: AsyncSession, who: Principal, staff: StaffMember, *, every_grant: bool
-) -> None:
+async def ensure_manages(session: AsyncSession, who: Principal, staff: StaffMember) -> None:
+    """Raises GrantNotPermitted (403) unless the caller could grant every role `staff` holds.
+    An account without roles is managed by nobody here; roles are given through PUT first."""
     grants = (await StaffRepository(session, who).grants_of([staff.id])).get(staff.id, [])
-    allowed = [who.may_grant(Grant(g.role, g.school_id)) for g in grants]
-    if not allowed or not (all(allowed) if every_grant else any(allowed)):
+    if not grants or not all(who.may_grant(Grant(g.role, g.school_id)) for g in grants):
         raise GrantNotPermitted("This staff member holds roles beyond your powers to manage.")

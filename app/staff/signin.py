@@ -4,6 +4,11 @@ that turns a verified staff access token into a principal on every request.
 Refresh tokens rotate on every use; presenting one that was already rotated means it was copied,
 so the whole sign-in session is revoked. Failed logins are throttled per account and per address,
 and every refusal says the same thing whether or not the account exists.
+
+An email address is unique within a trust, not across trusts (so that adding staff reveals
+nothing about other trusts), and the password tells apart the accounts that share an address:
+setting a password that already opens another account with the same address is refused. Setting
+a password ends every sign-in session the account had.
 """
 
 from datetime import timedelta
@@ -26,7 +31,7 @@ from app.core.security import (
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
-from app.staff.exceptions import InvalidGrant, InvalidInvitation
+from app.staff.exceptions import InvalidGrant, InvalidInvitation, PasswordInUse
 from app.staff.models import AuthSession, RefreshToken, StaffMember
 from app.staff.repository import SignInRepository
 from app.staff.schemas import TokenPair
@@ -59,14 +64,12 @@ async def sign_in(
     by_account, by_address = _limits()
     await ratelimit.ensure_under(session, by_account, email)
     await ratelimit.ensure_under(session, by_address, ip_address)
-    staff = await SignInRepository(session).staff_by_email(email)
-    usable = staff is not None and staff.is_active and staff.password_hash is not None
-    if (
-        not verify_password(password, staff.password_hash if usable and staff else None)
-        or staff is None
-    ):
-        await _count_failure(staff, email, ip_address)
+    accounts = await SignInRepository(session).accounts_by_email(email)
+    opened = _opened_by(accounts, password)
+    if len(opened) != 1:
+        await _count_failure(accounts, email, ip_address)
         raise InvalidGrant()
+    (staff,) = opened
     await ratelimit.clear(session, by_account, email)
     staff.last_login_at = utcnow()
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)
@@ -81,18 +84,32 @@ async def sign_in(
     return await _start_session(session, staff)
 
 
-async def _count_failure(staff: StaffMember | None, email: str, ip_address: str) -> None:
+def _opened_by(accounts: list[StaffMember], password: str) -> list[StaffMember]:
+    """The active accounts `password` opens; one hash check even when there are none, so an
+    unknown address takes as long as a wrong password."""
+    usable = [s for s in accounts if s.is_active and s.password_hash is not None]
+    if not usable:
+        verify_password(password, None)
+        return []
+    return [s for s in usable if verify_password(password, s.password_hash)]
+
+
+async def _count_failure(accounts: list[StaffMember], email: str, ip_address: str) -> None:
     by_account, by_address = _limits()
     await ratelimit.hit_now(by_account, email)
     await ratelimit.hit_now(by_address, ip_address)
-    await audit.record_now(
-        None,
-        "auth.login_failed",
-        subject_type="staff_member" if staff else None,
-        subject_id=staff.id if staff else None,
-        trust_id=staff.trust_id if staff else None,
-        ip_address=ip_address,
-    )
+    # One entry per account with the address, each in its own trust's log: every trust sees the
+    # attempts on its own staff member, and none learns that the address is used elsewhere.
+    subjects: list[StaffMember | None] = [*accounts] or [None]
+    for staff in subjects:
+        await audit.record_now(
+            None,
+            "auth.login_failed",
+            subject_type="staff_member" if staff else None,
+            subject_id=staff.id if staff else None,
+            trust_id=staff.trust_id if staff else None,
+            ip_address=ip_address,
+        )
 
 
 async def start_session(session: AsyncSession, staff: StaffMember) -> TokenPair:
@@ -175,18 +192,25 @@ async def sign_out(session: AsyncSession, who: Principal) -> None:
 async def accept_invitation(
     session: AsyncSession, *, token: str, password: str, ip_address: str
 ) -> None:
-    """Set a first password from an invitation. Raises InvalidInvitation (400)."""
+    """Set a first password from an invitation. Raises InvalidInvitation (400), PasswordInUse
+    (400) or TooManyRequests (429)."""
     limit = ratelimit.Limit("invitation:address", 20, 900, "Too many invitation attempts; wait.")
     await ratelimit.ensure_under(session, limit, ip_address)
     staff = await SignInRepository(session).staff_by_invitation(digest(token))
     expires_at = staff.invitation_expires_at if staff else None
-    if staff is None or expires_at is None or expires_at <= utcnow() or not staff.is_active:
+    # An account that already has a password is its holder's: an invitation issued to it
+    # (before re-invitations of such accounts were refused) must not replace that password.
+    if (
+        staff is None
+        or expires_at is None
+        or expires_at <= utcnow()
+        or not staff.is_active
+        or staff.password_hash is not None
+    ):
         await ratelimit.hit_now(limit, ip_address)
         raise InvalidInvitation("This invitation is not valid or has expired; ask for a new one.")
-    staff.password_hash = hash_password(password)
-    staff.invitation_digest = None
-    staff.invitation_expires_at = None
-    staff.version += 1
+    await _ensure_tells_apart(session, staff, password)
+    await set_password(session, staff, password)
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)
     await audit.record(
         session,
@@ -196,6 +220,33 @@ async def accept_invitation(
         subject_id=staff.id,
         ip_address=ip_address,
     )
+
+
+async def _ensure_tells_apart(session: AsyncSession, staff: StaffMember, password: str) -> None:
+    """Sign-in finds the account by address and password, so a password that already opens
+    another account with this address (in another trust) would make both unreachable. The check
+    is a password guess at that account, so it is throttled like a sign-in of it; the throttle
+    and the hash check run whether or not there is another account, so neither reveals one."""
+    by_account, _ = _limits()
+    await ratelimit.ensure_under(session, by_account, staff.email)
+    accounts = await SignInRepository(session).accounts_by_email(staff.email)
+    if _opened_by([s for s in accounts if s.id != staff.id], password):
+        await ratelimit.hit_now(by_account, staff.email)
+        raise PasswordInUse(
+            "Choose another password: this one already opens another Threshold account with "
+            "your email address, and each account needs its own."
+        )
+
+
+async def set_password(session: AsyncSession, staff: StaffMember, password: str) -> None:
+    """The one way a password is set. It ends every sign-in session of the account: its refresh
+    tokens stop at once and its access tokens on their next request (the caller is reloaded with
+    its session on every request), so whoever held the account before keeps nothing."""
+    staff.password_hash = hash_password(password)
+    staff.invitation_digest = None
+    staff.invitation_expires_at = None
+    staff.version += 1
+    await SignInRepository(session).revoke_all_sessions(staff.id, "password_set")
 
 
 async def load_staff_principal(session: AsyncSession, claims: dict[str, Any]) -> Principal | None:

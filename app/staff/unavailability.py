@@ -1,8 +1,9 @@
 """Periods when a staff member cannot visit; the scheduler keeps them off visits in these.
 
-Staff record their own. A manager records or removes them on a colleague's behalf: someone with
-`staff:manage` at a school where the colleague holds a role, or a trust admin. Periods may
-overlap (nothing is merged), but an exact duplicate of a recorded period is refused
+Staff record their own. A manager lists, records or removes them on a colleague's behalf when
+their powers reach every role the colleague holds (service.ensure_manages): a colleague who also
+works at another school, or across the trust, is managed from where all of that is visible.
+Periods may overlap (nothing is merged), but an exact duplicate of a recorded period is refused
 (DuplicatePeriod, 409). Someone else's period, or a colleague outside the caller's scope, is not
 found (404); a colleague the caller does not manage is refused (403).
 """
@@ -12,7 +13,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Forbidden
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
@@ -23,6 +23,7 @@ from app.staff.exceptions import DuplicatePeriod
 from app.staff.models import StaffMember, StaffUnavailability
 from app.staff.repository import StaffRepository, UnavailabilityRepository
 from app.staff.schemas import NamedUnavailabilityRead, UnavailabilityCreate, UnavailabilityRead
+from app.staff.service import ensure_manages
 
 ORDER = [SortKey(StaffUnavailability.starts_at), SortKey(StaffUnavailability.id)]
 
@@ -66,15 +67,9 @@ async def remove_for_colleague(
 
 
 async def _managed_colleague(session: AsyncSession, who: Principal, staff_id: UUID) -> StaffMember:
-    """404 for a colleague outside the caller's scope, then 403 unless the caller manages staff
-    at one of the schools where the colleague holds a role (or across the trust)."""
-    repository = StaffRepository(session, who)
-    staff = await repository.get(staff_id)
-    grants = (await repository.grants_of([staff.id])).get(staff.id, [])
-    if staff.trust_id is None or not any(
-        who.can(Permission.STAFF_MANAGE, grant.school_id) for grant in grants
-    ):
-        raise Forbidden("You do not manage staff at any school where this colleague works.")
+    """404 for a colleague outside the caller's scope, then 403 unless the caller manages them."""
+    staff = await StaffRepository(session, who).get(staff_id)
+    await ensure_manages(session, who, staff)
     return staff
 
 

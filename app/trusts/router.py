@@ -34,7 +34,16 @@ async def list_trusts(
     return Page(items=[TrustRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@trusts.post("", status_code=201, response_model=TrustCreated, summary="Create a trust")
+@trusts.post(
+    "",
+    status_code=201,
+    response_model=TrustCreated,
+    summary="Create a trust",
+    description="With an `Idempotency-Key`, a retry answers the first request's status and body "
+    "with `Idempotent-Replayed: true`, but with `first_admin_invitation.token` null: the token "
+    "is never stored. A client that lost the first answer issues a new invitation to the first "
+    "admin (`POST /staff/{staff_id}/invitation`).",
+)
 async def create_trust(
     body: TrustCreate,
     session: SessionDep,

@@ -171,6 +171,22 @@ def test_read_csv_refuses_a_column_named_twice() -> None:
         read_csv(b"upn,name, upn\r\n1,2,3\r\n")
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"upn,forename\r\nA1,Si\x00\xc3\xa2n\r\n", "line 2, column 'forename'"),
+        (b'upn,forename\r\nA1,ok\r\n"A\x00\r\n2",x\r\n', "line 4, column 'upn'"),
+        (b"upn,fore\x00name\r\nA1,x\r\n", "column 2 of the header row"),
+    ],
+)
+def test_read_csv_refuses_a_nul_naming_the_cell_not_the_value(data: bytes, where: str) -> None:
+    with pytest.raises(ValueError, match=r"cannot be stored") as refused:
+        read_csv(data)
+    assert str(refused.value).startswith(where)
+    assert "\x00" not in str(refused.value)
+    assert "Si" not in str(refused.value)
+
+
 def test_read_csv_header_only_gives_no_rows() -> None:
     assert read_csv(b"a,b\r\n") == []
 

@@ -4,16 +4,18 @@ the sync's semantics, progress readable; broken files refused whole."""
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
 from app.core import db
 from app.core.jobs import run_pending
 from app.core.permissions import Role
+from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.roster.models import Contact, Household, Pupil, RosterImport, SchoolClass
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer
+from tests.conftest import all_rows, assert_problem, bearer
 from tests.roster.importing.bundles import primary_school, zip_bundle, zip_of
 from tests.roster.importing.test_pupil_csv import sims_file
 
@@ -152,3 +154,51 @@ async def test_another_school_cannot_read_the_import(
     assert_problem(
         await client.get(f"{imports_url(world)}/{accepted.json()['id']}", headers=teacher), 403
     )
+
+
+async def _upload_as(
+    client: httpx.AsyncClient, headers: dict[str, str], school: Any
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/schools/{school.id}/roster-imports",
+        files={"file": ("pupils.csv", sims_file("utf-8"))},
+        data={"format": "pupil_csv", "academic_year": "2026/27"},
+        headers=headers,
+    )
+
+
+async def test_a_school_cannot_queue_imports_without_end(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    school = world.trusts[0].schools[0]
+    allowance = get_settings().jobs_max_per_school
+    for _ in range(allowance):
+        assert (await _upload_as(client, headers, school)).status_code == 202
+    before = await all_rows()
+    refused = await _upload_as(client, headers, school)
+    body = assert_problem(refused, 429, "too-many-jobs")
+    assert int(refused.headers["retry-after"]) > 0
+    assert f"{allowance} roster.import" in body["detail"]
+    assert body["under_way"] == {"roster.import": allowance}
+    assert await all_rows() == before
+    assert await run_pending() == allowance  # once they have run, the school may queue again
+    assert (await _upload_as(client, headers, school)).status_code == 202
+
+
+async def test_a_trust_cannot_queue_imports_without_end(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "jobs_max_per_trust", 2)
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    schools = world.trusts[0].schools
+    for school in schools[:2]:
+        assert (await _upload_as(client, headers, school)).status_code == 202
+    before = await all_rows()
+    refused = await _upload_as(client, headers, schools[2])
+    body = assert_problem(refused, 429, "too-many-jobs")
+    assert "The trust already has 2 background jobs" in body["detail"]
+    assert await all_rows() == before
+    other_trust = await bearer(world.login(Role.TRUST_ADMIN, trust=1))
+    accepted = await _upload_as(client, other_trust, world.trusts[1].schools[0])
+    assert accepted.status_code == 202, accepted.text

@@ -1,13 +1,18 @@
 """A schedule run through the API: asked for, solved by a worker, its visits proposed with two
 adults each, explained, and confirmed when the programme is published."""
 
+import asyncio
+
 import httpx
+import pytest
 
 from app.core.jobs import run_pending
 from app.core.permissions import Role
+from app.core.settings import get_settings
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer
+from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
+from tests.roster.importing.test_pupil_csv import sims_file
 from tests.visits.helpers import scheduling_programme
 
 
@@ -27,7 +32,8 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     again = await client.post(
         f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
     )
-    assert_problem(again, 409, "schedule-run-under-way")
+    refusal = assert_problem(again, 409, "schedule-run-under-way")
+    assert refusal["run_id"] == started.json()["id"]
     assert await run_pending() == 1
 
     teacher = await bearer(world.login(Role.TEACHER))
@@ -41,6 +47,8 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert run["best_bound"] <= run["objective"]
     assert run["objective_parts"]["total"] == run["objective"]
     assert run["objective_parts"]["unplaced"] == 0
+    assert (run["unplaced_count"], run["unplaced_minimum"]) == (0, 0)
+    assert run["unplaced_unavoidable"] is True
     visits = (
         await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=teacher)
     ).json()["items"]
@@ -74,3 +82,76 @@ async def test_runs_only_while_scheduling(client: httpx.AsyncClient, world: Worl
         ),
         403,
     )
+
+
+async def test_one_run_of_a_programme_at_a_time_even_when_asked_at_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await scheduling_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{programme['id']}/schedule-runs"
+    answers = await asyncio.gather(
+        *(client.post(url, json={"time_limit_seconds": 2}, headers=admin) for _ in range(3))
+    )
+    assert sorted(a.status_code for a in answers) == [202, 409, 409], [a.text for a in answers]
+    started = next(a for a in answers if a.status_code == 202).json()
+    for refused in (a for a in answers if a.status_code == 409):
+        body = assert_problem(refused, 409, "schedule-run-under-way")
+        assert body["run_id"] == started["id"]
+        assert started["id"] in body["detail"]
+    assert await run_pending() == 1
+    again = await client.post(url, json={"time_limit_seconds": 2}, headers=admin)
+    assert again.status_code == 202, again.text  # once the first has finished
+
+
+async def test_a_run_counts_against_the_schools_allowance(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    programme = await scheduling_programme(client, world)
+    monkeypatch.setattr(get_settings(), "jobs_max_per_school", 1)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    imported = await client.post(
+        f"/api/v1/schools/{world.trusts[0].schools[0].id}/roster-imports",
+        files={"file": ("pupils.csv", sims_file())},
+        data={"format": "pupil_csv", "academic_year": "2026/27"},
+        headers=admin,
+    )
+    assert imported.status_code == 202, imported.text
+    before = await all_rows()
+    refused = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
+    )
+    body = assert_problem(refused, 429, "too-many-jobs")
+    assert "1 roster.import" in body["detail"]
+    assert "retry-after" in refused.headers
+    assert await all_rows() == before
+
+
+async def test_a_run_reports_unplaced_families_apart_from_its_gap(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """With no second adult anywhere, no family can be visited: the run says how many are
+    unplaced and that no schedule could place them, and its objective, bound and gap are the
+    placed families' (none), not 100,000 points a family on both sides of a ratio."""
+    programme = await scheduling_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    emptied = await client.put(
+        f"/api/v1/programmes/{programme['id']}/second-adults", json={"staff_ids": []}, headers=admin
+    )
+    assert emptied.status_code == 200, emptied.text
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 1},
+        headers=admin,
+    )
+    assert await run_pending() == 1
+    run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
+    assert run["status"] == "succeeded", run
+    assert run["unplaced_count"] == 2 == len(run["unplaced"])
+    assert run["unplaced_minimum"] == 2
+    assert run["unplaced_unavoidable"] is True
+    assert run["objective_parts"]["unplaced"] == 2
+    assert run["objective_parts"]["total"] >= 200_000
+    assert run["objective"] == run["objective_parts"]["total"] - 200_000
+    assert run["best_bound"] <= run["objective"]
+    assert "placed families" in run["gap_of"]

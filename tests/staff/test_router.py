@@ -83,13 +83,68 @@ async def test_mass_assignment_is_refused(
     assert "new.teacher@example.org" not in {s["email"] for s in listed.json()["items"]}
 
 
-async def test_duplicate_email_conflicts(client: httpx.AsyncClient, world: World) -> None:
-    headers = await bearer(world.login(Role.TRUST_ADMIN))
-    taken = world.login(Role.TEACHER, trust=1).email
+async def test_duplicate_email_conflicts_within_the_trust(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    # A colleague at another school: invisible to this admin, yet the trust's address all the same.
+    taken = world.login(Role.TEACHER, school=1).email
     response = await client.post(
         "/api/v1/staff", json=invite(world.trusts[0].schools[0].id, email=taken), headers=headers
     )
     assert_problem(response, 409, "email-taken")
+
+
+async def test_an_address_used_by_another_trust_reveals_nothing(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A 409 here told any school admin who works at other trusts; the address is a separate
+    account in each trust instead."""
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    school_id = world.trusts[0].schools[0].id
+    elsewhere = world.login(Role.TEACHER, trust=1).email
+    created = await client.post(
+        "/api/v1/staff", json=invite(school_id, email=elsewhere), headers=headers
+    )
+    fresh = await client.post(
+        "/api/v1/staff", json=invite(school_id, email="nobody.yet@example.org"), headers=headers
+    )
+    assert created.status_code == fresh.status_code == 201, created.text
+    assert set(created.json()) == set(fresh.json())
+    assert created.json()["trust_id"] == str(world.trusts[0].trust.id)
+    assert created.json()["invitation_pending"] is True
+
+
+async def test_idempotent_replay_never_carries_the_invitation_token(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from sqlmodel import select
+
+    from app.core import db
+    from app.core.idempotency import IdempotencyRecord
+    from app.core.tenancy import system_scope
+
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    headers = admin | {"Idempotency-Key": "new-staff-0001"}
+    body = invite(world.trusts[0].schools[0].id)
+    first = await client.post("/api/v1/staff", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    token = first.json()["invitation"]["token"]
+    assert token
+    async with db.open_session(system_scope("read the stored response")) as session:
+        (record,) = (await session.scalars(select(IdempotencyRecord))).all()
+    assert token not in str(record.response_body)
+    replay = await client.post("/api/v1/staff", json=body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert token not in replay.text
+    expected = first.json()
+    expected["invitation"]["token"] = None
+    assert replay.json() == expected
+    # The lost token is replaced by a new invitation, which only the first answer could not give.
+    again = await client.post(f"/api/v1/staff/{first.json()['id']}/invitation", headers=admin)
+    assert again.status_code == 200, again.text
+    assert again.json()["token"] not in (None, token)
 
 
 async def test_staff_visibility_follows_schools(client: httpx.AsyncClient, world: World) -> None:

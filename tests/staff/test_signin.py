@@ -223,3 +223,49 @@ async def test_short_invitation_password_is_invalid(
     assert (
         await client.post(ACCEPT, json={"token": token, "password": NEW_PASSWORD})
     ).status_code == 204
+
+
+async def invite_address_used_elsewhere(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+    """An account in trust 0 with the address of a trust 1 teacher (who has a password)."""
+    body = {
+        "email": world.login(Role.TEACHER, trust=1).email,
+        "full_name": "Same Address",
+        "roles": [{"role": "teacher", "school_id": str(world.trusts[0].schools[0].id)}],
+    }
+    created = await client.post(
+        "/api/v1/staff", json=body, headers=await bearer(world.login(Role.TRUST_ADMIN))
+    )
+    assert created.status_code == 201, created.text
+    out: dict[str, Any] = created.json()
+    return out
+
+
+async def test_accounts_sharing_an_address_are_told_apart_by_password(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    created = await invite_address_used_elsewhere(client, world)
+    token = created["invitation"]["token"]
+    accepted = await client.post(ACCEPT, json={"token": token, "password": NEW_PASSWORD})
+    assert accepted.status_code == 204, accepted.text
+    other = world.login(Role.TEACHER, trust=1)
+    accounts = {
+        NEW_PASSWORD: (created["id"], created["trust_id"]),
+        DEMO_PASSWORD: (str(other.staff_id), str(other.trust_id)),
+    }
+    for password, (staff_id, trust_id) in accounts.items():
+        signed_in = await password_grant(client, created["email"], password)
+        assert signed_in.status_code == 200, signed_in.text
+        me = (await client.get(ME, headers=authorised(signed_in.json()))).json()
+        assert (me["id"], me["trust_id"]) == (staff_id, trust_id)
+
+
+async def test_a_password_that_opens_the_other_account_is_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    created = await invite_address_used_elsewhere(client, world)
+    token = created["invitation"]["token"]
+    same = await client.post(ACCEPT, json={"token": token, "password": DEMO_PASSWORD})
+    assert_problem(same, 400, "password-in-use")
+    # The refusal spends nothing: the invitation still sets a password of its own.
+    accepted = await client.post(ACCEPT, json={"token": token, "password": NEW_PASSWORD})
+    assert accepted.status_code == 204, accepted.text

@@ -213,3 +213,22 @@ async def test_generator_is_deterministic() -> None:
     first, second = Generator(seed=3).world(), Generator(seed=3).world()
     assert [lg.email for lg in first.logins] == [lg.email for lg in second.logins]
     assert [s.id for s in first.trusts[0].schools] == [s.id for s in second.trusts[0].schools]
+
+
+async def test_idempotent_replay_withholds_the_first_admin_token(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.PLATFORM_ADMIN)) | {"Idempotency-Key": "new-trust-01"}
+    body = {
+        "name": "Weald Trust",
+        "first_admin": {"email": "a@weald.example.org", "full_name": "A"},
+    }
+    first = await client.post("/api/v1/trusts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    token = first.json()["first_admin_invitation"]["token"]
+    replay = await client.post("/api/v1/trusts", json=body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["first_admin_invitation"]["token"] is None
+    assert token not in replay.text
