@@ -26,6 +26,7 @@ os.environ.pop("THRESHOLD_JWT_PRIVATE_KEYS", None)
 from app.cli import upgrade_database  # noqa: E402
 from app.core import db  # noqa: E402
 from app.core.models import metadata  # noqa: E402
+from app.core.permissions import Role  # noqa: E402
 from app.core.settings import get_settings  # noqa: E402
 from app.core.tenancy import system_scope  # noqa: E402
 from app.main import create_app  # noqa: E402
@@ -357,6 +358,34 @@ async def integration_bearer(
             session, client_id=client.client_id, client_secret=secret, ip_address="127.0.0.1"
         )
     return client.id, {"Authorization": f"Bearer {pair.access_token}"}
+
+
+async def staff_with_roles(
+    world: World, roles: list[tuple[Role, int | None]], *, trust: int = 0
+) -> Login:
+    """A new staff member of `trust` holding each (role, school index or None for the trust);
+    the login names the first role."""
+    from app.staff.models import RoleGrant, StaffMember
+
+    trust_world = world.trusts[trust]
+    schools = [None if i is None else trust_world.schools[i].id for _, i in roles]
+    member = StaffMember(
+        trust_id=trust_world.trust.id,
+        email=f"many.roles.{uuid4().hex[:8]}@example.org",
+        full_name="Many Roles",
+    )
+    async with db.open_session(system_scope("test staff")) as session:
+        session.add(member)
+        await session.flush()
+        for (role, _), school_id in zip(roles, schools, strict=True):
+            session.add(
+                RoleGrant(
+                    trust_id=member.trust_id, staff_id=member.id, role=role, school_id=school_id
+                )
+            )
+    return Login(
+        member.email, "", roles[0][0], member.trust_id, schools[0], member.id, member.full_name
+    )
 
 
 async def load_roster(

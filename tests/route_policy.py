@@ -17,7 +17,8 @@ from app.synthetic.generator import DEMO_PASSWORD, World
 OK, DENY, HIDE, UNAUTH = "ok", 403, 404, 401
 
 # Principals: the roles at home (trust 0; school roles at school 0), a school admin of another
-# school of the same trust, a trust admin of another trust, and nobody at all.
+# school of the same trust, a member who teaches at home and is school admin of a third school,
+# a trust admin of another trust, and nobody at all.
 HOME_ROLES = (
     "trust_admin",
     "trust_dsl",
@@ -27,14 +28,21 @@ HOME_ROLES = (
     "teacher",
     "support_staff",
 )
-# Machine clients: one of school 0 (roster:read, roster:write) and one of school 1.
+# Machine clients with every scope (roster:read, roster:write, visits:read): one of school 0
+# and one of school 1, which must reach nothing of school 0's.
 CLIENTS = ("integration", "other_integration")
+# A teacher at school 0 who is school admin at school 2: at home they are a teacher, whatever
+# they may do at school 2. Unless a rule names them, they are expected to answer as the home
+# teacher does. (School 2, so that school 1's admin and client, who list their colleagues and
+# whose answers must never name school 0, do not see this member's role at school 0.)
+TWO_SCHOOLS = "two_school_staff"
 # Parents of the home household (F-1) and of another household (F-2) in the home programme.
 PARENTS = ("parent", "other_parent")
 PRINCIPALS = (
     "platform_admin",
     *HOME_ROLES,
     "other_school_admin",
+    TWO_SCHOOLS,
     "other_trust_admin",
     *CLIENTS,
     *PARENTS,
@@ -61,11 +69,14 @@ class Policy:
 def rule(
     ok: set[str] | tuple[str, ...] = (), hide: set[str] | tuple[str, ...] = (), **statuses: Any
 ) -> dict[str, Any]:
-    """Everyone not named is refused with 403; anonymous callers get 401."""
+    """Everyone not named is refused with 403 (the two-school member answers as the home
+    teacher); anonymous callers get 401."""
     expect: dict[str, Any] = dict.fromkeys(PRINCIPALS, DENY)
     expect |= dict.fromkeys(ok, OK) | dict.fromkeys(hide, HIDE)
     expect["anonymous"] = UNAUTH
     expect |= statuses
+    if TWO_SCHOOLS not in {*ok, *hide, *statuses}:
+        expect[TWO_SCHOOLS] = expect["teacher"]
     return expect
 
 
@@ -75,6 +86,10 @@ def public(status: Any) -> dict[str, Any]:
 
 EVERY_STAFF = set(PRINCIPALS) - {"anonymous", *CLIENTS, *PARENTS}
 TRUST_STAFF = EVERY_STAFF - {"platform_admin"}
+# Callers with no standing at school 0: whatever they are refused must leave no trace.
+CROSS_SCHOOL = frozenset(
+    {"other_school_admin", TWO_SCHOOLS, "other_trust_admin", "other_integration"}
+)
 HOME_STAFF = set(HOME_ROLES)
 STAFF_MANAGERS = ("trust_admin", "school_admin")
 
@@ -144,11 +159,24 @@ def _bundle(world: World) -> dict[str, tuple[str, bytes]]:
 
 
 PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))
-# A visit of the home teacher's class: its adults and class staff need to know it, SLT, the DSL
-# and the office oversee every visit; a support assistant not on it does not see it.
+# A programme's visits: the school's staff (each member the visits they need to know) and its
+# client with visits:read.
+VISIT_LISTERS = rule(
+    ok=(*HOME_ROLES, "integration"),
+    hide=("other_school_admin", "other_trust_admin", "other_integration"),
+)
+# A visit of the home teacher's class: its adults and class staff need to know it, SLT, the DSL,
+# the office and the school's client oversee every visit; a support assistant not on it does not
+# see it, nor a teacher of another class (whatever they may oversee at another school).
 VISIT_READERS = rule(
-    ok=set(HOME_ROLES) - {"support_staff"},
-    hide=("other_school_admin", "other_trust_admin", "support_staff"),
+    ok=(*(set(HOME_ROLES) - {"support_staff"}), "integration"),
+    hide=(
+        "other_school_admin",
+        "other_trust_admin",
+        "support_staff",
+        "other_integration",
+        TWO_SCHOOLS,
+    ),
 )
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
@@ -181,12 +209,16 @@ def _team_body(world: World) -> dict[str, Any]:
     }
 
 
+# A client of school 0 is managed by those who manage integrations at school 0.
 ON_A_CLIENT = rule(
-    ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
+    ok=("trust_admin", "school_admin"),
+    hide=("other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
 )
-# Staff routes target a teacher of school 0: operators see only admins, so it is hidden from them.
+# Staff routes target a teacher of school 0: operators see only admins, so it is hidden from them,
+# and so it is from anyone who reads staff only at another school.
 ON_A_TEACHER = rule(
-    ok=STAFF_MANAGERS, hide=("platform_admin", "other_school_admin", "other_trust_admin")
+    ok=STAFF_MANAGERS,
+    hide=("platform_admin", "other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
 )
 
 POLICIES: dict[tuple[str, str], Policy] = {
@@ -236,7 +268,15 @@ POLICIES: dict[tuple[str, str], Policy] = {
         rule(ok=("trust_admin",), hide=("other_trust_admin",)), json=lambda w: {"name": "Renamed"}
     ),
     ("GET", f"{V1}/staff"): Policy(
-        rule(ok=("platform_admin", *STAFF_MANAGERS, "other_school_admin", "other_trust_admin"))
+        rule(
+            ok=(
+                "platform_admin",
+                *STAFF_MANAGERS,
+                "other_school_admin",
+                TWO_SCHOOLS,
+                "other_trust_admin",
+            )
+        )
     ),
     ("POST", f"{V1}/staff"): Policy(
         # The school named in the body is not theirs: invalid input, like a school that does not exist.
@@ -253,7 +293,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # The home teacher has set a password: the account is theirs, and nobody re-invites it.
     ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(
         rule(
-            hide=("platform_admin", "other_school_admin", "other_trust_admin"),
+            hide=("platform_admin", "other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
             trust_admin=409,
             school_admin=409,
         )
@@ -291,12 +331,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schools/{{school_id}}/classes"): Policy(ROSTER_READERS),
     ("GET", f"{V1}/pupils/{{pupil_id}}"): Policy(ROSTER_READERS),
     # Addresses and contacts: office, SLT, DSLs, the pupils' class staff (the teacher of
-    # school 0 teaches a child of this household), and the MIS client; not other support staff.
+    # school 0 teaches a child of this household), and the MIS client; not other support staff,
+    # nor a teacher of no child of it (whatever they may see at another school).
     ("GET", f"{V1}/households/{{household_id}}"): Policy(
         rule(
             ok=(*HOME_ROLES, "integration"),
             hide=("other_school_admin", "other_trust_admin", "other_integration"),
             support_staff=DENY,
+            two_school_staff=DENY,
         )
     ),
     ("POST", f"{V1}/schools/{{school_id}}/programmes"): Policy(
@@ -358,12 +400,16 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
-    ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_LISTERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}/changes"): Policy(VISIT_READERS),
     # The home teacher's own itinerary; SLT may read anyone's.
     ("GET", f"{V1}/programmes/{{programme_id}}/itineraries/{{staff_id}}"): Policy(
-        rule(ok=("teacher", "school_admin"), hide=("other_school_admin", "other_trust_admin"))
+        rule(
+            ok=("teacher", "school_admin"),
+            hide=("other_school_admin", "other_trust_admin"),
+            two_school_staff=DENY,
+        )
     ),
     # Visits of a programme still collecting cannot be changed yet (409).
     ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
@@ -398,7 +444,15 @@ POLICIES: dict[tuple[str, str], Policy] = {
         json=_client_body,
     ),
     ("GET", f"{V1}/integration-clients"): Policy(
-        rule(ok=("trust_admin", "school_admin", "other_school_admin", "other_trust_admin"))
+        rule(
+            ok=(
+                "trust_admin",
+                "school_admin",
+                "other_school_admin",
+                TWO_SCHOOLS,
+                "other_trust_admin",
+            )
+        )
     ),
     ("GET", f"{V1}/integration-clients/{{client_id}}"): Policy(ON_A_CLIENT),
     ("POST", f"{V1}/integration-clients/{{client_id}}/rotate-secret"): Policy(ON_A_CLIENT),

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -15,6 +16,7 @@ from app.core import db
 from app.core.models import metadata
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
+from app.core.types import UTCDateTime, utcnow
 from app.staff.models import AuthSession, RoleGrant, StaffMember
 from app.synthetic.generator import Generator, World, insert_world
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
@@ -142,6 +144,85 @@ async def test_per_trust_emails_keep_every_staff_row_and_drop_stored_tokens(
             other_trust = world.trusts[1].trust.id
             session.add(StaffMember(trust_id=other_trust, email=used.email, full_name="B"))
         await db.get_database().dispose()
+    finally:
+        db.use_database(previous)
+        if IS_POSTGRES:
+            await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+SECRET_VERSION_PARENT = "2026_12_03_run_unplaced_minimum"
+
+
+async def _a_client_before_secret_versions(settings: Any) -> None:
+    """A world and one client of its school, at the revision before secret versions (written
+    as rows: the models already have the new column)."""
+    await asyncio.to_thread(_alembic, ("upgrade", SECRET_VERSION_PARENT))
+    db.use_database(db.Database(settings))
+    world = Generator(seed=3).world(trusts=1, schools_per_trust=1)
+    trust_id, school_id = world.trusts[0].trust.id, world.trusts[0].schools[0].id
+    client_id = uuid.uuid4()
+    async with db.open_session(system_scope("migration test")) as session:
+        await insert_world(session, world)
+    now = utcnow()
+    clients = sa.table(
+        "integration_client",
+        *(sa.column(c, sa.Uuid()) for c in ("id", "trust_id")),
+        *(sa.column(c, sa.String()) for c in ("name", "client_id", "secret_digest")),
+        sa.column("scopes", sa.JSON()),
+        *(sa.column(c, UTCDateTime()) for c in ("created_at", "updated_at")),
+    )
+    schools = sa.table(
+        "integration_client_school",
+        *(sa.column(c, sa.Uuid()) for c in ("id", "trust_id", "school_id", "client_id")),
+    )
+    async with db.get_database().engine.begin() as connection:
+        await connection.execute(
+            clients.insert().values(
+                id=client_id,
+                trust_id=trust_id,
+                name="MIS",
+                client_id="thc_x",
+                secret_digest="d" * 64,
+                scopes=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await connection.execute(
+            schools.insert().values(
+                id=uuid.uuid4(), trust_id=trust_id, school_id=school_id, client_id=client_id
+            )
+        )
+    await db.get_database().dispose()
+
+
+async def _client_rows(settings: Any) -> tuple[int, int]:
+    db.use_database(db.Database(settings))
+    async with db.get_database().engine.connect() as connection:
+        clients = await connection.scalar(text("SELECT count(*) FROM integration_client"))
+        schools = await connection.scalar(text("SELECT count(*) FROM integration_client_school"))
+    await db.get_database().dispose()
+    return int(clients or 0), int(schools or 0)
+
+
+async def test_secret_versions_keep_every_clients_schools_up_and_down(tmp_path: Any) -> None:
+    """Dropping the column rebuilds the table on SQLite: the client's schools, which cascade
+    from it, must survive; going up, existing clients start at version 1."""
+    url, name = await _fresh_database(tmp_path)
+    previous = db.get_database()
+    settings = get_settings().model_copy(update={"database_url": url})
+    try:
+        db.use_database(db.Database(settings))
+        await _a_client_before_secret_versions(settings)
+        await asyncio.to_thread(_alembic, ("upgrade", "head"))
+        db.use_database(db.Database(settings))
+        async with db.get_database().engine.connect() as connection:
+            version = await connection.scalar(text("SELECT secret_version FROM integration_client"))
+        await db.get_database().dispose()
+        assert version == 1
+        assert await _client_rows(settings) == (1, 1)
+        await asyncio.to_thread(_alembic, ("downgrade", SECRET_VERSION_PARENT))
+        assert await _client_rows(settings) == (1, 1)
     finally:
         db.use_database(previous)
         if IS_POSTGRES:

@@ -39,10 +39,21 @@ from tests.conftest import (
     insert_generated_world,
     integration_bearer,
     load_roster,
+    staff_with_roles,
 )
 from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
-from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS, Policy
+from tests.route_policy import (
+    CLIENTS,
+    CROSS_SCHOOL,
+    OK,
+    PARENTS,
+    POLICIES,
+    PRINCIPALS,
+    TARGETS,
+    TWO_SCHOOLS,
+    Policy,
+)
 from tests.visits.helpers import a_run_and_visit
 
 APP = create_app()
@@ -78,14 +89,19 @@ def test_every_route_has_a_policy() -> None:
     assert set(POLICIES) - set(ROUTES) == set(), "policies for routes that no longer exist"
 
 
-def _login(world: World, principal: str) -> Login | None:
+def _login(world: World, targets: "Targets", principal: str) -> Login | None:
     if principal == "anonymous":
         return None
+    if principal == TWO_SCHOOLS:
+        return targets.two_school_staff
     if principal == "other_school_admin":
         return world.login(Role.SCHOOL_ADMIN, trust=0, school=1)
     if principal == "other_trust_admin":
         return world.login(Role.TRUST_ADMIN, trust=1)
     return world.login(Role(principal), trust=0, school=0)
+
+
+EVERY_SCOPE = ("roster:read", "roster:write", "visits:read")
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class Targets:
     import_id: UUID
     client_headers: dict[str, str]
     other_client_headers: dict[str, str]
+    two_school_staff: Login
 
 
 async def _build_targets(world: World) -> Targets:
@@ -112,8 +129,9 @@ async def _build_targets(world: World) -> Targets:
     assert class_id is not None
     assert household_id is not None
     TARGETS.update(pupil_id=pupil_id, other_household_id=other_household_id)
-    client_id, headers = await integration_bearer(world, [0])
-    _, other_headers = await integration_bearer(world, [1])
+    client_id, headers = await integration_bearer(world, [0], scopes=EVERY_SCOPE)
+    _, other_headers = await integration_bearer(world, [1], scopes=EVERY_SCOPE)
+    two_schools = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 2)])
     import_id = await _an_import(world)
     TARGETS["programme_id"] = await a_collecting_programme(world)
     TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)
@@ -125,7 +143,9 @@ async def _build_targets(world: World) -> Targets:
     _, TARGETS["other_visit_id"] = await a_run_and_visit(
         TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
-    return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
+    return Targets(
+        class_id, household_id, client_id, import_id, headers, other_headers, two_schools
+    )
 
 
 class Seeded:
@@ -294,7 +314,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
     )
 
 
-def _private_ids(world: World, principal: str) -> set[UUID]:
+def _private_ids(world: World, targets: Targets, principal: str) -> set[UUID]:
     """Ids the principal must never see in a successful answer."""
     home = world.trusts[0]
     school0 = home.schools[0].id
@@ -306,6 +326,9 @@ def _private_ids(world: World, principal: str) -> set[UUID]:
         return {home.trust.id} | {s.id for s in home.schools} | {m.id for m in home.staff}
     if principal in ("other_school_admin", "other_integration"):
         return {school0} | only_school0
+    if principal == TWO_SCHOOLS:
+        # A teacher at school 0 sees its colleagues, not the school's machine clients.
+        return {targets.client_id}
     return set()
 
 
@@ -335,7 +358,7 @@ async def test_route_answers_as_declared(
         )
         headers = dict(chosen)
     else:
-        login = _login(world, principal)
+        login = _login(world, targets, principal)
         headers = await bearer(login) if login else {}
     if method in {"PATCH", "PUT", "DELETE"}:
         headers["If-Match"] = "*"
@@ -346,8 +369,10 @@ async def test_route_answers_as_declared(
         kwargs["data"] = policy.form(world)
     if policy.files:
         kwargs["files"] = policy.files(world)
-    response = await client.request(method, _path(path, world, targets), **kwargs)
     expected = policy.expect[principal]
+    refused_stranger = principal in CROSS_SCHOOL and expected != OK
+    before = await all_rows() if refused_stranger else {}
+    response = await client.request(method, _path(path, world, targets), **kwargs)
     if expected == OK:
         assert 200 <= response.status_code < 300, (
             f"{principal}: {response.status_code} {response.text}"
@@ -359,5 +384,8 @@ async def test_route_answers_as_declared(
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith("application/problem+json")
     else:
-        leaked = [str(i) for i in _private_ids(world, principal) if str(i) in response.text]
+        private = _private_ids(world, targets, principal)
+        leaked = [str(i) for i in private if str(i) in response.text]
         assert leaked == [], f"{principal} saw ids outside its scope: {leaked}"
+    if refused_stranger:
+        assert await all_rows() == before, f"{principal} was refused but wrote"

@@ -45,6 +45,9 @@ class Permission(StrEnum):
     # Visit programmes: reading them (every member of a school), running them (SLT).
     PROGRAMMES_READ = "programmes:read"
     PROGRAMMES_MANAGE = "programmes:manage"
+    # SLT's free-text reasons for exempting a household or offering it a neutral venue (often
+    # safeguarding): SLT, the DSLs and trust admins; everyone else reads the kind, not the why.
+    EXEMPTION_REASONS = "exemptions:reasons"
     # Every member of staff reads the visits they are on and their own classes' visits; SLT, the
     # DSLs, the office and the trust read every visit of their schools.
     VISITS_READ = "visits:read"
@@ -66,7 +69,7 @@ _EVERY_STAFF_MEMBER = {
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
 }
-_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL}
+_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL, P.EXEMPTION_REASONS}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(

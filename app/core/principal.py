@@ -62,12 +62,33 @@ class Principal:
         return Scope(trust_id=self.trust_id, school_ids=self.school_ids)
 
     def permissions_at(self, school_id: UUID | None) -> frozenset[Permission]:
-        """Permissions that apply to an object of `school_id` (None: a trust-level object)."""
-        held: set[Permission] = set(self._extra_permissions)
+        """Permissions that apply to an object of `school_id` (None: a trust-level object).
+
+        A principal that names its schools (a client's scopes, a parent's portal) holds its
+        permissions at those schools only: held at every school, a client of one school passed
+        the school check of an object of any other school of the trust it could reach."""
+        held: set[Permission] = set()
+        if self.schools is None or school_id in self.schools:
+            held |= self._extra_permissions
         for grant in self.grants:
             if grant.school_id is None or grant.school_id == school_id:
                 held |= ROLE_PERMISSIONS[grant.role]
         return frozenset(held)
+
+    def schools_with(self, permission: Permission) -> frozenset[UUID] | None:
+        """The schools where `permission` applies (None: every school of the trust), for
+        narrowing a list to what the caller may act on, as `can` does for one object."""
+        schools: set[UUID] = set()
+        if permission in self._extra_permissions:
+            if self.schools is None:
+                return None
+            schools |= self.schools
+        for grant in self.grants:
+            if permission in ROLE_PERMISSIONS[grant.role]:
+                if grant.school_id is None:
+                    return None
+                schools.add(grant.school_id)
+        return frozenset(schools)
 
     @property
     def all_permissions(self) -> frozenset[Permission]:

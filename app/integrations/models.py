@@ -19,6 +19,9 @@ class IntegrationClient(Identified, Timestamped, TrustScoped, table=True):
     scopes: list[str] = Field(default_factory=list, sa_type=JSON)
     created_by: UUID | None = Field(default=None, foreign_key="staff_member.id")
     secret_rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Counts rotations; access tokens carry the count they were issued under, so a rotation
+    # ends them at once (their `iat` has whole seconds, too coarse to compare with a time).
+    secret_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -6,19 +6,21 @@ from uuid import UUID
 from sqlalchemy import Select
 from sqlmodel import col, select
 
+from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
 from app.core.tenancy import scoped, system_scope
 from app.integrations.models import IntegrationClient, IntegrationClientSchool
 
 
 class IntegrationClientRepository(ScopedRepository[IntegrationClient]):
-    """A client is visible to staff who can see every school it reaches."""
+    """A client is visible to staff who manage integrations at every school it reaches (seeing
+    a school is not enough: a teacher there who is an admin elsewhere does not see its feeds)."""
 
     model, label = IntegrationClient, "integration client"
 
     def base_statement(self) -> Select[Any]:
         statement = select(IntegrationClient)
-        schools = self.principal.scope.school_ids
+        schools = self.principal.schools_with(Permission.INTEGRATIONS_MANAGE)
         if schools is not None:
             beyond = select(IntegrationClientSchool.client_id).where(
                 col(IntegrationClientSchool.school_id).not_in(schools)

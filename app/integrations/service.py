@@ -28,6 +28,7 @@ from app.trusts.exceptions import UnknownSchool
 from app.trusts.repository import SchoolRepository
 
 CLIENT_ID_PREFIX = "thc_"
+SECRET_VERSION_CLAIM = "secret_version"
 
 
 def _read(client: IntegrationClient, school_ids: list[UUID]) -> IntegrationClientRead:
@@ -109,6 +110,7 @@ async def rotate_secret(
     secret = new_opaque_token()
     client.secret_digest = digest(secret)
     client.secret_rotated_at = utcnow()
+    client.secret_version += 1
     await audit.record(
         session,
         who,
@@ -181,7 +183,11 @@ async def issue_token(
         subject=str(client.id),
         audience=AUDIENCES[PrincipalKind.INTEGRATION],
         ttl=ttl,
-        claims={"kind": PrincipalKind.INTEGRATION.value, "scope": " ".join(client.scopes)},
+        claims={
+            "kind": PrincipalKind.INTEGRATION.value,
+            "scope": " ".join(client.scopes),
+            SECRET_VERSION_CLAIM: client.secret_version,
+        },
     )
     return TokenPair(access_token=token, expires_in=int(ttl.total_seconds()))
 
@@ -189,7 +195,8 @@ async def issue_token(
 async def load_integration_principal(
     session: AsyncSession, claims: dict[str, Any]
 ) -> Principal | None:
-    """Every request reloads the client, so revocation and secret changes apply at once."""
+    """Every request reloads the client, so revocation and secret changes apply at once: a
+    token issued under an earlier secret (or before tokens carried the version) is refused."""
     try:
         client_uuid = UUID(claims["sub"])
     except (KeyError, ValueError):
@@ -198,6 +205,8 @@ async def load_integration_principal(
     if found is None:
         return None
     client, schools = found
+    if claims.get(SECRET_VERSION_CLAIM) != client.secret_version:
+        return None
     permissions = frozenset().union(*(INTEGRATION_SCOPES[s] for s in client.scopes))
     return Principal(
         PrincipalKind.INTEGRATION,

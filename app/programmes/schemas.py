@@ -133,7 +133,11 @@ class HouseholdInScope(Output):
     pupil_ids: list[UUID]
     year_groups: list[YearGroup]
     exemption: str | None = None
-    exemption_reason: str | None = None
+    exemption_reason: str | None = Field(
+        default=None,
+        description="SLT's reason; withheld (null) unless you hold exemptions:reasons "
+        "(SLT, DSLs and trust admins).",
+    )
 
 
 def _distinct(ids: list[UUID], field: str) -> None:

@@ -162,7 +162,9 @@ def _read(programme: VisitProgramme, slot_count: int) -> ProgrammeRead:
 
 
 async def get(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    return await ProgrammeRepository(session, who).get(programme_id)
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    return programme
 
 
 async def list_for_school(
@@ -323,18 +325,27 @@ async def households_in_scope(
         pupils[household_id].append(pupil_id)
         years[household_id].add(year)
     exemptions = await repository.exemptions(programme.id)
+    reasons = who.can(Permission.EXEMPTION_REASONS, programme.school_id)
     return [
-        HouseholdInScope(
-            household_id=household_id,
-            pupil_ids=ids,
-            year_groups=sorted(years[household_id]),  # type: ignore[arg-type]
-            exemption=exemptions[household_id].kind if household_id in exemptions else None,
-            exemption_reason=exemptions[household_id].reason
-            if household_id in exemptions
-            else None,
-        )
+        _in_scope(household_id, ids, years[household_id], exemptions.get(household_id), reasons)
         for household_id, ids in pupils.items()
     ]
+
+
+def _in_scope(
+    household_id: UUID,
+    pupil_ids: list[UUID],
+    years: set[str],
+    exemption: HouseholdExemption | None,
+    with_reason: bool,
+) -> HouseholdInScope:
+    return HouseholdInScope(
+        household_id=household_id,
+        pupil_ids=pupil_ids,
+        year_groups=sorted(years),  # type: ignore[arg-type]
+        exemption=exemption.kind if exemption else None,
+        exemption_reason=exemption.reason if exemption and with_reason else None,
+    )
 
 
 async def set_exemption(

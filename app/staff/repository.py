@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
 from app.core.lean import LeanQuery
-from app.core.permissions import Role
+from app.core.permissions import Permission, Role
 from app.core.repository import ScopedRepository
 from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
@@ -27,7 +27,6 @@ class StaffRepository(ScopedRepository[StaffMember]):
     model, label = StaffMember, "staff member"
 
     def base_statement(self) -> Select[Any]:
-        scope = self.principal.scope
         statement = select(StaffMember)
         if self.principal.is_platform_admin:
             # Operators look after trust admins, not a trust's whole workforce.
@@ -35,12 +34,14 @@ class StaffRepository(ScopedRepository[StaffMember]):
                 RoleGrant.role.in_([Role.TRUST_ADMIN, Role.PLATFORM_ADMIN])  # type: ignore[attr-defined]
             )
             return statement.where(StaffMember.id.in_(admins))  # type: ignore[attr-defined]
-        if scope.school_ids is not None:
-            # Staff who only work at some schools see colleagues who hold a role at one of them.
-            colleagues = select(RoleGrant.staff_id).where(
-                RoleGrant.school_id.in_(scope.school_ids)  # type: ignore[union-attr]
+        schools = self.principal.schools_with(Permission.STAFF_READ)
+        if schools is not None:
+            # Staff see themselves and the colleagues who hold a role at a school where they may
+            # read staff: a teacher at one school who is an admin at another sees the other's.
+            colleagues = select(RoleGrant.staff_id).where(col(RoleGrant.school_id).in_(schools))
+            statement = statement.where(
+                or_(col(StaffMember.id).in_(colleagues), col(StaffMember.id) == self.principal.id)
             )
-            statement = statement.where(StaffMember.id.in_(colleagues))  # type: ignore[attr-defined]
         return statement
 
     def filtered(

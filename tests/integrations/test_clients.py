@@ -8,7 +8,7 @@ import pytest
 from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer, load_roster
+from tests.conftest import assert_problem, bearer, load_roster, staff_with_roles
 from tests.roster.snapshots import small_snapshot
 
 
@@ -98,6 +98,46 @@ async def test_revocation_and_rotation_take_effect_at_once(
         401,
         "invalid-client",
     )
+
+
+async def test_rotating_the_secret_ends_the_tokens_issued_before_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    made = await _create(client, world, ["roster:read"])
+    pupils = f"/api/v1/schools/{world.trusts[0].schools[0].id}/pupils"
+    old = (await _token(client, made["client_id"], made["client_secret"])).json()
+    old_headers = {"Authorization": f"Bearer {old['access_token']}"}
+    assert (await client.get(pupils, headers=old_headers)).status_code == 200
+
+    rotated = await client.post(
+        f"/api/v1/integration-clients/{made['id']}/rotate-secret", headers=admin
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert_problem(await client.get(pupils, headers=old_headers), 401)
+    new = (await _token(client, made["client_id"], rotated.json()["client_secret"])).json()
+    new_headers = {"Authorization": f"Bearer {new['access_token']}"}
+    assert (await client.get(pupils, headers=new_headers)).status_code == 200
+    # A second rotation ends the second secret's tokens as well.
+    again = await client.post(
+        f"/api/v1/integration-clients/{made['id']}/rotate-secret", headers=admin
+    )
+    assert again.status_code == 200
+    assert_problem(await client.get(pupils, headers=new_headers), 401)
+
+
+async def test_an_admin_elsewhere_does_not_see_this_schools_clients(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    made = await _create(client, world, ["roster:read"])
+    login = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 1)])
+    headers = await bearer(login)
+    listed = await client.get("/api/v1/integration-clients", headers=headers)
+    assert listed.status_code == 200
+    assert made["id"] not in listed.text
+    url = f"/api/v1/integration-clients/{made['id']}"
+    assert_problem(await client.get(url, headers=headers), 404)
+    assert_problem(await client.post(f"{url}/revoke", headers=headers), 404)
 
 
 async def test_secret_is_never_shown_again(client: httpx.AsyncClient, world: World) -> None:

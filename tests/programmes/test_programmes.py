@@ -170,3 +170,32 @@ async def test_households_in_scope_and_exemptions(client: httpx.AsyncClient, wor
     cleared = await client.delete(f"{url}/{household}/exemption", headers=admin)
     assert cleared.status_code == 204
     assert all(h["exemption"] is None for h in (await client.get(url, headers=admin)).json())
+
+
+async def test_exemption_reasons_reach_slt_and_dsls_only(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Everyone at the school sees which households are exempt or offered a neutral venue;
+    only SLT, the DSLs and the trust's central team read SLT's reason."""
+    await load_roster(world, small_snapshot(world))
+    created = (await create(client, world)).json()
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}/households"
+    household = (await client.get(url, headers=admin)).json()[0]["household_id"]
+    reason = "Social care involvement; meet at school"
+    offered = await client.put(
+        f"{url}/{household}/exemption",
+        json={"kind": "neutral_venue", "reason": reason},
+        headers=admin,
+    )
+    assert offered.json()["exemption_reason"] == reason
+    for role in Role:
+        if role is Role.PLATFORM_ADMIN:
+            continue
+        listed = await client.get(url, headers=await bearer(world.login(role)))
+        assert listed.status_code == 200, f"{role}: {listed.text}"
+        (entry,) = [h for h in listed.json() if h["household_id"] == household]
+        assert entry["exemption"] == "neutral_venue", role
+        sees = role in {Role.SCHOOL_ADMIN, Role.DSL, Role.TRUST_ADMIN, Role.TRUST_DSL}
+        assert entry["exemption_reason"] == (reason if sees else None), role
+        assert (reason in listed.text) == sees, role

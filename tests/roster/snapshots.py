@@ -94,3 +94,27 @@ def _pupil(
         "household_ref": household_ref,
         **flags,
     }
+
+
+def sibling_school_snapshot(world: World, trust: int = 0, school: int = 1) -> dict[str, Any]:
+    """A second school's roster for after `small_snapshot` at school 0: Adam (S2-1) is the
+    Khans' (F-1's) eldest, under the second school's own family id, so the sync puts him in
+    F-1's household; Ben (S2-2) is of a family of his own."""
+    home = small_snapshot(world, trust, 0)["households"][0]
+    snapshot = small_snapshot(world, trust, school)
+    snapshot["classes"] = [{"mis_id": "Y7A", "name": "7A", "year_group": "7"}]
+    snapshot["households"] = [
+        {**home, "ref": "FAM-900", "mis_id": "FAM-900", "contacts": [home["contacts"][0]]},
+        {
+            "ref": "FAM-901",
+            "mis_id": "FAM-901",
+            "address_line1": "8 Mill Lane",
+            "postcode": "ME3 9QQ",
+            "contacts": [{"name": "Ruth Okafor", "priority": 1, "mobile": "07911 123458"}],
+        },
+    ]
+    snapshot["pupils"] = [
+        _pupil("S2-1", None, "Adam", "Khan", "2014-03-03", "Y7A", "FAM-900"),
+        _pupil("S2-2", None, "Ben", "Okafor", "2014-06-12", "Y7A", "FAM-901"),
+    ]
+    return snapshot

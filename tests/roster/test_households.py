@@ -1,6 +1,9 @@
 """Correcting a household match: split pupils off, merge households; the next sync keeps it."""
 
+from collections.abc import Awaitable, Callable
+
 import httpx
+import pytest
 from sqlmodel import select
 
 from app.core import db
@@ -8,8 +11,15 @@ from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.roster.models import Pupil
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer, load_roster
-from tests.roster.snapshots import small_snapshot
+from tests.conftest import (
+    all_rows,
+    assert_problem,
+    bearer,
+    integration_bearer,
+    load_roster,
+    staff_with_roles,
+)
+from tests.roster.snapshots import sibling_school_snapshot, small_snapshot
 
 
 async def pupils() -> dict[str, Pupil]:
@@ -77,3 +87,56 @@ async def test_merge_folds_one_household_into_another(
     assert report.status_code == 200
     assert report.json()["households"]["created"] == 0
     assert {p.household_id for p in (await pupils()).values()} == {keep}
+
+
+async def _client_of_school_1(world: World) -> dict[str, str]:
+    return (await integration_bearer(world, [1]))[1]
+
+
+async def _admin_of_school_1(world: World) -> dict[str, str]:
+    return await bearer(world.login(Role.SCHOOL_ADMIN, school=1))
+
+
+async def _teacher_at_0_admin_at_1(world: World) -> dict[str, str]:
+    login = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 1)])
+    return await bearer(login)
+
+
+@pytest.mark.parametrize(
+    "caller", [_client_of_school_1, _admin_of_school_1, _teacher_at_0_admin_at_1]
+)
+async def test_a_writer_at_one_school_cannot_rehome_another_schools_pupils(
+    client: httpx.AsyncClient,
+    world: World,
+    caller: Callable[[World], Awaitable[dict[str, str]]],
+) -> None:
+    """The Khans' household holds Yusuf and Maryam (school 0) and Adam (school 1), so school 1
+    sees it; folding it into a school 1 family would move school 0's pupils too."""
+    await load_roster(world, small_snapshot(world))
+    await load_roster(world, sibling_school_snapshot(world), school=1)
+    found = await pupils()
+    shared, own = found["P-1"].household_id, found["S2-2"].household_id
+    assert found["S2-1"].household_id == shared
+    headers = await caller(world)
+    before = await all_rows()
+    response = await client.post(
+        f"/api/v1/households/{own}/merge", json={"household_id": str(shared)}, headers=headers
+    )
+    assert_problem(response, 403)
+    assert await all_rows() == before
+
+
+async def test_a_client_of_both_schools_may_fold_their_shared_household(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await load_roster(world, small_snapshot(world))
+    await load_roster(world, sibling_school_snapshot(world), school=1)
+    found = await pupils()
+    shared, own = found["P-1"].household_id, found["S2-2"].household_id
+    _, headers = await integration_bearer(world, [0, 1])
+    response = await client.post(
+        f"/api/v1/households/{own}/merge", json={"household_id": str(shared)}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    after = await pupils()
+    assert {after[m].household_id for m in ("P-1", "P-2", "S2-1", "S2-2")} == {own}

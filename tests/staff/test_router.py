@@ -7,7 +7,7 @@ import pytest
 
 from app.core.permissions import Role
 from app.synthetic.generator import World
-from tests.conftest import assert_problem, bearer
+from tests.conftest import assert_problem, bearer, staff_with_roles
 
 
 def invite(
@@ -165,6 +165,27 @@ async def test_staff_visibility_follows_schools(client: httpx.AsyncClient, world
     assert (
         await client.get(f"/api/v1/staff/{other_teacher.staff_id}", headers=trust_admin)
     ).status_code == 200
+
+
+async def test_an_admin_elsewhere_reads_only_that_schools_staff(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A teacher at school 0 who is school admin at school 1 reads school 1's staff, not
+    school 0's: staff:read held at one school says nothing of another."""
+    login = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 1)])
+    headers = await bearer(login)
+    listed = await client.get("/api/v1/staff", params={"limit": 200}, headers=headers)
+    school_1 = str(world.trusts[0].schools[1].id)
+    items = listed.json()["items"]
+    assert items
+    assert all(any(r["school_id"] == school_1 for r in s["roles"]) for s in items)
+    teacher_0, teacher_1 = world.login(Role.TEACHER, school=0), world.login(Role.TEACHER, school=1)
+    assert_problem(await client.get(f"/api/v1/staff/{teacher_0.staff_id}", headers=headers), 404)
+    assert (
+        await client.get(f"/api/v1/staff/{teacher_1.staff_id}", headers=headers)
+    ).status_code == 200
+    me = await client.get("/api/v1/me", headers=headers)
+    assert me.json()["id"] == str(login.staff_id)
 
 
 @pytest.mark.parametrize(
