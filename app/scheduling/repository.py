@@ -20,7 +20,7 @@ from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
 from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffMember, StaffUnavailability
 from app.trusts.models import School
-from app.visits.models import Visit, VisitAdult, VisitPupil, VisitStatus
+from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,26 @@ class SchedulingRepository:
 
     async def run(self, run_id: UUID) -> ScheduleRun | None:
         return await self.session.scalar(select(ScheduleRun).where(col(ScheduleRun.id) == run_id))
+
+    def _succeeded(self, programme_id: UUID) -> Any:
+        return (
+            select(ScheduleRun)
+            .join(Job, col(Job.id) == col(ScheduleRun.job_id))
+            .where(
+                col(ScheduleRun.programme_id) == programme_id,
+                col(Job.status) == JobStatus.SUCCEEDED,
+            )
+        )
+
+    async def has_succeeded_run(self, programme_id: UUID) -> bool:
+        return await self.latest_succeeded_run(programme_id) is not None
+
+    async def latest_succeeded_run(self, programme_id: UUID) -> ScheduleRun | None:
+        statement = self._succeeded(programme_id).order_by(
+            col(ScheduleRun.created_at).desc(), col(ScheduleRun.id).desc()
+        )
+        found: ScheduleRun | None = await self.session.scalar(statement.limit(1))
+        return found
 
     async def programme(self, programme_id: UUID) -> VisitProgramme:
         found = await self.session.scalar(
@@ -168,22 +188,31 @@ class SchedulingRepository:
             found[period.staff_id].append((period.starts_at, period.ends_at))
         return found
 
-    async def replace_unlocked_visits(
+    async def every_visit(self, programme_id: UUID) -> list[Visit]:
+        """The programme's visits in every status (a household has at most one)."""
+        rows = await self.session.scalars(
+            select(Visit).where(col(Visit.programme_id) == programme_id)
+        )
+        return list(rows)
+
+    async def rewrite_visits(
         self,
-        programme_id: UUID,
+        *,
+        rewritten: list[UUID],
+        removed: list[UUID],
         visits: list[dict[str, Any]],
         adults: list[dict[str, Any]],
         pupils: list[dict[str, Any]],
     ) -> None:
-        """Proposed and unlocked visits give way to the run's; locked ones stay as they are."""
-        giving_way = select(Visit.id).where(
-            col(Visit.programme_id) == programme_id,
-            col(Visit.locked).is_(False),
-            col(Visit.status) == VisitStatus.PROPOSED,
-        )
+        """Visits given new adults and children (`rewritten`, already updated in place) or
+        removed, then the new ones written with every visit's adults and children."""
+        cleared = [*rewritten, *removed]
         for child in (VisitAdult, VisitPupil):
-            await self.session.execute(delete(child).where(col(child.visit_id).in_(giving_way)))
-        await self.session.execute(delete(Visit).where(col(Visit.id).in_(giving_way)))
+            await self.session.execute(delete(child).where(col(child.visit_id).in_(cleared)))
+        await self.session.execute(
+            delete(VisitChange).where(col(VisitChange.visit_id).in_(removed))
+        )
+        await self.session.execute(delete(Visit).where(col(Visit.id).in_(removed)))
         await insert_rows(self.session, Visit.__table__, visits)  # type: ignore[attr-defined]
         await insert_rows(self.session, VisitAdult.__table__, adults)  # type: ignore[attr-defined]
         await insert_rows(self.session, VisitPupil.__table__, pupils)  # type: ignore[attr-defined]

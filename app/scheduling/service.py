@@ -1,10 +1,13 @@
 """Schedule runs: asked for through the API, solved in a worker, their visits written back as
-`proposed` for the school to inspect; publishing the programme confirms them."""
+`proposed` for the school to inspect; publishing the programme confirms them. A published
+programme can be re-run: its new and moved visits are `scheduled` at once, and each move of a
+visit a family already holds is recorded in the visit's history."""
 
 import asyncio
 import contextlib
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -17,15 +20,18 @@ from app.core.jobs import Job, JobAlreadyQueued, JobContext, JobStatus
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.programmes.exceptions import ScheduleIncomplete, ScheduleMissing
+from app.programmes.households import family_labels
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
-from app.programmes.service import on_transition
+from app.programmes.transitions import TransitionContext, on_transition
 from app.scheduling import instance, problem, validator
+from app.scheduling.capacity import class_capacities
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
-from app.scheduling.schemas import HouseholdReason, ScheduleRunCreate, ScheduleRunRead
-from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
+from app.scheduling.schemas import HouseholdReason, RootCause, ScheduleRunCreate, ScheduleRunRead
+from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
 
 if TYPE_CHECKING:
     from app.scheduling import solver
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
 JOB_KIND = "scheduling.run"
 PROGRESS_SCALE = 1000  # the job records progress in thousandths of the solver's work
 PROGRESS_WRITE_SECONDS = 5.0
+# Plans change after publishing: a published programme is re-run too (locked visits stay).
+PLANNABLE = frozenset({ProgrammeStatus.SCHEDULING, ProgrammeStatus.PUBLISHED})
 
 
 async def start_run(
@@ -42,9 +50,10 @@ async def start_run(
     # refused) or after it (and solves with it), and two runs never start at once.
     programme = await ProgrammeRepository(session, who).get_for_update(programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    if programme.status is not ProgrammeStatus.SCHEDULING:
+    if programme.status not in PLANNABLE:
         raise NotScheduling(
-            f"Schedules are made while a programme is scheduling; this one is {programme.status}."
+            "Schedules are made while a programme is scheduling, and remade once published; "
+            f"this one is {programme.status}."
         )
     runs = ScheduleRunRepository(session, who)
     try:
@@ -130,6 +139,7 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
         gap=run.gap,
         objective_parts=run.objective_parts,
         unplaced=[HouseholdReason.model_validate(u) for u in run.unplaced],
+        root_causes=[RootCause.model_validate(c) for c in run.root_causes],
         unmet_preferences=[HouseholdReason.model_validate(u) for u in run.unmet_preferences],
     )
 
@@ -178,29 +188,125 @@ async def _write(
     loaded: instance.Loaded,
     schedule: problem.Schedule,
 ) -> None:
-    locked = {h.id for h in loaded.instance.households if h.locked is not None}
-    visits: list[dict[str, Any]] = []
-    adults: list[dict[str, Any]] = []
-    pupils: list[dict[str, Any]] = []
-    teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
-    classes = {h.id: h.classes for h in loaded.instance.households}
+    """The run's visits onto the programme's. Locked visits stay. A household keeps its visit
+    row (its id, history and ETag), updated in place; a new one is `proposed` while scheduling
+    and `scheduled` at once on a published programme, whose families already hold their times.
+    A proposal the run no longer makes is removed; a scheduled visit it no longer makes is
+    cancelled. Every change to a visit a family has been given is recorded in its history
+    (`moved_by_run`, `adults_changed_by_run`, `cancelled_by_run`), so they can be told."""
+    writer = _VisitWriter(programme, run, loaded)
+    existing = await SchedulingRepository(session).every_visit(programme.id)
+    writer.adults_before = await SchedulingRepository(session).visit_adults(
+        [v.id for v in existing]
+    )
+    by_household = {v.household_id: v for v in existing}
     for visit in schedule.visits:
-        if visit.household_id in locked:
-            continue
-        row = _visit_row(programme, run, loaded, visit)
-        visits.append(row)
-        visiting_teachers = set().union(
-            *(teachers.get(c, set()) for c in classes[visit.household_id])
-        )
-        adults.extend(
-            _child_row(row, staff_id=UUID(a), role=_role(a, visiting_teachers))
-            for a in visit.adult_ids
-        )
-        pupils.extend(_child_row(row, pupil_id=p) for p in loaded.pupils[visit.household_id])
-    await SchedulingRepository(session).replace_unlocked_visits(
-        programme.id, visits, adults, pupils
+        current = by_household.pop(UUID(visit.household_id), None)
+        if current is None:
+            writer.insert(visit)
+        elif not current.locked and current.status in RUN_MAY_CHANGE:
+            writer.update(current, visit)
+    for left in by_household.values():
+        writer.withdraw(left)
+    session.add_all(writer.history)
+    await SchedulingRepository(session).rewrite_visits(
+        rewritten=writer.rewritten,
+        removed=writer.removed,
+        visits=writer.visits,
+        adults=writer.adults,
+        pupils=writer.pupils,
     )
     _record_figures(run, loaded, schedule)
+
+
+# A run moves open visits, and brings back a visit it once cancelled; visits that took place
+# (or were declined) are history.
+RUN_MAY_CHANGE = frozenset({VisitStatus.PROPOSED, VisitStatus.SCHEDULED, VisitStatus.CANCELLED})
+
+
+class _VisitWriter:
+    def __init__(
+        self, programme: VisitProgramme, run: ScheduleRun, loaded: instance.Loaded
+    ) -> None:
+        self.programme, self.run, self.loaded = programme, run, loaded
+        self.status = (
+            VisitStatus.SCHEDULED
+            if programme.status is ProgrammeStatus.PUBLISHED
+            else VisitStatus.PROPOSED
+        )
+        self.teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
+        self.classes = {h.id: h.classes for h in loaded.instance.households}
+        self.adults_before: dict[UUID, list[str]] = {}
+        self.visits: list[dict[str, Any]] = []
+        self.adults: list[dict[str, Any]] = []
+        self.pupils: list[dict[str, Any]] = []
+        self.rewritten: list[UUID] = []
+        self.removed: list[UUID] = []
+        self.history: list[VisitChange] = []
+
+    def insert(self, visit: problem.Visit) -> None:
+        row = _visit_row(self.programme, self.run, self.loaded, visit, self.status)
+        self.visits.append(row)
+        self._children(row, visit)
+
+    def update(self, current: Visit, visit: problem.Visit) -> None:
+        slot = self.loaded.slots[visit.slot_id]
+        told = current.status is VisitStatus.SCHEDULED
+        if current.status is VisitStatus.CANCELLED or slot.id != current.slot_id:
+            kind = "moved_by_run"
+        elif sorted(self.adults_before.get(current.id, [])) != sorted(visit.adult_ids):
+            kind = "adults_changed_by_run"
+        else:
+            kind = None
+        if kind is not None and (told or current.status is VisitStatus.CANCELLED):
+            self._record(current, kind, slot.starts_at)
+        current.slot_id, current.starts_at, current.ends_at = slot.id, slot.starts_at, slot.ends_at
+        current.location = VisitLocation(visit.location_kind.value)
+        current.status = VisitStatus.SCHEDULED if told else self.status
+        current.run_id = self.run.id
+        current.version += 1
+        current.updated_at = utcnow()
+        self.rewritten.append(current.id)
+        self._children(
+            {"id": current.id, "trust_id": current.trust_id, "school_id": current.school_id},
+            visit,
+        )
+
+    def withdraw(self, current: Visit) -> None:
+        if current.locked:
+            return
+        if current.status is VisitStatus.PROPOSED:
+            self.removed.append(current.id)
+        elif current.status is VisitStatus.SCHEDULED:
+            self._record(current, "cancelled_by_run", None)
+            current.status = VisitStatus.CANCELLED
+            current.version += 1
+            current.updated_at = utcnow()
+
+    def _children(self, row: dict[str, Any], visit: problem.Visit) -> None:
+        visiting = set().union(
+            *(self.teachers.get(c, set()) for c in self.classes[visit.household_id])
+        )
+        self.adults.extend(
+            _child_row(row, staff_id=UUID(a), role=_role(a, visiting)) for a in visit.adult_ids
+        )
+        self.pupils.extend(
+            _child_row(row, pupil_id=p) for p in self.loaded.pupils[visit.household_id]
+        )
+
+    def _record(self, visit: Visit, kind: str, to: datetime | None) -> None:
+        self.history.append(
+            VisitChange(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                changed_by=self.run.requested_by,
+                kind=kind,
+                from_starts_at=visit.starts_at,
+                to_starts_at=to,
+                note=f"Schedule run {self.run.id}",
+            )
+        )
 
 
 def _role(adult_id: str, teachers: set[str]) -> VisitRole:
@@ -208,7 +314,11 @@ def _role(adult_id: str, teachers: set[str]) -> VisitRole:
 
 
 def _visit_row(
-    programme: VisitProgramme, run: ScheduleRun, loaded: instance.Loaded, visit: problem.Visit
+    programme: VisitProgramme,
+    run: ScheduleRun,
+    loaded: instance.Loaded,
+    visit: problem.Visit,
+    status: VisitStatus,
 ) -> dict[str, Any]:
     slot = loaded.slots[visit.slot_id]
     now = utcnow()
@@ -222,7 +332,7 @@ def _visit_row(
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
         "location": VisitLocation(visit.location_kind.value),
-        "status": VisitStatus.PROPOSED,
+        "status": status,
         "locked": False,
         "travel_minutes_before": None,
         "run_id": run.id,
@@ -253,23 +363,97 @@ def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem
     run.wall_seconds = stats.wall_seconds
     parts = validator.objective_parts(loaded.instance, schedule)
     run.objective_parts = {**asdict(parts), "status": stats.status, "notes": stats.notes}
+    run.root_causes = root_causes(loaded.instance)
     run.unplaced = [{"household_id": h, "reason": r} for h, r in sorted(schedule.unplaced.items())]
     run.unmet_preferences = [
         {"household_id": h, "reason": r} for h, r in sorted(schedule.unmet_preferences.items())
     ]
 
 
+def root_causes(loaded: problem.Instance) -> list[dict[str, Any]]:
+    """Each class with more families than its adults can visit: stated once, above the
+    per-family reasons that follow from it."""
+    return [
+        {
+            "kind": "class-over-capacity",
+            "class_id": c.class_id,
+            "families": c.families,
+            "visits_possible": c.possible,
+            "detail": f"{c.class_name}: {c.detail}",
+        }
+        for c in class_capacities(loaded)
+        if c.over
+    ]
+
+
 @on_transition(ProgrammeStatus.PUBLISHED)
-async def _publish(session: AsyncSession, programme: VisitProgramme) -> None:
-    """Publishing confirms every proposed visit: they become `scheduled`."""
+async def _publish(
+    session: AsyncSession, programme: VisitProgramme, context: TransitionContext
+) -> None:
+    """Publishing needs a schedule that reaches every family the programme visits, or SLT's
+    acknowledgement of each one left without a visit; it then confirms every proposed visit
+    (they become `scheduled`). Raises RunUnderWay, ScheduleMissing, ScheduleIncomplete (409)."""
     if await ScheduleRunRepository.any_under_way(session, programme.id):
         raise RunUnderWay("A schedule run is still going; publish once it has finished.")
+    repository = SchedulingRepository(session)
+    visits = await repository.visits_of(programme.id)
+    if not visits and not await repository.has_succeeded_run(programme.id):
+        raise ScheduleMissing(
+            "There is no schedule to publish yet: run the scheduler (POST …/schedule-runs) and "
+            "publish once its run has succeeded."
+        )
+    placeable = await _placeable(session, programme)
+    missing = placeable - {v.household_id for v in visits} - context.acknowledged_unplaced
+    if missing:
+        await _refuse_incomplete(session, context, programme, missing)
     await session.execute(
         update(Visit)
         .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
-        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow())
+        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _placeable(session: AsyncSession, programme: VisitProgramme) -> set[UUID]:
+    """Families the programme visits: in scope now, not exempt, not declined."""
+    loaded = await instance.load(session, programme, seed=1, time_limit_seconds=1)
+    return {UUID(h.id) for h in loaded.instance.households}
+
+
+async def _refuse_incomplete(
+    session: AsyncSession,
+    context: TransitionContext,
+    programme: VisitProgramme,
+    missing: set[UUID],
+) -> None:
+    labels = await family_labels(session, context.who, programme, missing)
+    reasons = await _latest_reasons(session, programme.id)
+    ordered = sorted(missing, key=lambda h: (labels[h].name, labels[h].reference or "", h))
+    shown = ", ".join(str(labels[h]) for h in ordered[:10])
+    more = f" and {len(ordered) - 10} more" if len(ordered) > 10 else ""
+    raise ScheduleIncomplete(
+        f"Not published: {len(ordered)} {'family has' if len(ordered) == 1 else 'families have'} "
+        f"no visit: {shown}{more}. Run the scheduler again, move visits by hand, exempt them, or "
+        "acknowledge each one in acknowledged_unplaced to publish without them.",
+        extra={
+            "unplaced": [
+                {
+                    "household_id": str(h),
+                    "family_name": labels[h].name,
+                    "reference": labels[h].reference,
+                    "reason": reasons.get(h),
+                }
+                for h in ordered
+            ]
+        },
+    )
+
+
+async def _latest_reasons(session: AsyncSession, programme_id: UUID) -> dict[UUID, str]:
+    run = await SchedulingRepository(session).latest_succeeded_run(programme_id)
+    if run is None:
+        return {}
+    return {UUID(u["household_id"]): u["reason"] for u in run.unplaced}
 
 
 __all__ = ["JOB_KIND", "get_run", "run_schedule", "start_run"]
