@@ -57,7 +57,6 @@ async def _entries(
 ) -> list[HouseholdInScope]:
     repository = ProgrammeRepository(session, who)
     children: dict[UUID, list[ChildInScope]] = defaultdict(list)
-    classes: dict[UUID, set[UUID]] = defaultdict(set)
     surnames: dict[UUID, set[str]] = defaultdict(set)
     for row in await repository.children(programme, households):
         children[row.household_id].append(
@@ -68,12 +67,12 @@ async def _entries(
                 year_group=YearGroup(row.year_group),
             )
         )
-        classes[row.household_id].add(row.class_id)
         surnames[row.household_id].add(row.preferred_last_name or row.legal_last_name)
     references = await repository.references(programme.school_id, households)
     homes = await repository.homes(households)
     exemptions = await repository.exemptions(programme.id)
     policy = await address_policy(session, who, programme.school_id)
+    classes = await repository.classes_of(programme.school_id, households)
     entries = []
     for household_id in households:
         home = homes[household_id] if policy.may_see(classes[household_id]) else None

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 from uuid import UUID
@@ -120,6 +121,23 @@ class ProgrammeRepository(ScopedRepository[VisitProgramme]):
             )
         )
         return dict(rows.all())
+
+    async def classes_of(
+        self, school_id: UUID, household_ids: Collection[UUID]
+    ) -> dict[UUID, set[UUID | None]]:
+        """The classes of every pupil of these households at the school (in scope or not): the
+        roster's need-to-know for addresses."""
+        found: dict[UUID, set[UUID | None]] = defaultdict(set)
+        if not household_ids:
+            return found
+        rows = await self.session.execute(
+            select(Pupil.household_id, Pupil.class_id).where(
+                col(Pupil.school_id) == school_id, col(Pupil.household_id).in_(household_ids)
+            )
+        )
+        for household_id, class_id in rows.all():
+            found[household_id].add(class_id)
+        return found
 
     async def homes(self, household_ids: Collection[UUID]) -> dict[UUID, Household]:
         if not household_ids:

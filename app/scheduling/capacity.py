@@ -100,7 +100,13 @@ class _Counter:
         else:
             who = "The second adults" if second_binds else "The teachers"
         return (
-            f"{families} families, {possible} visits possible: add a visit day, {shorter}, or "
-            f"{more}. {who} can make at most {self.total(binding)} visits on the programme's "
-            f"{len(self.days)} days ({slots} slots in all, at most {self.cap} visits a day)."
+            f"{_count(families, 'family', 'families')}, {_count(possible, 'visit')} possible: "
+            f"add a visit day, {shorter}, or {more}. {who} can make at most "
+            f"{_count(self.total(binding), 'visit')} on the programme's "
+            f"{_count(len(self.days), 'day')} ({_count(slots, 'slot')} in all, at most "
+            f"{_count(self.cap, 'visit')} a day)."
         )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"

@@ -12,6 +12,7 @@ from app.core.settings import get_settings
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
+from tests.programmes.test_programmes import move
 from tests.roster.importing.test_pupil_csv import sims_file
 from tests.visits.helpers import scheduling_programme
 
@@ -56,11 +57,7 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert first_choice["slot_id"] == programme["slots"][3]
     assert {a["role"] for a in first_choice["adults"]} == {"teacher", "second_adult"}
 
-    published = await client.post(
-        f"/api/v1/programmes/{programme['id']}/transitions",
-        json={"to": "published"},
-        headers=admin,
-    )
+    published = await move(client, programme["id"], admin, "published")
     assert published.status_code == 200, published.text
     one = await client.get(f"/api/v1/visits/{first_choice['id']}", headers=teacher)
     assert one.json()["status"] == "scheduled"
