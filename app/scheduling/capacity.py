@@ -81,13 +81,13 @@ class _Counter:
 
     def _day(self, teachers: list[str], seconds: list[str], day: date) -> int:
         lead = sum(self.day_visits(t, day) for t in teachers)
-        paired = len(teachers) >= 2  # a job-share's two teachers can make a visit together
         if not seconds:
-            # No second adult chosen yet: that is a team problem of its own, so only the
-            # teachers' time counts here (a job-share pairs up).
-            return lead // 2 if paired else lead
+            # No second adult chosen yet (no team set, no pool): a team problem of its own,
+            # reported with the team, so only the teachers' time counts here.
+            return lead
         second = sum(self.day_visits(s, day) for s in seconds)
-        extra = max(0, lead - second) // 2 if paired else 0
+        # A job-share's two teachers can also make a visit together, without a second adult.
+        extra = max(0, lead - second) // 2 if len(teachers) >= 2 else 0
         return min(lead, second) + extra
 
     def _detail(self, families: int, possible: int, binding: list[str], second_binds: bool) -> str:
