@@ -386,6 +386,15 @@ def root_causes(loaded: problem.Instance) -> list[dict[str, Any]]:
     ]
 
 
+@on_transition(ProgrammeStatus.SCHEDULING)
+async def _reopen(
+    session: AsyncSession, programme: VisitProgramme, context: TransitionContext
+) -> None:
+    """A run writes visits as the status it started under; reopening waits for it."""
+    if await ScheduleRunRepository.any_under_way(session, programme.id):
+        raise RunUnderWay("A schedule run is still going; reopen once it has finished.")
+
+
 @on_transition(ProgrammeStatus.PUBLISHED)
 async def _publish(
     session: AsyncSession, programme: VisitProgramme, context: TransitionContext
