@@ -116,6 +116,19 @@ class SchedulingRepository:
             found[visit_id].append(str(staff_id))
         return found
 
+    async def visit_pupils(self, visit_ids: list[UUID]) -> dict[UUID, set[UUID]]:
+        found: dict[UUID, set[UUID]] = defaultdict(set)
+        if not visit_ids:
+            return found
+        rows = await self.session.execute(
+            select(VisitPupil.visit_id, VisitPupil.pupil_id).where(
+                col(VisitPupil.visit_id).in_(visit_ids)
+            )
+        )
+        for visit_id, pupil_id in rows.all():
+            found[visit_id].add(pupil_id)
+        return found
+
     async def households(self, ids: Collection[UUID]) -> dict[UUID, Household]:
         rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
         return {h.id: h for h in rows}

@@ -194,10 +194,15 @@ async def _write(
     A proposal the run no longer makes is removed; a scheduled visit it no longer makes is
     cancelled. Every change to a visit a family has been given is recorded in its history
     (`moved_by_run`, `adults_changed_by_run`, `cancelled_by_run`), so they can be told."""
-    writer = _VisitWriter(programme, run, loaded)
-    existing = await SchedulingRepository(session).every_visit(programme.id)
-    writer.adults_before = await SchedulingRepository(session).visit_adults(
-        [v.id for v in existing]
+    repository = SchedulingRepository(session)
+    existing = await repository.every_visit(programme.id)
+    ids = [v.id for v in existing]
+    writer = _VisitWriter(
+        programme,
+        run,
+        loaded,
+        await repository.visit_adults(ids),
+        await repository.visit_pupils(ids),
     )
     by_household = {v.household_id: v for v in existing}
     for visit in schedule.visits:
@@ -209,7 +214,7 @@ async def _write(
     for left in by_household.values():
         writer.withdraw(left)
     session.add_all(writer.history)
-    await SchedulingRepository(session).rewrite_visits(
+    await repository.rewrite_visits(
         rewritten=writer.rewritten,
         removed=writer.removed,
         visits=writer.visits,
@@ -225,8 +230,15 @@ RUN_MAY_CHANGE = frozenset({VisitStatus.PROPOSED, VisitStatus.SCHEDULED, VisitSt
 
 
 class _VisitWriter:
+    """Collects the run's writes: new visit rows, visits changed in place, their history."""
+
     def __init__(
-        self, programme: VisitProgramme, run: ScheduleRun, loaded: instance.Loaded
+        self,
+        programme: VisitProgramme,
+        run: ScheduleRun,
+        loaded: instance.Loaded,
+        adults_before: dict[UUID, list[str]],
+        pupils_before: dict[UUID, set[UUID]],
     ) -> None:
         self.programme, self.run, self.loaded = programme, run, loaded
         self.status = (
@@ -236,7 +248,7 @@ class _VisitWriter:
         )
         self.teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
         self.classes = {h.id: h.classes for h in loaded.instance.households}
-        self.adults_before: dict[UUID, list[str]] = {}
+        self.adults_before, self.pupils_before = adults_before, pupils_before
         self.visits: list[dict[str, Any]] = []
         self.adults: list[dict[str, Any]] = []
         self.pupils: list[dict[str, Any]] = []
@@ -250,19 +262,27 @@ class _VisitWriter:
         self._children(row, visit)
 
     def update(self, current: Visit, visit: problem.Visit) -> None:
+        """A visit the run places again: left alone when nothing about it changed (its ETag
+        stays good), otherwise changed in place."""
         slot = self.loaded.slots[visit.slot_id]
         told = current.status is VisitStatus.SCHEDULED
-        if current.status is VisitStatus.CANCELLED or slot.id != current.slot_id:
-            kind = "moved_by_run"
-        elif sorted(self.adults_before.get(current.id, [])) != sorted(visit.adult_ids):
-            kind = "adults_changed_by_run"
-        else:
-            kind = None
-        if kind is not None and (told or current.status is VisitStatus.CANCELLED):
-            self._record(current, kind, slot.starts_at)
+        revived = current.status is VisitStatus.CANCELLED
+        location = VisitLocation(visit.location_kind.value)
+        adults = sorted(self.adults_before.get(current.id, [])) != sorted(visit.adult_ids)
+        pupils = self.pupils_before.get(current.id, set()) != set(
+            self.loaded.pupils[visit.household_id]
+        )
+        moved = revived or slot.id != current.slot_id or location is not current.location
+        status = VisitStatus.SCHEDULED if told else self.status
+        if not (moved or adults or pupils or status is not current.status):
+            return
+        if told or revived:
+            if moved:
+                self._record(current, "moved_by_run", slot.starts_at)
+            elif adults:
+                self._record(current, "adults_changed_by_run", slot.starts_at)
         current.slot_id, current.starts_at, current.ends_at = slot.id, slot.starts_at, slot.ends_at
-        current.location = VisitLocation(visit.location_kind.value)
-        current.status = VisitStatus.SCHEDULED if told else self.status
+        current.location, current.status = location, status
         current.run_id = self.run.id
         current.version += 1
         current.updated_at = utcnow()

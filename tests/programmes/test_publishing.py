@@ -258,3 +258,16 @@ async def test_opening_for_answers_warns_of_a_class_over_capacity(
     # A later read is not the moment of opening: only the settings' own warnings.
     read = await client.get(f"/api/v1/programmes/{created.json()['id']}", headers=admin)
     assert read.json()["warnings"] == []
+
+
+async def test_a_re_run_that_changes_nothing_leaves_the_visits_alone(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Visits keep their ids (and ETags, for SLT's pending changes) when a run places them as
+    they were."""
+    programme = await planned_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    before = await visits_of(client, programme["id"], admin)
+    run = await run_schedule(client, programme["id"], admin)
+    assert (run["status"], run["moved"]) == ("succeeded", 0)
+    assert await visits_of(client, programme["id"], admin) == before
