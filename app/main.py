@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -18,6 +18,7 @@ from app.core.errors import install_error_handlers
 from app.core.logs import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.core.storable import refuse_unstorable_input
 
 DESCRIPTION = """
 Threshold is the system of record and integration API for universal home-visit programmes in
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if settings.serve_docs else None,
         openapi_url="/openapi.json" if settings.serve_docs else None,
         lifespan=lifespan,
+        # Before any other dependency (authentication included) touches the database.
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     install_error_handlers(app)
     app.include_router(health.router)

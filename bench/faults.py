@@ -6,7 +6,8 @@
 Set-up as `bench/load.py` (a throw-away database seeded by the synthetic generator, `threshold
 serve` with production settings and `threshold worker` as subprocesses), with
 THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS set to `--statement-timeout-ms` (2,000 by default) so
-that a slow database shows within seconds.
+that a slow database shows within seconds, and THRESHOLD_DATABASE_POOL_TIMEOUT_MS (the wait for a
+pooled connection, which must be shorter) to `--pool-timeout-ms` (1,000 by default).
 
 1. **PostgreSQL restarts during a load run.** The local cluster is stopped for `--outage`
    seconds (3 by default) and started again while the load's virtual users keep going. While
@@ -31,8 +32,10 @@ that a slow database shows within seconds.
    promptly (within the timeout and 1.5 s) with a problem+json 503 `database-timeout`; then 60
    parents press save at once, more requests than the service's connection pools hold, and
    those queued for a connection must still end within two timeouts and a margin. Requests that
-   do not touch the table must keep being served, the connections the service holds must stay
-   within its pools (no pile-up), and once the lock goes everything answers normally again.
+   do not touch the table must keep being served; while the burst holds every connection, one
+   that cannot get a connection within the pool timeout may instead be refused, promptly, with
+   503. The connections the service holds must stay within its pools (no pile-up), and once the
+   lock goes everything answers normally again.
 
 Each fault prints what it observed and PASS or FAIL; the last line of output is one JSON object
 of the figures; the exit status is 1 if any fault failed.
@@ -95,6 +98,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--outage", type=float, default=3.0, help="seconds PostgreSQL is down")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds the table lock is held")
     parser.add_argument("--statement-timeout-ms", type=int, default=2000)
+    parser.add_argument("--pool-timeout-ms", type=int, default=1000)
     parser.add_argument("--import-pupils", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=1)
     return parser.parse_args()
@@ -286,6 +290,14 @@ async def fault_slow(
     free_p95 = sorted(s.seconds for s in free)[int(0.95 * (len(free) - 1))] if free else 0.0
     burst_slowest = max((t for _, t in burst), default=0.0)
     prompt, queued = timeout_s + 1.5, 2 * timeout_s + 3
+    # While the burst holds every pooled connection (each waiting out the lock), a request that
+    # needs none of the table still needs a connection: it gets one, or a prompt 503.
+    burst_end = burst_at + burst_slowest
+    crowded = [s for s in free if s.at < burst_end and s.at + s.seconds > burst_at]
+    calm = [s for s in free if s not in crowded]
+    calm_errors = [s for s in calm if stats.outcome(s) == "error"]
+    crowded_errors = [s for s in crowded if stats.outcome(s) == "error"]
+    refused_by_pool = args.pool_timeout_ms / 1000 + 1.5
     pool_cap = (service.api_workers + len(service.workers)) * 2 * 10
     checks = await check_all(url, fx, ledger)
     print(
@@ -299,7 +311,8 @@ async def fault_slow(
     )
     print(
         f"  while locked, {len(free)} requests not touching answers: {statuses(free)}, "
-        f"p95 {_ms(free_p95)} ms"
+        f"p95 {_ms(free_p95)} ms; of them, during the burst: {statuses(crowded)}, slowest "
+        f"error {_ms(max((s.seconds for s in crowded_errors), default=0.0))} ms"
     )
     print(
         f"  the service's connections to PostgreSQL while locked: at most "
@@ -324,7 +337,11 @@ async def fault_slow(
             f"a burst beyond the pools is answered within 2 x timeout + 3 s ({queued:.0f} s)": (
                 bool(burst) and burst_slowest < queued and slowest_blocked < queued
             ),
-            "requests not touching the table are still served": bool(free) and not free_errors,
+            "requests not touching the table are still served": bool(calm) and not calm_errors,
+            f"during the burst, they are served or refused with 503 within the pool timeout + "
+            f"1.5 s ({refused_by_pool:.1f} s)": all(
+                s.status == 503 and s.seconds < refused_by_pool for s in crowded_errors
+            ),
             "connections stay within the pools": max(connections, default=0) <= pool_cap,
             "no errors once the lock is gone": not [
                 s for s in after if stats.outcome(s) == "error"
@@ -344,6 +361,9 @@ async def fault_slow(
         "burst_slowest_ms": _ms(burst_slowest),
         "other_requests": len(free),
         "other_errors": len(free_errors),
+        "other_during_burst": len(crowded),
+        "other_errors_during_burst": len(crowded_errors),
+        "pool_timeout_ms": args.pool_timeout_ms,
         "other_p95_ms": _ms(free_p95),
         "max_connections": max(connections, default=0),
         "pool_cap": pool_cap,
@@ -659,7 +679,9 @@ async def main(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {}
     async with throwaway_database("threshold_faults") as url:
         env = service_environment(
-            url, THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS=str(args.statement_timeout_ms)
+            url,
+            THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS=str(args.statement_timeout_ms),
+            THRESHOLD_DATABASE_POOL_TIMEOUT_MS=str(args.pool_timeout_ms),
         )
         print(f"seeding {url.rsplit('/', 1)[-1]} ...", flush=True)
         fixture = await seed_world(env, args.seed)

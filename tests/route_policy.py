@@ -137,13 +137,22 @@ ROSTER_WRITERS = rule(
 )
 
 
-def _bundle(_: World) -> dict[str, tuple[str, bytes]]:
-    from tests.roster.importing.bundles import primary_school, zip_bundle
+def _bundle(world: World) -> dict[str, tuple[str, bytes]]:
+    from tests.roster.importing.bundles import SCHOOL_ID, primary_school, zip_bundle
 
-    return {"file": ("bundle.zip", zip_bundle(primary_school()))}
+    # The school's own bundle: its orgs.csv gives the URN of the school it is uploaded to.
+    bundle = primary_school()
+    bundle["orgs.csv"].row("sourcedId", SCHOOL_ID)["identifier"] = world.trusts[0].schools[0].urn
+    return {"file": ("bundle.zip", zip_bundle(bundle))}
 
 
 PROGRAMME_READERS = rule(ok=HOME_ROLES, hide=("other_school_admin", "other_trust_admin"))
+# A visit of the home teacher's class: its adults and class staff need to know it, SLT, the DSL
+# and the office oversee every visit; a support assistant not on it does not see it.
+VISIT_READERS = rule(
+    ok=set(HOME_ROLES) - {"support_staff"},
+    hide=("other_school_admin", "other_trust_admin", "support_staff"),
+)
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
 CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
@@ -352,8 +361,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {}
     ),
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(PROGRAMME_READERS),
-    ("GET", f"{V1}/visits/{{visit_id}}"): Policy(PROGRAMME_READERS),
+    ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),
+    ("GET", f"{V1}/visits/{{visit_id}}/changes"): Policy(VISIT_READERS),
     # The home teacher's own itinerary; SLT may read anyone's.
     ("GET", f"{V1}/programmes/{{programme_id}}/itineraries/{{staff_id}}"): Policy(
         rule(ok=("teacher", "school_admin"), hide=("other_school_admin", "other_trust_admin"))

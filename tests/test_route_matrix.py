@@ -30,7 +30,14 @@ from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
-from app.visits.models import Visit, VisitLocation, VisitStatus
+from app.visits.models import (
+    Visit,
+    VisitAdult,
+    VisitLocation,
+    VisitPupil,
+    VisitRole,
+    VisitStatus,
+)
 from tests.conftest import (
     TableSnapshot,
     all_rows,
@@ -119,10 +126,10 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["other_parent"] = await parent_bearer(TARGETS["programme_id"], other_household_id)
     TARGETS["period_id"] = await _a_period(world)
     TARGETS["run_id"], TARGETS["visit_id"] = await _a_run_and_visit(
-        TARGETS["programme_id"], household_id
+        TARGETS["programme_id"], household_id, world.login(Role.TEACHER).staff_id
     )
     _, TARGETS["other_visit_id"] = await _a_run_and_visit(
-        TARGETS["programme_id"], other_household_id
+        TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
     return Targets(class_id, household_id, client_id, import_id, headers, other_headers)
 
@@ -256,8 +263,11 @@ async def _a_period(world: World) -> UUID:
     return period.id
 
 
-async def _a_run_and_visit(programme_id: UUID, household_id: UUID) -> tuple[UUID, UUID]:
-    """A finished schedule run of the home programme and the visit it proposed."""
+async def _a_run_and_visit(
+    programme_id: UUID, household_id: UUID, teacher_id: UUID
+) -> tuple[UUID, UUID]:
+    """A finished schedule run of the home programme and the visit it proposed: the household's
+    children, with the home teacher (whose class they are in)."""
     async with db.open_session(system_scope("matrix schedule run")) as session:
         programme = await session.get(VisitProgramme, programme_id)  # tenancy: system scope
         assert programme is not None
@@ -293,6 +303,26 @@ async def _a_run_and_visit(programme_id: UUID, household_id: UUID) -> tuple[UUID
             run_id=run.id,
         )
         session.add(visit)
+        await session.flush()
+        session.add(
+            VisitAdult(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                staff_id=teacher_id,
+                role=VisitRole.TEACHER,
+            )
+        )
+        pupils = await session.scalars(select(Pupil.id).where(Pupil.household_id == household_id))
+        for pupil_id in pupils:
+            session.add(
+                VisitPupil(
+                    trust_id=visit.trust_id,
+                    school_id=visit.school_id,
+                    visit_id=visit.id,
+                    pupil_id=pupil_id,
+                )
+            )
     return run.id, visit.id
 
 

@@ -49,7 +49,9 @@ def ensure_current(obj: Any, if_match: str | None) -> None:
             "Send If-Match with the ETag you last read, so you cannot overwrite a change you "
             "have not seen."
         )
-    offered = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    # If-Match compares strongly (RFC 9110, 13.1.1): a weak tag W/"..." matches nothing, since
+    # it promises only an equivalent representation, not the version being overwritten.
+    offered = {tag.strip() for tag in if_match.split(",")}
     if "*" not in offered and etag_of(obj) not in offered:
         raise PreconditionFailed(
             "The resource has changed since you read it; fetch it again and reapply your change."

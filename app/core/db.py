@@ -43,33 +43,28 @@ class Database:
 
 def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEngine:
     """`pooled=False` opens a connection per checkout: for callers that drive the app from
-    several event loops (a pooled asyncpg connection belongs to the loop that opened it)."""
+    several event loops (a pooled asyncpg connection belongs to the loop that opened it).
+
+    Every engine hides statement parameters from the errors it raises: a driver error's text
+    would otherwise carry the row being written (children's names, dates of birth, SEND and
+    looked-after flags) into whatever logs or reports it."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite:///") and ":memory:" not in url:
             path = url.removeprefix("sqlite+aiosqlite:///")
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **extra)
+        extra = _pool(settings, pooled) if ":memory:" not in url else {}
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, **extra
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     timeout = settings.database_statement_timeout_ms
-    pool: dict[str, Any] = (
-        {
-            # Every connection stays open: an overflow connection, opened for a burst and closed
-            # when returned, cost a PostgreSQL backend and its setup per request under load
-            # (bench/api.py). Beyond the pool, a request waits for a connection.
-            "pool_size": settings.database_pool_size,
-            "max_overflow": 0,
-            "pool_timeout": 10,
-        }
-        if pooled
-        else {"poolclass": NullPool}
-    )
     engine = create_async_engine(
         url,
-        **pool,
+        hide_parameters=True,
+        **_pool(settings, pooled),
         connect_args={
             "server_settings": {"statement_timeout": str(timeout), "application_name": "threshold"},
             "timeout": 5,
@@ -77,6 +72,21 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
     )
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
     return engine
+
+
+def _pool(settings: Settings, pooled: bool) -> dict[str, Any]:
+    if not pooled:
+        return {"poolclass": NullPool}
+    return {
+        # Every connection stays open: an overflow connection, opened for a burst and closed
+        # when returned, cost a PostgreSQL backend and its setup per request under load
+        # (bench/api.py). Beyond the pool, a request waits for a connection, for less than a
+        # statement may run: a database too busy or locked to free one answers 503 promptly
+        # (bench/faults.py, the slow database) instead of queueing requests for many seconds.
+        "pool_size": settings.database_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.database_pool_timeout_ms / 1000,
+    }
 
 
 def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

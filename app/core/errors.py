@@ -1,6 +1,7 @@
 """Every error the API answers is RFC 9457 problem+json, written here and nowhere else."""
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.logs import failure
 from app.core.requestctx import current_request_id
 
 log = logging.getLogger("threshold.errors")
@@ -246,7 +248,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error")
+    # The class and where, never the message: a driver's message quotes the row's values.
+    log.error("unhandled error", extra={"request_id": current_request_id(), **failure(exc)})
     return problem(
         500,
         "internal-error",
@@ -268,11 +271,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+# The constraint's name, as PostgreSQL quotes it or as SQLite lists the columns: never the rest of
+# the message, whose DETAIL may quote the row ("Key (upn)=(...)", "Failing row contains (...)").
+_PG_CONSTRAINT = re.compile(r'constraint "([A-Za-z0-9_.]{1,120})"')
+_SQLITE_CONSTRAINT = re.compile(r"constraint failed: ([A-Za-z0-9_., ]{1,120})$")
+
+
 def _constraint_name(exc: Exception) -> str | None:
     # The constraint's name helps operators and carries no personal data (unlike the SQL or values).
     original = getattr(exc, "orig", None)
-    name = getattr(original, "constraint_name", None)
-    if name:
-        return str(name)
+    for source in (original, getattr(original, "__cause__", None)):
+        name = getattr(source, "constraint_name", None)
+        if isinstance(name, str) and name:
+            return name[:120]
     message = str(original or "")
-    return message.split(":")[-1].strip()[:120] if "constraint" in message.lower() else None
+    found = _PG_CONSTRAINT.search(message) or _SQLITE_CONSTRAINT.search(message.strip())
+    return found.group(1) if found else None

@@ -34,6 +34,7 @@ from sqlmodel import Field, col, select, update
 
 from app.core.db import open_session
 from app.core.errors import Conflict, ThresholdError, TooManyRequests
+from app.core.logs import failure
 from app.core.models import Identified, Timestamped, TrustScoped
 from app.core.settings import get_settings
 from app.core.tenancy import Scope, system_scope
@@ -340,8 +341,8 @@ async def run_one(worker: str) -> bool:
         result = await run(context)
     except JobFailed as refusal:
         await _finish(job.id, JobStatus.FAILED, error=str(refusal)[:2000], result=refusal.result)
-    except Exception:
-        log.exception("job failed", extra={"job_id": str(job.id), "kind": job.kind})
+    except Exception as exc:
+        log.error("job failed", extra={"job_id": str(job.id), "kind": job.kind, **failure(exc)})
         retry = job.attempts < job.max_attempts
         await _finish(
             job.id,
@@ -394,11 +395,11 @@ async def work_forever(stop: asyncio.Event, *, idle_seconds: float = 1.0) -> Non
         try:
             busy = await run_one(name)
             failing = False
-        except Exception:
+        except Exception as exc:
             # The database may be restarting: wait and try again rather than die, and say so
             # once per outage rather than every second.
             if not failing:
-                log.exception("worker could not claim a job; retrying")
+                log.error("worker could not claim a job; retrying", extra=failure(exc))
             failing, busy = True, False
         if not busy:
             with contextlib.suppress(TimeoutError):

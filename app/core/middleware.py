@@ -9,6 +9,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.core.logs import failure
 from app.core.requestctx import set_request_id
 
 access_log = logging.getLogger("threshold.access")
@@ -83,8 +84,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            error_log.exception("unhandled error", extra={"request_id": request_id})
+        except Exception as exc:
+            # The class and where, never the message (see core/logs.py).
+            error_log.error("unhandled error", extra={"request_id": request_id, **failure(exc)})
             if not response_started:
                 body = _problem_bytes(
                     500,
@@ -195,7 +197,7 @@ class JsonDepthGauge:
         return deepest
 
 
-def _is_json(scope: Scope) -> bool:
+def is_json(scope: Scope) -> bool:
     """Whether the framework will parse this body as JSON (it does when no type is given)."""
     content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
     if not content_type:
@@ -270,7 +272,7 @@ class BodySizeLimitMiddleware:
             if over:
                 await self._refuse(send, _too_large(cap))
                 return
-        gauge = JsonDepthGauge(self.max_json_depth) if _is_json(scope) else None
+        gauge = JsonDepthGauge(self.max_json_depth) if is_json(scope) else None
         received = 0
         refusal: _Refusal | None = None
         replaced = False

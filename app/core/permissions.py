@@ -45,7 +45,10 @@ class Permission(StrEnum):
     # Visit programmes: reading them (every member of a school), running them (SLT).
     PROGRAMMES_READ = "programmes:read"
     PROGRAMMES_MANAGE = "programmes:manage"
+    # Every member of staff reads the visits they are on and their own classes' visits; SLT, the
+    # DSLs, the office and the trust read every visit of their schools.
     VISITS_READ = "visits:read"
+    VISITS_READ_ALL = "visits:read-all"
     # Reaching families: invitations and their codes, the chase list, entering a family's answer.
     FAMILIES_CHASE = "families:chase"
     # A staff member's own periods when they cannot visit.
@@ -63,7 +66,7 @@ _EVERY_STAFF_MEMBER = {
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
 }
-_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}
+_SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(
@@ -105,7 +108,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
     # The office chases families: contact details and addresses, not the equity flags.
-    Role.OFFICE: frozenset(_EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE}),
+    Role.OFFICE: frozenset(
+        _EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE, P.VISITS_READ_ALL}
+    ),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),
 }
@@ -124,5 +129,5 @@ GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
 INTEGRATION_SCOPES: dict[str, frozenset[Permission]] = {
     "roster:read": frozenset({P.ROSTER_READ, P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE}),
     "roster:write": frozenset({P.ROSTER_WRITE}),
-    "visits:read": frozenset({P.VISITS_READ}),
+    "visits:read": frozenset({P.VISITS_READ, P.VISITS_READ_ALL}),
 }

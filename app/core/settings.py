@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_pool_size: int = 10
     database_statement_timeout_ms: int = 10_000
+    database_pool_timeout_ms: int = Field(
+        default=2_000,
+        gt=0,
+        description="How long a request waits for a pooled connection before answering 503; "
+        "below the statement timeout, so an overloaded database is reported quickly.",
+    )
 
     jwt_issuer: str = "threshold"
     jwt_private_keys: str = Field(
@@ -73,6 +79,16 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         description="Cap for a whole roster snapshot or an uploaded MIS file.",
     )
+    max_import_unpacked_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        description="Cap on the bytes an uploaded OneRoster zip may unpack to: declared in its "
+        "directory (refused at upload) and actually read (the import fails).",
+    )
+    max_import_compression_ratio: int = Field(
+        default=100,
+        description="A zip entry over 1 MiB declaring more unpacked bytes per packed byte than "
+        "this is refused at upload as a likely zip bomb (CSV packs about 5-20 times).",
+    )
     max_json_depth: int = Field(
         default=32,
         description="JSON bodies nested deeper are refused (400) while they stream in.",
@@ -88,6 +104,17 @@ class Settings(BaseSettings):
         description="Run background jobs inside the API process; defaults to on for the "
         "embedded SQLite development setup, off otherwise (run `threshold worker`).",
     )
+
+    @model_validator(mode="after")
+    def _pool_wait_below_statement_timeout(self) -> "Settings":
+        # A request queued behind a full pool would otherwise take longer to be refused than a
+        # statement takes to be cancelled: the wait, not the database, would set the latency.
+        if self.database_pool_timeout_ms >= self.database_statement_timeout_ms:
+            raise ValueError(
+                "THRESHOLD_DATABASE_POOL_TIMEOUT_MS must be below "
+                "THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -51,7 +51,7 @@ def normalise_postcode(value: str) -> str:
     """A UK postcode in its canonical form: upper case, one space before the inward code."""
     compact = re.sub(r"\s+", "", value).upper()
     if not _POSTCODE.match(compact):
-        raise ValueError(f"'{value}' is not a valid UK postcode")
+        raise ValueError("not a valid UK postcode")
     return f"{compact[:-3]} {compact[-3:]}"
 
 
@@ -88,7 +88,19 @@ def _iso_8601_only(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
+def _representable_in_utc(value: datetime) -> datetime:
+    # 9999-12-31T23:30-01:00 is a valid date-time whose UTC instant is past the last one Python
+    # can hold: refused here, not as an OverflowError (a 500) where it is stored or compared.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date-time is out of range once converted to UTC") from None
+    return value
+
+
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_8601_only), AfterValidator(_representable_in_utc)
+]
 
 
 def _text_only(kind: str, example: str) -> Any:

@@ -110,6 +110,14 @@ def _ensure_unlocked(programme: VisitProgramme) -> None:
         )
 
 
+async def ensure_eligible(
+    session: AsyncSession, who: Principal, programme: VisitProgramme, named: dict[UUID, str]
+) -> None:
+    """The one rule for putting an adult on a programme's visits, whichever way it is done (a
+    team, the pool, a visit's second adult): 422 naming each person who cannot visit."""
+    _refuse_ineligible(await _staffing(session, who, programme, named, saved=False), named)
+
+
 def _refuse_ineligible(staffing: Staffing, named: dict[UUID, str]) -> None:
     """Raise StaffNotEligible naming everyone who cannot visit; `named` maps id to pointer."""
     errors = [
@@ -247,7 +255,7 @@ async def set_pool(
     programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
     _ensure_unlocked(programme)
     named = {s: f"#/staff_ids/{i}" for i, s in enumerate(body.staff_ids)}
-    _refuse_ineligible(await _staffing(session, who, programme, named, saved=False), named)
+    await ensure_eligible(session, who, programme, named)
     await TeamRepository(session, who).replace_pool(programme, body.staff_ids)
     return await _describe_pool(session, who, programme)
 

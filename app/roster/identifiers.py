@@ -1,7 +1,8 @@
 """Identifiers as MIS feeds give them, checked and put in one canonical form.
 
 Each function returns None for a blank value and raises ValueError with a message a school
-office can act on when the value is wrong.
+office can act on when the value is wrong. The message names the rule, never the value: it is
+answered in 422s and import reports, which must not repeat personal data.
 """
 
 import re
@@ -28,11 +29,11 @@ def normalise_upn(value: str | None) -> str | None:
     if not text or text in UNKNOWN_UPNS:
         return None
     if len(text) != UPN_LENGTH:
-        raise ValueError(f"a UPN has {UPN_LENGTH} characters; '{text}' has {len(text)}")
+        raise ValueError(f"a UPN has {UPN_LENGTH} characters; this one has {len(text)}")
     try:
         return dfe_upn.validate(text)
     except stdnum_errors.InvalidChecksum:
-        raise _wrong_check_letter(text) from None
+        raise _wrong_check_letter() from None
     except stdnum_errors.InvalidComponent:
         # stdnum's table of LA numbers dates from 2011: it lacks the DfE's pseudo-LA codes and
         # authorities created since (Dorset 838, BCP 839, the Northamptonshires 940 and 941...),
@@ -40,21 +41,21 @@ def normalise_upn(value: str | None) -> str | None:
         return _with_right_check_letter(text)
     except stdnum_errors.ValidationError:
         raise ValueError(
-            f"'{text}' is not in the format of a UPN: a check letter, 11 digits, "
-            "then a digit or a letter"
+            "this is not in the format of a UPN: a check letter, 11 digits, then a digit or a "
+            "letter"
         ) from None
 
 
 def _with_right_check_letter(upn: str) -> str:
     if dfe_upn.calc_check_digit(upn[1:]) != upn[0]:
-        raise _wrong_check_letter(upn)
+        raise _wrong_check_letter()
     return upn
 
 
-def _wrong_check_letter(upn: str) -> ValueError:
-    expected = dfe_upn.calc_check_digit(upn[1:])
+def _wrong_check_letter() -> ValueError:
     return ValueError(
-        f"the check letter of UPN '{upn}' is wrong: for {upn[1:]} it should be {expected}"
+        "the check letter of the UPN is wrong: by the DfE's algorithm it does not match the "
+        "other 12 characters"
     )
 
 
@@ -99,21 +100,22 @@ def normalise_mobile(value: str | None) -> str | None:
     if any(char.isalpha() for char in text):
         # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
         # turn a mistyped mobile into someone else's number.
-        raise ValueError(f"'{text}' has letters in it; a mobile number is digits only")
+        raise ValueError("the number has letters in it; a mobile number is digits only")
     try:
         number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"'{text}' is not a phone number") from None
+        raise ValueError("the text is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"'{text}' is not a valid phone number")
+        raise ValueError("the number is not a valid phone number")
     kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.FIXED_LINE:
-        raise ValueError(f"'{text}' is a landline; an SMS needs a mobile number")
+        raise ValueError("the number is a landline; an SMS needs a mobile number")
     if kind not in SMS_NUMBER_TYPES:
-        raise ValueError(f"'{text}' is not a mobile number; an SMS needs a mobile number")
+        raise ValueError("the number is not a mobile number; an SMS needs a mobile number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_EMAIL_PARTS = re.compile(r"[^\W_]{2,}")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
@@ -143,4 +145,12 @@ def normalise_email(value: str | None) -> str | None:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"'{text}' is not a valid email address: {exc}") from None
+        raise ValueError(_email_refusal(text, str(exc))) from None
+
+
+def _email_refusal(text: str, reason: str) -> str:
+    # The library's reason helps ("An email address must have an @-sign.") but a few quote a
+    # part of the address ("Octet 999 (> 255) not permitted in '1.2.3.999'"): those are left out.
+    said = reason.casefold()
+    quoted = any(part.casefold() in said for part in _EMAIL_PARTS.findall(text))
+    return "not a valid email address" + ("" if quoted else f": {reason}")

@@ -1,27 +1,36 @@
 """File imports for schools without an API feed: a OneRoster CSV bundle or a pupil-list CSV.
 
-The upload is checked for what can be checked at once (a zip that is a zip, with safe names and
-within its caps) and stored; a background job parses it and applies it through the same sync as
-the JSON feed, with the same dry-run and on-error semantics. Its progress and outcome are read
-at `GET /schools/{id}/roster-imports/{import_id}`.
+The upload is checked for what can be checked cheaply (a zip that is a zip, whose directory
+keeps within the caps and names safe files; a manifest, orgs.csv naming this school, header rows
+with the columns needed), then stored and answered 202. A background job unpacks and parses it
+under the same caps and applies it through the same sync as the JSON feed, with the same
+dry-run and on-error semantics; a cap hit there fails the import with its reason. Both the
+checks and the parsing run in a thread, so that a large or hostile file never holds up the event
+loop serving other requests. Progress and outcome are read at
+`GET /schools/{id}/roster-imports/{import_id}`.
 """
 
+import asyncio
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, jobs
 from app.core.db import open_session
 from app.core.errors import ThresholdError, Unprocessable
 from app.core.jobs import Job, JobContext, JobFailed, JobStatus
+from app.core.middleware import JsonDepthGauge
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.core.storable import refuse_at, unstorable_in
 from app.roster.importing import oneroster
+from app.roster.importing.archive import ZipLimits
 from app.roster.importing.errors import ImportRejection
-from app.roster.importing.pupil_csv import PupilCsvMapping, parse_pupil_csv
+from app.roster.importing.pupil_csv import PupilCsvMapping, check_pupil_csv, parse_pupil_csv
 from app.roster.models import ImportFormat, RosterImport
 from app.roster.repository import RosterImportRepository
 from app.roster.service import apply_snapshot, school_for_roster_write
@@ -30,8 +39,9 @@ from app.roster.sync import Rejection, SyncReport
 from app.trusts.models import School
 
 JOB_KIND = "roster.import"
-MAX_ZIP_UNCOMPRESSED = 200_000_000
-MAX_ZIP_MEMBERS = 50
+# A mapping is an object of fields to column names, its contacts a list of such objects.
+MAX_MAPPING_DEPTH = 4
+MAX_MAPPING_CHARS = 20_000
 
 
 class ImportOptions(BaseModel):
@@ -70,7 +80,7 @@ async def start(
     options: ImportOptions,
 ) -> RosterImportRead:
     school = await school_for_roster_write(session, who, school_id)
-    _check_upload(format, content, options)
+    await asyncio.to_thread(_check_upload, format, content, options, school.urn)
     job = await jobs.enqueue(session, JOB_KIND, {}, trust_id=school.trust_id, school_id=school.id)
     upload = RosterImport(
         trust_id=school.trust_id,
@@ -98,17 +108,57 @@ async def start(
     return _read(upload, job)
 
 
-def _check_upload(format: ImportFormat, content: bytes, options: ImportOptions) -> None:
-    """What can be refused at once, before anything is stored."""
+def parse_mapping(text: str | None) -> dict[str, Any] | None:
+    """The `mapping` form field: a JSON object, refused (422) past its depth or size limits
+    before it is parsed, as a parser would recurse into a deep one until it gave up."""
+    if text is None:
+        return None
+    limits = (
+        f"a JSON object of field names to column names, at most {MAX_MAPPING_DEPTH} levels "
+        f"deep and {MAX_MAPPING_CHARS:,} characters long"
+    )
+    if len(text) > MAX_MAPPING_CHARS or not JsonDepthGauge(MAX_MAPPING_DEPTH).feed(text.encode()):
+        raise Unprocessable(f"mapping: too deep or too long; a mapping is {limits}.")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Unprocessable(f"mapping: not valid JSON; a mapping is {limits}.") from None
+    if not isinstance(value, dict):
+        raise Unprocessable(f"mapping: not a JSON object; a mapping is {limits}.")
+    # Decoded here, so not seen by the app-wide check: "\u0000" is six storable characters
+    # until json.loads makes it a NUL.
+    refuse_at(list(unstorable_in(value, ("body", "mapping"))))
+    return value
+
+
+def _check_upload(
+    format: ImportFormat, content: bytes, options: ImportOptions, school_urn: str
+) -> None:
+    """What can be refused at once, before anything is stored: cheap checks only (no more is
+    unpacked than the manifest, orgs.csv and header rows)."""
     if not content:
         raise Unprocessable("The uploaded file is empty.")
+    if options.school_urn and options.school_urn != school_urn:
+        raise Unprocessable(
+            f"school_urn {options.school_urn} is not this school's URN ({school_urn}): a school "
+            "imports only its own roster. Leave school_urn out; the school's URN is used."
+        )
     if format is ImportFormat.ONEROSTER:
-        oneroster.check_bundle(content, MAX_ZIP_UNCOMPRESSED, MAX_ZIP_MEMBERS)
-    elif options.mapping is not None:
-        try:
-            PupilCsvMapping.model_validate(options.mapping)
-        except ValueError as exc:
-            raise Unprocessable(f"mapping: {exc}") from None
+        oneroster.check_bundle(content, school_urn=school_urn, limits=ZipLimits.from_settings())
+    else:
+        check_pupil_csv(content, _mapping_of(options))
+
+
+def _mapping_of(options: ImportOptions) -> PupilCsvMapping:
+    try:
+        return PupilCsvMapping.model_validate(options.mapping or {})
+    except ValidationError as exc:
+        # Named by place and rule only: the message pydantic writes repeats the values given.
+        problems = "; ".join(
+            f"{'/'.join(str(part) for part in error['loc']) or 'mapping'}: {error['msg']}"
+            for error in exc.errors()[:5]
+        )
+        raise Unprocessable(f"mapping: {problems}") from None
 
 
 async def get(
@@ -147,32 +197,35 @@ def _read(upload: RosterImport, job: Job) -> RosterImportRead:
 async def run_import(context: JobContext) -> dict[str, Any]:
     async with open_session(context.scope) as session:
         upload = await RosterImportRepository.for_job(session, UUID(context.payload["import_id"]))
+        school = await session.get(School, upload.school_id)  # tenancy: the job's own school
+        assert school is not None
         options = ImportOptions.model_validate(upload.options)
         try:
-            snapshot, parse_rejections = _parse(upload, options)
+            snapshot, parse_rejections = await asyncio.to_thread(
+                _parse, upload.format, upload.content, options, school.urn
+            )
         except ThresholdError as refusal:
             raise JobFailed(refusal.detail) from None
         await context.progress(0, len(snapshot.pupils))
-        school = await session.get(School, upload.school_id)  # tenancy: the job's own school
-        assert school is not None
         report = await _apply(session, school, snapshot, parse_rejections, options)
     await context.progress(len(snapshot.pupils))
     return {"report": report.model_dump(mode="json")}
 
 
-def _parse(upload: RosterImport, options: ImportOptions) -> tuple[RosterSnapshot, list[Rejection]]:
-    if upload.format is ImportFormat.ONEROSTER:
+def _parse(
+    format: ImportFormat, content: bytes, options: ImportOptions, school_urn: str
+) -> tuple[RosterSnapshot, list[Rejection]]:
+    """Unpacks and parses the file under the caps; CPU-bound, so it is run in a thread."""
+    if format is ImportFormat.ONEROSTER:
         parsed = oneroster.parse_oneroster(
-            upload.content,
-            school_urn=options.school_urn,
+            content,
+            school_urn=school_urn,
             academic_year=options.academic_year,
-            max_uncompressed_bytes=MAX_ZIP_UNCOMPRESSED,
-            max_members=MAX_ZIP_MEMBERS,
+            limits=ZipLimits.from_settings(),
         )
         return parsed.snapshot, _rejections(parsed.rejected)
-    mapping = PupilCsvMapping.model_validate(options.mapping or {})
     year = options.academic_year or _current_academic_year()
-    result = parse_pupil_csv(upload.content, mapping, academic_year=year)
+    result = parse_pupil_csv(content, _mapping_of(options), academic_year=year)
     return result.snapshot, _rejections(result.rejected)
 
 

@@ -1,4 +1,3 @@
-import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -7,7 +6,6 @@ from fastapi.responses import Response
 
 from app.core.auth import require
 from app.core.db import SessionDep
-from app.core.errors import Unprocessable
 from app.core.idempotency import IdempotencyDep
 from app.core.lean import json_response
 from app.core.pagination import Page, PageDep
@@ -114,7 +112,10 @@ async def start_roster_import(
     school_urn: Annotated[str | None, Form(pattern=r"^\d{6}$")] = None,
     mapping: Annotated[
         str | None,
-        Form(max_length=20_000, description="pupil_csv: JSON mapping fields to column names"),
+        Form(
+            max_length=imports.MAX_MAPPING_CHARS,
+            description="pupil_csv: JSON mapping fields to column names",
+        ),
     ] = None,
 ) -> RosterImportRead:
     options = imports.ImportOptions(
@@ -122,7 +123,7 @@ async def start_roster_import(
         skip_rejected=on_error == "skip",
         academic_year=academic_year,
         school_urn=school_urn,
-        mapping=_mapping(mapping),
+        mapping=imports.parse_mapping(mapping),
     )
     return await imports.start(
         session,
@@ -133,18 +134,6 @@ async def start_roster_import(
         content=await file.read(),
         options=options,
     )
-
-
-def _mapping(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise Unprocessable("mapping: not valid JSON") from None
-    if not isinstance(value, dict):
-        raise Unprocessable("mapping: a JSON object of field names to column names")
-    return value
 
 
 @schools.get(

@@ -9,7 +9,9 @@ before writing; a snapshot that changes nothing writes nothing.
 Rows whose content is wrong (a UPN with the wrong check letter, an invalid postcode, a reference
 to a class the snapshot does not have...) are rejected with a JSON pointer into the snapshot. By
 default one rejection refuses the whole snapshot; with `on_error=skip` the rest is applied. A
-rejected pupil is left exactly as it was: it is not treated as having left.
+rejected pupil is left exactly as it was: it is not treated as having left. A rejection names
+the field and the rule it breaks, never the value: the pointer says where it is, and a 422 must
+not repeat personal data back.
 """
 
 import hashlib
@@ -213,7 +215,7 @@ class RosterSync:
         for index, row in enumerate(self.snapshot.classes):
             pointer = f"/classes/{index}"
             if row.mis_id in seen:
-                self.reject(f"{pointer}/mis_id", f"class mis_id '{row.mis_id}' appears twice")
+                self.reject(f"{pointer}/mis_id", "this class mis_id appears twice")
                 continue
             seen.add(row.mis_id)
             staff = self._class_staff_of(row, pointer, staff_by_email)
@@ -287,8 +289,8 @@ class RosterSync:
                     self.warnings.append(
                         Rejection(
                             pointer=f"{pointer}/{key}/{j}",
-                            reason=f"no active staff member of this school signs in as "
-                            f"'{email}'; the class is synced without them",
+                            reason="no active staff member of this school signs in with "
+                            "this email; the class is synced without them",
                         )
                     )
                 else:
@@ -368,7 +370,7 @@ class RosterSync:
         for index, row in enumerate(self.snapshot.households):
             pointer = f"/households/{index}"
             if row.ref in seen:
-                self.reject(f"{pointer}/ref", f"household ref '{row.ref}' appears twice")
+                self.reject(f"{pointer}/ref", "this household ref appears twice")
                 continue
             seen.add(row.ref)
             try:
@@ -587,7 +589,7 @@ class RosterSync:
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.pupils):
             if row.mis_id in seen:
-                self.reject(f"/pupils/{index}/mis_id", f"pupil mis_id '{row.mis_id}' appears twice")
+                self.reject(f"/pupils/{index}/mis_id", "this pupil mis_id appears twice")
                 continue
             seen.add(row.mis_id)
             values = self._pupil_values(
@@ -659,9 +661,9 @@ class RosterSync:
         if ref in resolved:
             return resolved[ref]
         if ref in listed:
-            self.reject(pointer, f"the {what} '{ref}' was itself rejected (see its own entry)")
+            self.reject(pointer, f"the {what} it names was itself rejected (see its own entry)")
         else:
-            self.reject(pointer, f"there is no {what} '{ref}' in this snapshot")
+            self.reject(pointer, f"there is no such {what} in this snapshot")
         return False
 
     def _plan_pupil(

@@ -43,6 +43,29 @@ def lp_bound(prepared: Prepared, households: list[str]) -> int:
     return max(0, math.floor(value - TOLERANCE * max(1.0, abs(value)) - 1))
 
 
+def min_unplaced(prepared: Prepared, households: list[str]) -> int:
+    """A proven lower bound on how many of `households` no valid schedule can place: the LP of
+    placing as many as possible within each adult's one-place-at-a-time and daily limits. When
+    a schedule leaves exactly this many out, no schedule could have placed more."""
+    solver = _lp_solver()
+    if solver is None:
+        return 0
+    options = [o for h in households for o in prepared.by_household[h]]
+    x = {o.index: solver.NumVar(0.0, 1.0, "") for o in options}
+    priced: list[Any] = []  # the costs the model below adds are not what is minimised here
+    unplaced = _households(prepared, solver, households, x, priced)
+    by_adult: dict[str, list[Option]] = defaultdict(list)
+    for option in options:
+        for adult in option.adult_ids:
+            by_adult[adult].append(option)
+    _adults(prepared, solver, by_adult, x, priced)
+    solver.Minimize(solver.Sum(list(unplaced.values())))
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return 0
+    value = float(solver.Objective().Value())
+    return max(0, math.ceil(value - TOLERANCE * max(1.0, abs(value))))
+
+
 def _lp_solver() -> Any:
     """COIN-OR's CLP where the OR-Tools build has it (three times faster than GLOP on a
     school); GLOP's dual simplex otherwise."""

@@ -23,6 +23,7 @@ class ScheduleRun(Identified, Timestamped, SchoolScoped, table=True):
     objective: int | None = None
     best_bound: int | None = None
     gap: float | None = None
+    unplaced_minimum: int | None = None
     wall_seconds: float | None = None
     # [{"household_id": ..., "reason": ...}] for households not placed / preferences not met
     unplaced: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

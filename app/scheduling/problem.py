@@ -200,6 +200,9 @@ class SolveStats:
     wall_seconds: float = 0.0
     components: int = 0
     moved: int = 0
+    # At least this many families cannot be placed by any valid schedule (an LP's proof); when
+    # it equals the number left unplaced, leaving them out was unavoidable.
+    unplaced_minimum: int = 0
     notes: list[str] = field(default_factory=list)
 
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from app.core.auth import require
 from app.core.db import SessionDep
+from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
 from app.scheduling import service
@@ -26,6 +27,20 @@ async def start_run(
     body: ScheduleRunCreate | None = None,
 ) -> ScheduleRunRead:
     return await service.start_run(session, who, programme_id, body or ScheduleRunCreate())
+
+
+@programmes.get(
+    "/{programme_id}/schedule-runs",
+    summary="The programme's schedule runs, the newest first",
+)
+async def list_runs(
+    programme_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: Annotated[Principal, require(P.PROGRAMMES_READ)],
+) -> Page[ScheduleRunRead]:
+    items, cursor = await service.list_runs(session, who, programme_id, page)
+    return Page(items=items, next_cursor=cursor)
 
 
 @runs.get(

@@ -8,9 +8,11 @@ from app.core.jobs import JobStatus
 from app.core.schemas import Input, Output
 
 GAP_OF = (
-    "(objective - best_bound) / objective, where objective is the schedule's score on the one "
-    "stated objective (preferences by rank, travel, days per class, load balance, moves) and "
-    "best_bound is CP-SAT's proven lower bound on its model of that objective"
+    "(objective - best_bound) / objective, of the placed families' schedule: objective is its "
+    "score on the one stated objective (preferences by rank, teachers' travel, days per class, "
+    "load balance, visits moved), unplaced families aside (they are counted in unplaced_count); "
+    "best_bound is a proven lower bound on that score for any schedule leaving as many families "
+    "unplaced. A gap is how far from the best possible the schedule might be, not how far it is."
 )
 
 
@@ -52,6 +54,15 @@ class ScheduleRunRead(Output):
     best_bound: int | None
     gap: float | None
     gap_of: str = GAP_OF
+    unplaced_count: int | None = Field(description="Families the run could not place.")
+    unplaced_minimum: int | None = Field(
+        description="At least this many families cannot be placed by any schedule (proven); "
+        "when it equals unplaced_count, leaving them out was unavoidable, and the reasons say "
+        "what would make room."
+    )
+    unplaced_unavoidable: bool | None = Field(
+        description="Whether the proof above covers every family left unplaced."
+    )
     objective_parts: dict[str, Any] = Field(
         description="The objective's parts as the independent validator scores the schedule "
         "(unplaced, preference points, first choices, travel in tenths of a minute, class-days, "

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from sqlmodel import col, update
 from app.core import audit, jobs
 from app.core.db import open_session
 from app.core.jobs import Job, JobAlreadyQueued, JobContext, JobStatus
+from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -31,7 +31,7 @@ from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
 from app.scheduling.schemas import HouseholdReason, RootCause, ScheduleRunCreate, ScheduleRunRead
-from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
+from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 
 if TYPE_CHECKING:
     from app.scheduling import solver
@@ -107,6 +107,26 @@ async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> Schedu
     return describe(run, await runs.job_of(run))
 
 
+async def list_runs(
+    session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
+) -> tuple[list[ScheduleRunRead], str | None]:
+    """A programme's runs, the newest first."""
+    programme = await ProgrammeRepository(session, who).get(programme_id)
+    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    runs = ScheduleRunRepository(session, who)
+    rows, cursor = await paginate(
+        session,
+        runs.of_programme(programme.id),
+        page,
+        [
+            SortKey(ScheduleRun.created_at, descending=True),
+            SortKey(ScheduleRun.id, descending=True),
+        ],
+    )
+    found = await runs.jobs_of(rows)
+    return [describe(run, found[run.job_id]) for run in rows], cursor
+
+
 def _progress(job: Job) -> float:
     if job.status is JobStatus.SUCCEEDED:
         return 1.0
@@ -137,6 +157,13 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
         objective=run.objective,
         best_bound=run.best_bound,
         gap=run.gap,
+        unplaced_count=None if run.placed is None else (run.households or 0) - run.placed,
+        unplaced_minimum=run.unplaced_minimum,
+        unplaced_unavoidable=(
+            None
+            if run.placed is None or run.unplaced_minimum is None
+            else run.unplaced_minimum >= (run.households or 0) - run.placed
+        ),
         objective_parts=run.objective_parts,
         unplaced=[HouseholdReason.model_validate(u) for u in run.unplaced],
         root_causes=[RootCause.model_validate(c) for c in run.root_causes],
@@ -188,145 +215,39 @@ async def _write(
     loaded: instance.Loaded,
     schedule: problem.Schedule,
 ) -> None:
-    """The run's visits onto the programme's. Locked visits stay. A household keeps its visit
-    row (its id, history and ETag), updated in place; a new one is `proposed` while scheduling
-    and `scheduled` at once on a published programme, whose families already hold their times.
-    A proposal the run no longer makes is removed; a scheduled visit it no longer makes is
-    cancelled. Every change to a visit a family has been given is recorded in its history
-    (`moved_by_run`, `adults_changed_by_run`, `cancelled_by_run`), so they can be told."""
+    """The run's visits onto the programme's (see SchedulingRepository.giving_way). Locked
+    visits stay; a family keeps its visit's id. A new visit is `proposed` while the programme is
+    scheduling and `scheduled` at once on a published programme, whose families already hold
+    their times; a visit a family was given stays `scheduled` when it moves, and the move is
+    recorded in its history so the family can be told."""
+    locked = {h.id for h in loaded.instance.households if h.locked is not None}
     repository = SchedulingRepository(session)
-    existing = await repository.every_visit(programme.id)
-    ids = [v.id for v in existing]
-    writer = _VisitWriter(
-        programme,
-        run,
-        loaded,
-        await repository.visit_adults(ids),
-        await repository.visit_pupils(ids),
-    )
-    by_household = {v.household_id: v for v in existing}
+    old = await repository.giving_way(programme.id)
+    visits: list[dict[str, Any]] = []
+    adults: list[dict[str, Any]] = []
+    pupils: list[dict[str, Any]] = []
+    teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
+    classes = {h.id: h.classes for h in loaded.instance.households}
     for visit in schedule.visits:
-        current = by_household.pop(UUID(visit.household_id), None)
-        if current is None:
-            writer.insert(visit)
-        elif not current.locked and current.status in RUN_MAY_CHANGE:
-            writer.update(current, visit)
-    for left in by_household.values():
-        writer.withdraw(left)
-    session.add_all(writer.history)
-    await repository.rewrite_visits(
-        rewritten=writer.rewritten,
-        removed=writer.removed,
-        visits=writer.visits,
-        adults=writer.adults,
-        pupils=writer.pupils,
-    )
+        if visit.household_id in locked:
+            continue
+        row = _visit_row(programme, run, loaded, visit)
+        kept = old.get(row["household_id"])
+        if kept is not None:  # the family keeps its visit's identity
+            row["id"] = kept.id
+            if kept.status is VisitStatus.SCHEDULED:
+                row["status"] = VisitStatus.SCHEDULED
+        visits.append(row)
+        visiting_teachers = set().union(
+            *(teachers.get(c, set()) for c in classes[visit.household_id])
+        )
+        adults.extend(
+            _child_row(row, staff_id=UUID(a), role=_role(a, visiting_teachers))
+            for a in visit.adult_ids
+        )
+        pupils.extend(_child_row(row, pupil_id=p) for p in loaded.pupils[visit.household_id])
+    await repository.replace_unlocked_visits(old, visits, adults, pupils, run.requested_by)
     _record_figures(run, loaded, schedule)
-
-
-# A run moves open visits, and brings back a visit it once cancelled; visits that took place
-# (or were declined) are history.
-RUN_MAY_CHANGE = frozenset({VisitStatus.PROPOSED, VisitStatus.SCHEDULED, VisitStatus.CANCELLED})
-
-
-class _VisitWriter:
-    """Collects the run's writes: new visit rows, visits changed in place, their history."""
-
-    def __init__(
-        self,
-        programme: VisitProgramme,
-        run: ScheduleRun,
-        loaded: instance.Loaded,
-        adults_before: dict[UUID, list[str]],
-        pupils_before: dict[UUID, set[UUID]],
-    ) -> None:
-        self.programme, self.run, self.loaded = programme, run, loaded
-        self.status = (
-            VisitStatus.SCHEDULED
-            if programme.status is ProgrammeStatus.PUBLISHED
-            else VisitStatus.PROPOSED
-        )
-        self.teachers = {t.class_id: set(t.teacher_ids) for t in loaded.instance.teams}
-        self.classes = {h.id: h.classes for h in loaded.instance.households}
-        self.adults_before, self.pupils_before = adults_before, pupils_before
-        self.visits: list[dict[str, Any]] = []
-        self.adults: list[dict[str, Any]] = []
-        self.pupils: list[dict[str, Any]] = []
-        self.rewritten: list[UUID] = []
-        self.removed: list[UUID] = []
-        self.history: list[VisitChange] = []
-
-    def insert(self, visit: problem.Visit) -> None:
-        row = _visit_row(self.programme, self.run, self.loaded, visit, self.status)
-        self.visits.append(row)
-        self._children(row, visit)
-
-    def update(self, current: Visit, visit: problem.Visit) -> None:
-        """A visit the run places again: left alone when nothing about it changed (its ETag
-        stays good), otherwise changed in place."""
-        slot = self.loaded.slots[visit.slot_id]
-        told = current.status is VisitStatus.SCHEDULED
-        revived = current.status is VisitStatus.CANCELLED
-        location = VisitLocation(visit.location_kind.value)
-        adults = sorted(self.adults_before.get(current.id, [])) != sorted(visit.adult_ids)
-        pupils = self.pupils_before.get(current.id, set()) != set(
-            self.loaded.pupils[visit.household_id]
-        )
-        moved = revived or slot.id != current.slot_id or location is not current.location
-        status = VisitStatus.SCHEDULED if told else self.status
-        if not (moved or adults or pupils or status is not current.status):
-            return
-        if told or revived:
-            if moved:
-                self._record(current, "moved_by_run", slot.starts_at)
-            elif adults:
-                self._record(current, "adults_changed_by_run", slot.starts_at)
-        current.slot_id, current.starts_at, current.ends_at = slot.id, slot.starts_at, slot.ends_at
-        current.location, current.status = location, status
-        current.run_id = self.run.id
-        current.version += 1
-        current.updated_at = utcnow()
-        self.rewritten.append(current.id)
-        self._children(
-            {"id": current.id, "trust_id": current.trust_id, "school_id": current.school_id},
-            visit,
-        )
-
-    def withdraw(self, current: Visit) -> None:
-        if current.locked:
-            return
-        if current.status is VisitStatus.PROPOSED:
-            self.removed.append(current.id)
-        elif current.status is VisitStatus.SCHEDULED:
-            self._record(current, "cancelled_by_run", None)
-            current.status = VisitStatus.CANCELLED
-            current.version += 1
-            current.updated_at = utcnow()
-
-    def _children(self, row: dict[str, Any], visit: problem.Visit) -> None:
-        visiting = set().union(
-            *(self.teachers.get(c, set()) for c in self.classes[visit.household_id])
-        )
-        self.adults.extend(
-            _child_row(row, staff_id=UUID(a), role=_role(a, visiting)) for a in visit.adult_ids
-        )
-        self.pupils.extend(
-            _child_row(row, pupil_id=p) for p in self.loaded.pupils[visit.household_id]
-        )
-
-    def _record(self, visit: Visit, kind: str, to: datetime | None) -> None:
-        self.history.append(
-            VisitChange(
-                trust_id=visit.trust_id,
-                school_id=visit.school_id,
-                visit_id=visit.id,
-                changed_by=self.run.requested_by,
-                kind=kind,
-                from_starts_at=visit.starts_at,
-                to_starts_at=to,
-                note=f"Schedule run {self.run.id}",
-            )
-        )
 
 
 def _role(adult_id: str, teachers: set[str]) -> VisitRole:
@@ -334,11 +255,7 @@ def _role(adult_id: str, teachers: set[str]) -> VisitRole:
 
 
 def _visit_row(
-    programme: VisitProgramme,
-    run: ScheduleRun,
-    loaded: instance.Loaded,
-    visit: problem.Visit,
-    status: VisitStatus,
+    programme: VisitProgramme, run: ScheduleRun, loaded: instance.Loaded, visit: problem.Visit
 ) -> dict[str, Any]:
     slot = loaded.slots[visit.slot_id]
     now = utcnow()
@@ -352,7 +269,12 @@ def _visit_row(
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
         "location": VisitLocation(visit.location_kind.value),
-        "status": status,
+        # Plans change after publishing: a published programme's new visits are confirmed.
+        "status": (
+            VisitStatus.SCHEDULED
+            if programme.status is ProgrammeStatus.PUBLISHED
+            else VisitStatus.PROPOSED
+        ),
         "locked": False,
         "travel_minutes_before": None,
         "run_id": run.id,
@@ -377,9 +299,15 @@ def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem
     run.households = len(loaded.instance.households)
     run.placed = len(schedule.visits)
     run.moved = stats.moved
-    run.objective = stats.objective
-    run.best_bound = stats.best_bound
-    run.gap = stats.gap
+    # The figures of the placed families' schedule: each unplaced family's 100,000 points sit in
+    # the objective and, when the bound cannot prove them unavoidable, not in the bound, which
+    # made a schedule missing families look within a fraction of a percent of the best.
+    penalty = loaded.instance.weights.unplaced * len(schedule.unplaced)
+    objective = max(0, (stats.objective or 0) - penalty)
+    bound = min(objective, max(0, (stats.best_bound or 0) - penalty))
+    run.objective, run.best_bound = objective, bound
+    run.gap = round((objective - bound) / objective, 4) if objective else 0.0
+    run.unplaced_minimum = stats.unplaced_minimum
     run.wall_seconds = stats.wall_seconds
     parts = validator.objective_parts(loaded.instance, schedule)
     run.objective_parts = {**asdict(parts), "status": stats.status, "notes": stats.notes}

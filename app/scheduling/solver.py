@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from app.scheduling.bound import lp_bound
+from app.scheduling.bound import lp_bound, min_unplaced
 from app.scheduling.explain import explain_unmet, explain_unplaced
 from app.scheduling.greedy import Assignment, Timetable, office_baseline, visits_of, warm_start
 from app.scheduling.model import add_hints, build_model
@@ -99,10 +99,13 @@ def _schedule(
     stats.best_bound = min(bound, objective)
     stats.gap = (objective - stats.best_bound) / objective if objective else 0.0
     stats.moved = _moved(prepared, assignment)
+    unplaced = explain_unplaced(prepared, assignment)
+    if unplaced:  # only then is the proof worth its LP
+        stats.unplaced_minimum = min_unplaced(prepared, sorted(prepared.households))
     stats.wall_seconds = time.perf_counter() - started
     return Schedule(
         visits=visits_of(prepared, assignment),
-        unplaced=explain_unplaced(prepared, assignment),
+        unplaced=unplaced,
         unmet_preferences=explain_unmet(prepared, assignment),
         stats=stats,
     )

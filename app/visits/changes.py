@@ -17,6 +17,8 @@ from app.core.errors import InvalidState, Unprocessable
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.programmes import teams
+from app.programmes.exceptions import StaffNotEligible
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.repository import ProgrammeRepository
@@ -63,6 +65,8 @@ async def change(
         slot = await _slot(repository, visit, body.slot_id)
         roles = (await repository.adults([visit.id]))[visit.id]
         teachers = tuple(str(s) for s, r in roles if r is VisitRole.TEACHER)
+        if body.second_adult_id is not None:
+            await _ensure_second_adult(session, who, programme, body.second_adult_id, teachers)
         await _check(
             session,
             repository,
@@ -78,6 +82,24 @@ async def change(
         visit.locked = bool(body.locked)
     await _record(session, who, visit, _kind(changes), body.note, was)
     return await describe_one(repository, visit)
+
+
+async def _ensure_second_adult(
+    session: AsyncSession,
+    who: Principal,
+    programme: VisitProgramme,
+    staff_id: UUID,
+    teachers: tuple[str, ...],
+) -> None:
+    # The same rule as teams and the pool: a colleague from another school, or someone
+    # untrained or deactivated, is a bad request (422), not a scheduling conflict.
+    await teams.ensure_eligible(session, who, programme, {staff_id: "#/second_adult_id"})
+    if str(staff_id) in teachers:
+        raise StaffNotEligible(
+            "The second adult is already one of this visit's teachers: a visit needs two "
+            "different adults.",
+            extra={"errors": [{"pointer": "#/second_adult_id", "detail": "already a teacher"}]},
+        )
 
 
 def _kind(changes: dict[str, object]) -> str:

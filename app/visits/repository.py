@@ -10,9 +10,10 @@ from sqlmodel import col, delete, select, update
 
 from app.availability.models import HouseholdAnswer
 from app.core.lean import LeanQuery, Row, trust_of
+from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
 from app.programmes.models import Slot
-from app.roster.models import Contact, Pupil, SchoolClass
+from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.scheduling.repository import SchedulingRepository
 from app.staff.models import StaffMember
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
@@ -68,6 +69,40 @@ class VisitRepository(ScopedRepository[Visit]):
 
     def of_programme(self, programme_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Visit.programme_id) == programme_id)
+
+    def readable_of_programme(self, programme_id: UUID, school_id: UUID) -> Select[Any]:
+        """The programme's visits the caller needs to know about (see `_known_to`)."""
+        statement = self.of_programme(programme_id)
+        if self.principal.can(Permission.VISITS_READ_ALL, school_id):
+            return statement
+        return statement.where(col(Visit.id).in_(self._known_to(self.principal.id)))
+
+    def changes_of(self, visit_id: UUID) -> Select[Any]:
+        return select(VisitChange).where(col(VisitChange.visit_id) == visit_id)
+
+    async def needs_to_know(self, visit_id: UUID, school_id: UUID, adults: set[UUID]) -> bool:
+        """`adults`: who is on the visit, already read (so an adult on it costs no query)."""
+        if self.principal.can(Permission.VISITS_READ_ALL, school_id) or self.principal.id in adults:
+            return True
+        found = await self.session.scalar(
+            select(sa.literal(1))
+            .where(col(Visit.id) == visit_id)
+            .where(col(Visit.id).in_(self._known_to(self.principal.id)))
+        )
+        return found is not None
+
+    @staticmethod
+    def _known_to(staff_id: UUID) -> Any:
+        """Visits a teacher or support assistant is on, or of children in the classes they
+        teach or support: their need to know, as for the roster's contact details."""
+        on_it = select(VisitAdult.visit_id).where(col(VisitAdult.staff_id) == staff_id)
+        taught = (
+            select(VisitPupil.visit_id)
+            .join(Pupil, col(Pupil.id) == col(VisitPupil.pupil_id))
+            .join(ClassStaff, col(ClassStaff.class_id) == col(Pupil.class_id))
+            .where(col(ClassStaff.staff_id) == staff_id)
+        )
+        return sa.union(on_it, taught)
 
     async def open_visits(self, programme_id: UUID) -> list[Visit]:
         rows = await self.session.scalars(

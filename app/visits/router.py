@@ -10,7 +10,13 @@ from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.visits import changes, itineraries, service
-from app.visits.schemas import Itinerary, VisitChangeRequest, VisitRead, VisitSwap
+from app.visits.schemas import (
+    Itinerary,
+    VisitChangeRead,
+    VisitChangeRequest,
+    VisitRead,
+    VisitSwap,
+)
 
 programmes = APIRouter(prefix="/programmes", tags=["visits"])
 visits = APIRouter(prefix="/visits", tags=["visits"])
@@ -34,6 +40,17 @@ async def get_visit(
     found = await service.get(session, who, visit_id)
     set_etag(response, found)
     return found
+
+
+@visits.get(
+    "/{visit_id}/changes",
+    summary="A visit's change history, oldest first: moves, swaps, second adults, locks",
+)
+async def list_visit_changes(
+    visit_id: UUID, session: SessionDep, page: PageDep, who: Reader
+) -> Page[VisitChangeRead]:
+    items, cursor = await service.list_changes(session, who, visit_id, page)
+    return Page(items=items, next_cursor=cursor)
 
 
 @visits.patch(

@@ -29,6 +29,23 @@ class VisitRead(Output):
     version: int
 
 
+class VisitChangeRead(Output):
+    """One entry of a visit's change history: who changed it, when, how, and why."""
+
+    id: UUID
+    visit_id: UUID
+    changed_at: datetime
+    changed_by: UUID | None
+    kind: str = Field(
+        description="moved, swapped, second_adult_changed, locked, unlocked, rescheduled "
+        "(a re-run moved it), or cancelled (a re-run of a published programme could not place "
+        "it)"
+    )
+    from_starts_at: datetime | None
+    to_starts_at: datetime | None
+    note: str | None
+
+
 class VisitChangeRequest(Patch):
     """Move the visit to another slot, change its second adult, or lock it (confirmed with the
     family: a re-run keeps it where it is) or unlock it."""

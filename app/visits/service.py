@@ -10,9 +10,9 @@ from app.core.principal import Principal
 from app.programmes.grid import local_time
 from app.programmes.repository import ProgrammeRepository
 from app.roster.households import on_household_merge
-from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
+from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository, follow_merge
-from app.visits.schemas import VisitAdultRead, VisitRead
+from app.visits.schemas import VisitAdultRead, VisitChangeRead, VisitRead
 
 
 @on_household_merge
@@ -28,15 +28,30 @@ async def list_for_programme(
     repository = VisitRepository(session, who)
     rows, cursor = await paginate(
         session,
-        repository.of_programme(programme.id),
+        repository.readable_of_programme(programme.id, programme.school_id),
         page,
         [SortKey(Visit.starts_at), SortKey(Visit.id)],
     )
     return await _describe(repository, rows), cursor
 
 
+async def list_changes(
+    session: AsyncSession, who: Principal, visit_id: UUID, page: PageParams
+) -> tuple[list[VisitChangeRead], str | None]:
+    """A visit's change history, oldest first, for whoever may read the visit."""
+    await get(session, who, visit_id)
+    rows, cursor = await paginate(
+        session,
+        VisitRepository(session, who).changes_of(visit_id),
+        page,
+        [SortKey(VisitChange.changed_at), SortKey(VisitChange.id)],
+    )
+    return [VisitChangeRead.model_validate(row) for row in rows], cursor
+
+
 async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRead:
-    """A visit; 404 outside the caller's scope, then 403 without visits:read at its school."""
+    """A visit; 404 outside the caller's scope, then 403 without visits:read at its school, then
+    404 again for staff with no need to know it (not on it, not their class)."""
     repository = VisitRepository(session, who)
     rows = await repository.one_described(visit_id)
     if not rows:
@@ -44,6 +59,8 @@ async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRea
     first = rows[0]
     who.ensure(Permission.VISITS_READ, first["school_id"])
     adults = {(r["staff_id"], r["role"]): None for r in rows if r["staff_id"] is not None}
+    if not await repository.needs_to_know(visit_id, first["school_id"], {s for s, _ in adults}):
+        raise repository.not_found(visit_id)
     pupils = {r["pupil_id"]: None for r in rows if r["pupil_id"] is not None}
     # Built from rows the database has already constrained: constructed, not re-validated.
     return VisitRead.model_construct(

@@ -1,7 +1,7 @@
 """A programme's reopenings, a run's root causes, a partial school's year groups
 
 Revision ID: 2026_12_03_programme_life
-Revises: 2026_12_03_staff_email
+Revises: 2026_12_03_run_unplaced_minimum
 Create Date: 2026-12-03 15:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2026_12_03_programme_life"
-down_revision: str | None = "2026_12_03_staff_email"
+down_revision: str | None = "2026_12_03_run_unplaced_minimum"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,14 @@ import decimal
 
 import pytest
 
-from app.core.csvio import decode_text, neutralise_cell, read_csv, write_csv
+from app.core.csvio import (
+    TooManyCsvRows,
+    decode_text,
+    neutralise_cell,
+    read_csv,
+    read_csv_header,
+    write_csv,
+)
 
 # --- decode_text --------------------------------------------------------------------------------
 
@@ -171,6 +178,22 @@ def test_read_csv_refuses_a_column_named_twice() -> None:
         read_csv(b"upn,name, upn\r\n1,2,3\r\n")
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"upn,forename\r\nA1,Si\x00\xc3\xa2n\r\n", "line 2, column 'forename'"),
+        (b'upn,forename\r\nA1,ok\r\n"A\x00\r\n2",x\r\n', "line 4, column 'upn'"),
+        (b"upn,fore\x00name\r\nA1,x\r\n", "column 2 of the header row"),
+    ],
+)
+def test_read_csv_refuses_a_nul_naming_the_cell_not_the_value(data: bytes, where: str) -> None:
+    with pytest.raises(ValueError, match=r"cannot be stored") as refused:
+        read_csv(data)
+    assert str(refused.value).startswith(where)
+    assert "\x00" not in str(refused.value)
+    assert "Si" not in str(refused.value)
+
+
 def test_read_csv_header_only_gives_no_rows() -> None:
     assert read_csv(b"a,b\r\n") == []
 
@@ -199,3 +222,40 @@ def test_read_csv_round_trips_write_csv() -> None:
         {"upn": "B801200005001", "forename": "Siân", "year": "7", "flag": ""},
         {"upn": "", "forename": 'Zoë "Z"', "year": "-1", "flag": "true"},
     ]
+
+
+def test_read_csv_stops_past_max_rows_not_counting_blank_ones() -> None:
+    data = b"a,b\r\n1,2\r\n,\r\n\r\n3,4\r\n"
+    assert len(read_csv(data, max_rows=2)) == 2
+    with pytest.raises(TooManyCsvRows, match="more than 1 rows"):
+        read_csv(data, max_rows=1)
+
+
+def test_read_csv_with_a_bom_that_is_not_utf8_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="byte-order mark but is not UTF-8"):
+        read_csv(codecs.BOM_UTF8 + "upn,name\r\n1,Siân\r\n".encode("cp1252"))
+
+
+# --- read_csv_header ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n", b"\r", b""])
+def test_read_csv_header_reads_the_first_line_only(ending: bytes) -> None:
+    rest = ending + b'\x00\xff broken "quote' if ending else b""
+    assert read_csv_header(codecs.BOM_UTF8 + b" upn ,Forename" + rest) == ["upn", "Forename"]
+
+
+def test_read_csv_header_is_windows_1252_when_not_utf8() -> None:
+    assert read_csv_header("Prénom,Nom\r\n".encode("cp1252")) == ["Prénom", "Nom"]
+
+
+def test_read_csv_header_refuses_what_read_csv_refuses() -> None:
+    with pytest.raises(ValueError, match="more than once"):
+        read_csv_header(b"upn,upn\r\n")
+    with pytest.raises(ValueError, match="no header row"):
+        read_csv_header(b"\r\n1,2\r\n")
+
+
+def test_read_csv_header_longer_than_its_cap_is_refused() -> None:
+    with pytest.raises(ValueError, match="header row is longer than 100 bytes"):
+        read_csv_header(b"a," * 100, max_bytes=100)

@@ -1,7 +1,13 @@
 """File imports through the API: uploaded, checked at once, applied by a background job with
-the sync's semantics, progress readable; broken files refused whole."""
+the sync's semantics, progress readable; broken files refused whole; hostile ones refused without
+unpacking them or holding up other requests."""
 
-from typing import Any
+import asyncio
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -13,21 +19,44 @@ from app.core.jobs import run_pending
 from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
+from app.roster.importing.pupil_csv import MAX_ROWS as PUPIL_LIST_MAX_ROWS
 from app.roster.models import Contact, Household, Pupil, RosterImport, SchoolClass
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
-from tests.roster.importing.bundles import primary_school, zip_bundle, zip_of
+from tests.roster.importing.bombs import MIB, Entry, deflated, zeros, zip_entries
+from tests.roster.importing.bundles import (
+    SCHOOL_ID,
+    Bundle,
+    csv_bytes,
+    primary_school,
+    zip_bundle,
+    zip_of,
+)
 from tests.roster.importing.test_pupil_csv import sims_file
+
+T = TypeVar("T")
 
 
 def imports_url(world: World, school: int = 0) -> str:
     return f"/api/v1/schools/{world.trusts[0].schools[school].id}/roster-imports"
 
 
+def school_bundle(world: World, version: str = "1.1") -> Bundle:
+    """Oakfield's bundle as the world's first school exports it: orgs.csv gives its URN."""
+    bundle = primary_school(version)
+    bundle["orgs.csv"].row("sourcedId", SCHOOL_ID)["identifier"] = world.trusts[0].schools[0].urn
+    return bundle
+
+
 async def upload(
-    client: httpx.AsyncClient, world: World, content: bytes, fmt: str, **form: str
+    client: httpx.AsyncClient,
+    world: World,
+    content: bytes,
+    fmt: str,
+    headers: dict[str, str] | None = None,
+    **form: str,
 ) -> httpx.Response:
-    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    headers = headers or await bearer(world.login(Role.SCHOOL_ADMIN))
     name = "bundle.zip" if fmt == "oneroster" else "pupils.csv"
     return await client.post(
         imports_url(world),
@@ -35,6 +64,33 @@ async def upload(
         data={"format": fmt, **form},
         headers=headers,
     )
+
+
+async def answer_times_during(
+    client: httpx.AsyncClient, work: Coroutine[Any, Any, T]
+) -> tuple[T, list[float]]:
+    """`work`'s result, and how long each readiness request waited for its answer, one asked
+    every 50 ms while `work` ran. Work that blocks the event loop makes the request (or the
+    pause before it) in flight wait until it lets go, and that wait is counted."""
+    await client.get("/readyz")  # its first answer reads the migrations from disk
+    # A full collection owed by earlier tests stops every thread for a second on a busy machine;
+    # it is taken now rather than inside the measured window.
+    gc.collect()
+    task = asyncio.create_task(work)
+    pause = 0.05
+    times: list[float] = []
+    while not task.done():
+        asked = time.perf_counter()
+        await asyncio.sleep(pause)
+        response = await client.get("/readyz")
+        times.append(time.perf_counter() - asked - pause)
+        assert response.status_code == 200, response.text
+    return await task, times
+
+
+async def stored_imports() -> int:
+    async with db.open_session(system_scope("test read")) as session:
+        return await session.scalar(select(func.count()).select_from(RosterImport)) or 0
 
 
 async def status(client: httpx.AsyncClient, world: World, import_id: str) -> dict[str, Any]:
@@ -58,7 +114,7 @@ async def test_a_oneroster_bundle_imports_with_the_right_counts(
 ) -> None:
     for version in ("1.1", "1.2"):
         accepted = await upload(
-            client, world, zip_bundle(primary_school(version)), "oneroster", on_error="skip"
+            client, world, zip_bundle(school_bundle(world, version)), "oneroster", on_error="skip"
         )
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["status"] == "queued"
@@ -87,7 +143,7 @@ async def _household_of(mis_id: str) -> Any:
 async def test_rejected_rows_fail_the_import_and_write_nothing(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    accepted = await upload(client, world, zip_bundle(primary_school()), "oneroster")
+    accepted = await upload(client, world, zip_bundle(school_bundle(world)), "oneroster")
     assert await run_pending() == 1
     done = await status(client, world, accepted.json()["id"])
     assert done["status"] == "failed"
@@ -98,7 +154,7 @@ async def test_rejected_rows_fail_the_import_and_write_nothing(
 
 async def test_dry_run_reports_and_writes_nothing(client: httpx.AsyncClient, world: World) -> None:
     accepted = await upload(
-        client, world, zip_bundle(primary_school()), "oneroster", dry_run="true"
+        client, world, zip_bundle(school_bundle(world)), "oneroster", dry_run="true"
     )
     await run_pending()
     done = await status(client, world, accepted.json()["id"])
@@ -146,7 +202,7 @@ async def test_a_windows_1252_pupil_list_imports(client: httpx.AsyncClient, worl
 async def test_another_school_cannot_read_the_import(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    accepted = await upload(client, world, zip_bundle(primary_school()), "oneroster")
+    accepted = await upload(client, world, zip_bundle(school_bundle(world)), "oneroster")
     other = await bearer(world.login(Role.SCHOOL_ADMIN, school=1))
     response = await client.get(f"{imports_url(world)}/{accepted.json()['id']}", headers=other)
     assert_problem(response, 404)
@@ -202,3 +258,132 @@ async def test_a_trust_cannot_queue_imports_without_end(
     other_trust = await bearer(world.login(Role.TRUST_ADMIN, trust=1))
     accepted = await _upload_as(client, other_trust, world.trusts[1].schools[0])
     assert accepted.status_code == 202, accepted.text
+
+
+# --- hostile files ------------------------------------------------------------------------------
+
+
+def _with_users(world: World, users: Entry) -> bytes:
+    """The school's bundle with `users` in place of its users.csv."""
+    files = {name: csv_bytes(table) for name, table in school_bundle(world).items()}
+    entries = [deflated(name, content) for name, content in files.items() if name != "users.csv"]
+    return zip_entries([*entries, users])
+
+
+USERS_HEADER = csv_bytes(primary_school()["users.csv"]).split(b"\r\n")[0] + b"\r\n"
+BOMBS: dict[str, tuple[Callable[[], Entry], int]] = {
+    # Within the old 200 MB cap on declared bytes, so it used to be unpacked at upload.
+    "190 MiB of zeros": (lambda: zeros("users.csv", 190, head=USERS_HEADER), 413),
+    "1 GiB of zeros": (lambda: zeros("users.csv", 1024, head=USERS_HEADER), 413),
+    "1 GiB declared as 10 kB": (
+        lambda: zeros("users.csv", 1024, head=USERS_HEADER, declared=10_000),
+        422,
+    ),
+}
+
+
+@pytest.mark.parametrize("bomb", BOMBS)
+async def test_a_zip_bomb_is_refused_without_unpacking_it_or_holding_up_other_requests(
+    client: httpx.AsyncClient, world: World, bomb: str
+) -> None:
+    build, status = BOMBS[bomb]
+    data = _with_users(world, build())
+    assert len(data) < 2 * MIB
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    # A route's first request has FastAPI build its state (half a second here): not measured.
+    assert_problem(await upload(client, world, b"", "oneroster", headers), 422)
+
+    tracemalloc.start()
+    try:
+        work = upload(client, world, data, "oneroster", headers)
+        response, waits = await answer_times_during(client, work)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert max(waits) < 1, waits
+    assert peak < 64 * MIB, f"{peak:,} bytes at the peak"
+    body = assert_problem(response, status)
+    assert "users.csv" in body["detail"]
+    assert await stored_imports() == 0
+    assert await run_pending() == 0
+
+
+async def test_a_file_over_the_row_cap_fails_its_import_without_holding_up_other_requests(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # Cheap to check at upload (its header row is right); only the job, reading it in a thread,
+    # finds that it holds more rows than a school's roster could.
+    row = sims_file().split(b"\r\n")[1]
+    data = sims_file() + (row + b"\r\n") * PUPIL_LIST_MAX_ROWS
+    accepted = await upload(client, world, data, "pupil_csv", academic_year="2026/27")
+    assert accepted.status_code == 202, accepted.text
+
+    ran, waits = await answer_times_during(client, run_pending())
+    assert ran == 1
+
+    assert max(waits) < 1, waits
+    done = await status(client, world, accepted.json()["id"])
+    assert done["status"] == "failed"
+    assert "The pupil list has more than 20,000 rows" in done["error"]
+    assert (await table_counts())["Pupil"] == 0
+
+
+async def test_another_schools_bundle_is_refused(client: httpx.AsyncClient, world: World) -> None:
+    other_urn = world.trusts[0].schools[1].urn
+    bundle = school_bundle(world)
+    bundle["orgs.csv"].row("sourcedId", SCHOOL_ID)["identifier"] = other_urn
+
+    response = await upload(client, world, zip_bundle(bundle), "oneroster")
+
+    body = assert_problem(response, 422, "roster-import-other-school")
+    assert world.trusts[0].schools[0].urn in body["detail"]
+    assert f"URN {other_urn}" in body["detail"]
+    mismatched = await upload(
+        client, world, zip_bundle(school_bundle(world)), "oneroster", school_urn=other_urn
+    )
+    assert other_urn in assert_problem(mismatched, 422)["detail"]
+    assert await stored_imports() == 0
+    assert await run_pending() == 0
+    assert (await table_counts())["Pupil"] == 0
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        "[" * 5_000 + "]" * 5_000,
+        '{"contacts": [{"name": [["Contact 1 Name"]]}]}',
+        '{"upn": ' + "[" * 9_000 + "]" * 9_000 + "}",
+    ],
+)
+async def test_a_mapping_nested_too_deep_is_a_422(
+    client: httpx.AsyncClient, world: World, mapping: str
+) -> None:
+    response = await upload(client, world, sims_file(), "pupil_csv", mapping=mapping)
+
+    body = assert_problem(response, 422)
+    assert "at most 4 levels deep and 20,000 characters long" in body["detail"]
+    assert await stored_imports() == 0
+
+
+async def test_a_mapping_four_levels_deep_is_accepted(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    mapping = '{"contacts": [{"name": ["Contact 1 Name"], "mobile": ["Contact 1 Mobile"]}]}'
+
+    response = await upload(client, world, sims_file(), "pupil_csv", mapping=mapping)
+
+    assert response.status_code == 202, response.text
+
+
+async def test_a_pupil_list_without_a_mapped_column_is_refused_at_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    response = await upload(
+        client, world, sims_file(), "pupil_csv", mapping='{"free_school_meals": "FSM Eligible"}'
+    )
+
+    assert (
+        "'FSM Eligible'" in assert_problem(response, 422, "roster-import-missing-columns")["detail"]
+    )
+    assert await stored_imports() == 0

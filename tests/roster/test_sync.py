@@ -105,9 +105,9 @@ def _break(snapshot: dict[str, Any], where: str, index: int, key: str, value: An
 
 
 BAD_ROWS = [
-    ("pupils", 0, "upn", "Q207000016049", "/pupils/0/upn", "should be P"),
+    ("pupils", 0, "upn", "Q207000016049", "/pupils/0/upn", "check letter"),
     ("households", 1, "postcode", "ZZ1 1ZZZ", "/households/1/postcode", "postcode"),
-    ("pupils", 2, "class_mis_id", "C-9Z", "/pupils/2/class_mis_id", "no class"),
+    ("pupils", 2, "class_mis_id", "C-9Z", "/pupils/2/class_mis_id", "no such class"),
     ("pupils", 3, "mis_id", "P-1", "/pupils/3/mis_id", "twice"),
 ]
 
@@ -124,6 +124,46 @@ async def test_bad_rows_reject_the_whole_snapshot_and_write_nothing(
         assert pointer in [e["pointer"] for e in body["errors"]], body
         assert words in str(body["errors"]), body
         assert await counts() == {"SchoolClass": 0, "Household": 0, "Contact": 0, "Pupil": 0}
+
+
+async def test_a_rejected_snapshot_names_fields_and_rules_never_the_values(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    snapshot = small_snapshot(world)
+    snapshot["pupils"][0]["upn"] = "Q207000016049"
+    snapshot["pupils"][1]["upn"] = "A2070000160"
+    snapshot["households"][1]["postcode"] = "ZZ1 1ZZZ"
+    snapshot["households"][0]["contacts"][0]["mobile"] = "07911 FLOWER"
+    snapshot["households"][0]["contacts"][1]["email"] = "omar@@example.org"
+    snapshot["classes"][0]["teacher_emails"] = ["nobody.here@example.org"]
+    snapshot["pupils"][2]["class_mis_id"] = "C-SECRET"
+
+    response = await client.put(roster_url(world), json=snapshot, headers=headers)
+
+    body = assert_problem(response, 422, "roster-rejected")
+    for value in ("Q207000016049", "207000016049", "A2070000160", "ZZ1 1ZZZ", "ZZ11ZZZ"):
+        assert value not in response.text
+    for value in ("FLOWER", "omar@", "nobody.here", "C-SECRET"):
+        assert value not in response.text
+    reasons = {error["pointer"]: error["detail"] for error in body["errors"]}
+    assert reasons["/households/1/postcode"] == "not a valid UK postcode"
+    assert "UPN" in reasons["/pupils/0/upn"]
+    assert "UPN" in reasons["/pupils/1/upn"]
+    assert "letters" in reasons["/households/0/contacts/0/mobile"]
+    assert reasons["/households/0/contacts/1/email"].startswith("not a valid email address")
+    assert "no such class" in reasons["/pupils/2/class_mis_id"]
+    report = await client.put(
+        roster_url(world),
+        params={"on_error": "skip", "dry_run": "true"},
+        json=snapshot,
+        headers=headers,
+    )
+    assert report.status_code == 200, report.text
+    assert report.json()["rejected"]
+    assert report.json()["warnings"]
+    for value in ("Q207000016049", "ZZ1 1ZZZ", "FLOWER", "omar@", "nobody.here", "C-SECRET"):
+        assert value not in report.text
 
 
 async def test_bad_phone_rejects_the_contact(client: httpx.AsyncClient, world: World) -> None:

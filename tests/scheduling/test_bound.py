@@ -3,7 +3,7 @@ teacher's busiest day pull against each other."""
 
 from dataclasses import replace
 
-from app.scheduling.bound import lp_bound
+from app.scheduling.bound import lp_bound, min_unplaced
 from app.scheduling.greedy import office_baseline
 from app.scheduling.options import prepare
 from app.scheduling.problem import LockedVisit
@@ -45,3 +45,20 @@ def test_a_class_pays_for_its_days_or_for_a_full_busiest_day() -> None:
     weights = inst.weights
     cheapest_mix = min(k * weights.class_day + -(-20 // k) * weights.peak_visit for k in (2, 3, 4))
     assert lp_bound(prepared, sorted(prepared.households)) >= cheapest_mix + 5 * weights.peak_visit
+
+
+def test_the_proof_of_unavoidable_unplaced_families() -> None:
+    """Six families, one day of four slots, three visits a day for the class's adults: three
+    must go unplaced, the LP proves it, and the run's figures of the placed families' schedule
+    then carry no unplaced points."""
+    families = tuple(household(n) for n in range(6))
+    inst = instance(families, days=(DAY1,), per_day=4, max_per_day=3)
+    schedule = solve(inst)
+    assert len(schedule.unplaced) == 3
+    assert schedule.stats.unplaced_minimum == 3
+    prepared = prepare(inst)
+    assert min_unplaced(prepared, sorted(prepared.households)) == 3
+    roomy = instance(families, days=(DAY1, DAY2), per_day=4, max_per_day=3)
+    prepared = prepare(roomy)
+    assert min_unplaced(prepared, sorted(prepared.households)) == 0
+    assert solve(roomy).stats.unplaced_minimum == 0, "computed only when someone is unplaced"

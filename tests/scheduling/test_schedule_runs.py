@@ -48,6 +48,8 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert run["best_bound"] <= run["objective"]
     assert run["objective_parts"]["total"] == run["objective"]
     assert run["objective_parts"]["unplaced"] == 0
+    assert (run["unplaced_count"], run["unplaced_minimum"]) == (0, 0)
+    assert run["unplaced_unavoidable"] is True
     visits = (
         await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=teacher)
     ).json()["items"]
@@ -171,3 +173,33 @@ async def test_a_run_with_room_for_everyone_has_no_root_cause(
     assert await run_pending() == 1
     run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
     assert (run["root_causes"], run["unplaced"]) == ([], [])
+
+
+async def test_a_run_reports_unplaced_families_apart_from_its_gap(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """With no second adult anywhere, no family can be visited: the run says how many are
+    unplaced and that no schedule could place them, and its objective, bound and gap are the
+    placed families' (none), not 100,000 points a family on both sides of a ratio."""
+    programme = await scheduling_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    emptied = await client.put(
+        f"/api/v1/programmes/{programme['id']}/second-adults", json={"staff_ids": []}, headers=admin
+    )
+    assert emptied.status_code == 200, emptied.text
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 1},
+        headers=admin,
+    )
+    assert await run_pending() == 1
+    run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
+    assert run["status"] == "succeeded", run
+    assert run["unplaced_count"] == 2 == len(run["unplaced"])
+    assert run["unplaced_minimum"] == 2
+    assert run["unplaced_unavoidable"] is True
+    assert run["objective_parts"]["unplaced"] == 2
+    assert run["objective_parts"]["total"] >= 200_000
+    assert run["objective"] == run["objective_parts"]["total"] - 200_000
+    assert run["best_bound"] <= run["objective"]
+    assert "placed families" in run["gap_of"]

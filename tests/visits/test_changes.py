@@ -3,6 +3,7 @@ independent validator and refused with 409 naming the rule it would break."""
 
 import asyncio
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -87,8 +88,35 @@ async def test_an_untrained_second_adult_is_refused(
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     office = world.login(Role.OFFICE)  # office staff have no visit training in the generator
     refused = await _patch(client, admin, visit["id"], {"second_adult_id": str(office.staff_id)})
-    body = assert_problem(refused, 409, "schedule-rule-broken")
+    body = assert_problem(refused, 422, "staff-not-eligible")
     assert "train" in body["detail"].lower(), body
+    assert body["errors"][0]["pointer"] == "#/second_adult_id", body
+
+
+@pytest.mark.parametrize("who", ["another school's support staff", "nobody at all"])
+async def test_a_second_adult_from_outside_the_school_is_refused_as_teams_are(
+    client: httpx.AsyncClient, world: World, who: str
+) -> None:
+    """One eligibility rule for every way an adult is put on a visit: the teams and pool
+    endpoints refuse a colleague from another school, and so does a visit's PATCH."""
+    programme = await planned_programme(client, world)
+    visit = programme["visits"][0]
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    elsewhere = world.login(Role.SUPPORT_STAFF, school=1).staff_id
+    staff_id = str(elsewhere) if who.startswith("another") else str(uuid4())
+    refused = await _patch(client, admin, visit["id"], {"second_adult_id": staff_id})
+    body = assert_problem(refused, 422, "staff-not-eligible")
+    assert body["errors"][0]["pointer"] == "#/second_adult_id", body
+    assert "not a member of staff at this school" in body["detail"], body
+    pool = await client.put(
+        f"/api/v1/programmes/{programme['id']}/second-adults",
+        json={"staff_ids": [staff_id]},
+        headers=admin,
+    )
+    assert_problem(pool, 422, "staff-not-eligible")
+    after = (await client.get(f"/api/v1/visits/{visit['id']}", headers=admin)).json()
+    assert after["adults"] == visit["adults"]
+    assert after["version"] == visit["version"]
 
 
 async def test_a_locked_visit_stays_through_a_rerun(
@@ -192,3 +220,39 @@ async def test_visits_wait_for_a_schedule_run_under_way(
     assert {v["household_id"] for v in listed.json()["items"]} == {
         v["household_id"] for v in programme["visits"]
     }
+
+
+async def test_a_rerun_keeps_each_family_s_visit_and_records_a_move(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A client holding a visit id (a staff app, a sent confirmation) follows a re-run: the
+    family's visit keeps its id, and a move shows in its version and history."""
+    programme = await planned_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    chosen = next(v for v in programme["visits"] if v["household_id"] == programme["home"])
+    assert chosen["slot_id"] == programme["slots"][3], "F-1's only choice"
+    busy = {v["starts_at"][:10] for v in programme["visits"]}
+    slots = await client.get(
+        f"/api/v1/programmes/{programme['id']}/slots", params={"limit": 200}, headers=admin
+    )
+    elsewhere = next(s["id"] for s in slots.json()["items"] if s["day"] not in busy)
+    moved = await _patch(client, admin, chosen["id"], {"slot_id": elsewhere})
+    assert moved.status_code == 200, moved.text
+    rerun = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 2},
+        headers=admin,
+    )
+    assert rerun.status_code == 202, rerun.text
+    assert await run_pending() == 1
+    listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
+    after = {v["household_id"]: v for v in listed.json()["items"]}
+    before = {v["household_id"]: v for v in programme["visits"]}
+    assert {h: v["id"] for h, v in after.items()} == {h: v["id"] for h, v in before.items()}
+    back = after[programme["home"]]
+    assert back["slot_id"] == programme["slots"][3], "the re-run gives F-1 its choice again"
+    assert back["version"] == moved.json()["version"] + 1
+    history = await client.get(f"/api/v1/visits/{back['id']}/changes", headers=admin)
+    assert [c["kind"] for c in history.json()["items"]] == ["moved", "rescheduled"]
+    other = next(v for h, v in after.items() if h != programme["home"])
+    assert other["version"] == before[other["household_id"]]["version"], "unchanged, untouched"

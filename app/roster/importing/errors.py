@@ -96,12 +96,36 @@ class SchoolNotIdentified(Unprocessable):
     type, title = "roster-import-school", "School not identified"
 
 
+class OtherSchoolBundle(SchoolNotIdentified):
+    type, title = "roster-import-other-school", "Another school's roster"
+
+    def __init__(self, urn: str, schools: Sequence[tuple[str, str]]) -> None:
+        named = "; ".join(
+            f"{name or 'unnamed'} (URN {found or 'blank'})" for name, found in schools
+        )
+        super().__init__(
+            f"This school's URN is {urn}, but the school orgs in orgs.csv are: {named}. The "
+            "bundle holds another school's roster; nothing of it was imported.",
+            extra={"urn": urn, "bundle_urns": [found for _, found in schools]},
+        )
+
+
 class AcademicYearUnknown(Unprocessable):
     type, title = "roster-import-academic-year", "Academic year unknown"
 
 
 class TooManyRows(Unprocessable):
     type, title = "roster-import-too-many-rows", "Too many rows"
+
+
+def snapshot_refused(source: str, exc: ValidationError) -> TooManyRows:
+    """A produced roster the snapshot schema refuses as a whole (too many pupils, say), told by
+    where and which rule: pydantic's own text of the error would repeat the rows themselves."""
+    problems = "; ".join(
+        f"{'/'.join(str(part) for part in error['loc']) or 'roster'}: {error['msg']}"
+        for error in exc.errors()[:3]
+    )
+    return TooManyRows(f"{source} cannot be taken as a snapshot: {problems}.")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A OneRoster 1.1 or 1.2 CSV bundle (a zip of CSV files) as one school's roster snapshot.
 
-The zip is read in memory and never extracted: entry names that are absolute, climb with `..`,
-hold a backslash or a drive letter refuse the whole file, as do more entries than `max_members`
-or more unpacked bytes than `max_uncompressed_bytes` (the sizes the zip declares are checked
-before reading, and reading stops at the cap whatever they say). Files are found by name in any
+The zip is read in memory, never extracted, and never trusted: `archive` checks its directory
+against the caps (entries, unpacked bytes, compression ratio, safe names, no nested archives)
+before anything is inflated, and stops any entry that unpacks beyond them whatever it declared.
+`check_bundle` is the cheap part, for the upload: the directory, the manifest, orgs.csv and each
+file's header row. A file may hold at most `MAX_ROWS` data rows. Files are found by name in any
 one folder; names, header names and enum values are case-sensitive, as the standard says. A
 byte-order mark is ignored. Rows with `status` "tobedeleted" are skipped; a manifest that marks
 a file `delta` is refused, because a snapshot replaces the school's whole roster.
@@ -13,8 +14,10 @@ roles.csv for 1.2 (where it carries each user's role and org). Every other file 
 
 Mapping decisions:
 
-- School: the org of type `school` whose `identifier` is `school_urn` (English MIS exports put
-  the URN or DfE number there), else the only school org in orgs.csv.
+- School: the org of type `school` whose `identifier` is `school_urn`, the importing school's
+  URN (English MIS exports put the URN or DfE number there); or, without a URN, the only
+  school org in orgs.csv. A bundle whose school orgs all name other URNs is another school's
+  roster and is refused; a lone school org with a blank identifier is taken as the school.
 - Academic year: the `academic_year` argument if given; else the `schoolYear` ("2027" is
   2026/27) of the sessions the school's classes name in `termSourcedIds`, or of all sessions
   if they name none. With several years, the one under way today wins, else the next one
@@ -59,10 +62,8 @@ Rejection pointers are "/<file>/<data row, from 1>/<column>", e.g. "/users.csv/1
 """
 
 import hashlib
-import io
 import re
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -72,22 +73,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.core.csvio import read_csv
+from app.core.csvio import TooManyCsvRows, read_csv, read_csv_header
+from app.roster.importing.archive import ZipLimits, open_zip, read_head, read_member
 from app.roster.importing.errors import (
     AcademicYearUnknown,
     EmptyFile,
     ImportRejection,
     MissingColumns,
     MissingFile,
-    NotAZipFile,
+    OtherSchoolBundle,
     SchoolNotIdentified,
     TooManyRows,
     UnreadableCsv,
     UnsafeZipFile,
     UnsupportedBundle,
-    ZipTooLarge,
     build_row,
     pointer,
+    snapshot_refused,
 )
 from app.roster.models import SendStatus, Sex, YearGroup
 from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, RosterSnapshot
@@ -117,6 +119,13 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     ROLES: ("userSourcedId", "role", "orgSourcedId"),
 }
 V11_USER_COLUMNS = ("role",)
+TABLE_NAMES = frozenset(REQUIRED_COLUMNS)
+# Unpacked at upload, before the 202: a manifest is a few lines, orgs.csv a few schools.
+SMALL_FILE_BYTES = 1024 * 1024
+HEADER_BYTES = 64 * 1024
+# About what the default cap of unpacked bytes holds of the narrowest file (enrolments); a file
+# of a million one-cell rows would cost gigabytes as rows.
+MAX_ROWS = 250_000
 
 USER_ROLES = frozenset(
     {
@@ -171,7 +180,6 @@ NO_GUARDIAN = (
     "no parent, guardian or relative is linked to this pupil (agentSourcedIds), so there is no "
     "household or address for them"
 )
-_DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _SCHOOL_YEAR = re.compile(r"^\d{4}$")
 _ACADEMIC_YEAR = re.compile(r"^\d{4}/\d{2}$")
 
@@ -190,23 +198,31 @@ def parse_oneroster(
     *,
     school_urn: str | None = None,
     academic_year: str | None = None,
-    max_uncompressed_bytes: int = 200_000_000,
-    max_members: int = 50,
+    limits: ZipLimits | None = None,
 ) -> OneRosterResult:
     """One school's roster from a OneRoster CSV bundle; see the module docstring for the mapping.
 
+    `school_urn` is the importing school's URN: a bundle naming only other schools is refused.
     Raises an error from app.roster.importing.errors when the file cannot be imported at all.
     """
-    bundle = _load_bundle(data, max_uncompressed_bytes, max_members)
+    bundle = _load_bundle(data, limits or ZipLimits.from_settings())
     importer = _Importer(bundle, _school(bundle.rows(ORGS), school_urn))
     snapshot = importer.snapshot(academic_year)
     return OneRosterResult(snapshot, importer.rejected, bundle.counts, bundle.version)
 
 
-def check_bundle(data: bytes, max_uncompressed_bytes: int, max_members: int) -> None:
-    """Refuse at once what can never import: not a zip, unsafe names, over the caps, missing
-    files or columns. Raises the same errors as parse_oneroster."""
-    _load_bundle(data, max_uncompressed_bytes, max_members)
+def check_bundle(data: bytes, *, school_urn: str | None, limits: ZipLimits) -> None:
+    """Refuse at once what can never import, unpacking no more than the manifest, orgs.csv and
+    the header row of each other file, each under a small cap: not a zip, unsafe or over the
+    caps by its directory, a required file or column missing, another school's bundle. Raises
+    the same errors as parse_oneroster."""
+    with open_zip(data, limits) as archive:
+        bundle = _Zip(archive, limits.max_unpacked_bytes)
+        _, version, present = _contents(bundle)
+        for name in sorted(present - {ORGS}):
+            _check_header(name, bundle.head(name), _required_columns(name, version))
+        orgs = _table(ORGS, bundle.read(ORGS, SMALL_FILE_BYTES), REQUIRED_COLUMNS[ORGS])
+    _school(_live(orgs), school_urn)
 
 
 # --- the zip ------------------------------------------------------------------------------------
@@ -239,106 +255,71 @@ class _Bundle:
         return self.tables.get(file, [])
 
 
-def _load_bundle(data: bytes, max_bytes: int, max_members: int) -> _Bundle:
-    files, listing = _unzip(data, max_bytes, max_members)
-    if MANIFEST not in files:
-        raise MissingFile(MANIFEST, "every OneRoster bundle has one, naming its files", listing)
-    manifest_rows = _table(MANIFEST, files[MANIFEST], REQUIRED_COLUMNS[MANIFEST])
-    manifest = {row["propertyName"]: row["value"] for row in manifest_rows}
-    version = _version(manifest, files)
-    _apply_modes(manifest, files, listing)
-    _require_files(files, version, listing)
-    tables = {MANIFEST: manifest_rows}
-    for name in TABLES:
-        if name in files:
-            tables[name] = _table(name, files[name], _required_columns(name, version))
+class _Zip:
+    """The bundle's files in an open zip, found by name in any folder, read against one budget
+    of unpacked bytes."""
+
+    def __init__(self, archive: zipfile.ZipFile, budget: int) -> None:
+        self.archive = archive
+        self.budget = budget
+        self.entries: dict[str, zipfile.ZipInfo] = {}
+        members = archive.infolist()
+        for info in members:
+            name = PurePosixPath(info.filename).name
+            if info.is_dir() or info.filename.startswith("__MACOSX/") or name not in TABLE_NAMES:
+                continue
+            if name in self.entries:
+                # Two users.csv in different folders: which one is the roster is anyone's guess.
+                raise UnsafeZipFile(info.filename, f"is a second {name} in the bundle")
+            self.entries[name] = info
+        self.listing = sorted({PurePosixPath(i.filename).name for i in members if not i.is_dir()})
+
+    def read(self, name: str, cap: int | None = None) -> bytes:
+        limit = self.budget if cap is None else min(cap, self.budget)
+        content = read_member(self.archive, self.entries[name], limit)
+        self.budget -= len(content)
+        return content
+
+    def head(self, name: str) -> bytes:
+        return read_head(self.archive, self.entries[name], HEADER_BYTES)
+
+
+def _load_bundle(data: bytes, limits: ZipLimits) -> _Bundle:
+    with open_zip(data, limits) as archive:
+        bundle = _Zip(archive, limits.max_unpacked_bytes)
+        manifest_rows, version, present = _contents(bundle)
+        tables = {MANIFEST: manifest_rows}
+        for name in TABLES:
+            if name in present:
+                tables[name] = _table(name, bundle.read(name), _required_columns(name, version))
     if not tables[USERS]:
         raise EmptyFile(USERS)
     counts = {name: len(rows) for name, rows in tables.items()}
     return _Bundle(version, {name: _live(rows) for name, rows in tables.items()}, counts)
 
 
-def _unzip(data: bytes, max_bytes: int, max_members: int) -> tuple[dict[str, bytes], list[str]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise NotAZipFile() from None
-    with archive:
-        members = archive.infolist()
-        _check_members(members, max_bytes, max_members)
-        files = _read_members(archive, members, max_bytes)
-    listing = sorted({PurePosixPath(info.filename).name for info in members if not info.is_dir()})
-    return files, listing
-
-
-def _check_members(members: list[zipfile.ZipInfo], max_bytes: int, max_members: int) -> None:
-    if len(members) > max_members:
-        raise ZipTooLarge(
-            f"The zip file holds {len(members)} entries; at most {max_members} are accepted."
+def _contents(bundle: _Zip) -> tuple[list[_Row], str, set[str]]:
+    """The manifest's rows, the OneRoster version, and the files to read besides the manifest."""
+    if MANIFEST not in bundle.entries:
+        raise MissingFile(
+            MANIFEST, "every OneRoster bundle has one, naming its files", bundle.listing
         )
-    for info in members:
-        why = _unsafe_name(info.filename)
-        if why:
-            raise UnsafeZipFile(info.filename, why)
-    declared = sum(info.file_size for info in members)
-    if declared > max_bytes:
-        raise ZipTooLarge(
-            f"The zip file unpacks to {declared:,} bytes; at most {max_bytes:,} are accepted."
-        )
-
-
-def _unsafe_name(name: str) -> str | None:
-    # Nothing is extracted to disk, but a name that would escape a folder there is a sign of a
-    # hostile or broken file, and refusing it keeps that true if the bytes are ever written out.
-    if not name.strip("/"):
-        return "has no name"
-    if "\\" in name:
-        return "contains a backslash"
-    if name.startswith("/"):
-        return "is an absolute path"
-    if _DRIVE_LETTER.match(name):
-        return "starts with a drive letter"
-    if ".." in name.split("/"):
-        return "climbs out of its folder with '..'"
-    return None
-
-
-def _read_members(
-    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], max_bytes: int
-) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    budget = max_bytes
-    for info in members:
-        name = PurePosixPath(info.filename).name
-        if info.is_dir() or info.filename.startswith("__MACOSX/") or name not in REQUIRED_COLUMNS:
-            continue
-        if name in files:
-            # Two users.csv in different folders: which one is the roster is anyone's guess.
-            raise UnsafeZipFile(info.filename, f"is a second {name} in the bundle")
-        files[name] = _read_member(archive, info, budget)
-        budget -= len(files[name])
-    return files
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
-    cap = min(info.file_size, budget)
-    try:
-        with archive.open(info) as stream:
-            content = stream.read(cap + 1)
-    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError) as exc:
-        raise NotAZipFile(f"{info.filename} in the zip file cannot be unpacked: {exc}.") from None
-    if len(content) > cap:
-        raise ZipTooLarge(f"{info.filename} unpacks to more than the {cap:,} bytes allowed.")
-    return content
+    rows = _table(MANIFEST, bundle.read(MANIFEST, SMALL_FILE_BYTES), REQUIRED_COLUMNS[MANIFEST])
+    manifest = {row["propertyName"]: row["value"] for row in rows}
+    present = set(bundle.entries) - {MANIFEST}
+    version = _version(manifest, present)
+    present = _apply_modes(manifest, present, bundle.listing)
+    _require_files(present, version, bundle.listing)
+    return rows, version, present
 
 
 # --- the CSV files ------------------------------------------------------------------------------
 
 
-def _version(manifest: dict[str, str], files: dict[str, bytes]) -> str:
+def _version(manifest: dict[str, str], present: set[str]) -> str:
     declared = manifest.get("oneroster.version", "").strip()
     if not declared:
-        return V12 if ROLES in files else V11
+        return V12 if ROLES in present else V11
     if declared.startswith(V12):
         return V12
     if declared.startswith((V11, "1.0")):
@@ -348,7 +329,9 @@ def _version(manifest: dict[str, str], files: dict[str, bytes]) -> str:
     )
 
 
-def _apply_modes(manifest: dict[str, str], files: dict[str, bytes], listing: list[str]) -> None:
+def _apply_modes(manifest: dict[str, str], present: set[str], listing: list[str]) -> set[str]:
+    """The files to read: those present that the manifest does not mark absent."""
+    kept = set(present)
     for name in TABLES:
         mode = manifest.get(f"file.{name.removesuffix('.csv')}", "").strip().lower()
         if mode == "delta":
@@ -357,12 +340,13 @@ def _apply_modes(manifest: dict[str, str], files: dict[str, bytes], listing: lis
                 "whole roster with what the bundle holds, so it needs a bulk export."
             )
         if mode == "absent":
-            files.pop(name, None)
-        elif mode == "bulk" and name not in files:
+            kept.discard(name)
+        elif mode == "bulk" and name not in present:
             raise MissingFile(name, "manifest.csv lists it as a bulk file", listing)
+    return kept
 
 
-def _require_files(files: dict[str, bytes], version: str, listing: list[str]) -> None:
+def _require_files(present: set[str], version: str, listing: list[str]) -> None:
     needed = {
         USERS: "Threshold reads pupils, staff and guardians from it",
         ORGS: "Threshold reads the school from it",
@@ -370,7 +354,7 @@ def _require_files(files: dict[str, bytes], version: str, listing: list[str]) ->
     if version == V12:
         needed[ROLES] = "OneRoster 1.2 gives users' roles in it"
     for name, why in needed.items():
-        if name not in files:
+        if name not in present:
             raise MissingFile(name, why, listing)
 
 
@@ -381,14 +365,30 @@ def _required_columns(name: str, version: str) -> tuple[str, ...]:
 
 def _table(name: str, content: bytes, required: tuple[str, ...]) -> list[_Row]:
     try:
-        rows = read_csv(content)
+        rows = read_csv(content, max_rows=MAX_ROWS)
+    except TooManyCsvRows:
+        raise TooManyRows(
+            f"{name} has more than {MAX_ROWS:,} rows; one school's bundle holds far fewer."
+        ) from None
     except ValueError as exc:
         raise UnreadableCsv(name, str(exc)) from None
     if rows:
-        missing = [f"'{column}'" for column in required if column not in rows[0]]
-        if missing:
-            raise MissingColumns(name, missing, list(rows[0]))
+        _require_columns(name, list(rows[0]), required)
     return [_Row(name, number, cells) for number, cells in enumerate(rows, 1)]
+
+
+def _check_header(name: str, head: bytes, required: tuple[str, ...]) -> None:
+    try:
+        header = read_csv_header(head, max_bytes=HEADER_BYTES)
+    except ValueError as exc:
+        raise UnreadableCsv(name, str(exc)) from None
+    _require_columns(name, header, required)
+
+
+def _require_columns(name: str, header: list[str], required: tuple[str, ...]) -> None:
+    missing = [f"'{column}'" for column in required if column not in header]
+    if missing:
+        raise MissingColumns(name, missing, header)
 
 
 def _live(rows: list[_Row]) -> list[_Row]:
@@ -399,20 +399,22 @@ def _live(rows: list[_Row]) -> list[_Row]:
 
 
 def _school(orgs: list[_Row], urn: str | None) -> _Row:
+    """The school org the roster is for: the one whose identifier is `urn`, or the only one when
+    it gives no identifier at all (the bundle then does not say whose roster it is)."""
     schools = [row for row in orgs if row["type"] == "school"]
-    listing = "; ".join(
-        f"{row['name']} (identifier {row['identifier'] or 'blank'})" for row in schools
-    )
-    if urn:
-        schools = [row for row in schools if row["identifier"] == urn.strip()]
-        if not schools:
-            raise SchoolNotIdentified(
-                f"No org of type 'school' in orgs.csv has identifier {urn!r}. "
-                f"Its schools are: {listing or 'none'}."
-            )
     if not schools:
         raise SchoolNotIdentified("orgs.csv has no org of type 'school'.")
+    if urn:
+        chosen = [row for row in schools if row["identifier"] == urn.strip()]
+        if not chosen and len(schools) == 1 and not schools[0]["identifier"]:
+            chosen = schools
+        if not chosen:
+            raise OtherSchoolBundle(urn.strip(), [(r["name"], r["identifier"]) for r in schools])
+        schools = chosen
     if len(schools) > 1:
+        listing = "; ".join(
+            f"{row['name']} (identifier {row['identifier'] or 'blank'})" for row in schools
+        )
         raise SchoolNotIdentified(
             f"orgs.csv has {len(schools)} such schools ({listing}): say which by its URN."
         )
@@ -496,7 +498,7 @@ class _Importer:
                 academic_year=year, classes=classes, households=households, pupils=rows
             )
         except ValidationError as exc:
-            raise TooManyRows(f"The roster cannot be taken as a snapshot: {exc}") from None
+            raise snapshot_refused("The roster", exc) from None
 
     # users
 
@@ -530,7 +532,7 @@ class _Importer:
             if user_id in skipped:
                 continue
             if user_id not in users:
-                self.reject(row.at("userSourcedId"), f"no user {user_id!r} in users.csv")
+                self.reject(row.at("userSourcedId"), "names no user in users.csv")
             elif not _known(role, USER_ROLES):
                 self.reject(row.at("role"), _unknown_role(role, USER_ROLES, "the row was ignored"))
             else:
@@ -560,11 +562,11 @@ class _Importer:
                 row.at("role"), _unknown_role(role, ENROLLMENT_ROLES, "the row was ignored")
             )
         elif class_id not in self.all_classes:
-            self.reject(row.at("classSourcedId"), f"no class {class_id!r} in classes.csv")
+            self.reject(row.at("classSourcedId"), "names no class in classes.csv")
         elif user_id in self.skipped or class_id not in self.school_classes:
             return  # a disabled user, or another school's class
         elif (user := self.users.get(user_id)) is None:
-            self.reject(row.at("userSourcedId"), f"no user {user_id!r} in users.csv")
+            self.reject(row.at("userSourcedId"), "names no user in users.csv")
         elif role == "student":
             self._enrol_student(row, user)
         elif role in ("teacher", "aide") and class_id in self.classes:
@@ -584,7 +586,7 @@ class _Importer:
             self.reject(
                 user.row.at("email"),
                 f"no email, so this {row['role']} cannot be matched to a Threshold sign-in; "
-                f"left off class {cls.row['title']!r}",
+                f"left off the class at {cls.row.at('sourcedId')}",
             )
             return
         support = row["role"] == "aide" or row["primary"].lower() == "false"
@@ -723,26 +725,29 @@ class _Importer:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            reason = f"{text!r} is not a date like 2020-09-01" if text else "no birth date"
+            reason = "not a date like 2020-09-01" if text else "no birth date"
             self.reject(demo.at("birthDate"), f"{reason}; the pupil was not imported")
             return None
 
     def _sex(self, demo: _Row | None) -> Sex | None:
         text = demo["sex"] if demo else ""
         if text and text.lower() not in SEXES:
-            self.reject(demo.at("sex") if demo else "", f"{text!r} is not a OneRoster sex; ignored")
+            self.reject(
+                demo.at("sex") if demo else "",
+                "not a OneRoster sex (female, male, other, unspecified); ignored",
+            )
         return SEXES.get(text.lower())
 
     def _flag(self, sources: list[_Row], column: str) -> bool:
         text, where = _meta(sources, column)
         if text and text.lower() not in FLAGS:
-            self.reject(where, f"{text!r} is not true/false, 1/0 or Y/N; read as false")
+            self.reject(where, "not true/false, 1/0 or Y/N; read as false")
         return FLAGS.get(text.lower(), False)
 
     def _send(self, sources: list[_Row]) -> SendStatus:
         text, where = _meta(sources, "metadata.send")
         if text and text.lower() not in SEND:
-            self.reject(where, f"{text!r} is not none, sen_support or ehcp (N, K, E); read as none")
+            self.reject(where, "not none, sen_support or ehcp (N, K, E); read as none")
         return SEND.get(text.lower(), SendStatus.NONE)
 
     # households
@@ -770,7 +775,8 @@ class _Importer:
                 agent = self.users.get(agent_id)
                 if agent is None and agent_id not in self.skipped:
                     self.reject(
-                        pupil.row.at("agentSourcedIds"), f"no user {agent_id!r} in users.csv"
+                        pupil.row.at("agentSourcedIds"),
+                        f"id number {place + 1} of the list names no user in users.csv",
                     )
                 elif agent is not None and agent.guardian_role:
                     links[pupil].setdefault(agent, (0, place))
@@ -847,13 +853,13 @@ def _known(value: str, allowed: frozenset[str]) -> bool:
 
 
 def _bad_id(value: str) -> str:
-    said = f"sourcedId {value!r} is used by an earlier row" if value else "no sourcedId"
+    said = "this sourcedId is used by an earlier row" if value else "no sourcedId"
     return f"{said}; the row was left out"
 
 
 def _unknown_role(role: str, allowed: frozenset[str], outcome: str) -> str:
     listed = ", ".join(sorted(allowed))
-    return f"{role!r} is not a OneRoster role ({listed}; case-sensitive); {outcome}"
+    return f"not a OneRoster role ({listed}; case-sensitive); {outcome}"
 
 
 def _first_filled(row: _Row, *columns: str) -> str:

@@ -45,7 +45,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from app.core.csvio import read_csv
+from app.core.csvio import TooManyCsvRows, read_csv, read_csv_header
+from app.core.storable import MESSAGE
 from app.roster.importing.errors import (
     EmptyFile,
     ImportRejection,
@@ -54,6 +55,7 @@ from app.roster.importing.errors import (
     UnreadableCsv,
     build_row,
     pointer,
+    snapshot_refused,
 )
 from app.roster.models import SendStatus, Sex, YearGroup
 from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, RosterSnapshot
@@ -62,6 +64,8 @@ from app.roster.sync import address_key
 FILE = "The pupil list"
 REQUIRED_FIELDS = ("mis_id", "legal_first_name", "legal_last_name", "date_of_birth")
 MAX_CONTACTS = 10
+# Twice the pupils a snapshot may hold, leaving room for rows that are rejected.
+MAX_ROWS = 20_000
 YEAR_ORDER = list(YearGroup)
 
 T = TypeVar("T")
@@ -148,7 +152,11 @@ def parse_pupil_csv(data: bytes, mapping: PupilCsvMapping, *, academic_year: str
     Raises an error from app.roster.importing.errors when the file cannot be imported at all.
     """
     try:
-        rows = read_csv(data)
+        rows = read_csv(data, max_rows=MAX_ROWS)
+    except TooManyCsvRows:
+        raise TooManyRows(
+            f"{FILE} has more than {MAX_ROWS:,} rows; a school's roster holds far fewer."
+        ) from None
     except ValueError as exc:
         raise UnreadableCsv(FILE, str(exc)) from None
     if not rows:
@@ -157,6 +165,22 @@ def parse_pupil_csv(data: bytes, mapping: PupilCsvMapping, *, academic_year: str
     reader = _PupilList(columns)
     snapshot = reader.snapshot(rows, academic_year)
     return PupilCsvResult(snapshot, reader.rejected, absent)
+
+
+def check_pupil_csv(data: bytes, mapping: PupilCsvMapping) -> None:
+    """Refuse at once, from its header row alone (and a scan for NUL bytes), a file that can
+    never import: no header, without a column the mapping needs, or holding a NUL. Raises the
+    same errors as parse_pupil_csv."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        # A NUL cannot be stored: refused now, by its line, rather than by the job.
+        line = data.count(b"\n", 0, nul) + 1
+        raise UnreadableCsv(FILE, f"line {line} {MESSAGE}")
+    try:
+        header = read_csv_header(data)
+    except ValueError as exc:
+        raise UnreadableCsv(FILE, str(exc)) from None
+    _resolve(mapping, header)
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -344,7 +368,7 @@ class _PupilList:
                 academic_year=academic_year, classes=classes, households=households, pupils=final
             )
         except ValidationError as exc:
-            raise TooManyRows(f"The pupil list cannot be taken as a snapshot: {exc}") from None
+            raise snapshot_refused("The pupil list", exc) from None
 
     # pupils
 
@@ -354,7 +378,7 @@ class _PupilList:
         for number, cells in enumerate(rows, 1):
             mis_id = self.cell(cells, "mis_id")
             if mis_id in seen:
-                self.reject(self.at(number, "mis_id"), f"{mis_id!r} is on an earlier row; left out")
+                self.reject(self.at(number, "mis_id"), "this mis_id is on an earlier row; left out")
             elif (row := self._pupil(number, cells)) is not None:
                 seen.add(mis_id)
                 pupils.append(_Pupil(number, cells, row))
@@ -397,7 +421,7 @@ class _PupilList:
         text = self.cell(cells, "date_of_birth")
         born = date_from_text(text) if text else None
         if born is None:
-            said = f"{text!r} is not a date like 14/03/2019" if text else "no date of birth"
+            said = "not a date like 14/03/2019" if text else "no date of birth"
             self.reject(self.at(number, "date_of_birth"), f"{said}; the pupil was not imported")
         return born
 
@@ -405,7 +429,7 @@ class _PupilList:
         if not text:
             return vocabulary.blank
         if _key(text) not in vocabulary.words:
-            self.reject(where, f"{text!r} is not {vocabulary.hint}; ignored")
+            self.reject(where, f"not {vocabulary.hint}; ignored")
             return vocabulary.blank
         return vocabulary.words[_key(text)]
 
@@ -428,7 +452,7 @@ class _PupilList:
         if text and year is None:
             self.reject(
                 self.at(pupil.number, "year_group"),
-                f"{text!r} is not a year group (Reception, Year 3, N2...); ignored",
+                "not a year group (Reception, Year 3, N2...); ignored",
             )
         return year
 
@@ -436,7 +460,7 @@ class _PupilList:
         if not years:
             self.reject(
                 self.at(number, "class_name"),
-                f"no year group for class {name!r}: none of its pupils has a readable year; "
+                "no year group for this class: none of its pupils has a readable year; "
                 "the class was not imported",
             )
             return None

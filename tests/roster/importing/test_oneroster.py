@@ -6,29 +6,36 @@ from datetime import date
 
 import pytest
 
+from app.roster.importing import oneroster
+from app.roster.importing.archive import ZipLimits
 from app.roster.importing.errors import (
     AcademicYearUnknown,
     MissingColumns,
     MissingFile,
     NotAZipFile,
+    OtherSchoolBundle,
     SchoolNotIdentified,
+    TooManyRows,
     UnsafeZipFile,
     UnsupportedBundle,
     ZipTooLarge,
 )
-from app.roster.importing.oneroster import OneRosterResult, parse_oneroster
+from app.roster.importing.oneroster import OneRosterResult, check_bundle, parse_oneroster
 from app.roster.models import SendStatus, Sex, YearGroup
 from app.roster.snapshot import HouseholdRow, PupilRow, RosterSnapshot
+from tests.roster.importing.bombs import MIB, deflated, zeros, zip_entries
 from tests.roster.importing.bundles import (
     SCHOOL_ID,
     SCHOOL_URN,
     Bundle,
     Table,
+    csv_bytes,
     make_upn,
     primary_school,
     zip_bundle,
     zip_of,
 )
+from tests.roster.importing.test_archive import bounded
 
 VERSIONS = ["1.1", "1.2"]
 
@@ -341,6 +348,21 @@ def test_an_unknown_urn_is_refused() -> None:
         parse(primary_school(), school_urn="999999")
 
 
+def test_another_schools_bundle_is_refused_naming_both_urns() -> None:
+    with pytest.raises(OtherSchoolBundle) as caught:
+        parse(primary_school(), school_urn="149999")
+    assert "149999" in caught.value.detail
+    assert f"Oakfield Primary School (URN {SCHOOL_URN})" in caught.value.detail
+    assert caught.value.extra == {"urn": "149999", "bundle_urns": [SCHOOL_URN]}
+
+
+def test_a_lone_school_without_an_identifier_is_taken_as_the_urns() -> None:
+    bundle = primary_school()
+    bundle["orgs.csv"].row("sourcedId", SCHOOL_ID)["identifier"] = ""
+
+    assert len(parse(bundle, school_urn="149999").snapshot.pupils) == 7
+
+
 def test_the_academic_year_argument_wins() -> None:
     assert parse(primary_school(), academic_year="2027/28").snapshot.academic_year == "2027/28"
 
@@ -385,7 +407,7 @@ def test_an_entry_declaring_more_than_the_cap_is_refused_before_reading() -> Non
     data = zip_bundle(primary_school())
 
     with pytest.raises(ZipTooLarge, match="at most 1,000 are accepted"):
-        parse_oneroster(data, max_uncompressed_bytes=1_000)
+        parse_oneroster(data, limits=ZipLimits(max_unpacked_bytes=1_000, max_ratio=100))
 
 
 def test_an_entry_unpacking_beyond_its_declared_size_is_stopped() -> None:
@@ -395,6 +417,7 @@ def test_an_entry_unpacking_beyond_its_declared_size_is_stopped() -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.csv", b"propertyName,value\r\n")
+        archive.writestr("orgs.csv", csv_bytes(primary_school()["orgs.csv"]))
         archive.writestr("users.csv", content)
     data = bytearray(out.getvalue())
     size = len(content).to_bytes(4, "little")
@@ -402,7 +425,7 @@ def test_an_entry_unpacking_beyond_its_declared_size_is_stopped() -> None:
         data[at : at + 4] = (10).to_bytes(4, "little")
 
     with pytest.raises((ZipTooLarge, NotAZipFile)):
-        parse_oneroster(bytes(data), max_uncompressed_bytes=100_000)
+        parse_oneroster(bytes(data), limits=ZipLimits(max_unpacked_bytes=100_000, max_ratio=100))
 
 
 def _all(data: bytearray, needle: bytes) -> list[int]:
@@ -411,6 +434,13 @@ def _all(data: bytearray, needle: bytes) -> list[int]:
         found.append(at)
         at = data.find(needle, at + 1)
     return found
+
+
+def test_a_file_of_more_rows_than_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(oneroster, "MAX_ROWS", 16)  # the manifest has 16 rows; users.csv 17
+
+    with pytest.raises(TooManyRows, match=r"users\.csv has more than 16 rows"):
+        parse(primary_school())
 
 
 def test_a_bundle_without_users_is_refused() -> None:
@@ -487,3 +517,50 @@ def test_the_school_org_must_exist() -> None:
 
     with pytest.raises(SchoolNotIdentified):
         parse(bundle)
+
+
+# --- the checks made at upload ------------------------------------------------------------------
+
+LIMITS = ZipLimits(max_unpacked_bytes=32 * MIB, max_ratio=100)
+
+
+def test_the_upload_check_passes_a_good_bundle() -> None:
+    for version in VERSIONS:
+        check_bundle(zip_bundle(primary_school(version)), school_urn=SCHOOL_URN, limits=LIMITS)
+
+
+def test_the_upload_check_refuses_another_schools_bundle() -> None:
+    with pytest.raises(OtherSchoolBundle, match="149999"):
+        check_bundle(zip_bundle(primary_school()), school_urn="149999", limits=LIMITS)
+
+
+def test_the_upload_check_refuses_a_missing_column_from_the_header_row() -> None:
+    bundle = primary_school()
+    enrolments = bundle["enrollments.csv"]
+    bundle["enrollments.csv"] = Table(
+        [c for c in enrolments.header if c != "role"], enrolments.rows
+    )
+
+    with pytest.raises(MissingColumns, match=r"enrollments\.csv has no column 'role'"):
+        check_bundle(zip_bundle(bundle), school_urn=SCHOOL_URN, limits=LIMITS)
+
+
+def test_the_upload_check_refuses_a_missing_file() -> None:
+    bundle = primary_school()
+    del bundle["orgs.csv"]
+
+    with pytest.raises(MissingFile, match=r"orgs\.csv"):
+        check_bundle(zip_bundle(bundle), school_urn=SCHOOL_URN, limits=LIMITS)
+
+
+def test_the_upload_check_unpacks_only_header_rows() -> None:
+    # users.csv is its header and then 24 MiB (within the caps, with a lenient ratio): the
+    # check reads the header row and no further.
+    header = csv_bytes(Table(primary_school()["users.csv"].header))
+    files = {name: csv_bytes(table) for name, table in primary_school().items()}
+    entries = [deflated(name, content) for name, content in files.items() if name != "users.csv"]
+    entries.append(zeros("users.csv", 24, head=header))
+    lenient = ZipLimits(max_unpacked_bytes=32 * MIB, max_ratio=10_000)
+
+    with bounded(seconds=1, bytes_allocated=4 * MIB):
+        check_bundle(zip_entries(entries), school_urn=SCHOOL_URN, limits=lenient)

@@ -7,11 +7,13 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from app.roster.importing.errors import EmptyFile, MissingColumns
+from app.roster.importing.errors import EmptyFile, MissingColumns, TooManyRows, UnreadableCsv
 from app.roster.importing.pupil_csv import (
+    MAX_ROWS,
     ContactColumns,
     PupilCsvMapping,
     PupilCsvResult,
+    check_pupil_csv,
     date_from_text,
     parse_pupil_csv,
     year_group_from_text,
@@ -184,7 +186,8 @@ def test_a_bad_date_of_birth_rejects_the_row() -> None:
 
     assert "1006" not in {row.mis_id for row in result.snapshot.pupils}
     reasons = {r.pointer: r.reason for r in result.rejected}
-    assert "'31/02/2020' is not a date" in reasons["/rows/6/DOB"]
+    assert "not a date like 14/03/2019" in reasons["/rows/6/DOB"]
+    assert "31/02/2020" not in reasons["/rows/6/DOB"]  # a date of birth is not repeated back
 
 
 def test_windows_1252_with_crlf_keeps_accented_names() -> None:
@@ -218,6 +221,9 @@ def test_unreadable_values_are_reported_and_ignored() -> None:
         r.pointer for r in result.rejected
     }
     assert result.snapshot.classes == []
+    reasons = " ".join(r.reason for r in result.rejected)
+    assert "maybe" not in reasons  # the reasons name the rule, never the value
+    assert "Class 1" not in reasons
 
 
 def test_a_repeated_pupil_is_rejected() -> None:
@@ -313,6 +319,25 @@ def test_header_names_match_ignoring_case_and_spacing() -> None:
 def test_a_file_with_only_a_header_is_refused() -> None:
     with pytest.raises(EmptyFile):
         parse(csv_text(SIMS_HEADER, []).encode())
+
+
+def test_a_file_of_more_rows_than_a_roster_holds_is_refused() -> None:
+    rows = [[str(n), "", "Khan", "Zara", "", "14/03/2021"] for n in range(MAX_ROWS + 1)]
+
+    with pytest.raises(TooManyRows, match="more than 20,000 rows"):
+        parse(csv_text(SIMS_HEADER[:6], rows).encode())
+
+
+def test_the_upload_check_reads_the_header_row_only() -> None:
+    header = csv_text(SIMS_HEADER, []).encode()
+    check_pupil_csv(header + b'\xff\xfe not "csv" at all' * 1000, PupilCsvMapping())
+
+    with pytest.raises(MissingColumns, match="'FSM Eligible'"):
+        check_pupil_csv(sims_file(), PupilCsvMapping(free_school_meals="FSM Eligible"))
+    with pytest.raises(UnreadableCsv, match="header row is longer than 65,536 bytes"):
+        check_pupil_csv(b"Adno," * 20_000, PupilCsvMapping())
+    with pytest.raises(UnreadableCsv, match="line 3 contains a character that cannot be stored"):
+        check_pupil_csv(header + b"1001,x\r\n1002,\x00\r\n", PupilCsvMapping())
 
 
 # --- values -------------------------------------------------------------------------------------
