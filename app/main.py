@@ -94,7 +94,9 @@ def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
         statuses |= {"404"}
     if method in {"post", "put", "patch", "delete"}:
         statuses |= {"409"}
-    if method in {"patch", "delete"}:
+    if method in {"patch", "delete"} or any(
+        p.get("in") == "header" and p.get("name") == "If-Match" for p in parameters
+    ):
         statuses |= {"412", "428"}
     return sorted(statuses)
 

@@ -133,7 +133,12 @@ def prepare(summary: dict[str, Any], base: str) -> Fixture:
         )
         programme = f"/api/v1/programmes/{second['id']}"
         expect(client.put(f"{programme}/second-adults", json={"staff_ids": [support]}, headers=slt))
-        expect(client.post(f"{programme}/transitions", json={"to": "scheduling"}, headers=slt))
+        moved = client.post(
+            f"{programme}/transitions",
+            json={"to": "scheduling"},
+            headers=slt | {"If-Match": "*"},
+        )
+        expect(moved)
         expect(
             client.post(f"{programme}/schedule-runs", json={"time_limit_seconds": 5}, headers=slt)
         )
@@ -142,7 +147,9 @@ def prepare(summary: dict[str, Any], base: str) -> Fixture:
         office = sign_in(client, login_of(summary, "office", first["school_id"]), password)
         programme = f"/api/v1/programmes/{first['id']}"
         expect(client.post(f"{programme}/invitations", headers=office))
-        homes = expect(client.get(f"{programme}/households", headers=office))
+        homes = expect(client.get(f"{programme}/households?limit={PARENTS}", headers=office))[
+            "items"
+        ]
         codes = {}
         for home in homes[:PARENTS]:
             url = f"{programme}/households/{home['household_id']}/invitation"

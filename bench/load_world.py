@@ -42,14 +42,14 @@ CLUSTER = ("15", "main")
 SCHOOL_SIZES = (650, 420, 210)
 COLLECTING = {
     "name": "Reception home visits",
-    "academic_year": "2026/27",
-    "visit_days": ["2026-09-02", "2026-09-03", "2026-09-04"],
+    "academic_year": "2026/27",  # the generated rosters' (app/synthetic/dates.py)
+    "visit_days": ["2027-07-07", "2027-07-08", "2027-07-09"],
     "day_starts": "09:00",
     "day_ends": "17:30",
     "breaks": [{"starts": "12:00", "ends": "13:00"}],
     "year_groups": ["R"],
 }
-SCHEDULING = COLLECTING | {"visit_days": ["2026-09-02", "2026-09-03", "2026-09-04", "2026-09-07"]}
+SCHEDULING = COLLECTING | {"visit_days": ["2027-07-07", "2027-07-08", "2027-07-09", "2027-07-12"]}
 
 
 # --- PostgreSQL: the cluster and a throw-away database ------------------------------------------
@@ -453,7 +453,7 @@ async def _open_programme(
     from app.core.db import open_session
     from app.core.tenancy import system_scope
     from app.core.types import utcnow
-    from app.programmes import service
+    from app.programmes import service, transitions
     from app.programmes.models import ProgrammeStatus
     from app.programmes.schemas import ProgrammeCreate
     from app.synthetic.answers import answer_programme
@@ -470,8 +470,8 @@ async def _open_programme(
     school_id = world.trusts[0].schools[school_index].id
     async with open_session(system_scope("load: programme")) as session:
         created = await service.create(session, who, school_id, body)
-        programme = await service.transition(
-            session, who, created.id, ProgrammeStatus.COLLECTING, None
+        programme = await transitions.transition(
+            session, who, created.id, ProgrammeStatus.COLLECTING, "*"
         )
         await answer_programme(session, who, programme, seed=seed + school_index, now=now)
     return programme
@@ -564,7 +564,7 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
     from app.core.jobs import run_pending
     from app.core.permissions import Role
     from app.core.tenancy import system_scope
-    from app.programmes import service, teams
+    from app.programmes import teams, transitions
     from app.programmes.models import ProgrammeStatus, Slot
     from app.programmes.schemas import SecondAdultsWrite
     from app.scheduling import service as scheduling
@@ -579,7 +579,7 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
     ]
     async with open_session(system_scope("load: scheduling")) as session:
         await teams.set_pool(session, who, programme.id, SecondAdultsWrite(staff_ids=pool))
-        await service.transition(session, who, programme.id, ProgrammeStatus.SCHEDULING, None)
+        await transitions.transition(session, who, programme.id, ProgrammeStatus.SCHEDULING, "*")
         await scheduling.start_run(
             session, who, programme.id, ScheduleRunCreate(time_limit_seconds=5, seed=seed)
         )

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 from app.core.permissions import Role
+from app.synthetic.dates import ACADEMIC_YEAR, VISIT_WEEK
 from app.synthetic.generator import DEMO_PASSWORD, World
 
 OK, DENY, HIDE, UNAUTH = "ok", 403, 404, 401
@@ -64,6 +65,8 @@ class Policy:
     files: Callable[[World], dict[str, tuple[str, bytes]]] | None = None
     public: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Sent with If-Match: * (as every PATCH, PUT and DELETE is).
+    if_match: bool = False
 
 
 def rule(
@@ -186,8 +189,8 @@ CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
 def _programme_body(_: World) -> dict[str, Any]:
     return {
         "name": f"Matrix {uuid4().hex[:8]}",
-        "academic_year": "2026/27",
-        "visit_days": ["2026-09-01"],
+        "academic_year": ACADEMIC_YEAR,
+        "visit_days": [VISIT_WEEK[1].isoformat()],
         "day_starts": "09:00",
         "day_ends": "12:00",
         "year_groups": ["R"],
@@ -346,12 +349,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("GET", f"{V1}/schools/{{school_id}}/programmes"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}"): Policy(PROGRAMME_READERS),
-    # The home programme is collecting answers.
+    # The home programme is collecting answers. A transition, like a PATCH, is sent with
+    # If-Match (428 without it).
     ("PATCH", f"{V1}/programmes/{{programme_id}}"): Policy(
         PROGRAMME_MANAGERS, json=lambda w: {"reminder_lead_days": 5}
     ),
     ("POST", f"{V1}/programmes/{{programme_id}}/transitions"): Policy(
-        PROGRAMME_MANAGERS, json=lambda w: {"to": "scheduling"}
+        PROGRAMME_MANAGERS, json=lambda w: {"to": "scheduling"}, if_match=True
     ),
     ("GET", f"{V1}/programmes/{{programme_id}}/slots"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/households"): Policy(PROGRAMME_READERS),
@@ -436,7 +440,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PUT", f"{V1}/parent/programmes/{{programme_id}}/households/{{household_id}}/answer"): (
         Policy(
             rule(ok=("parent",), hide=("other_parent",)),
-            json=lambda w: {"unavailable": [{"day": "2026-09-01", "part": "afternoon"}]},
+            json=lambda w: {
+                "unavailable": [{"day": VISIT_WEEK[1].isoformat(), "part": "afternoon"}]
+            },
         )
     ),
     ("POST", f"{V1}/integration-clients"): Policy(

@@ -360,7 +360,7 @@ async def test_route_answers_as_declared(
     else:
         login = _login(world, targets, principal)
         headers = await bearer(login) if login else {}
-    if method in {"PATCH", "PUT", "DELETE"}:
+    if method in {"PATCH", "PUT", "DELETE"} or policy.if_match:
         headers["If-Match"] = "*"
     kwargs: dict[str, Any] = {"headers": headers}
     if policy.json:

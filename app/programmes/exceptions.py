@@ -23,3 +23,15 @@ class TeamsLocked(InvalidState):
 
 class StaffNotEligible(Unprocessable):
     type, title = "staff-not-eligible", "Staff member cannot visit"
+
+
+class SettingsRefused(Unprocessable):
+    type, title = "programme-settings-invalid", "Programme settings do not make sense"
+
+
+class ScheduleMissing(InvalidState):
+    type, title = "schedule-missing", "No schedule to publish"
+
+
+class ScheduleIncomplete(InvalidState):
+    type, title = "schedule-incomplete", "Families without a visit"

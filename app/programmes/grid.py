@@ -66,3 +66,7 @@ def _utc(local: datetime) -> datetime:
 
 def local_time(instant: datetime) -> datetime:
     return instant.astimezone(LONDON)
+
+
+def london_today() -> date:
+    return datetime.now(LONDON).date()

@@ -29,6 +29,11 @@ NEXT_STATUS: dict[ProgrammeStatus, ProgrammeStatus] = {
     ProgrammeStatus.PUBLISHED: ProgrammeStatus.IN_PROGRESS,
     ProgrammeStatus.IN_PROGRESS: ProgrammeStatus.CLOSED,
 }
+# And the one step back: plans change after publishing, so SLT may reopen a published schedule
+# (with a reason) until its first visit day begins.
+PREVIOUS_STATUS: dict[ProgrammeStatus, ProgrammeStatus] = {
+    ProgrammeStatus.PUBLISHED: ProgrammeStatus.SCHEDULING,
+}
 
 
 class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=True):
@@ -52,6 +57,8 @@ class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=Tru
     preferences_open_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     preferences_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminder_lead_days: int = 3
+    # Each time SLT took the published schedule back to scheduling: [{"at", "by", "reason"}].
+    reopenings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 
     def days(self) -> list[date]:
         return [date.fromisoformat(d) for d in self.visit_days]

@@ -1,3 +1,5 @@
+from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +17,7 @@ from app.programmes.models import (
     TeamRole,
     VisitProgramme,
 )
-from app.roster.models import Pupil, SchoolClass
+from app.roster.models import Household, HouseholdSource, Pupil, SchoolClass
 
 
 def children_in_scope(programme: VisitProgramme) -> Select[Any]:
@@ -86,6 +88,64 @@ class ProgrammeRepository(ScopedRepository[VisitProgramme]):
             statement = statement.where(col(Pupil.household_id) == household_id)
         rows = await self.session.execute(statement)
         return [(h, p, str(y)) for h, p, y in rows.all() if h is not None]
+
+    def households_in_scope(self, programme: VisitProgramme) -> Select[Any]:
+        """One row (household_id) per household the programme reaches, for paging."""
+        return (
+            children_in_scope(programme)
+            .with_only_columns(col(Pupil.household_id))
+            .group_by(col(Pupil.household_id))
+        )
+
+    async def children(
+        self, programme: VisitProgramme, household_ids: Collection[UUID]
+    ) -> list[Any]:
+        """The children in scope of these households, as children_in_scope's rows."""
+        if not household_ids:
+            return []
+        rows = await self.session.execute(
+            children_in_scope(programme)
+            .where(col(Pupil.household_id).in_(household_ids))
+            .order_by(col(Pupil.household_id), col(Pupil.id))
+        )
+        return list(rows.all())
+
+    async def references(self, school_id: UUID, household_ids: Collection[UUID]) -> dict[UUID, str]:
+        """The school's own MIS family id of each household that has one."""
+        if not household_ids:
+            return {}
+        rows = await self.session.execute(
+            select(HouseholdSource.household_id, HouseholdSource.mis_id).where(
+                col(HouseholdSource.school_id) == school_id,
+                col(HouseholdSource.household_id).in_(household_ids),
+            )
+        )
+        return dict(rows.all())
+
+    async def classes_of(
+        self, school_id: UUID, household_ids: Collection[UUID]
+    ) -> dict[UUID, set[UUID | None]]:
+        """The classes of every pupil of these households at the school (in scope or not): the
+        roster's need-to-know for addresses."""
+        found: dict[UUID, set[UUID | None]] = defaultdict(set)
+        if not household_ids:
+            return found
+        rows = await self.session.execute(
+            select(Pupil.household_id, Pupil.class_id).where(
+                col(Pupil.school_id) == school_id, col(Pupil.household_id).in_(household_ids)
+            )
+        )
+        for household_id, class_id in rows.all():
+            found[household_id].add(class_id)
+        return found
+
+    async def homes(self, household_ids: Collection[UUID]) -> dict[UUID, Household]:
+        if not household_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Household).where(col(Household.id).in_(household_ids))
+        )
+        return {h.id: h for h in rows}
 
     async def exemptions(self, programme_id: UUID) -> dict[UUID, HouseholdExemption]:
         rows = await self.session.scalars(

@@ -9,7 +9,7 @@ from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
-from app.programmes import service, teams
+from app.programmes import households, service, teams, transitions
 from app.programmes.schemas import (
     ClassTeamRead,
     ExemptionSet,
@@ -83,7 +83,8 @@ async def update_programme(
 @programmes.post(
     "/{programme_id}/transitions",
     summary="Move the programme to its next status (draft → collecting → scheduling → "
-    "published → in_progress → closed)",
+    "published → in_progress → closed), or a published one back to scheduling with a reason "
+    "before its first visit day; If-Match required",
 )
 async def transition_programme(
     programme_id: UUID,
@@ -93,9 +94,11 @@ async def transition_programme(
     if_match: IfMatch,
     who: Manager,
 ) -> ProgrammeRead:
-    programme = await service.transition(session, who, programme_id, body.to, if_match)
+    programme, described = await transitions.change_status(
+        session, who, programme_id, body, if_match
+    )
     set_etag(response, programme)
-    return await service.describe(session, who, programme)
+    return described
 
 
 @programmes.get("/{programme_id}/slots", summary="The slot grid, in time order")
@@ -108,12 +111,14 @@ async def list_slots(
 
 @programmes.get(
     "/{programme_id}/households",
-    summary="Households in scope: every on-roll household with a pupil in a year group in scope",
+    summary="Households in scope, a page at a time: every on-roll household with a pupil in a "
+    "year group in scope, with its family name, address (for those who may see it) and children",
 )
 async def list_households_in_scope(
-    programme_id: UUID, session: SessionDep, who: Reader
-) -> list[HouseholdInScope]:
-    return await service.households_in_scope(session, who, programme_id)
+    programme_id: UUID, session: SessionDep, page: PageDep, who: Reader
+) -> Page[HouseholdInScope]:
+    items, cursor = await households.households_in_scope(session, who, programme_id, page)
+    return Page(items=items, next_cursor=cursor)
 
 
 @programmes.put(
@@ -123,7 +128,7 @@ async def list_households_in_scope(
 async def set_exemption(
     programme_id: UUID, household_id: UUID, body: ExemptionSet, session: SessionDep, who: Manager
 ) -> HouseholdInScope:
-    return await service.set_exemption(session, who, programme_id, household_id, body)
+    return await households.set_exemption(session, who, programme_id, household_id, body)
 
 
 @programmes.delete(
@@ -134,7 +139,7 @@ async def set_exemption(
 async def clear_exemption(
     programme_id: UUID, household_id: UUID, session: SessionDep, who: Manager
 ) -> Response:
-    await service.clear_exemption(session, who, programme_id, household_id)
+    await households.clear_exemption(session, who, programme_id, household_id)
     return Response(status_code=204)
 
 

@@ -89,6 +89,26 @@ class ProgrammeUpdate(Patch):
     reminder_lead_days: int | None = Field(default=None, ge=0, le=30)
 
 
+class ProgrammeWarning(Output):
+    """Allowed, but perhaps not what the school means; nothing was refused."""
+
+    type: str = Field(
+        description="weekend-visit-day, or class-over-capacity (on the move to collecting)",
+        examples=["weekend-visit-day"],
+    )
+    pointer: str | None = Field(
+        default=None, description="JSON pointer into this programme, e.g. #/visit_days/2"
+    )
+    class_id: UUID | None = None
+    detail: str
+
+
+class Reopening(Output):
+    at: datetime
+    by: UUID | None
+    reason: str
+
+
 class ProgrammeRead(Output):
     id: UUID
     school_id: UUID
@@ -107,6 +127,14 @@ class ProgrammeRead(Output):
     preferences_close_at: datetime | None
     reminder_lead_days: int
     slot_count: int
+    reopenings: list[Reopening] = Field(
+        description="Each time SLT took the published schedule back to scheduling, and why."
+    )
+    warnings: list[ProgrammeWarning] = Field(
+        default=[],
+        description="Settings a school may mean but should check (a weekend visit day); on the "
+        "move to collecting, each class with more families than its adults can visit.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -120,7 +148,24 @@ class SlotRead(Output):
 
 
 class Transition(Input):
-    to: ProgrammeStatus = Field(description="The next status; programmes move one step at a time.")
+    """Send with If-Match: the programme's ETag."""
+
+    to: ProgrammeStatus = Field(
+        description="The next status (programmes move one step at a time), or `scheduling` to "
+        "take a published schedule back before its first visit day."
+    )
+    acknowledged_unplaced: list[UUID] = Field(
+        default=[],
+        max_length=5000,
+        description="Publishing: households in scope SLT knowingly publishes without a visit. "
+        "Any other family with no visit refuses the publish (409 schedule-incomplete).",
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1000,
+        description="Required to take a published programme back to scheduling.",
+    )
 
 
 class ExemptionSet(Input):
@@ -128,8 +173,25 @@ class ExemptionSet(Input):
     reason: str = Field(min_length=3, max_length=1000)
 
 
+class ChildInScope(Output):
+    pupil_id: UUID
+    first_name: str
+    class_name: str
+    year_group: YearGroup
+
+
 class HouseholdInScope(Output):
     household_id: UUID
+    family_name: str = Field(description="The surnames of the children in scope.")
+    reference: str | None = Field(description="The school's MIS family id, when it has one.")
+    address_line1: str | None = Field(
+        description="Address fields are null for callers who may not see addresses: only "
+        "office, SLT, DSLs and the children's own class staff see them."
+    )
+    address_line2: str | None
+    town: str | None
+    postcode: str | None
+    children: list[ChildInScope]
     pupil_ids: list[UUID]
     year_groups: list[YearGroup]
     exemption: str | None = None
@@ -176,6 +238,20 @@ class TeamPerson(Output):
     trained: bool = Field(description="Visit training recorded on or before today.")
 
 
+class ClassCapacityRead(Output):
+    families: int = Field(
+        description="Families to visit with a child in this class: in scope, not exempt, not "
+        "declined (a family with children in two classes counts in each)."
+    )
+    visits_possible: int | None = Field(
+        description="The most visits the class's adults can make in the programme's days: days "
+        "× slots × the daily maximum, less their time away; the binding adult decides (the "
+        "MIS's class teachers until a team is set). Null while the class has no teacher."
+    )
+    limited_by: UUID | None = Field(description="The binding adult, when it is one person.")
+    problem: str | None = Field(description="What would fix it, when families outnumber visits.")
+
+
 class ClassTeamRead(Output):
     class_id: UUID
     class_name: str
@@ -183,8 +259,10 @@ class ClassTeamRead(Output):
     teachers: list[TeamPerson]
     second_adult: TeamPerson | None
     suggested_teacher_ids: list[UUID] = Field(description="The class's teachers in the MIS.")
+    capacity: ClassCapacityRead
     problems: list[str] = Field(
-        description="Why this team cannot visit yet, in plain English; empty when complete."
+        description="Why this team cannot visit yet (or not every family), in plain English; "
+        "empty when complete."
     )
 
 

@@ -1,9 +1,9 @@
-"""Running a programme: its settings and slot grid while in draft, its status one step at a
-time, and which households it must reach."""
+"""Running a programme: its settings and slot grid while in draft (dates that make sense, see
+checks.py), how it reads, and whether a household is one it must reach. Its status moves in
+transitions.py; its households are listed in households.py."""
 
 import uuid
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import date, time
 from typing import Any
 from uuid import UUID
@@ -13,33 +13,21 @@ from sqlmodel import col, delete
 
 from app.core import audit
 from app.core.bulk import insert_rows
-from app.core.concurrency import etag_of, save_versioned
+from app.core.concurrency import save_versioned
 from app.core.errors import Unprocessable
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.core.types import utcnow
-from app.programmes.exceptions import (
-    HouseholdNotInScope,
-    NotInDraft,
-    ProgrammeNameTaken,
-    TransitionRefused,
-)
-from app.programmes.grid import Break, local_time, slot_grid
-from app.programmes.models import (
-    NEXT_STATUS,
-    HouseholdExemption,
-    ProgrammeStatus,
-    Slot,
-    VisitProgramme,
-)
+from app.programmes.checks import Proposed, refuse_senseless, setting_warnings
+from app.programmes.exceptions import HouseholdNotInScope, NotInDraft, ProgrammeNameTaken
+from app.programmes.grid import Break, local_time, london_today, slot_grid
+from app.programmes.models import HouseholdExemption, ProgrammeStatus, Slot, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import (
-    ExemptionSet,
-    HouseholdInScope,
     ProgrammeCreate,
     ProgrammeRead,
     ProgrammeUpdate,
+    ProgrammeWarning,
     SlotRead,
     check_coherent,
 )
@@ -84,6 +72,19 @@ async def create(
         raise ProgrammeNameTaken(
             f"This school already has a programme '{body.name}' for {body.academic_year}."
         )
+    refuse_senseless(
+        Proposed(
+            academic_year=body.academic_year,
+            visit_days=list(body.visit_days),
+            preferences_close_at=body.preferences_close_at,
+            year_groups=[str(y) for y in body.year_groups],
+            changed=frozenset(
+                {"academic_year", "visit_days", "preferences_close_at", "year_groups"}
+            ),
+        ),
+        school,
+        london_today(),
+    )
     trust = await session.get(Trust, school.trust_id)  # tenancy: the school's own trust
     assert trust is not None
     values = body.model_dump(exclude={"visit_days", "breaks", "year_groups"})
@@ -149,15 +150,26 @@ async def _regenerate_slots(session: AsyncSession, programme: VisitProgramme) ->
 
 
 async def describe(
-    session: AsyncSession, who: Principal, programme: VisitProgramme
+    session: AsyncSession,
+    who: Principal,
+    programme: VisitProgramme,
+    warnings: Sequence[ProgrammeWarning] = (),
 ) -> ProgrammeRead:
     counts = await ProgrammeRepository(session, who).slot_counts([programme.id])
-    return _read(programme, counts.get(programme.id, 0))
+    return _read(programme, counts.get(programme.id, 0), warnings)
 
 
-def _read(programme: VisitProgramme, slot_count: int) -> ProgrammeRead:
+def _read(
+    programme: VisitProgramme, slot_count: int, warnings: Sequence[ProgrammeWarning] = ()
+) -> ProgrammeRead:
+    days = programme.days()
     return ProgrammeRead.model_validate(
-        programme, update={"visit_days": programme.days(), "slot_count": slot_count}
+        programme,
+        update={
+            "visit_days": days,
+            "slot_count": slot_count,
+            "warnings": [*setting_warnings(days), *warnings],
+        },
     )
 
 
@@ -206,9 +218,10 @@ async def update(
     if "year_groups" in changes:
         changes["year_groups"] = [str(y) for y in body.year_groups or []]
     merged = {**_current(programme), **changes}
+    days = [date.fromisoformat(d) for d in merged["visit_days"]]
     try:
         check_coherent(
-            [date.fromisoformat(d) for d in merged["visit_days"]],
+            days,
             merged["day_starts"],
             merged["day_ends"],
             merged["preferences_open_at"],
@@ -216,6 +229,17 @@ async def update(
         )
     except ValueError as exc:
         raise Unprocessable(str(exc)) from None
+    refuse_senseless(
+        Proposed(
+            academic_year=programme.academic_year,
+            visit_days=list(body.visit_days) if body.visit_days is not None else days,
+            preferences_close_at=merged["preferences_close_at"],
+            year_groups=[str(y) for y in body.year_groups or []],
+            changed=frozenset(changes),
+        ),
+        await SchoolRepository(session, who).get(programme.school_id),
+        london_today(),
+    )
     await save_versioned(session, programme, changes, if_match)
     if GRID_FIELDS & set(changes):
         await _regenerate_slots(session, programme)
@@ -230,69 +254,6 @@ def _current(programme: VisitProgramme) -> dict[str, Any]:
         "preferences_open_at": programme.preferences_open_at,
         "preferences_close_at": programme.preferences_close_at,
     }
-
-
-# Areas that act when a programme reaches a status (scheduling confirms its visits on publish)
-# register here, so programmes need not know them. A hook may refuse by raising.
-TransitionHook = Callable[[AsyncSession, VisitProgramme], Awaitable[None]]
-_transition_hooks: dict[ProgrammeStatus, list[TransitionHook]] = defaultdict(list)
-
-
-def on_transition(status: ProgrammeStatus) -> Callable[[TransitionHook], TransitionHook]:
-    def register(hook: TransitionHook) -> TransitionHook:
-        _transition_hooks[status].append(hook)
-        return hook
-
-    return register
-
-
-async def transition(
-    session: AsyncSession,
-    who: Principal,
-    programme_id: UUID,
-    to: ProgrammeStatus,
-    if_match: str | None,
-) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    expected = NEXT_STATUS.get(programme.status)
-    if to != expected:
-        after = f"only to {expected}" if expected else "no further"
-        raise TransitionRefused(f"A {programme.status} programme moves {after}, not to {to}.")
-    if to is ProgrammeStatus.COLLECTING:
-        await _ensure_ready_to_collect(session, who, programme)
-    for hook in _transition_hooks[to]:
-        await hook(session, programme)
-    # If-Match is optional here: the step is checked against the status just read, and the
-    # row version still guards the update against a change made in between.
-    await save_versioned(session, programme, {"status": to}, if_match or etag_of(programme))
-    await audit.record(
-        session,
-        who,
-        "programme.transition",
-        subject_type="visit_programme",
-        subject_id=programme.id,
-        school_id=programme.school_id,
-        details={"to": to.value},
-    )
-    return programme
-
-
-async def _ensure_ready_to_collect(
-    session: AsyncSession, who: Principal, programme: VisitProgramme
-) -> None:
-    missing = []
-    if programme.preferences_close_at is None:
-        missing.append("preferences_close_at")
-    elif programme.preferences_close_at <= utcnow():
-        missing.append("a preferences_close_at in the future")
-    counts = await ProgrammeRepository(session, who).slot_counts([programme.id])
-    if not counts.get(programme.id):
-        missing.append("at least one slot (the daily window is shorter than a slot)")
-    if missing:
-        raise TransitionRefused(
-            f"Before collecting preferences the programme needs {', '.join(missing)}."
-        )
 
 
 async def list_slots(
@@ -313,84 +274,6 @@ async def list_slots(
     return items, cursor
 
 
-async def households_in_scope(
-    session: AsyncSession, who: Principal, programme_id: UUID
-) -> list[HouseholdInScope]:
-    repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
-    pupils: dict[UUID, list[UUID]] = defaultdict(list)
-    years: dict[UUID, set[str]] = defaultdict(set)
-    for household_id, pupil_id, year in await repository.in_scope(programme):
-        pupils[household_id].append(pupil_id)
-        years[household_id].add(year)
-    exemptions = await repository.exemptions(programme.id)
-    reasons = who.can(Permission.EXEMPTION_REASONS, programme.school_id)
-    return [
-        _in_scope(household_id, ids, years[household_id], exemptions.get(household_id), reasons)
-        for household_id, ids in pupils.items()
-    ]
-
-
-def _in_scope(
-    household_id: UUID,
-    pupil_ids: list[UUID],
-    years: set[str],
-    exemption: HouseholdExemption | None,
-    with_reason: bool,
-) -> HouseholdInScope:
-    return HouseholdInScope(
-        household_id=household_id,
-        pupil_ids=pupil_ids,
-        year_groups=sorted(years),  # type: ignore[arg-type]
-        exemption=exemption.kind if exemption else None,
-        exemption_reason=exemption.reason if exemption and with_reason else None,
-    )
-
-
-async def set_exemption(
-    session: AsyncSession,
-    who: Principal,
-    programme_id: UUID,
-    household_id: UUID,
-    body: ExemptionSet,
-) -> HouseholdInScope:
-    repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    await ensure_household_in_scope(session, who, programme, household_id)
-    existing = (await repository.exemptions(programme.id)).get(household_id)
-    if existing is None:
-        session.add(
-            HouseholdExemption(
-                trust_id=programme.trust_id,
-                school_id=programme.school_id,
-                programme_id=programme.id,
-                household_id=household_id,
-                kind=body.kind,
-                reason=body.reason,
-                decided_by=who.id,
-            )
-        )
-    else:
-        existing.kind, existing.reason, existing.decided_by = body.kind, body.reason, who.id
-    await audit.record(
-        session,
-        who,
-        f"programme.household_{body.kind}",
-        subject_type="household",
-        subject_id=household_id,
-        school_id=programme.school_id,
-    )
-    await session.flush()
-    found = [
-        h
-        for h in await households_in_scope(session, who, programme.id)
-        if h.household_id == household_id
-    ]
-    return found[0]
-
-
 @on_household_merge
 async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
     await move_programme_rows(session, HouseholdExemption, from_id, to_id)
@@ -407,17 +290,3 @@ async def ensure_household_in_scope(
             "That household has no pupil in this programme's year groups; check its children's "
             "classes in the roster."
         )
-
-
-async def clear_exemption(
-    session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
-) -> None:
-    repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    await session.execute(
-        delete(HouseholdExemption).where(
-            col(HouseholdExemption.programme_id) == programme.id,
-            col(HouseholdExemption.household_id) == household_id,
-        )
-    )

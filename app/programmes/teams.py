@@ -10,7 +10,7 @@ programme or class out of scope), Forbidden (403), TeamsLocked (409), StaffNotEl
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.exceptions import StaffNotEligible, TeamsLocked
-from app.programmes.grid import LONDON
+from app.programmes.grid import london_today
 from app.programmes.models import ProgrammeStatus, TeamMember, TeamRole, VisitProgramme
 from app.programmes.repository import ProgrammeRepository, TeamRepository
 from app.programmes.schemas import (
+    ClassCapacityRead,
     ClassTeamRead,
+    ProgrammeWarning,
     SecondAdultsRead,
     SecondAdultsWrite,
     TeamPerson,
@@ -30,14 +32,12 @@ from app.programmes.schemas import (
 )
 from app.roster.models import ClassStaffRole, SchoolClass
 from app.roster.repository import ClassRepository
+from app.scheduling import instance
+from app.scheduling.capacity import ClassCapacity, class_capacities
 from app.staff.models import StaffMember
 from app.staff.repository import StaffRepository
 
 LOCKED = frozenset({ProgrammeStatus.PUBLISHED, ProgrammeStatus.IN_PROGRESS, ProgrammeStatus.CLOSED})
-
-
-def london_today() -> date:
-    return datetime.now(LONDON).date()
 
 
 def is_trained(staff: StaffMember, today: date) -> bool:
@@ -139,6 +139,29 @@ async def list_teams(
     return await _describe(session, who, programme, classes)
 
 
+async def capacities(session: AsyncSession, programme: VisitProgramme) -> dict[UUID, ClassCapacity]:
+    """Each class's families against the visits its adults can make, counted on the instance
+    the scheduler would solve now (app/scheduling/capacity.py)."""
+    loaded = await instance.load(session, programme, seed=1, time_limit_seconds=1)
+    return {UUID(c.class_id): c for c in class_capacities(loaded.instance)}
+
+
+async def capacity_warnings(
+    session: AsyncSession, programme: VisitProgramme
+) -> list[ProgrammeWarning]:
+    """Told as the programme opens for answers, before parents choose: a school may still fix
+    its days, slots or teams, so it is a warning, not a refusal."""
+    return [
+        ProgrammeWarning(
+            type="class-over-capacity",
+            class_id=class_id,
+            detail=f"{c.class_name}: {c.detail}",
+        )
+        for class_id, c in (await capacities(session, programme)).items()
+        if c.over
+    ]
+
+
 async def set_team(
     session: AsyncSession, who: Principal, programme_id: UUID, class_id: UUID, body: TeamWrite
 ) -> ClassTeamRead:
@@ -169,12 +192,14 @@ async def _describe(
     members = await TeamRepository(session, who).members(programme.id, class_ids)
     staffing = await _staffing(session, who, programme, (m.staff_id for m in members), saved=True)
     mis_staff = await ClassRepository(session, who).staff_of(class_ids)
+    counted = await capacities(session, programme)
     return [
         _class_team(
             school_class,
             [m for m in members if m.class_id == school_class.id],
             [s for s, role in mis_staff[school_class.id] if role == ClassStaffRole.TEACHER],
             staffing,
+            counted.get(school_class.id),
         )
         for school_class in classes
     ]
@@ -185,6 +210,7 @@ def _class_team(
     members: list[TeamMember],
     suggested: list[UUID],
     staffing: Staffing,
+    capacity: ClassCapacity | None,
 ) -> ClassTeamRead:
     teachers = [m.staff_id for m in members if m.role is TeamRole.TEACHER]
     second = next((m.staff_id for m in members if m.role is TeamRole.SECOND_ADULT), None)
@@ -193,6 +219,8 @@ def _class_team(
         problems.append("No second adult")
     for staff_id in [*teachers, *([second] if second else [])]:
         problems.extend(staffing.problems(staff_id))
+    if capacity is not None and capacity.detail is not None:
+        problems.append(capacity.detail)
     return ClassTeamRead(
         class_id=school_class.id,
         class_name=school_class.name,
@@ -200,7 +228,19 @@ def _class_team(
         teachers=[staffing.person(s) for s in teachers],
         second_adult=staffing.person(second) if second else None,
         suggested_teacher_ids=suggested,
+        capacity=_capacity_read(capacity),
         problems=problems,
+    )
+
+
+def _capacity_read(capacity: ClassCapacity | None) -> ClassCapacityRead:
+    if capacity is None:  # a class the scheduler does not plan for (inactive)
+        return ClassCapacityRead(families=0, visits_possible=None, limited_by=None, problem=None)
+    return ClassCapacityRead(
+        families=capacity.families,
+        visits_possible=capacity.possible,
+        limited_by=UUID(capacity.limited_by) if capacity.limited_by else None,
+        problem=capacity.detail,
     )
 
 

@@ -1,6 +1,6 @@
 """The roster's rules: who may sync it, who sees which fields, and what is audited."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
@@ -245,6 +245,27 @@ async def get_household(session: AsyncSession, who: Principal, household_id: UUI
     return HouseholdRead.model_validate(
         household, update={"pupil_ids": [p for p, _ in pupils], "contacts": contacts}
     )
+
+
+class AddressPolicy:
+    """Who sees households' addresses and contacts at one school (the README's table): office,
+    SLT, DSLs and the MIS client all of them; class staff only those of the classes they teach or
+    support; nobody else."""
+
+    def __init__(self, everyone: bool, staffed: set[UUID]) -> None:
+        self.everyone = everyone
+        self.staffed = staffed
+
+    def may_see(self, class_ids: Iterable[UUID | None]) -> bool:
+        return self.everyone or any(c in self.staffed for c in class_ids if c is not None)
+
+
+async def address_policy(session: AsyncSession, who: Principal, school_id: UUID) -> AddressPolicy:
+    if who.can(Permission.ROSTER_CONTACTS, school_id):
+        return AddressPolicy(True, set())
+    if who.kind is not PrincipalKind.STAFF:
+        return AddressPolicy(False, set())
+    return AddressPolicy(False, await ClassRepository(session, who).staffed_by(who.id))
 
 
 async def _may_see_contacts(

@@ -29,3 +29,6 @@ class ScheduleRun(Identified, Timestamped, SchoolScoped, table=True):
     unplaced: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     unmet_preferences: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     objective_parts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Why families could not be placed, above the per-family reasons: [{"kind", "class_id",
+    # "families", "visits_possible", "detail"}] (a class with more families than visits).
+    root_causes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -15,6 +15,7 @@ from sqlmodel import col, delete, select
 from app.core.bulk import insert_rows
 from app.core.jobs import Job, JobStatus
 from app.core.repository import ScopedRepository
+from app.core.types import utcnow
 from app.programmes.models import SecondAdult, TeamMember, TeamRole, VisitProgramme
 from app.programmes.repository import classes_in_scope
 from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
@@ -76,6 +77,26 @@ class SchedulingRepository:
 
     async def run(self, run_id: UUID) -> ScheduleRun | None:
         return await self.session.scalar(select(ScheduleRun).where(col(ScheduleRun.id) == run_id))
+
+    def _succeeded(self, programme_id: UUID) -> Any:
+        return (
+            select(ScheduleRun)
+            .join(Job, col(Job.id) == col(ScheduleRun.job_id))
+            .where(
+                col(ScheduleRun.programme_id) == programme_id,
+                col(Job.status) == JobStatus.SUCCEEDED,
+            )
+        )
+
+    async def has_succeeded_run(self, programme_id: UUID) -> bool:
+        return await self.latest_succeeded_run(programme_id) is not None
+
+    async def latest_succeeded_run(self, programme_id: UUID) -> ScheduleRun | None:
+        statement = self._succeeded(programme_id).order_by(
+            col(ScheduleRun.created_at).desc(), col(ScheduleRun.id).desc()
+        )
+        found: ScheduleRun | None = await self.session.scalar(statement.limit(1))
+        return found
 
     async def programme(self, programme_id: UUID) -> VisitProgramme:
         found = await self.session.scalar(
@@ -179,12 +200,14 @@ class SchedulingRepository:
         return found
 
     async def giving_way(self, programme_id: UUID) -> dict[UUID, Visit]:
-        """The programme's proposed, unlocked visits by household: a run may change them."""
+        """The programme's unlocked visits a run may change, by household: proposals, and, once
+        the programme has been published, visits the families were given (and any a run
+        cancelled, which it may bring back)."""
         rows = await self.session.scalars(
             select(Visit).where(
                 col(Visit.programme_id) == programme_id,
                 col(Visit.locked).is_(False),
-                col(Visit.status) == VisitStatus.PROPOSED,
+                col(Visit.status).in_(GIVING_WAY),
             )
         )
         return {visit.household_id: visit for visit in rows}
@@ -200,16 +223,22 @@ class SchedulingRepository:
         """The run's visits take the place of `old` (see `giving_way`). A family whose visit
         survives keeps its visit's id, so a client holding it (a staff app, a sent confirmation)
         follows the change; its version moves only if the visit did, and a move is recorded in
-        its history. Visits of families the run did not place go."""
+        its history. Proposals for families the run did not place go; a visit a family was given
+        is cancelled instead, and that is recorded too, so the family can be told."""
         by_id = {visit.id: visit for visit in old.values()}
         before = await self._children_of(list(by_id))
         after = _children(adults, pupils)
         fresh = [row for row in visits if row["id"] not in by_id]
         changed = [row for row in visits if _differs(by_id.get(row["id"]), row, before, after)]
-        gone = by_id.keys() - {row["id"] for row in visits}
-        rewritten = [row["id"] for row in changed] + list(gone)
+        left = by_id.keys() - {row["id"] for row in visits}
+        gone = [i for i in left if by_id[i].status is VisitStatus.PROPOSED]
+        for visit_id in left:
+            if by_id[visit_id].status is VisitStatus.SCHEDULED:
+                self._cancel(by_id[visit_id], changed_by)
+        rewritten = [row["id"] for row in changed] + gone
         for child in (VisitAdult, VisitPupil):
             await self.session.execute(delete(child).where(col(child.visit_id).in_(rewritten)))
+        await self.session.execute(delete(VisitChange).where(col(VisitChange.visit_id).in_(gone)))
         await self.session.execute(delete(Visit).where(col(Visit.id).in_(gone)))
         for row in changed:
             self._update(by_id[row["id"]], row, changed_by)
@@ -236,22 +265,41 @@ class SchedulingRepository:
         )
 
     def _update(self, visit: Visit, row: dict[str, Any], changed_by: UUID | None) -> None:
-        if visit.starts_at != row["starts_at"]:
-            self.session.add(
-                VisitChange(
-                    trust_id=visit.trust_id,
-                    school_id=visit.school_id,
-                    visit_id=visit.id,
-                    changed_by=changed_by,
-                    kind="rescheduled",
-                    from_starts_at=visit.starts_at,
-                    to_starts_at=row["starts_at"],
-                    note="Moved by a schedule run",
-                )
+        if visit.starts_at != row["starts_at"] or visit.status is VisitStatus.CANCELLED:
+            self._record(
+                visit, changed_by, "rescheduled", row["starts_at"], "Moved by a schedule run"
             )
-        for name in ("slot_id", "starts_at", "ends_at", "location", "run_id", "updated_at"):
+        for name in ("slot_id", "starts_at", "ends_at", "location", "status", "run_id"):
             setattr(visit, name, row[name])
+        visit.updated_at = row["updated_at"]
         visit.version += 1
+
+    def _cancel(self, visit: Visit, changed_by: UUID | None) -> None:
+        self._record(visit, changed_by, "cancelled", None, "Not placed by a schedule run")
+        visit.status = VisitStatus.CANCELLED
+        visit.updated_at = utcnow()
+        visit.version += 1
+
+    def _record(
+        self, visit: Visit, changed_by: UUID | None, kind: str, to: datetime | None, note: str
+    ) -> None:
+        self.session.add(
+            VisitChange(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                changed_by=changed_by,
+                kind=kind,
+                from_starts_at=visit.starts_at,
+                to_starts_at=to,
+                note=note,
+            )
+        )
+
+
+# Visits a run may change: proposals, visits given to families (a published programme's), and
+# visits a run cancelled, which a later run may bring back. Locked visits never.
+GIVING_WAY = (VisitStatus.PROPOSED, VisitStatus.SCHEDULED, VisitStatus.CANCELLED)
 
 
 def _children(
@@ -275,4 +323,5 @@ def _differs(
     if visit is None:
         return False  # a new visit, written whole
     moved = (visit.slot_id, str(visit.location)) != (row["slot_id"], str(row["location"]))
-    return moved or before.get(visit.id) != after.get(visit.id)
+    confirmed = visit.status is not row["status"]
+    return moved or confirmed or before.get(visit.id) != after.get(visit.id)

@@ -28,6 +28,14 @@ class HouseholdReason(Output):
     reason: str
 
 
+class RootCause(Output):
+    kind: str = Field(description="class-over-capacity: more families than visits possible")
+    class_id: UUID | None = None
+    families: int | None = None
+    visits_possible: int | None = None
+    detail: str = Field(description="What happened and what would fix it, in plain English.")
+
+
 class ScheduleRunRead(Output):
     id: UUID
     programme_id: UUID
@@ -59,6 +67,10 @@ class ScheduleRunRead(Output):
         description="The objective's parts as the independent validator scores the schedule "
         "(unplaced, preference points, first choices, travel in tenths of a minute, class-days, "
         "busiest-day visits, moved, total), and the solver's status."
+    )
+    root_causes: list[RootCause] = Field(
+        description="Why families could not be placed, said once above the per-family reasons: "
+        "each class with more families than its adults can visit in the programme's days."
     )
     unplaced: list[HouseholdReason]
     unmet_preferences: list[HouseholdReason]

@@ -1,5 +1,7 @@
 """Schedule runs: asked for through the API, solved in a worker, their visits written back as
-`proposed` for the school to inspect; publishing the programme confirms them."""
+`proposed` for the school to inspect; publishing the programme confirms them. A published
+programme can be re-run: its new and moved visits are `scheduled` at once, and each move of a
+visit a family already holds is recorded in the visit's history."""
 
 import asyncio
 import contextlib
@@ -18,14 +20,17 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.programmes.exceptions import ScheduleIncomplete, ScheduleMissing
+from app.programmes.households import family_labels
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
-from app.programmes.service import on_transition
+from app.programmes.transitions import TransitionContext, on_transition
 from app.scheduling import instance, problem, validator
+from app.scheduling.capacity import class_capacities
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
-from app.scheduling.schemas import HouseholdReason, ScheduleRunCreate, ScheduleRunRead
+from app.scheduling.schemas import HouseholdReason, RootCause, ScheduleRunCreate, ScheduleRunRead
 from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 
 if TYPE_CHECKING:
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 JOB_KIND = "scheduling.run"
 PROGRESS_SCALE = 1000  # the job records progress in thousandths of the solver's work
 PROGRESS_WRITE_SECONDS = 5.0
+# Plans change after publishing: a published programme is re-run too (locked visits stay).
+PLANNABLE = frozenset({ProgrammeStatus.SCHEDULING, ProgrammeStatus.PUBLISHED})
 
 
 async def start_run(
@@ -43,9 +50,10 @@ async def start_run(
     # refused) or after it (and solves with it), and two runs never start at once.
     programme = await ProgrammeRepository(session, who).get_for_update(programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    if programme.status is not ProgrammeStatus.SCHEDULING:
+    if programme.status not in PLANNABLE:
         raise NotScheduling(
-            f"Schedules are made while a programme is scheduling; this one is {programme.status}."
+            "Schedules are made while a programme is scheduling, and remade once published; "
+            f"this one is {programme.status}."
         )
     runs = ScheduleRunRepository(session, who)
     try:
@@ -158,6 +166,7 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
         ),
         objective_parts=run.objective_parts,
         unplaced=[HouseholdReason.model_validate(u) for u in run.unplaced],
+        root_causes=[RootCause.model_validate(c) for c in run.root_causes],
         unmet_preferences=[HouseholdReason.model_validate(u) for u in run.unmet_preferences],
     )
 
@@ -206,6 +215,11 @@ async def _write(
     loaded: instance.Loaded,
     schedule: problem.Schedule,
 ) -> None:
+    """The run's visits onto the programme's (see SchedulingRepository.giving_way). Locked
+    visits stay; a family keeps its visit's id. A new visit is `proposed` while the programme is
+    scheduling and `scheduled` at once on a published programme, whose families already hold
+    their times; a visit a family was given stays `scheduled` when it moves, and the move is
+    recorded in its history so the family can be told."""
     locked = {h.id for h in loaded.instance.households if h.locked is not None}
     repository = SchedulingRepository(session)
     old = await repository.giving_way(programme.id)
@@ -221,6 +235,8 @@ async def _write(
         kept = old.get(row["household_id"])
         if kept is not None:  # the family keeps its visit's identity
             row["id"] = kept.id
+            if kept.status is VisitStatus.SCHEDULED:
+                row["status"] = VisitStatus.SCHEDULED
         visits.append(row)
         visiting_teachers = set().union(
             *(teachers.get(c, set()) for c in classes[visit.household_id])
@@ -253,7 +269,12 @@ def _visit_row(
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
         "location": VisitLocation(visit.location_kind.value),
-        "status": VisitStatus.PROPOSED,
+        # Plans change after publishing: a published programme's new visits are confirmed.
+        "status": (
+            VisitStatus.SCHEDULED
+            if programme.status is ProgrammeStatus.PUBLISHED
+            else VisitStatus.PROPOSED
+        ),
         "locked": False,
         "travel_minutes_before": None,
         "run_id": run.id,
@@ -290,23 +311,106 @@ def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem
     run.wall_seconds = stats.wall_seconds
     parts = validator.objective_parts(loaded.instance, schedule)
     run.objective_parts = {**asdict(parts), "status": stats.status, "notes": stats.notes}
+    run.root_causes = root_causes(loaded.instance)
     run.unplaced = [{"household_id": h, "reason": r} for h, r in sorted(schedule.unplaced.items())]
     run.unmet_preferences = [
         {"household_id": h, "reason": r} for h, r in sorted(schedule.unmet_preferences.items())
     ]
 
 
+def root_causes(loaded: problem.Instance) -> list[dict[str, Any]]:
+    """Each class with more families than its adults can visit: stated once, above the
+    per-family reasons that follow from it."""
+    return [
+        {
+            "kind": "class-over-capacity",
+            "class_id": c.class_id,
+            "families": c.families,
+            "visits_possible": c.possible,
+            "detail": f"{c.class_name}: {c.detail}",
+        }
+        for c in class_capacities(loaded)
+        if c.over
+    ]
+
+
+@on_transition(ProgrammeStatus.SCHEDULING)
+async def _reopen(
+    session: AsyncSession, programme: VisitProgramme, context: TransitionContext
+) -> None:
+    """A run writes visits as the status it started under; reopening waits for it."""
+    if await ScheduleRunRepository.any_under_way(session, programme.id):
+        raise RunUnderWay("A schedule run is still going; reopen once it has finished.")
+
+
 @on_transition(ProgrammeStatus.PUBLISHED)
-async def _publish(session: AsyncSession, programme: VisitProgramme) -> None:
-    """Publishing confirms every proposed visit: they become `scheduled`."""
+async def _publish(
+    session: AsyncSession, programme: VisitProgramme, context: TransitionContext
+) -> None:
+    """Publishing needs a schedule that reaches every family the programme visits, or SLT's
+    acknowledgement of each one left without a visit; it then confirms every proposed visit
+    (they become `scheduled`). Raises RunUnderWay, ScheduleMissing, ScheduleIncomplete (409)."""
     if await ScheduleRunRepository.any_under_way(session, programme.id):
         raise RunUnderWay("A schedule run is still going; publish once it has finished.")
+    repository = SchedulingRepository(session)
+    visits = await repository.visits_of(programme.id)
+    if not visits and not await repository.has_succeeded_run(programme.id):
+        raise ScheduleMissing(
+            "There is no schedule to publish yet: run the scheduler (POST …/schedule-runs) and "
+            "publish once its run has succeeded."
+        )
+    placeable = await _placeable(session, programme)
+    missing = placeable - {v.household_id for v in visits} - context.acknowledged_unplaced
+    if missing:
+        await _refuse_incomplete(session, context, programme, missing)
     await session.execute(
         update(Visit)
         .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
-        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow())
+        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _placeable(session: AsyncSession, programme: VisitProgramme) -> set[UUID]:
+    """Families the programme visits: in scope now, not exempt, not declined."""
+    loaded = await instance.load(session, programme, seed=1, time_limit_seconds=1)
+    return {UUID(h.id) for h in loaded.instance.households}
+
+
+async def _refuse_incomplete(
+    session: AsyncSession,
+    context: TransitionContext,
+    programme: VisitProgramme,
+    missing: set[UUID],
+) -> None:
+    labels = await family_labels(session, context.who, programme, missing)
+    reasons = await _latest_reasons(session, programme.id)
+    ordered = sorted(missing, key=lambda h: (labels[h].name, labels[h].reference or "", h))
+    shown = ", ".join(str(labels[h]) for h in ordered[:10])
+    more = f" and {len(ordered) - 10} more" if len(ordered) > 10 else ""
+    raise ScheduleIncomplete(
+        f"Not published: {len(ordered)} {'family has' if len(ordered) == 1 else 'families have'} "
+        f"no visit: {shown}{more}. Run the scheduler again, move visits by hand, exempt them, or "
+        "acknowledge each one in acknowledged_unplaced to publish without them.",
+        extra={
+            "unplaced": [
+                {
+                    "household_id": str(h),
+                    "family_name": labels[h].name,
+                    "reference": labels[h].reference,
+                    "reason": reasons.get(h),
+                }
+                for h in ordered
+            ]
+        },
+    )
+
+
+async def _latest_reasons(session: AsyncSession, programme_id: UUID) -> dict[UUID, str]:
+    run = await SchedulingRepository(session).latest_succeeded_run(programme_id)
+    if run is None:
+        return {}
+    return {UUID(u["household_id"]): u["reason"] for u in run.unplaced}
 
 
 __all__ = ["JOB_KIND", "get_run", "run_schedule", "start_run"]

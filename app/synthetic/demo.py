@@ -17,17 +17,19 @@ from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import ProgrammeCreate
 from app.staff.models import StaffMember
 from app.synthetic.answers import answer_programme
+from app.synthetic.dates import ACADEMIC_YEAR, VISIT_WEEK
 from app.synthetic.generator import DEMO_PASSWORD, Generator, World, insert_world
 from app.synthetic.roster import RosterGenerator
 
 # Each trust's first school at the size the SPEC describes; the others smaller, to seed quickly.
 DEMO_SCHOOL_SIZES = (650, 420, 210)
-# The seeds' advice: start with one year group. Three days in early September, answers asked
-# for three weeks and closing tomorrow, so the office has a chase list to work through.
+# The seeds' advice: start with one year group. Three visit days still to come (dates.py),
+# answers asked for three weeks and closing tomorrow, so the office has a chase list to work
+# through.
 DEMO_PROGRAMME = {
     "name": "Reception home visits",
-    "academic_year": "2026/27",
-    "visit_days": ["2026-09-02", "2026-09-03", "2026-09-04"],
+    "academic_year": ACADEMIC_YEAR,
+    "visit_days": [d.isoformat() for d in VISIT_WEEK[2:]],
     "day_starts": "09:00",
     "day_ends": "17:30",
     "breaks": [{"starts": "12:00", "ends": "13:00"}],
@@ -64,7 +66,7 @@ async def _seed_rosters(session: AsyncSession, world: World, seed: int) -> None:
 async def _seed_programmes(session: AsyncSession, world: World, seed: int) -> list[dict[str, Any]]:
     """Each school of the first trust: a Reception programme made and opened by its SLT through
     the programme service, so its grid is the one the API would make, and answers so far."""
-    from app.programmes import service
+    from app.programmes import service, transitions
 
     now = utcnow()
     trust_world = world.trusts[0]
@@ -85,8 +87,8 @@ async def _seed_programmes(session: AsyncSession, world: World, seed: int) -> li
             }
         )
         created = await service.create(session, who, school.id, body)
-        programme = await service.transition(
-            session, who, created.id, ProgrammeStatus.COLLECTING, None
+        programme = await transitions.transition(
+            session, who, created.id, ProgrammeStatus.COLLECTING, "*"
         )
         answers = await answer_programme(session, who, programme, seed=seed + index, now=now)
         households = await ProgrammeRepository(session, who).in_scope(programme)

@@ -219,6 +219,9 @@ class Generator:
                 if participation is Participation.PARTIAL
                 else None
             ),
+            participating_year_groups=(
+                ["N1", "N2", "R"] if participation is Participation.PARTIAL else None
+            ),
         )
 
     def _hire(

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import JSON, CheckConstraint
 from sqlmodel import Field
 
 from app.core.models import Identified, Timestamped, TrustScoped, Versioned
@@ -60,3 +60,6 @@ class School(Identified, Timestamped, Versioned, TrustScoped, table=True):
         default=Participation.FULL, sa_type=enum_type(Participation, 10)
     )
     participation_reason: str | None = Field(default=None, max_length=500)
+    # A partly participating school's year groups ("N1", "R", "3"...); programmes stay inside
+    # them. None: every year group (full participation, or a partial school that has not said).
+    participating_year_groups: list[str] | None = Field(default=None, sa_type=JSON)

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from app.core.schemas import Input, Output, Patch
 from app.core.types import Postcode
+from app.roster.models import YearGroup
 from app.staff.schemas import Email, StaffInvitation
 from app.trusts.models import Participation, Phase
 
@@ -13,6 +14,15 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["118515"])]
 Latitude = Annotated[float, Field(ge=49.0, le=61.0)]
 Longitude = Annotated[float, Field(ge=-9.0, le=2.5)]
+YearGroups = Annotated[
+    list[YearGroup],
+    Field(
+        min_length=1,
+        max_length=16,
+        description="Partial participation only: the year groups the school visits; its "
+        "programmes must stay inside them.",
+    ),
+]
 
 
 class FirstAdmin(Input):
@@ -63,16 +73,27 @@ class SchoolCreate(Input):
     participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
         None
     )
+    participating_year_groups: YearGroups | None = None
 
     @model_validator(mode="after")
     def _reason_when_not_full(self) -> Self:
         if self.participation is not Participation.FULL and not self.participation_reason:
             raise ValueError("participation_reason is required when participation is not 'full'")
+        if self.participating_year_groups and self.participation is not Participation.PARTIAL:
+            raise ValueError("participating_year_groups applies to partial participation only")
         return self
 
 
 class SchoolUpdate(Patch):
-    clearable = frozenset({"address_line2", "latitude", "longitude", "participation_reason"})
+    clearable = frozenset(
+        {
+            "address_line2",
+            "latitude",
+            "longitude",
+            "participation_reason",
+            "participating_year_groups",
+        }
+    )
 
     name: Name | None = None
     phase: Phase | None = None
@@ -86,6 +107,7 @@ class SchoolUpdate(Patch):
     participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
         None
     )
+    participating_year_groups: YearGroups | None = None
 
 
 class SchoolRead(Output):
@@ -102,5 +124,6 @@ class SchoolRead(Output):
     longitude: float | None
     participation: Participation
     participation_reason: str | None
+    participating_year_groups: list[YearGroup] | None
     created_at: datetime
     updated_at: datetime

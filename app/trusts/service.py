@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core.concurrency import save_versioned
+from app.core.errors import Unprocessable
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
@@ -83,7 +84,10 @@ async def create_school(session: AsyncSession, who: Principal, body: SchoolCreat
     if await repository.urn_taken(body.urn):
         raise UrnTaken(f"A school with URN {body.urn} is already registered.")
     assert who.trust_id is not None  # schools:create is only ever held at trust level
-    school = School.model_validate(body.model_dump(), update={"trust_id": who.trust_id})
+    years = [str(y) for y in body.participating_year_groups or []] or None
+    school = School.model_validate(
+        body.model_dump(), update={"trust_id": who.trust_id, "participating_year_groups": years}
+    )
     session.add(school)
     await session.flush()
     await audit.record(
@@ -116,5 +120,18 @@ async def update_school(
         raise ParticipationReasonMissing(
             "Say why the school takes part only partly or not at all (participation_reason)."
         )
+    if changes.get("participating_year_groups"):
+        if participation != Participation.PARTIAL:
+            raise Unprocessable(
+                "participating_year_groups applies to partial participation only.",
+                extra={
+                    "errors": [{"pointer": "#/participating_year_groups", "detail": "not partial"}]
+                },
+            )
+        changes["participating_year_groups"] = [
+            str(y) for y in body.participating_year_groups or []
+        ]
+    if participation != Participation.PARTIAL:
+        changes["participating_year_groups"] = None
     await save_versioned(session, school, changes, if_match)
     return school

@@ -37,8 +37,9 @@ class VisitChangeRead(Output):
     changed_at: datetime
     changed_by: UUID | None
     kind: str = Field(
-        description="moved, swapped, second_adult_changed, locked, unlocked, or rescheduled "
-        "(a re-run moved it)"
+        description="moved, swapped, second_adult_changed, locked, unlocked, rescheduled "
+        "(a re-run moved it), or cancelled (a re-run of a published programme could not place "
+        "it)"
     )
     from_starts_at: datetime | None
     to_starts_at: datetime | None

@@ -1,7 +1,7 @@
 """Integration clients count their secret rotations; tokens of an earlier secret stop working
 
 Revision ID: 2026_12_03_secret_version
-Revises: 2026_12_03_run_unplaced_minimum
+Revises: 2026_12_03_programme_life
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '2026_12_03_secret_version'
-down_revision: str | None = '2026_12_03_run_unplaced_minimum'
+down_revision: str | None = '2026_12_03_programme_life'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

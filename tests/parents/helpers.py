@@ -1,6 +1,6 @@
 """Building blocks for the parent journey: a collecting programme, invitations, parent tokens."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +16,10 @@ from app.parents import sessions as parent_sessions
 from app.parents.models import Invitation
 from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
 from app.roster.models import Pupil
+from app.synthetic.dates import ACADEMIC_YEAR
 from app.synthetic.generator import World
 from tests.conftest import bearer, load_roster
-from tests.programmes.test_programmes import new_programme, programmes_url
+from tests.programmes.test_programmes import TUESDAY, move, new_programme, programmes_url
 from tests.roster.snapshots import small_snapshot
 
 
@@ -32,8 +33,7 @@ async def collecting_programme(
         programmes_url(world), json=new_programme(**overrides), headers=admin
     )
     assert created.status_code == 201, created.text
-    url = f"/api/v1/programmes/{created.json()['id']}/transitions"
-    moved = await client.post(url, json={"to": "collecting"}, headers=admin)
+    moved = await move(client, created.json()["id"], admin, "collecting")
     assert moved.status_code == 200, moved.text
     return dict(moved.json())
 
@@ -102,8 +102,8 @@ async def a_collecting_programme(world: World) -> UUID:
             trust_id=school.trust_id,
             school_id=school.id,
             name="Collecting programme",
-            academic_year="2026/27",
-            visit_days=["2026-09-01"],
+            academic_year=ACADEMIC_YEAR,
+            visit_days=[TUESDAY.isoformat()],
             day_starts=time(9, 0),
             day_ends=time(12, 0),
             slot_minutes=45,
@@ -120,9 +120,9 @@ async def a_collecting_programme(world: World) -> UUID:
                 trust_id=school.trust_id,
                 school_id=school.id,
                 programme_id=programme.id,
-                day=date(2026, 9, 1),
-                starts_at=datetime(2026, 9, 1, 8, 0, tzinfo=UTC),
-                ends_at=datetime(2026, 9, 1, 8, 45, tzinfo=UTC),
+                day=TUESDAY,
+                starts_at=datetime.combine(TUESDAY, time(8, 0), tzinfo=UTC),  # 09:00 BST
+                ends_at=datetime.combine(TUESDAY, time(8, 45), tzinfo=UTC),
             )
         )
     return programme.id

@@ -2,6 +2,7 @@
 answer given, changed and refused once the window closes."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +19,14 @@ from tests.parents.helpers import (
     parent_headers,
     slot_ids,
 )
-from tests.programmes.test_programmes import new_programme, programmes_url
+from tests.programmes.test_programmes import (
+    THURSDAY,
+    TUESDAY,
+    WEDNESDAY,
+    move,
+    new_programme,
+    programmes_url,
+)
 
 
 async def test_a_parent_answers_changes_and_is_refused_after_the_window(
@@ -46,7 +54,7 @@ async def test_a_parent_answers_changes_and_is_refused_after_the_window(
         url,
         json={
             "preferred_slot_ids": [slots[-1], slots[0]],
-            "unavailable": [{"day": "2026-09-02", "part": "morning"}],
+            "unavailable": [{"day": WEDNESDAY.isoformat(), "part": "morning"}],
             "interpreter_language": "Urdu",
         },
         headers=parent,
@@ -126,7 +134,7 @@ async def test_invalid_answers_are_refused_whole(client: httpx.AsyncClient, worl
     foreign_slot = (
         await client.get(f"/api/v1/programmes/{other.json()['id']}/slots", headers=admin)
     ).json()["items"][0]["id"]
-    first_day_slot = slots[0]  # 2026-09-01 09:00 local
+    first_day_slot = slots[0]  # Tuesday 09:00 local
     bad: list[tuple[dict[str, Any], str]] = [
         ({"preferred_slot_ids": ["00000000-0000-4000-8000-000000000000"]}, "/preferred_slot_ids/0"),
         ({"preferred_slot_ids": [slots[2], foreign_slot]}, "/preferred_slot_ids/1"),
@@ -134,15 +142,15 @@ async def test_invalid_answers_are_refused_whole(client: httpx.AsyncClient, worl
         (
             {
                 "preferred_slot_ids": [first_day_slot],
-                "unavailable": [{"day": "2026-09-01", "part": "morning"}],
+                "unavailable": [{"day": TUESDAY.isoformat(), "part": "morning"}],
             },
             "/preferred_slot_ids/0",
         ),
         (
-            {"preferred_slot_ids": [first_day_slot], "unavailable": [{"day": "2026-09-01"}]},
+            {"preferred_slot_ids": [first_day_slot], "unavailable": [{"day": TUESDAY.isoformat()}]},
             "/preferred_slot_ids/0",
         ),
-        ({"unavailable": [{"day": "2026-09-03"}]}, "/unavailable/0/day"),
+        ({"unavailable": [{"day": THURSDAY.isoformat()}]}, "/unavailable/0/day"),
     ]
     for answer, pointer in bad:
         refused = assert_problem(
@@ -235,11 +243,7 @@ async def test_the_office_enters_an_answer_for_a_family(
     # The window closing does not stop the office taking a late answer while scheduling.
     await close_window(programme["id"])
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    moved = await client.post(
-        f"/api/v1/programmes/{programme['id']}/transitions",
-        json={"to": "scheduling"},
-        headers=admin,
-    )
+    moved = await move(client, programme["id"], admin, "scheduling")
     assert moved.status_code == 200, moved.text
     late = await client.put(
         url, json={"kind": "declined", "decline_reason": "Moving away"}, headers=office
@@ -258,8 +262,14 @@ async def test_the_office_enters_an_answer_for_a_family(
 async def test_times_are_london_time_across_the_clock_change(
     client: httpx.AsyncClient, world: World
 ) -> None:
+    # The clocks go forward on Sunday 28 March 2027: Friday is GMT, Monday BST.
+    closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     programme = await collecting_programme(
-        client, world, visit_days=["2026-10-24", "2026-10-26"], breaks=[]
+        client,
+        world,
+        visit_days=["2027-03-26", "2027-03-29"],
+        breaks=[],
+        preferences_close_at=closes,
     )
     home = await household_of("P-1")
     parent = await parent_headers(
@@ -268,5 +278,5 @@ async def test_times_are_london_time_across_the_clock_change(
     view = (await client.get(f"/api/v1/parent/programmes/{programme['id']}", headers=parent)).json()
     before, after = view["days"]
     assert before["slots"][0]["local_start"] == after["slots"][0]["local_start"] == "09:00"
-    assert before["slots"][0]["starts_at"].startswith("2026-10-24T08:00")  # BST
-    assert after["slots"][0]["starts_at"].startswith("2026-10-26T09:00")  # GMT
+    assert before["slots"][0]["starts_at"].startswith("2027-03-26T09:00")  # GMT
+    assert after["slots"][0]["starts_at"].startswith("2027-03-29T08:00")  # BST

@@ -7,17 +7,22 @@ from typing import Any
 import httpx
 
 from app.core.permissions import Role
+from app.synthetic.dates import ACADEMIC_YEAR, VISIT_WEEK
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer, load_roster
 from tests.roster.snapshots import small_snapshot
+
+# A Tuesday, Wednesday and Friday still to come; Thursday between them is not a visit day.
+TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = VISIT_WEEK[1], VISIT_WEEK[2], VISIT_WEEK[3], VISIT_WEEK[4]
+DAYS = [TUESDAY.isoformat(), WEDNESDAY.isoformat(), FRIDAY.isoformat()]
 
 
 def new_programme(**overrides: Any) -> dict[str, Any]:
     closes = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     return {
         "name": "Home visits 2026",
-        "academic_year": "2026/27",
-        "visit_days": ["2026-09-01", "2026-09-02", "2026-09-04"],
+        "academic_year": ACADEMIC_YEAR,
+        "visit_days": DAYS,
         "day_starts": "09:00",
         "day_ends": "15:00",
         "slot_minutes": 45,
@@ -39,6 +44,17 @@ async def create(client: httpx.AsyncClient, world: World, **overrides: Any) -> h
     )
 
 
+async def move(
+    client: httpx.AsyncClient, programme_id: str, headers: dict[str, str], to: str, **body: Any
+) -> httpx.Response:
+    """A transition with the ETag just read, as a client that keeps up would send it."""
+    url = f"/api/v1/programmes/{programme_id}"
+    etag = (await client.get(url, headers=headers)).headers["etag"]
+    return await client.post(
+        f"{url}/transitions", json={"to": to, **body}, headers=headers | {"If-Match": etag}
+    )
+
+
 async def test_a_draft_gets_its_grid_and_trust_defaults(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -54,15 +70,15 @@ async def test_a_draft_gets_its_grid_and_trust_defaults(
     )
     items = slots.json()["items"]
     assert len(items) == body["slot_count"] > 0
-    assert {s["day"] for s in items} == {"2026-09-01", "2026-09-02", "2026-09-04"}
+    assert {s["day"] for s in items} == set(DAYS)
     assert not any("12:" in s["local_start"] for s in items)  # lunch
 
 
 async def test_settings_are_checked(client: httpx.AsyncClient, world: World) -> None:
     bad_settings: list[dict[str, Any]] = [
         {"day_starts": "16:00", "day_ends": "09:00"},
-        {"visit_days": ["2026-09-01", "2026-09-01"]},
-        {"visit_days": [f"2026-09-0{i}" for i in range(1, 7)]},
+        {"visit_days": [DAYS[0], DAYS[0]]},
+        {"visit_days": [d.isoformat() for d in VISIT_WEEK] + ["2027-07-12"]},
         {"year_groups": []},
         {"day_starts": 32400},
         {"breaks": [{"starts": "13:00", "ends": "12:00"}]},
@@ -103,42 +119,51 @@ async def test_status_moves_one_step_at_a_time_by_slt(
 ) -> None:
     created = (await create(client, world)).json()
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    assert_problem(await move(client, created["id"], admin, "published"), 409, "transition-refused")
+    teacher = await bearer(world.login(Role.TEACHER))
     url = f"/api/v1/programmes/{created['id']}"
     etag = (await client.get(url, headers=admin)).headers["etag"]
-    skipped = await client.post(
-        f"{url}/transitions", json={"to": "published"}, headers=admin | {"If-Match": etag}
-    )
-    assert_problem(skipped, 409, "transition-refused")
-    teacher = await bearer(world.login(Role.TEACHER))
     assert_problem(
         await client.post(
             f"{url}/transitions", json={"to": "collecting"}, headers=teacher | {"If-Match": etag}
         ),
         403,
     )
-    for status in ("collecting", "scheduling", "published", "in_progress", "closed"):
-        moved = await client.post(
-            f"{url}/transitions", json={"to": status}, headers=admin | {"If-Match": etag}
-        )
+    for status in ("collecting", "scheduling"):
+        moved = await move(client, created["id"], admin, status)
         assert moved.status_code == 200, moved.text
         assert moved.json()["status"] == status
-        etag = moved.headers["etag"]
+        assert moved.headers["etag"] == (await client.get(url, headers=admin)).headers["etag"]
+    refused = assert_problem(await move(client, created["id"], admin, "draft"), 409)
+    assert "only to published" in refused["detail"]
+
+
+async def test_every_transition_needs_the_current_etag(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    created = await create(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created.json()['id']}"
+    body = {"to": "collecting"}
+    assert_problem(await client.post(f"{url}/transitions", json=body, headers=admin), 428)
+    stale = created.headers["etag"]
+    renamed = await client.patch(url, json={"name": "Renamed"}, headers=admin | {"If-Match": stale})
+    assert renamed.status_code == 200, renamed.text
     assert_problem(
-        await client.post(
-            f"{url}/transitions", json={"to": "draft"}, headers=admin | {"If-Match": etag}
-        ),
-        409,
+        await client.post(f"{url}/transitions", json=body, headers=admin | {"If-Match": stale}),
+        412,
     )
+    assert (await client.get(url, headers=admin)).json()["status"] == "draft"
+    moved = await client.post(
+        f"{url}/transitions", json=body, headers=admin | {"If-Match": renamed.headers["etag"]}
+    )
+    assert moved.status_code == 200, moved.text
 
 
 async def test_collecting_needs_a_closing_date(client: httpx.AsyncClient, world: World) -> None:
     created = (await create(client, world, preferences_close_at=None)).json()
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    url = f"/api/v1/programmes/{created['id']}"
-    etag = (await client.get(url, headers=admin)).headers["etag"]
-    refused = await client.post(
-        f"{url}/transitions", json={"to": "collecting"}, headers=admin | {"If-Match": etag}
-    )
+    refused = await move(client, created["id"], admin, "collecting")
     body = assert_problem(refused, 409, "transition-refused")
     assert "preferences_close_at" in body["detail"]
 
@@ -148,7 +173,7 @@ async def test_households_in_scope_and_exemptions(client: httpx.AsyncClient, wor
     created = (await create(client, world)).json()  # Reception only
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/programmes/{created['id']}/households"
-    found = (await client.get(url, headers=admin)).json()
+    found = (await client.get(url, headers=admin)).json()["items"]
     # P-1 (F-1) and P-4 (F-2) are in Reception: two households, one pupil each in scope.
     assert len(found) == 2
     assert all(len(h["pupil_ids"]) == 1 and h["year_groups"] == ["R"] for h in found)
@@ -160,6 +185,7 @@ async def test_households_in_scope_and_exemptions(client: httpx.AsyncClient, wor
     )
     assert exempted.status_code == 200, exempted.text
     assert exempted.json()["exemption"] == "exempt"
+    assert exempted.json()["family_name"] == found[0]["family_name"]
     office = await bearer(world.login(Role.OFFICE))
     assert_problem(
         await client.put(
@@ -169,7 +195,42 @@ async def test_households_in_scope_and_exemptions(client: httpx.AsyncClient, wor
     )
     cleared = await client.delete(f"{url}/{household}/exemption", headers=admin)
     assert cleared.status_code == 204
-    assert all(h["exemption"] is None for h in (await client.get(url, headers=admin)).json())
+    items = (await client.get(url, headers=admin)).json()["items"]
+    assert all(h["exemption"] is None for h in items)
+
+
+async def test_households_in_scope_are_paged_with_names_addresses_and_children(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await load_roster(world, small_snapshot(world))
+    created = (await create(client, world, year_groups=["R", "3"])).json()
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{created['id']}/households"
+    first = await client.get(url, params={"limit": 1}, headers=admin)
+    assert first.status_code == 200, first.text
+    assert len(first.json()["items"]) == 1
+    cursor = first.json()["next_cursor"]
+    assert cursor is not None
+    second = (await client.get(url, params={"limit": 1, "cursor": cursor}, headers=admin)).json()
+    assert second["next_cursor"] is None
+    families = {h["family_name"]: h for h in first.json()["items"] + second["items"]}
+    assert set(families) == {"Khan", "Brown"}
+    khan, brown = families["Khan"], families["Brown"]
+    assert (khan["reference"], brown["reference"]) == ("F-1", "F-2")  # the MIS family ids
+    assert (khan["address_line1"], khan["postcode"]) == ("12 Station Road", "ME2 2AB")
+    assert sorted((c["first_name"], c["class_name"]) for c in khan["children"]) == [
+        ("Maryam", "3B"),
+        ("Yusuf", "Robins"),
+    ]
+    assert khan["year_groups"] == ["3", "R"]
+    # Addresses as the roster shows them: office and the children's class teacher see them,
+    # support staff who do not work with the class do not.
+    for role, sees in ((Role.OFFICE, True), (Role.TEACHER, True), (Role.SUPPORT_STAFF, False)):
+        page = (await client.get(url, headers=await bearer(world.login(role)))).json()["items"]
+        assert len(page) == 2
+        assert all((h["address_line1"] is not None) is sees for h in page), role
+        assert all(h["postcode"] is None or sees for h in page)
+        assert all(h["family_name"] and h["children"] for h in page)
 
 
 async def test_exemption_reasons_reach_slt_and_dsls_only(
@@ -181,7 +242,7 @@ async def test_exemption_reasons_reach_slt_and_dsls_only(
     created = (await create(client, world)).json()
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/programmes/{created['id']}/households"
-    household = (await client.get(url, headers=admin)).json()[0]["household_id"]
+    household = (await client.get(url, headers=admin)).json()["items"][0]["household_id"]
     reason = "Social care involvement; meet at school"
     offered = await client.put(
         f"{url}/{household}/exemption",
@@ -194,7 +255,7 @@ async def test_exemption_reasons_reach_slt_and_dsls_only(
             continue
         listed = await client.get(url, headers=await bearer(world.login(role)))
         assert listed.status_code == 200, f"{role}: {listed.text}"
-        (entry,) = [h for h in listed.json() if h["household_id"] == household]
+        (entry,) = [h for h in listed.json()["items"] if h["household_id"] == household]
         assert entry["exemption"] == "neutral_venue", role
         sees = role in {Role.SCHOOL_ADMIN, Role.DSL, Role.TRUST_ADMIN, Role.TRUST_DSL}
         assert entry["exemption_reason"] == (reason if sees else None), role

@@ -8,11 +8,12 @@ from uuid import UUID, uuid4
 import httpx
 
 from app.core.permissions import Role
-from app.programmes.teams import london_today
+from app.programmes.grid import london_today
 from app.synthetic.generator import Login, World
 from tests.conftest import assert_problem, bearer, load_roster
-from tests.programmes.test_programmes import create
+from tests.programmes.test_programmes import DAYS, create, move
 from tests.roster.snapshots import small_snapshot
+from tests.visits.helpers import planned_programme
 
 
 async def setup(client: httpx.AsyncClient, world: World, **overrides: Any) -> str:
@@ -199,22 +200,91 @@ async def test_only_slt_of_the_school_set_teams(client: httpx.AsyncClient, world
 
 
 async def test_teams_are_fixed_once_published(client: httpx.AsyncClient, world: World) -> None:
-    url = await setup(client, world)
+    programme = await planned_programme(client, world)
+    url = f"/api/v1/programmes/{programme['id']}"
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     (robins,) = await teams_of(client, url, admin)
-    etag = (await client.get(url, headers=admin)).headers["etag"]
-    for status in ("collecting", "scheduling", "published"):
-        moved = await client.post(
-            f"{url}/transitions", json={"to": status}, headers=admin | {"If-Match": etag}
-        )
-        assert moved.status_code == 200, moved.text
-        etag = moved.headers["etag"]
+    published = await move(client, programme["id"], admin, "published")
+    assert published.status_code == 200, published.text
     body = team([world.login(Role.TEACHER)], world.login(Role.SUPPORT_STAFF))
     locked = await client.put(f"{url}/teams/{robins['class_id']}", json=body, headers=admin)
     assert_problem(locked, 409, "teams-locked")
     pool = {"staff_ids": [str(world.login(Role.SUPPORT_STAFF).staff_id)]}
     assert_problem(await client.put(f"{url}/second-adults", json=pool, headers=admin), 409)
     assert (await teams_of(client, url, admin))[0]["teachers"] == []
+
+
+async def test_each_class_says_how_many_visits_its_adults_can_make(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Robins has two families in scope. One visit day of two 45-minute slots gives its teacher
+    two visits; one slot gives one, and the class cannot be placed whole."""
+    url = await setup(client, world, visit_days=[DAYS[0]], day_ends="10:45", breaks=[])
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    (robins,) = await teams_of(client, url, admin)
+    assert robins["capacity"] == {
+        "families": 2,
+        "visits_possible": 2,
+        "limited_by": str(world.login(Role.TEACHER).staff_id),  # the MIS's class teacher
+        "problem": None,
+    }
+    etag = (await client.get(url, headers=admin)).headers["etag"]
+    shorter = await client.patch(
+        url, json={"day_ends": "09:45"}, headers=admin | {"If-Match": etag}
+    )
+    assert shorter.json()["slot_count"] == 1
+    (robins,) = await teams_of(client, url, await bearer(world.login(Role.TEACHER)))
+    problem = (
+        "2 families, 1 visit possible: add a visit day, shorten slots, or add a teacher. "
+        f"{world.login(Role.TEACHER).full_name} can make at most 1 visit on the programme's "
+        "1 day (1 slot in all, at most 10 visits a day)."
+    )
+    assert robins["capacity"]["visits_possible"] == 1
+    assert robins["capacity"]["problem"] == problem
+    assert problem in robins["problems"]
+
+
+async def test_time_away_and_the_daily_maximum_count_against_capacity(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Three days of five slots, at most two visits a day: six visits. A morning away leaves the
+    second adult two afternoon slots that Tuesday, so still six; a whole day away costs two."""
+    url = await setup(client, world, max_visits_per_adult_per_day=2)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    (robins,) = await teams_of(client, url, admin)
+    assert robins["capacity"]["visits_possible"] == 6
+    teacher, support = world.login(Role.TEACHER), world.login(Role.SUPPORT_STAFF)
+    assert (
+        await client.put(
+            f"{url}/teams/{robins['class_id']}", json=team([teacher], support), headers=admin
+        )
+    ).is_success
+    away = await client.post(
+        f"/api/v1/staff/{support.staff_id}/unavailability",
+        json={
+            "starts_at": f"{DAYS[0]}T08:00:00+01:00",
+            "ends_at": f"{DAYS[0]}T13:00:00+01:00",
+            "reason": "Training",
+        },
+        headers=admin,
+    )
+    assert away.status_code == 201, away.text
+    (robins,) = await teams_of(client, url, admin)
+    # Tuesday: the support assistant is free for the 13:00 and 14:00 slots only: still two.
+    assert robins["capacity"]["visits_possible"] == 6
+    whole_day = await client.post(
+        f"/api/v1/staff/{support.staff_id}/unavailability",
+        json={
+            "starts_at": f"{DAYS[1]}T08:00:00+01:00",
+            "ends_at": f"{DAYS[1]}T18:00:00+01:00",
+            "reason": "Course",
+        },
+        headers=admin,
+    )
+    assert whole_day.status_code == 201, whole_day.text
+    (robins,) = await teams_of(client, url, admin)
+    assert robins["capacity"]["visits_possible"] == 4
+    assert robins["capacity"]["limited_by"] == str(support.staff_id)
 
 
 async def test_the_second_adult_pool_is_replaced_whole(

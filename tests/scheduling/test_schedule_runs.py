@@ -12,6 +12,7 @@ from app.core.settings import get_settings
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
+from tests.programmes.test_programmes import DAYS, move
 from tests.roster.importing.test_pupil_csv import sims_file
 from tests.visits.helpers import scheduling_programme
 
@@ -58,11 +59,7 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert first_choice["slot_id"] == programme["slots"][3]
     assert {a["role"] for a in first_choice["adults"]} == {"teacher", "second_adult"}
 
-    published = await client.post(
-        f"/api/v1/programmes/{programme['id']}/transitions",
-        json={"to": "published"},
-        headers=admin,
-    )
+    published = await move(client, programme["id"], admin, "published")
     assert published.status_code == 200, published.text
     one = await client.get(f"/api/v1/visits/{first_choice['id']}", headers=teacher)
     assert one.json()["status"] == "scheduled"
@@ -125,6 +122,57 @@ async def test_a_run_counts_against_the_schools_allowance(
     assert "1 roster.import" in body["detail"]
     assert "retry-after" in refused.headers
     assert await all_rows() == before
+
+
+async def test_a_run_states_a_class_over_capacity_above_the_families(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """One visit day of one slot: the Robins' two families need two visits, and the run says so
+    once, as the root cause, before the family it could not place."""
+    programme = await collecting_programme(
+        client, world, visit_days=[DAYS[0]], day_ends="09:45", breaks=[]
+    )
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    pool = await client.put(
+        f"/api/v1/programmes/{programme['id']}/second-adults",
+        json={"staff_ids": [str(world.login(Role.SUPPORT_STAFF).staff_id)]},
+        headers=admin,
+    )
+    assert pool.status_code == 200, pool.text
+    assert (await move(client, programme["id"], admin, "scheduling")).status_code == 200
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 2},
+        headers=admin,
+    )
+    assert started.status_code == 202, started.text
+    assert await run_pending() == 1
+    run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
+    assert run["placed"] == 1
+    assert len(run["unplaced"]) == 1
+    robins = (await client.get(f"/api/v1/programmes/{programme['id']}/teams", headers=admin)).json()
+    (cause,) = run["root_causes"]
+    assert cause == {
+        "kind": "class-over-capacity",
+        "class_id": robins[0]["class_id"],
+        "families": 2,
+        "visits_possible": 1,
+        "detail": f"Robins: {robins[0]['capacity']['problem']}",  # as the teams read it
+    }
+    assert cause["detail"].startswith("Robins: 2 families, 1 visit possible: add a visit day")
+
+
+async def test_a_run_with_room_for_everyone_has_no_root_cause(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await scheduling_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs", json={}, headers=admin
+    )
+    assert await run_pending() == 1
+    run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
+    assert (run["root_causes"], run["unplaced"]) == ([], [])
 
 
 async def test_a_run_reports_unplaced_families_apart_from_its_gap(

@@ -169,19 +169,19 @@ async def _record(client: httpx.AsyncClient, login: Login, starts: str, ends: st
 async def test_the_programme_sees_its_school_on_its_visit_days(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    programme = (await create(client, world)).json()  # 1, 2 and 4 September 2026
+    programme = (await create(client, world)).json()  # 6, 7 and 9 July 2027
     teacher, support = world.login(Role.TEACHER), world.login(Role.SUPPORT_STAFF)
     expected = {
-        await _record(client, teacher, "2026-09-02T08:00:00+01:00", "2026-09-02T12:00:00+01:00"),
-        # 23:00 on the 3rd to 00:30 on the 4th in London: the 3rd in UTC, the 4th in London.
-        await _record(client, support, "2026-09-03T23:00:00+01:00", "2026-09-04T00:30:00+01:00"),
-        await _record(client, support, "2026-08-28T09:00:00Z", "2026-09-05T09:00:00Z"),
+        await _record(client, teacher, "2027-07-07T08:00:00+01:00", "2027-07-07T12:00:00+01:00"),
+        # 23:00 on the 8th to 00:30 on the 9th in London: the 8th in UTC, the 9th in London.
+        await _record(client, support, "2027-07-08T23:00:00+01:00", "2027-07-09T00:30:00+01:00"),
+        await _record(client, support, "2027-07-02T09:00:00Z", "2027-07-10T09:00:00Z"),
     }
     # Not a visit day, in London.
-    await _record(client, teacher, "2026-09-03T08:00:00+01:00", "2026-09-03T23:59:00+01:00")
+    await _record(client, teacher, "2027-07-08T08:00:00+01:00", "2027-07-08T23:59:00+01:00")
     # Another school's teacher.
     await _record(
-        client, world.login(Role.TEACHER, school=1), "2026-09-02T08:00Z", "2026-09-02T12:00Z"
+        client, world.login(Role.TEACHER, school=1), "2027-07-07T08:00Z", "2027-07-07T12:00Z"
     )
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/programmes/{programme['id']}/staff-unavailability"
@@ -208,7 +208,7 @@ async def test_the_programme_sees_trust_staff_in_its_pool(
         headers=trust_admin | {"If-Match": etag},
     )
     assert trained.status_code == 200, trained.text
-    period_id = await _record(client, trust_dsl, "2026-09-01T08:00Z", "2026-09-01T12:00Z")
+    period_id = await _record(client, trust_dsl, "2027-07-06T08:00Z", "2027-07-06T12:00Z")
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/programmes/{programme['id']}"
     assert await listed(client, f"{url}/staff-unavailability", admin) == []

@@ -27,11 +27,12 @@ from app.synthetic.answers import (
     HouseholdProfile,
     answer_programme,
 )
+from app.synthetic.dates import ACADEMIC_YEAR, VISIT_WEEK
 from app.synthetic.generator import World
 from app.synthetic.roster import RosterGenerator
 from tests.conftest import bearer, load_roster
 
-LONDON_DAYS = [date(2026, 9, 2), date(2026, 9, 3), date(2026, 9, 4)]
+LONDON_DAYS = list(VISIT_WEEK[2:])  # Wednesday to Friday, still to come
 ALL_YEARS = ["R", "1", "2", "3", "4", "5", "6"]
 
 
@@ -56,7 +57,7 @@ class Loaded:
 def programme_body(year_groups: list[str], closes: datetime) -> dict[str, Any]:
     return {
         "name": "Home visits 2026",
-        "academic_year": "2026/27",
+        "academic_year": ACADEMIC_YEAR,
         "visit_days": [d.isoformat() for d in LONDON_DAYS],
         "day_starts": "09:00",
         "day_ends": "17:30",
@@ -93,7 +94,7 @@ async def collecting_programme(
     moved = await client.post(
         f"/api/v1/programmes/{programme_id}/transitions",
         json={"to": "collecting"},
-        headers=headers,
+        headers=headers | {"If-Match": created.headers["etag"]},
     )
     assert moved.status_code == 200, moved.text
     return programme_id

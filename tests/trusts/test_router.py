@@ -232,3 +232,23 @@ async def test_idempotent_replay_withholds_the_first_admin_token(
     assert replay.json()["id"] == first.json()["id"]
     assert replay.json()["first_admin_invitation"]["token"] is None
     assert token not in replay.text
+
+
+async def test_a_partial_school_names_the_year_groups_it_visits(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    partly = {"participation": "partial", "participation_reason": "Reception only this year"}
+    created = await client.post(
+        "/api/v1/schools",
+        json=new_school(**partly, participating_year_groups=["N2", "R"]),
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["participating_year_groups"] == ["N2", "R"]
+    full = await client.post(
+        "/api/v1/schools",
+        json=new_school("141414", participating_year_groups=["R"]),
+        headers=headers,
+    )
+    assert_problem(full, 422)

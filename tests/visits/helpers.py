@@ -31,6 +31,7 @@ from tests.parents.helpers import (
     parent_headers,
     slot_ids,
 )
+from tests.programmes.test_programmes import move
 
 
 async def scheduling_programme(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
@@ -51,11 +52,7 @@ async def scheduling_programme(client: httpx.AsyncClient, world: World) -> dict[
         headers=admin,
     )
     assert pool.status_code == 200, pool.text
-    moved = await client.post(
-        f"/api/v1/programmes/{programme['id']}/transitions",
-        json={"to": "scheduling"},
-        headers=admin,
-    )
+    moved = await move(client, programme["id"], admin, "scheduling")
     assert moved.status_code == 200, moved.text
     return programme | {"slots": slots, "home": str(home)}
 
