@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.core.settings import Settings, get_settings
+from app.core.settings import ConfigurationError, Settings, get_settings
 
 cli = typer.Typer(
     help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True
@@ -29,9 +29,17 @@ def upgrade_database() -> None:
     command.upgrade(config, "head")
 
 
+def require_database() -> None:
+    """Refuse to go on, in one line, with a DATABASE_URL that is malformed or unreachable."""
+    from app.core.db import ensure_reachable
+
+    asyncio.run(ensure_reachable(get_settings()))
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration up to head."""
+    require_database()
     upgrade_database()
     typer.echo("database at head")
 
@@ -46,6 +54,7 @@ def serve(
     """Serve the API with uvicorn (httptools + uvloop)."""
     import uvicorn
 
+    require_database()
     if upgrade:
         upgrade_database()
     uvicorn.run(
@@ -78,6 +87,8 @@ def worker() -> None:
     """Run background jobs (imports, schedule runs, messages) until stopped; run as many as
     you like, on as many machines: each job is claimed by exactly one."""
     import signal
+
+    require_database()
 
     import app.api  # noqa: F401  - registers every job handler
     from app.core.jobs import work_forever
@@ -204,7 +215,12 @@ def _print_logins(summary: dict[str, object]) -> None:
 
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    cli()
+    try:
+        cli()
+    except ConfigurationError as refused:
+        # A person can act on one line; a traceback would bury it.
+        typer.echo(f"threshold: {refused}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from app import health
 from app.api import api, well_known
 from app.core import jobs
-from app.core.db import get_database
+from app.core.db import ensure_reachable, get_database
 from app.core.errors import install_error_handlers
 from app.core.logs import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -122,11 +122,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # However the app is served, it does not report itself started on a database it cannot use.
+    await ensure_reachable(settings)
     stop = asyncio.Event()
     worker = None
     await anyio.to_thread.run_sync(prepare_password_checks)
-    if get_settings().runs_worker_in_process:
+    if settings.runs_worker_in_process:
         # The embedded default needs nothing else running; deployments run `threshold worker`.
         worker = asyncio.create_task(jobs.work_forever(stop))
     yield
@@ -151,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Before any other dependency (authentication included) touches the database.
         dependencies=[Depends(refuse_unstorable_input)],
     )
+    app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(well_known)
