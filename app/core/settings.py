@@ -202,7 +202,16 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)
+        return self.embedded_database_url
+
+    @property
+    def embedded_database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.data_dir / 'threshold.db'}"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """The SQLite file under data_dir, the default: nobody else's database."""
+        return self.effective_database_url == self.embedded_database_url
 
     @property
     def database_variable(self) -> str:
