@@ -48,7 +48,7 @@ _PAGE = """<!DOCTYPE html>
 def install_docs(app: FastAPI, *, openapi_url: str, title: str) -> dict[str, str]:
     """Add /docs and /redoc to `app`; returns each page's Content-Security-Policy by path."""
 
-    @app.get("/docs", include_in_schema=False)
+    # Plain pages, as FastAPI adds its own: not API operations, so no permission or schema.
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = _root(request)
         return _page(
@@ -59,7 +59,6 @@ def install_docs(app: FastAPI, *, openapi_url: str, title: str) -> dict[str, str
             f'<script src="{root}{SWAGGER_ASSETS}/swagger-init.js"></script>',
         )
 
-    @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = _root(request)
         return _page(
@@ -70,6 +69,8 @@ def install_docs(app: FastAPI, *, openapi_url: str, title: str) -> dict[str, str
             f'<script src="{root}{SWAGGER_ASSETS}/redoc-init.js"></script>',
         )
 
+    app.add_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
     app.mount(
         SWAGGER_ASSETS,
         StaticFiles(directory=STATIC, packages=[(VIEWERS, "static/swagger")]),
