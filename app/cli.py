@@ -4,12 +4,14 @@ import asyncio
 import json
 import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from app.core.settings import Settings, get_settings
+from app.core.settings import ConfigurationError, Settings, get_settings
+from app.programmes.grid import LONDON
 
 cli = typer.Typer(
     help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True
@@ -29,9 +31,17 @@ def upgrade_database() -> None:
     command.upgrade(config, "head")
 
 
+def require_database() -> None:
+    """Refuse to go on, in one line, with a DATABASE_URL that is malformed or unreachable."""
+    from app.core.db import ensure_reachable
+
+    asyncio.run(ensure_reachable(get_settings()))
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration up to head."""
+    require_database()
     upgrade_database()
     typer.echo("database at head")
 
@@ -46,6 +56,7 @@ def serve(
     """Serve the API with uvicorn (httptools + uvloop)."""
     import uvicorn
 
+    require_database()
     if upgrade:
         upgrade_database()
     uvicorn.run(
@@ -78,6 +89,8 @@ def worker() -> None:
     """Run background jobs (imports, schedule runs, messages) until stopped; run as many as
     you like, on as many machines: each job is claimed by exactly one."""
     import signal
+
+    require_database()
 
     import app.api  # noqa: F401  - registers every job handler
     from app.core.jobs import work_forever
@@ -137,21 +150,27 @@ def demo(
     port: int = 8000,
     seed: int = 1,
 ) -> None:
-    """A fresh demo database (SQLite unless DATABASE_URL says otherwise) with two trusts."""
-    from app.synthetic.demo import seed_demo
+    """A fresh demo database (its own SQLite file under THRESHOLD_DATA_DIR) with two trusts,
+    dated from today: visit days a few weeks ahead, parents' answers still coming in."""
+    from app.synthetic.demo import refuse_real_database, seed_demo
 
     settings = get_settings()
-    if not settings.database_url:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{settings.data_dir / 'threshold.db'}{suffix}").unlink(missing_ok=True)
+    refuse_real_database(settings)
+    database = settings.data_dir / "threshold.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    require_database()
+    # Progress goes to stderr: stdout carries the logins (one JSON object with --json).
+    typer.echo(f"demo: seeding {database}: two trusts, rosters, parents' answers", err=True)
     upgrade_database()
     summary = asyncio.run(seed_demo(seed))
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        _print_logins(summary)
+        _print_logins(summary, f"http://{host}:{port}")
     if not seed_only:
         sys.stdout.flush()
+        typer.echo(f"demo: serving at http://{host}:{port} (Ctrl+C to stop)", err=True)
         serve(host=host, port=port, workers=1, upgrade=False)
 
 
@@ -189,22 +208,39 @@ def demo_data(
     )
 
 
-def _print_logins(summary: dict[str, object]) -> None:
+def _print_logins(summary: dict[str, Any], url: str) -> None:
     typer.echo(f"Demo password for every login: {summary['password']}")
-    for login in summary["logins"]:  # type: ignore[attr-defined]
-        typer.echo(f"  {login['role']:<15} {login['email']:<45} {login['trust_name'] or '-'}")
-    programmes = summary.get("programmes")
-    if isinstance(programmes, dict) and programmes["count"]:
+    for login in summary["logins"]:
+        where = " / ".join(n for n in (login["trust_name"], login["school_name"]) if n)
+        typer.echo(f"  {login['role']:<15} {login['email']:<45} {where or 'every trust'}")
+    programmes = summary["programmes"]
+    if programmes["count"]:
+        first = programmes["items"][0]
+        days = ", ".join(_day(d) for d in first["visit_days"])
+        closes = datetime.fromisoformat(first["preferences_close_at"]).astimezone(LONDON)
         typer.echo(
             f"Programmes collecting answers: {programmes['count']}"
             f" ({programmes['answers']} households have answered so far)"
         )
-    typer.echo("Open http://127.0.0.1:8000/docs and use Authorize with any login above.")
+        typer.echo(
+            f"  visit days {days} ({first['academic_year']}); parents answer until"
+            f" {closes:%a %d %b %H:%M} (UK time)"
+        )
+    typer.echo(f"Open {url}/docs and use Authorize with any login above.")
+
+
+def _day(iso: str) -> str:
+    return f"{date.fromisoformat(iso):%a %d %b %Y}"
 
 
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    cli()
+    try:
+        cli()
+    except ConfigurationError as refused:
+        # A person can act on one line; a traceback would bury it.
+        typer.echo(f"threshold: {refused}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ from fastapi.routing import APIRoute
 from app import health
 from app.api import api, well_known
 from app.core import jobs
-from app.core.db import get_database
+from app.core.db import ensure_reachable, get_database
 from app.core.errors import install_error_handlers
 from app.core.logs import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import prepare_password_checks
 from app.core.settings import Settings, get_settings
 from app.core.storable import refuse_unstorable_input
+from app.docs import install_docs
 
 DESCRIPTION = """
 Threshold is the system of record and integration API for universal home-visit programmes in
@@ -36,6 +37,98 @@ notes, safeguarding concerns and surveys.
 * Single resources carry an `ETag`; `PATCH` requires `If-Match`.
 * Creating `POST`s honour `Idempotency-Key`.
 """
+
+
+# In the order a newcomer meets them; Swagger UI and ReDoc list the operations by tag.
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {
+        "name": "auth",
+        "description": "Sign in and out. Staff use the password grant of `POST /api/v1/auth/token` "
+        "and refresh with the `refresh_token` grant; MIS integrations use `client_credentials`. "
+        "New staff set their first password from their invitation. Access tokens are JWTs; "
+        "verify them with the keys at `/.well-known/jwks.json`.",
+    },
+    {
+        "name": "me",
+        "description": "The signed-in staff member: who they are, their roles and permissions, "
+        "and the periods they cannot visit (the scheduler plans around them).",
+    },
+    {
+        "name": "trusts",
+        "description": "Multi-academy trusts and their defaults (visit length, visits a day). "
+        "Platform operators create trusts; a trust admin sees and changes only their own.",
+    },
+    {
+        "name": "schools",
+        "description": "A trust's schools (DfE URN, phase, address) and how far each takes part "
+        "in the programme (`full`, `partial` or `none`, with a reason).",
+    },
+    {
+        "name": "staff",
+        "description": "A trust's staff: invitations, roles at trust or school level, visit "
+        "training (untrained staff are never scheduled), deactivation, and colleagues' "
+        "unavailability.",
+    },
+    {
+        "name": "integrations",
+        "description": "Machine clients for an MIS feed: each holds scopes and the schools it "
+        "may write. Its secret is shown once; rotate or revoke it here.",
+    },
+    {
+        "name": "roster",
+        "description": "Classes, pupils and households, kept in step with the school's MIS: a "
+        "whole-school snapshot (`PUT …/roster`) or an uploaded OneRoster bundle or pupil CSV. "
+        "Siblings share a household, the unit that is visited; merge or split households the "
+        "feeds matched wrongly.",
+    },
+    {
+        "name": "programmes",
+        "description": "A school's visit programme for one academic year: visit days, the daily "
+        "window and slot grid, year groups in scope, the parents' answer window, teams and "
+        "second adults, and its status (`draft → collecting → scheduling → published → "
+        "in_progress → closed`).",
+    },
+    {
+        "name": "invitations",
+        "description": "The codes families use to answer: issued to every household in scope, "
+        "read back to a family by the office (audited), re-issued or revoked.",
+    },
+    {
+        "name": "parents",
+        "description": "The parent portal's API. A family exchanges its invitation code (or the "
+        "whole link from its message) for a token that reaches one household in one "
+        "programme, then chooses slots, says when it cannot, asks for an interpreter or a "
+        "neutral venue, or declines.",
+    },
+    {
+        "name": "availability",
+        "description": "What the school sees of the families' answers while the window is open: "
+        "progress per class, the chase list of households yet to answer, demand per slot, and "
+        "answers entered by the office on a family's behalf.",
+    },
+    {
+        "name": "scheduling",
+        "description": "Planning every visit: a schedule run works in the background, places "
+        "each household with two trained adults at a time it can do, and explains any it "
+        "could not place.",
+    },
+    {
+        "name": "visits",
+        "description": "The planned visits: each adult's itinerary in order with travel between "
+        "homes, and changes (move, swap, change the second adult, lock) checked against every "
+        "rule before they are saved.",
+    },
+    {
+        "name": "audit",
+        "description": "Who read or changed what and when: sign-ins, role changes, reads of "
+        "invitation codes, exports of personal data.",
+    },
+    {
+        "name": "health",
+        "description": "Probes for the platform: liveness (the process serves) and readiness "
+        "(the database answers and its schema is current). Public; they reveal no data.",
+    },
+]
 
 
 def operation_id(route: APIRoute) -> str:
@@ -105,7 +198,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -122,11 +219,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # However the app is served, it does not report itself started on a database it cannot use.
+    await ensure_reachable(settings)
     stop = asyncio.Event()
     worker = None
     await anyio.to_thread.run_sync(prepare_password_checks)
-    if get_settings().runs_worker_in_process:
+    if settings.runs_worker_in_process:
         # The embedded default needs nothing else running; deployments run `threshold worker`.
         worker = asyncio.create_task(jobs.work_forever(stop))
     yield
@@ -144,12 +244,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=operation_id,
-        docs_url="/docs" if settings.serve_docs else None,
-        redoc_url="/redoc" if settings.serve_docs else None,
+        openapi_tags=OPENAPI_TAGS,
+        # Served by app/docs.py from this process, not FastAPI's pages that load from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.serve_docs else None,
         lifespan=lifespan,
         # Before any other dependency (authentication included) touches the database.
         dependencies=[Depends(refuse_unstorable_input)],
+    )
+    app.state.settings = settings
+    page_policies = (
+        install_docs(app, openapi_url="/openapi.json", title=app.title)
+        if settings.serve_docs
+        else {}
     )
     install_error_handlers(app)
     app.include_router(health.router)
@@ -169,11 +277,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bulk_max_bytes=settings.max_bulk_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
-    docs_paths = (
-        frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-        if settings.serve_docs
-        else frozenset()
-    )
-    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts, docs_paths=docs_paths)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts, page_policies=page_policies)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -2,7 +2,8 @@
 # The one test command. On a fresh clone it creates .venv, installs Threshold with its [test]
 # extra, then runs, stopping at the first failure:
 #
-#   1. install      pip install -e '.[test]' into .venv
+#   1. install      pip install -e '.[test]' into .venv, and Debian's Chromium if it is missing
+#                   (tests/core/test_docs.py renders the API explorer in it)
 #   2. ruff check   app tests
 #   3. ruff format  --check app tests
 #   4. mypy         app tests (strict; config in pyproject.toml)
@@ -87,7 +88,7 @@ PY
 }
 
 # ---------------------------------------------------------------------------------------------
-banner "install: .venv with pip install -e '.[test]'"
+banner "install: .venv with pip install -e '.[test]', and Chromium"
 if [[ ! -x "$VENV_BIN/python" ]]; then
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
         || die "Threshold needs Python 3.11 or newer; set PYTHON=/path/to/python3.11"
@@ -97,6 +98,17 @@ fi
 # A current pip and setuptools: the ones a new venv ships with are old enough to fail the audit.
 "$VENV_BIN/python" -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
 "$VENV_BIN/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The API explorer's test loads /docs in a real browser (and fails, never skips, without one).
+if ! command -v chromium >/dev/null; then
+    [[ "$(id -u)" == 0 ]] \
+        || die "Chromium is needed for tests/core/test_docs.py: sudo apt-get install chromium"
+    echo "installing Chromium (apt-get install chromium) for the API explorer's test"
+    apt-get update -qq >"$WORK_DIR/apt.log" 2>&1 \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            chromium >>"$WORK_DIR/apt.log" 2>&1 \
+        || { cat "$WORK_DIR/apt.log" >&2; die "could not install Chromium (apt-get output above)"; }
+fi
+echo "browser: $(chromium --version 2>/dev/null | head -n 1)"
 
 # ---------------------------------------------------------------------------------------------
 if [[ "${THRESHOLD_SKIP_LINT:-}" == "1" ]]; then

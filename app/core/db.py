@@ -5,14 +5,18 @@ error, before the response is sent (so a client never sees success for a write t
 Services flush, never commit.
 """
 
+import asyncio
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from app.core.settings import Settings, get_settings
+from app.core.settings import ConfigurationError, Settings, get_settings
 from app.core.tenancy import Scope, set_scope
 
 
@@ -51,8 +55,6 @@ def make_engine(url: str, settings: Settings, *, pooled: bool = True) -> AsyncEn
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite:///") and ":memory:" not in url:
             path = url.removeprefix("sqlite+aiosqlite:///")
-            from pathlib import Path
-
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         extra = _pool(settings, pooled) if ":memory:" not in url else {}
         engine = create_async_engine(
@@ -87,6 +89,67 @@ def _pool(settings: Settings, pooled: bool) -> dict[str, Any]:
         "max_overflow": 0,
         "pool_timeout": settings.database_pool_timeout_ms / 1000,
     }
+
+
+# Longer than the driver's own connect timeout (5 s), so its answer is the one reported.
+REACH_TIMEOUT_SECONDS = 10
+
+
+async def ensure_reachable(settings: Settings | None = None) -> None:
+    """Connect once and run a query, or raise ConfigurationError saying what failed, where, and
+    which variable to change: a server must not start, and report itself healthy, on a database
+    it cannot use."""
+    settings = settings or get_settings()
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        await asyncio.to_thread(_open_sqlite, url, settings.database_variable)
+        return
+    engine = make_engine(url, settings, pooled=False)
+    try:
+        async with asyncio.timeout(REACH_TIMEOUT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, DBAPIError) as failed:
+        raise ConfigurationError(_unreachable(url, failed)) from None
+    except TimeoutError:
+        raise ConfigurationError(
+            _unreachable(url, TimeoutError(f"no answer in {REACH_TIMEOUT_SECONDS} s"))
+        ) from None
+    finally:
+        await engine.dispose()
+
+
+def _unreachable(url: str, failed: BaseException) -> str:
+    where = make_url(url)
+    host = f"{where.host or 'localhost'}:{where.port or 5432}"
+    return f"cannot reach the database at {host} (DATABASE_URL): {_reason(failed)}"
+
+
+def _reason(failed: BaseException) -> str:
+    if isinstance(failed, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(failed, socket.gaierror):
+        return "no such host"
+    if isinstance(failed, DBAPIError):
+        failed = failed.orig or failed
+    if isinstance(failed, OSError) and failed.strerror:
+        return failed.strerror.lower()
+    # The driver's own words ('password authentication failed for user "x"', 'database "x" does
+    # not exist'): they name the user and the database, never the password.
+    return (str(failed).strip().splitlines() or [type(failed).__name__])[0]
+
+
+def _open_sqlite(url: str, variable: str) -> None:
+    path = url.removeprefix("sqlite+aiosqlite:///")
+    try:
+        if ":memory:" not in path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path, timeout=5) as connection:
+            connection.execute("SELECT 1")
+        connection.close()
+    except (OSError, sqlite3.Error) as failed:
+        raise ConfigurationError(
+            f"cannot open the SQLite database {path} ({variable}): {_reason(failed)}"
+        ) from None
 
 
 def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,9 @@ access_log = logging.getLogger("threshold.access")
 error_log = logging.getLogger("threshold.errors")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Nothing but the explorer's pages is meant to render: a JSON body (or CSV) opened in a browser
+# runs no script, loads nothing and cannot be framed.
+NO_PAGE = b"default-src 'none'; frame-ancestors 'none'"
 
 
 def _problem_bytes(status: int, slug: str, title: str, detail: str, request_id: str) -> bytes:
@@ -52,12 +56,15 @@ class RequestContextMiddleware:
     problem+json 500 for anything unhandled, and adds the headers every response carries."""
 
     def __init__(
-        self, app: ASGIApp, *, hsts: bool = False, docs_paths: frozenset[str] = frozenset()
+        self, app: ASGIApp, *, hsts: bool = False, page_policies: Mapping[str, str] | None = None
     ) -> None:
         self.app = app
         self.hsts = hsts
-        # Swagger UI and ReDoc run scripts from a CDN; every other answer is data, never a page.
-        self.docs_paths = docs_paths
+        # The few pages (the API explorer) by path, each with the policy it needs to render;
+        # every other answer is data, never a page.
+        self.page_policies = {
+            path: policy.encode() for path, policy in (page_policies or {}).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +76,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder: dict[str, int] = {"status": 500}
         response_started = False
-        extra_headers = self._headers(request_id, scope["path"] in self.docs_paths)
+        extra_headers = self._headers(request_id, self.page_policies.get(scope["path"], NO_PAGE))
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
@@ -111,7 +118,7 @@ class RequestContextMiddleware:
             )
             set_request_id(None)
 
-    def _headers(self, request_id: str, docs: bool) -> list[tuple[bytes, bytes]]:
+    def _headers(self, request_id: str, policy: bytes) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-request-id", request_id.encode()),
             # Almost every answer carries personal data about children; nothing is cached.
@@ -119,13 +126,8 @@ class RequestContextMiddleware:
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"),
+            (b"content-security-policy", policy),
         ]
-        if not docs:
-            # Nothing here is meant to render: a JSON body (or CSV) opened in a browser runs no
-            # script, loads nothing and cannot be framed.
-            headers.append(
-                (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-            )
         if self.hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         return headers

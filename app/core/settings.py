@@ -5,14 +5,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 Environment = Literal["development", "test", "production"]
 
+# What normalise_database_url makes of the URLs Threshold accepts; any other driver is refused.
+_DRIVERS = {"postgresql+asyncpg", "sqlite+aiosqlite"}
+_EXPECTED = "expected postgresql://… or sqlite:///…"
+
+
+class ConfigurationError(Exception):
+    """The service cannot start as configured: one line saying what is wrong and where to fix
+    it (the variable), never a secret's value. The CLI prints it and exits non-zero."""
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="THRESHOLD_", extra="ignore")
+    # Errors never quote the value given: it may be a key, or a URL with its password.
+    model_config = SettingsConfigDict(
+        env_prefix="THRESHOLD_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = "development"
     database_url: str = Field(
@@ -163,6 +177,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        url = url.strip()
+        if url:
+            parse_database_url(url)
+        return url
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
         # A production deployment must never mint tokens with a key generated on the fly:
@@ -180,7 +202,21 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)
+        return self.embedded_database_url
+
+    @property
+    def embedded_database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.data_dir / 'threshold.db'}"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """The SQLite file under data_dir, the default: nobody else's database."""
+        return self.effective_database_url == self.embedded_database_url
+
+    @property
+    def database_variable(self) -> str:
+        """The variable to change when the database is wrong, for messages."""
+        return "DATABASE_URL" if self.database_url else "THRESHOLD_DATA_DIR"
 
     @property
     def runs_worker_in_process(self) -> bool:
@@ -207,6 +243,37 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def parse_database_url(url: str) -> URL:
+    """The URL with its async driver, or ValueError naming DATABASE_URL (never its value)."""
+    try:
+        parsed = make_url(normalise_database_url(url))
+    except (ArgumentError, ValueError):
+        raise ValueError(f"DATABASE_URL is not a database URL ({_EXPECTED})") from None
+    if parsed.drivername not in _DRIVERS:
+        scheme = url.split(":", 1)[0]
+        raise ValueError(
+            f"DATABASE_URL names {scheme}://, which Threshold cannot use ({_EXPECTED})"
+        )
+    if parsed.drivername.startswith("sqlite") and not parsed.database:
+        raise ValueError(f"DATABASE_URL names no SQLite file ({_EXPECTED})")
+    return parsed
+
+
+def describe_invalid(invalid: ValidationError) -> str:
+    """Every problem with the environment on one line, each naming its variable."""
+    problems = []
+    for error in invalid.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        # A field read through an alias is reported under the alias (DATABASE_URL).
+        variable = field if field.isupper() else f"THRESHOLD_{field.upper()}"
+        problems.append(message if not field or variable in message else f"{variable}: {message}")
+    return "; ".join(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as invalid:
+        raise ConfigurationError(describe_invalid(invalid)) from None

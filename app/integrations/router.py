@@ -29,6 +29,9 @@ Manager = Annotated[Principal, require(P.INTEGRATIONS_MANAGE)]
 async def create_client(
     body: IntegrationClientCreate, session: SessionDep, who: Manager
 ) -> IntegrationClientCredentials:
+    """The client authenticates with the `client_credentials` grant of
+    `POST /api/v1/auth/token`, and reaches only `school_ids` within its `scopes`. Keep the
+    secret now: it is stored as a digest and never shown again (rotate it if it is lost)."""
     # No Idempotency-Key here: a replay would have to store the secret to repeat it.
     return await service.create(session, who, body)
 

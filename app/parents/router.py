@@ -41,6 +41,10 @@ Chaser = Annotated[Principal, require(P.FAMILIES_CHASE)]
 async def start_session(
     body: SessionRequest, request: Request, session: SessionDep
 ) -> ParentSession:
+    """`code` is what the school's message gave the family: the code (any case, with or
+    without spaces and dashes) or the whole invitation link. The token lasts an hour (unless
+    the service is set otherwise) and stops working at once if the school re-issues or revokes
+    the code. Codes that do not work are counted per address, then refused (429)."""
     return await sessions.start(session, code=body.code, ip_address=client_address(request))
 
 

@@ -29,9 +29,9 @@ class InvitationCode(Output):
 class SessionRequest(Input):
     code: str = Field(
         min_length=20,
-        max_length=40,
-        description="The invitation code or the last part of the invitation link; case, spaces "
-        "and dashes do not matter.",
+        max_length=300,
+        description="The invitation code, or the whole invitation link from the message; case, "
+        "spaces and dashes do not matter.",
     )
 
 

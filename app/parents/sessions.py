@@ -65,7 +65,7 @@ async def start(session: AsyncSession, *, code: str, ip_address: str) -> ParentS
     than the limit allows, the rest 429.
     """
     by_address, by_invitation = _limits()
-    normal = codes.normalise(code)
+    normal = code_in(code)
     found = await _invitation_id(normal) if normal else None
     if found is None or normal is None:
         await ratelimit.spend([(by_address, ip_address)])
@@ -106,6 +106,27 @@ async def _invitation_id(code: str) -> UUID | None:
     async with open_session(system_scope("exchange a parent's invitation code")) as own:
         invitation = await _by_code(own, code)
     return invitation.id if invitation else None
+
+
+def code_in(text: str) -> str | None:
+    """The code from what a parent sent: the code itself, or the whole invitation link as the
+    message showed it (pasted with the scheme or without, a trailing slash, in any case)."""
+    return codes.normalise(_after_portal(text))
+
+
+def _after_portal(text: str) -> str:
+    pasted = _without_scheme(text.strip()).rstrip("/")
+    portal = _without_scheme(get_settings().parent_portal_url.strip()).rstrip("/") + "/"
+    # Compared slice against slice: lower() may change a string's length, but not a prefix's
+    # position.
+    if pasted[: len(portal)].lower() == portal.lower():
+        return pasted[len(portal) :]
+    return text
+
+
+def _without_scheme(url: str) -> str:
+    scheme, separator, rest = url.partition("://")
+    return rest if separator and scheme.isascii() and scheme.isalpha() else url
 
 
 async def _by_code(session: AsyncSession, code: str) -> Invitation | None:

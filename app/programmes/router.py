@@ -41,6 +41,12 @@ Manager = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
 async def create_programme(
     school_id: UUID, body: ProgrammeCreate, session: SessionDep, response: Response, who: Manager
 ) -> ProgrammeRead:
+    """The slots are cut from each visit day's window (`day_starts` to `day_ends`, Europe/London
+    time) in visits of `slot_minutes` (the trust's visit length unless given), with
+    `travel_buffer_minutes` between them, skipping the breaks. Visit days in the past or outside
+    the academic year, and an answer window closing on or after the first visit day, are
+    refused (422, each named). One programme per name and academic year at a school. Open it
+    to families with a transition to `collecting`."""
     created = await service.create(session, who, school_id, body)
     response.headers["ETag"] = f'"{created.id.hex}.1"'
     return created
@@ -94,6 +100,11 @@ async def transition_programme(
     if_match: IfMatch,
     who: Manager,
 ) -> ProgrammeRead:
+    """Send the programme's `ETag` as `If-Match`. One step forward at a time (409 otherwise).
+    Collecting needs a `preferences_close_at` in the future and at least one slot, and warns of
+    classes with more families than their adults can visit. Publishing needs a schedule that
+    reaches every family, or SLT's acknowledgement of each family left without a visit. A
+    published programme goes back to scheduling, with a reason, until its first visit day."""
     programme, described = await transitions.change_status(
         session, who, programme_id, body, if_match
     )

@@ -87,6 +87,11 @@ async def sync_roster(
         ),
     ] = "reject",
 ) -> Any:
+    """The snapshot is the whole school as the MIS sees it: classes, pupils, households and
+    contacts, matched by MIS ids. Pupils missing from it are marked as having left (never
+    deleted). Invalid rows are reported with a JSON pointer into the snapshot. Send an
+    `Idempotency-Key` to retry safely. Bodies may be up to 32 MiB (unless set otherwise)."""
+
     async def run() -> SyncReport:
         return await service.sync_roster(
             session, who, school_id, body, dry_run=dry_run, skip_rejected=on_error == "skip"
@@ -118,6 +123,10 @@ async def start_roster_import(
         ),
     ] = None,
 ) -> RosterImportRead:
+    """For schools without an API feed. The file is checked at once and stored; a background
+    job then applies it through the same sync as `PUT …/roster` (same `dry_run` and `on_error`).
+    Follow it at `GET …/roster-imports/{import_id}`. `school_urn` picks the school's org out
+    of a OneRoster bundle; `academic_year` is a pupil CSV's year (default: the current one)."""
     options = imports.ImportOptions(
         dry_run=dry_run,
         skip_rejected=on_error == "skip",

@@ -26,6 +26,9 @@ async def start_run(
     who: Annotated[Principal, require(P.PROGRAMMES_MANAGE)],
     body: ScheduleRunCreate | None = None,
 ) -> ScheduleRunRead:
+    """Only while the programme is `scheduling`, and one run at a time. A worker solves it in
+    the background: poll `GET /api/v1/schedule-runs/{run_id}` until it has finished, then read
+    the proposed visits. Visits locked by hand stay where they are."""
     return await service.start_run(session, who, programme_id, body or ScheduleRunCreate())
 
 

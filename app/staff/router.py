@@ -61,6 +61,17 @@ async def issue_token(
     client_secret: Annotated[str | None, Form(max_length=128)] = None,
     scope: Annotated[str, Form(max_length=200)] = "",
 ) -> TokenPair:
+    """A form-encoded OAuth 2.0 token request (`application/x-www-form-urlencoded`).
+
+    - `grant_type=password` with `username` (the email address) and `password`: staff sign in.
+    - `grant_type=refresh_token` with `refresh_token`: a new pair. Refresh tokens rotate on
+      every use; presenting one already used ends the whole sign-in session.
+    - `grant_type=client_credentials` with `client_id` and `client_secret`: an integration
+      client (see `integrations`), with the scopes it was given.
+
+    A refused sign-in answers the same whether or not the account exists. Failed attempts are
+    throttled per account and per address (429 with `Retry-After`).
+    """
     if grant_type == "client_credentials":
         if not client_id or not client_secret:
             raise BadRequest(

@@ -66,6 +66,10 @@ async def change_visit(
     if_match: IfMatch,
     who: Planner,
 ) -> VisitRead:
+    """Send the visit's `ETag` as `If-Match`. The schedule with the change is checked against
+    every hard rule the scheduler keeps, and a change that would break one not already broken
+    is refused with 409 naming it; nothing is saved then. A locked visit stays where it is when
+    the schedule is run again."""
     changed = await changes.change(session, who, visit_id, body, if_match)
     set_etag(response, changed)
     return changed

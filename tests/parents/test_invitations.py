@@ -58,6 +58,28 @@ async def test_every_household_in_scope_but_the_exempt_is_invited_once(
     assert [e["subject_id"] for e in reads.json()["items"]] == [str(invited)]
 
 
+async def test_a_parent_who_pastes_the_whole_link_gets_in(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await collecting_programme(client, world)
+    home = await household_of("P-1")
+    await invitation_code(client, world, programme["id"], home)
+    office = await bearer(world.login(Role.OFFICE))
+    url = f"/api/v1/programmes/{programme['id']}/households/{home}/invitation"
+    link = (await client.get(url, headers=office)).json()["link"]
+    assert link.startswith("https://portal.threshold.invalid/p/")
+    # As copied from a text message: whole, with a slash or a line break after it, shouted,
+    # or with the scheme the phone left off.
+    for pasted in (link, f" {link}/\n", link.upper(), link.removeprefix("https://")):
+        started = await client.post("/api/v1/parent/sessions", json={"code": pasted})
+        assert started.status_code == 201, (pasted, started.text)
+        assert started.json()["household_id"] == str(home)
+    # The code at the end of someone else's address is not an invitation link.
+    elsewhere = link.replace("portal.threshold.invalid", "portal.example.com")
+    refused = await client.post("/api/v1/parent/sessions", json={"code": elsewhere})
+    assert_problem(refused, 400, "invalid-code")
+
+
 async def test_a_reissued_or_revoked_code_stops_working_at_once(
     client: httpx.AsyncClient, world: World
 ) -> None:

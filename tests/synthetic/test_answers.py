@@ -330,20 +330,3 @@ async def check_rows(programme_id: UUID, answers: list[GeneratedAnswer]) -> None
         assert row.submitted_at == answer.submitted_at
         assert row.version == 1
         assert row.answered_by == "parent"
-
-
-async def test_the_demo_seeds_a_reception_programme_per_school() -> None:
-    from app.synthetic.demo import seed_demo
-
-    summary = await seed_demo(seed=3)
-    programmes = summary["programmes"]
-    assert programmes["count"] == len(summary["trusts"][0]["schools"]) == 3
-    assert programmes["answers"] == sum(p["answers"] for p in programmes["items"]) > 0
-    async with db.open_session(system_scope("test demo")) as session:
-        stored = list(await session.scalars(select(VisitProgramme)))
-        answers = list(await session.scalars(select(HouseholdAnswer)))
-    assert {(p.status, tuple(p.year_groups)) for p in stored} == {("collecting", ("R",))}
-    assert len(answers) == programmes["answers"]
-    now = datetime.now(UTC)
-    assert all(p.preferences_close_at and p.preferences_close_at > now for p in stored)
-    assert all(a.submitted_at <= now for a in answers)
