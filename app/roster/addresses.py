@@ -36,9 +36,11 @@ async def address_needed(
 ) -> tuple[list[AddressNeededRead], str | None]:
     school = await SchoolRepository(session, who).get(school_id)
     who.ensure(Permission.ROSTER_CONTACTS, school.id)
+    # tenancy: the school came through its repository and the caller may see its addresses
     homes = select(Pupil.household_id).where(
         col(Pupil.school_id) == school.id, col(Pupil.on_roll).is_(True)
     )
+    # tenancy: households of that school's pupils, under the trust floor
     statement = select(Household).where(
         col(Household.id).in_(homes), col(Household.address_line1).is_(None)
     )
@@ -49,6 +51,7 @@ async def address_needed(
     family_ids = dict(
         (
             await session.execute(
+                # tenancy: that school's own family ids
                 select(HouseholdSource.household_id, HouseholdSource.mis_id).where(
                     col(HouseholdSource.school_id) == school.id,
                     col(HouseholdSource.household_id).in_(ids),
@@ -71,6 +74,7 @@ async def _children(
     session: AsyncSession, school_id: UUID, household_ids: list[UUID]
 ) -> dict[UUID, list[AddressNeededChild]]:
     rows = await session.execute(
+        # tenancy: pupils of the school the caller was checked at (address_needed)
         select(Pupil, SchoolClass.name)
         .outerjoin(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
         .where(
@@ -112,6 +116,8 @@ async def set_address(
     household = await HouseholdRepository(session, who).get_for_update(household_id)
     schools = set(
         await session.scalars(
+            # Every school of the household; the caller's permission is checked at each in scope.
+            # tenancy: the household came through its repository
             select(Pupil.school_id).where(col(Pupil.household_id) == household.id)
         )
     )
