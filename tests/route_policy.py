@@ -330,6 +330,17 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", f"{V1}/households/{{household_id}}/merge"): Policy(
         ROSTER_WRITERS, json=lambda w: {"household_id": str(TARGETS["other_household_id"])}
     ),
+    # Households needing an address: whoever may see addresses at the school (office, SLT, DSLs,
+    # the trust's central team); giving one its address: those who chase families (office, SLT).
+    ("GET", f"{V1}/schools/{{school_id}}/data-quality/households"): Policy(
+        rule(
+            ok=("trust_admin", "trust_dsl", "school_admin", "dsl", "office"),
+            hide=("other_school_admin", "other_trust_admin"),
+        )
+    ),
+    ("PATCH", f"{V1}/households/{{household_id}}"): Policy(
+        CHASERS, json=lambda w: {"address_line1": "3 Mill Lane", "postcode": "me2 4aa"}
+    ),
     ("GET", f"{V1}/classes/{{class_id}}/pupils"): Policy(ROSTER_READERS),
     ("GET", f"{V1}/schools/{{school_id}}/classes"): Policy(ROSTER_READERS),
     ("GET", f"{V1}/pupils/{{pupil_id}}"): Policy(ROSTER_READERS),

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
-from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped
+from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped, Versioned
 from app.core.types import enum_type
 
 
@@ -75,19 +75,26 @@ class ClassStaff(Identified, SchoolScoped, table=True):
     role: ClassStaffRole = Field(sa_type=enum_type(ClassStaffRole, 10))
 
 
-class Household(Identified, Timestamped, TrustScoped, table=True):
+class Household(Identified, Timestamped, Versioned, TrustScoped, table=True):
     __tablename__ = "household"
     __table_args__ = (Index("ix_household_trust_match", "trust_id", "match_key"),)
 
-    address_line1: str = Field(max_length=200)
+    # Null until known: OneRoster carries no addresses, so a household can arrive without one
+    # and waits on the office's data-quality list ("address needed") for it.
+    address_line1: str | None = Field(default=None, max_length=200)
     address_line2: str | None = Field(default=None, max_length=200)
     town: str | None = Field(default=None, max_length=100)
-    postcode: str = Field(max_length=8)
+    postcode: str | None = Field(default=None, max_length=8)
     latitude: float | None = None
     longitude: float | None = None
     # Digest of the normalised first address line and postcode: how feeds without a shared
-    # family id find the same home.
-    match_key: str = Field(max_length=64)
+    # family id find the same home. Null without an address: such a household matches only by
+    # family id, never by an empty address.
+    match_key: str | None = Field(default=None, max_length=64)
+
+    @property
+    def address_needed(self) -> bool:
+        return self.address_line1 is None or self.postcode is None
 
 
 class HouseholdSource(Identified, SchoolScoped, table=True):

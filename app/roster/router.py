@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app.core.auth import require
+from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
 from app.core.idempotency import IdempotencyDep
 from app.core.lean import json_response
@@ -13,12 +14,14 @@ from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.core.requestctx import client_address
 from app.core.types import IsoDateTime
-from app.roster import export, imports, service
+from app.roster import addresses, export, imports, service
 from app.roster import households as household_changes
 from app.roster.imports import RosterImportRead
 from app.roster.models import ImportFormat, SendStatus, YearGroup
 from app.roster.schemas import (
+    AddressNeededRead,
     ClassRead,
+    HouseholdAddress,
     HouseholdMergeRequest,
     HouseholdRead,
     HouseholdSplit,
@@ -35,6 +38,8 @@ pupils = APIRouter(prefix="/pupils", tags=["roster"])
 
 Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
 Reader = Annotated[Principal, require(P.ROSTER_READ, kinds=STAFF_OR_CLIENT)]
+ContactsReader = Annotated[Principal, require(P.ROSTER_CONTACTS)]
+AddressWriter = Annotated[Principal, require(P.ROSTER_CONTACTS, P.FAMILIES_CHASE)]
 
 
 async def pupil_filters(  # async: no worker-thread hand-off (see pagination.page_params)
@@ -245,8 +250,40 @@ async def merge_households(
 
 
 @households.get("/{household_id}", summary="A household: address, contacts, visible pupils")
-async def get_household(household_id: UUID, session: SessionDep, who: Reader) -> HouseholdRead:
-    return await service.get_household(session, who, household_id)
+async def get_household(
+    household_id: UUID, session: SessionDep, response: Response, who: Reader
+) -> HouseholdRead:
+    household, etag = await addresses.read_household(session, who, household_id)
+    response.headers["ETag"] = etag
+    return household
+
+
+@households.patch(
+    "/{household_id}",
+    summary="Give a household its home address (one a OneRoster feed left without)",
+)
+async def set_household_address(
+    household_id: UUID,
+    body: HouseholdAddress,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: AddressWriter,
+) -> HouseholdRead:
+    household = await addresses.set_address(session, who, household_id, body, if_match)
+    set_etag(response, household)
+    return await service.get_household(session, who, household.id)
+
+
+@schools.get(
+    "/{school_id}/data-quality/households",
+    summary="Households needing a home address, with their children and MIS family id",
+)
+async def list_households_needing_address(
+    school_id: UUID, session: SessionDep, page: PageDep, who: ContactsReader
+) -> Page[AddressNeededRead]:
+    items, cursor = await addresses.address_needed(session, who, school_id, page)
+    return Page(items=items, next_cursor=cursor)
 
 
 __all__ = ["Response", "classes", "households", "pupils", "schools"]

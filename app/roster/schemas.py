@@ -1,9 +1,11 @@
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from app.core.schemas import Input, Output
+from app.core.schemas import Input, Output, Patch
+from app.core.types import Postcode
 from app.roster.models import SendStatus, Sex, YearGroup
 
 
@@ -50,14 +52,46 @@ class ContactRead(Output):
 
 class HouseholdRead(Output):
     id: UUID
-    address_line1: str
+    address_line1: str | None
     address_line2: str | None
     town: str | None
-    postcode: str
+    postcode: str | None
+    address_needed: bool = Field(
+        description="No home address yet (OneRoster carries none): give it one with PATCH."
+    )
     latitude: float | None
     longitude: float | None
     pupil_ids: list[UUID] = Field(description="Only pupils of schools the caller can see.")
     contacts: list[ContactRead]
+
+
+class HouseholdAddress(Patch):
+    """A household's home address, given by the office (a OneRoster feed carries none)."""
+
+    clearable = frozenset({"address_line2", "town", "latitude", "longitude"})
+
+    address_line1: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    address_line2: Annotated[str, StringConstraints(max_length=200)] | None = None
+    town: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    postcode: Postcode | None = None
+    latitude: Annotated[float, Field(ge=49.0, le=61.0)] | None = None
+    longitude: Annotated[float, Field(ge=-9.0, le=2.5)] | None = None
+
+
+class AddressNeededChild(Output):
+    pupil_id: UUID
+    first_name: str
+    last_name: str
+    class_name: str | None
+
+
+class AddressNeededRead(Output):
+    id: UUID = Field(description="The household: PATCH /households/{id} gives its address.")
+    mis_family_id: str | None = Field(
+        description="The school's MIS family id (a OneRoster household's is 'or:' and its "
+        "first guardian's sourcedId)."
+    )
+    children: list[AddressNeededChild] = Field(description="Its children at this school.")
 
 
 class HouseholdSplit(Input):

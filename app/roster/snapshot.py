@@ -57,10 +57,16 @@ class HouseholdRow(Input):
         max_length=64,
         description="The MIS's stable family id, if it has one (matched before the address).",
     )
-    address_line1: str = Field(min_length=1, max_length=200)
+    address_line1: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Leave out with postcode when the feed has no address (OneRoster): the "
+        "household is kept, flagged 'address needed' until the office gives it one.",
+    )
     address_line2: str | None = Field(default=None, max_length=200)
     town: str | None = Field(default=None, max_length=100)
-    postcode: str = Field(min_length=1, max_length=16)
+    postcode: str | None = Field(default=None, min_length=1, max_length=16)
     latitude: float | None = Field(default=None, ge=49.0, le=61.0)
     longitude: float | None = Field(default=None, ge=-9.0, le=2.5)
     contacts: list[ContactRow] = Field(default=[], max_length=10)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -347,7 +347,11 @@ class RosterSync:
             ).all()
         )
         # Only households the school's own family ids do not already place need the address.
-        keys = {key for _, row, key, _, _ in valid if (row.mis_id or row.ref) not in sources}
+        keys = {
+            key
+            for _, row, key, _, _ in valid
+            if key is not None and (row.mis_id or row.ref) not in sources
+        }
         known = await self._households(set(sources.values()), keys)
         contacts = await self._contacts(list(known))
         ids: dict[str, UUID] = {}
@@ -364,7 +368,7 @@ class RosterSync:
 
     def _valid_households(
         self,
-    ) -> list[tuple[int, HouseholdRow, str, list[dict[str, Any]], dict[str, Any]]]:
+    ) -> list[tuple[int, HouseholdRow, str | None, list[dict[str, Any]], dict[str, Any]]]:
         valid = []
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.households):
@@ -373,19 +377,40 @@ class RosterSync:
                 self.reject(f"{pointer}/ref", "this household ref appears twice")
                 continue
             seen.add(row.ref)
-            try:
-                postcode = normalise_postcode(row.postcode)
-            except ValueError as exc:
-                self.reject(f"{pointer}/postcode", str(exc))
+            address = self._valid_address(pointer, row)
+            if address is False:
                 continue
-            values = {**_fields(row, HOUSEHOLD_FIELDS), "postcode": postcode}
+            key, values = address
             contacts = [
                 c
                 for j, contact in enumerate(row.contacts)
                 if (c := self._valid_contact(f"{pointer}/contacts/{j}", contact)) is not None
             ]
-            valid.append((index, row, address_key(row.address_line1, postcode), contacts, values))
+            valid.append((index, row, key, contacts, values))
         return valid
+
+    def _valid_address(
+        self, pointer: str, row: HouseholdRow
+    ) -> tuple[str | None, dict[str, Any]] | Literal[False]:
+        """The match key and address values; none of either for a household whose feed carries
+        no address (OneRoster), so that it keeps any address the office has given it."""
+        if row.address_line1 is None and row.postcode is None:
+            return None, {}
+        if row.address_line1 is None or row.postcode is None:
+            missing = "address_line1" if row.address_line1 is None else "postcode"
+            self.reject(
+                f"{pointer}/{missing}",
+                "an address needs both its first line and its postcode; leave both out "
+                "for a household whose address is not known yet",
+            )
+            return False
+        try:
+            postcode = normalise_postcode(row.postcode)
+        except ValueError as exc:
+            self.reject(f"{pointer}/postcode", str(exc))
+            return False
+        values = {**_fields(row, HOUSEHOLD_FIELDS), "postcode": postcode}
+        return address_key(row.address_line1, postcode), values
 
     def _valid_contact(self, pointer: str, row: ContactRow) -> dict[str, Any] | None:
         try:
@@ -408,6 +433,7 @@ class RosterSync:
         columns = [
             Household.id,
             Household.match_key,
+            Household.version,
             *(getattr(Household, f) for f in HOUSEHOLD_FIELDS),
         ]
         found: dict[UUID, dict[str, Any]] = {}
@@ -447,7 +473,7 @@ class RosterSync:
         self,
         index: int,
         row: HouseholdRow,
-        key: str,
+        key: str | None,
         values: dict[str, Any],
         row_contacts: list[dict[str, Any]],
         sources: dict[str, UUID],
@@ -475,6 +501,8 @@ class RosterSync:
                 "match_key": key,
                 "created_at": self.now,
                 "updated_at": self.now,
+                "version": 1,
+                **dict.fromkeys(HOUSEHOLD_FIELDS),
                 **values,
             }
             self.plan.insert("household", row_values)
@@ -483,7 +511,14 @@ class RosterSync:
             tally.updated += 1
             self.plan.update(
                 "household",
-                {"_id": household_id, "match_key": key, "updated_at": self.now, **values},
+                {
+                    "_id": household_id,
+                    "match_key": key,
+                    "updated_at": self.now,
+                    # An ETag read before the sync must not overwrite what it brought.
+                    "version": known[household_id]["version"] + 1,
+                    **values,
+                },
             )
             known[household_id].update(values)
         else:
@@ -492,11 +527,13 @@ class RosterSync:
 
     def _match_by_address(
         self,
-        key: str,
+        key: str | None,
         row_contacts: list[dict[str, Any]],
         known: dict[UUID, dict[str, Any]],
         contacts: dict[UUID, list[dict[str, Any]]],
     ) -> UUID | None:
+        if key is None:
+            return None
         first = [c for c in row_contacts if c["priority"] == 1]
         wanted = {_contact_key(c["mobile"], c["email"], c["name"]) for c in first}
         for household_id, household in known.items():

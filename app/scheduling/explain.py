@@ -9,6 +9,10 @@ from app.scheduling.options import Option, Prepared
 from app.scheduling.problem import Slot
 
 UNAVAILABLE = "the family is unavailable then"
+NO_ADDRESS = (
+    "no home address yet: give it one (the data-quality list of households needing an "
+    "address), or ask for a neutral venue at school"
+)
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th")
 
 
@@ -62,6 +66,8 @@ def _unplaced_reason(prepared: Prepared, table: Timetable, household_id: str) ->
 
 def _no_option_reason(prepared: Prepared, household_id: str) -> str:
     household = prepared.households[household_id]
+    if household.locked is None and household.address_needed:
+        return NO_ADDRESS
     if household.locked is None and not prepared.slots:
         return "the programme has no slots"
     reasons = prepared.excluded[household_id]

@@ -14,8 +14,10 @@ from app.core.types import utcnow
 from app.programmes.grid import LONDON, local_time
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.models import VisitProgramme
+from app.roster.models import Household
 from app.scheduling import problem
 from app.scheduling.repository import SchedulingRepository, StaffRow
+from app.trusts.models import School
 from app.visits.models import Visit
 
 
@@ -47,6 +49,7 @@ async def load(
     visits = await repository.visits_of(programme.id)
     adults_of = await repository.visit_adults([v.id for v in visits])
     homes = await repository.households({c.household_id for c in children})
+    school = await repository.school(programme.school_id)
     classes: dict[UUID, set[str]] = defaultdict(set)
     pupils: dict[str, list[UUID]] = defaultdict(list)
     for child in children:
@@ -64,15 +67,17 @@ async def load(
             declined += 1
             continue
         home = homes[household_id]
+        neutral = kinds.get(household_id) == "neutral_venue"
         households.append(
             problem.Household(
                 id=str(household_id),
-                location=problem.Location(home.postcode, home.latitude, home.longitude),
+                location=_home_location(home, school),
                 classes=tuple(sorted(class_ids)),
                 preferences=tuple(answer.preferred_slot_ids) if answer else (),
                 unavailable=_unavailable(answer),
-                neutral_venue=kinds.get(household_id) == "neutral_venue",
+                neutral_venue=neutral,
                 locked=_locked(locked.get(household_id), adults_of),
+                address_needed=home.address_needed and not neutral,
             )
         )
     teams, pool = await _teams(repository, programme)
@@ -81,7 +86,6 @@ async def load(
     staff = await repository.staff(staff_ids)
     away = await repository.unavailability(staff_ids)
     days = programme.days()
-    school = await repository.school(programme.school_id)
     instance = problem.Instance(
         slots=tuple(_slot(s) for s in slots),
         adults=tuple(_adult(s, away.get(s.id, []), days) for s in staff),
@@ -101,6 +105,13 @@ async def load(
         name=programme.name,
     )
     return Loaded(instance, {str(s.id): s for s in slots}, dict(pupils), declined, exempt)
+
+
+def _home_location(home: Household, school: School) -> problem.Location:
+    if home.postcode is None:
+        # No address yet: never travelled to (it gets no options), the school stands in.
+        return problem.Location(school.postcode, school.latitude, school.longitude)
+    return problem.Location(home.postcode, home.latitude, home.longitude)
 
 
 def _minutes(clock: time) -> int:

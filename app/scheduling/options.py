@@ -121,6 +121,8 @@ def _build_options(prepared: Prepared) -> None:
         excluded: dict[str, str] = {}
         if household.locked is not None:
             options.append(_locked_option(prepared, household, len(prepared.options)))
+        elif household.address_needed:
+            pass  # nowhere to go: explain.NO_ADDRESS says why
         else:
             for slot in prepared.slots.values():
                 found = _slot_options(prepared, household, slot, shared)

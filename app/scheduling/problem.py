@@ -84,6 +84,9 @@ class Household:
     unavailable: tuple[tuple[date, DayPart], ...] = ()
     neutral_venue: bool = False
     locked: LockedVisit | None = None
+    # No home address yet (a OneRoster feed carries none): it cannot be visited at home, so it
+    # gets no options until the office gives it one; its location is a stand-in.
+    address_needed: bool = False
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def _households(
         found.append(
             Household(
                 id=str(ids[ref]),
-                location=Location(row.postcode, row.latitude, row.longitude),
+                location=Location(row.postcode or "ME2 4AA", row.latitude, row.longitude),
                 classes=tuple(dict.fromkeys(classes[ref])),
                 preferences=tuple(str(s) for s in answer.preferred_slot_ids) if answer else (),
                 unavailable=tuple((d, DayPart(p.value)) for d, p in answer.unavailable)
@@ -148,7 +148,7 @@ def _school_location(snapshot: RosterSnapshot, rows: dict[str, HouseholdRow]) ->
         for h in snapshot.households
         if h.ref in rows and h.latitude is not None and h.longitude is not None
     ]
-    postcode = snapshot.households[0].postcode if snapshot.households else "ME2 4AA"
+    postcode = (snapshot.households[0].postcode if snapshot.households else None) or "ME2 4AA"
     if not coordinates:
         return Location(postcode)
     return Location(

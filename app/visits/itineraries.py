@@ -106,8 +106,10 @@ def _school_location(school: School) -> Location:
 
 
 def _location(visit: Visit, home: Household, school: School) -> Location:
-    if visit.location is VisitLocation.HOME:
+    if visit.location is VisitLocation.HOME and home.postcode is not None:
         return Location(home.postcode, home.latitude, home.longitude)
+    # A home visit is only planned to a home with an address (the scheduler gives an
+    # address-less household no options); the school stands in should one lose it.
     return _school_location(school)
 
 

@@ -2,13 +2,17 @@
 adults each, explained, and confirmed when the programme is published."""
 
 import asyncio
+from uuid import UUID
 
 import httpx
 import pytest
 
+from app.core import db
 from app.core.jobs import run_pending
 from app.core.permissions import Role
 from app.core.settings import get_settings
+from app.core.tenancy import system_scope
+from app.roster.models import Household
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
@@ -203,3 +207,56 @@ async def test_a_run_reports_unplaced_families_apart_from_its_gap(
     assert run["objective"] == run["objective_parts"]["total"] - 200_000
     assert run["best_bound"] <= run["objective"]
     assert "placed families" in run["gap_of"]
+
+
+async def _forget_address(household_id: str) -> None:
+    async with db.open_session(system_scope("test write")) as session:
+        home = await session.get(Household, UUID(household_id))
+        assert home is not None
+        home.address_line1 = home.postcode = home.match_key = None
+
+
+async def test_a_run_explains_a_household_without_an_address(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A household a OneRoster feed left without an address cannot be visited at home: the run
+    says so and where to give it one, until it asks for a neutral venue at school."""
+    programme = await scheduling_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    other = next(
+        h["household_id"]
+        for h in (
+            await client.get(f"/api/v1/programmes/{programme['id']}/households", headers=admin)
+        ).json()["items"]
+        if h["household_id"] != programme["home"]
+    )
+    await _forget_address(other)
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 1},
+        headers=admin,
+    )
+    assert started.status_code == 202, started.text
+    assert await run_pending() == 1
+    run = (await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)).json()
+    assert run["status"] == "succeeded", run
+    assert run["placed"] == 1
+    (unplaced,) = run["unplaced"]
+    assert unplaced["household_id"] == other
+    assert unplaced["reason"].startswith("no home address yet: give it one (the data-quality list")
+
+    at_school = await client.put(
+        f"/api/v1/programmes/{programme['id']}/households/{other}/exemption",
+        json={"kind": "neutral_venue", "reason": "No fixed address yet"},
+        headers=admin,
+    )
+    assert at_school.status_code == 200, at_school.text
+    rerun = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 1},
+        headers=admin,
+    )
+    assert rerun.status_code == 202, rerun.text
+    assert await run_pending() == 1
+    done = (await client.get(f"/api/v1/schedule-runs/{rerun.json()['id']}", headers=admin)).json()
+    assert done["placed"] == 2, done["unplaced"]

@@ -47,8 +47,9 @@ Mapping decisions:
   sync matches it by address. The address comes from the first guardian (in contact order)
   whose users.csv row fills `metadata.addressLine1` and `metadata.postcode` (with
   `metadata.addressLine2`, `metadata.town`, `metadata.latitude`, `metadata.longitude`). A
-  household with no address, or a pupil with no guardian, is rejected at the pupil's
-  `agentSourcedIds` and the pupil is imported without a household.
+  household with no address (a plain OneRoster bundle) is kept without one, flagged "address
+  needed" for the office's data-quality list, and matched only by its ref. A pupil with no
+  guardian is rejected at the pupil's `agentSourcedIds` and imported without a household.
 - Contacts: the household's guardians, ordered by their place in the pupils'
   `agentSourcedIds` (one-sided links last), numbered from 1. Name "givenName familyName";
   relationship Parent/Guardian/Relative from the role; parental responsibility for parents and
@@ -172,10 +173,6 @@ SEND = {
 SEXES = {"female": Sex.FEMALE, "male": Sex.MALE, "other": None, "unspecified": None}
 UPN_LENGTH = 13
 ADDRESS_FIELDS = ("address_line1", "address_line2", "town", "postcode", "latitude", "longitude")
-NO_ADDRESS = (
-    "no address for this pupil's household: OneRoster carries none; add "
-    "metadata.addressLine1/metadata.postcode to the guardian rows or sync from the MIS API"
-)
 NO_GUARDIAN = (
     "no parent, guardian or relative is linked to this pupil (agentSourcedIds), so there is no "
     "household or address for them"
@@ -794,26 +791,36 @@ class _Importer:
             for guardian, (side, place) in links[member].items():
                 ranks[guardian] = min(ranks.get(guardian, (9, 0, "")), (side, place, guardian.id))
         guardians = sorted(ranks, key=ranks.__getitem__)
-        if not guardians or (home := _home(guardians)) is None:
+        if not guardians:
             for member in members:
-                self.reject(
-                    member.row.at("agentSourcedIds"), NO_ADDRESS if guardians else NO_GUARDIAN
-                )
+                self.reject(member.row.at("agentSourcedIds"), NO_GUARDIAN)
             return None
         for extra in guardians[MAX_CONTACTS:]:
             self.reject(
                 extra.row.at("sourcedId"), f"a household has at most {MAX_CONTACTS} contacts"
             )
         contacts = [self._contact(g, n) for n, g in enumerate(guardians[:MAX_CONTACTS], 1)]
-        data = {
+        data: dict[str, Any] = {
             "ref": _household_ref(guardians),
+            "contacts": [contact for contact in contacts if contact is not None],
+        }
+        # Without an address the household is still kept, flagged "address needed".
+        home = _home(guardians)
+        if home is None:
+            return build_row(
+                HouseholdRow,
+                data,
+                where={},
+                default=guardians[0].row.at("sourcedId"),
+                rejected=self.rejected,
+            )
+        data |= {
             "address_line1": home["metadata.addressLine1"],
             "address_line2": home["metadata.addressLine2"] or None,
             "town": home["metadata.town"] or None,
             "postcode": home["metadata.postcode"],
             "latitude": home["metadata.latitude"] or None,
             "longitude": home["metadata.longitude"] or None,
-            "contacts": [contact for contact in contacts if contact is not None],
         }
         where = {name: home.at(f"metadata.{_camel(name)}") for name in ADDRESS_FIELDS}
         return build_row(

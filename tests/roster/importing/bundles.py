@@ -531,3 +531,17 @@ def _roles() -> Table:
             }
         )
     return Table(ROLES_HEADER, rows)
+
+
+ADDRESS_COLUMNS = USER_METADATA[:6]
+
+
+def plain_oneroster(bundle: Bundle) -> Bundle:
+    """The bundle as a MIS exporting plain OneRoster gives it: users.csv without the address
+    extension columns."""
+    users = bundle["users.csv"]
+    users.header = [column for column in users.header if column not in ADDRESS_COLUMNS]
+    for row in users.rows:
+        for column in ADDRESS_COLUMNS:
+            row.pop(column, None)
+    return bundle

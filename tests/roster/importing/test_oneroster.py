@@ -31,6 +31,7 @@ from tests.roster.importing.bundles import (
     Table,
     csv_bytes,
     make_upn,
+    plain_oneroster,
     primary_school,
     zip_bundle,
     zip_of,
@@ -277,19 +278,34 @@ def test_broken_rows_are_rejected_and_the_rest_imported() -> None:
     assert pupil(result, "s1").class_mis_id == "c-robins"
 
 
-def test_a_household_without_an_address_is_rejected_at_the_pupil() -> None:
+def test_a_household_without_an_address_is_kept_without_one() -> None:
     bundle = primary_school()
     bundle["users.csv"].row("sourcedId", "g5")["metadata.postcode"] = ""
 
     result = parse(bundle)
 
-    assert pupil(result, "s5").household_ref is None
-    reasons = {r.pointer: r.reason for r in result.rejected}
-    assert reasons["/users.csv/5/agentSourcedIds"].startswith(
-        "no address for this pupil's household"
-    )
-    assert "/users.csv/6/agentSourcedIds" in reasons
-    assert len(result.snapshot.households) == 3
+    household = household_of(result, "s5")
+    assert household.address_line1 is None
+    assert household.postcode is None
+    assert household.contacts
+    assert pupil(result, "s6").household_ref == household.ref
+    # Only s7, who has no guardian at all, is still without a household.
+    assert {p for p in pointers(result) if p.endswith("agentSourcedIds")} == {
+        "/users.csv/7/agentSourcedIds"
+    }
+    assert len(result.snapshot.households) == 4
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_plain_bundle_without_address_columns_gives_every_household(version: str) -> None:
+    bundle = plain_oneroster(primary_school(version))
+
+    result = parse(bundle)
+
+    assert pointers(result) == {"/users.csv/7/agentSourcedIds"}  # s7: no guardian
+    assert len(result.snapshot.households) == 4
+    assert all(h.address_line1 is None for h in result.snapshot.households)
+    assert all(p.household_ref for p in result.snapshot.pupils if p.mis_id != "s7")
 
 
 def test_a_bad_optional_value_is_left_out_and_reported() -> None:
