@@ -15,7 +15,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import json_pointer
+from app.core.errors import joined, json_pointer
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.exceptions import StaffNotEligible, TeamsLocked
@@ -128,7 +128,7 @@ def _refuse_ineligible(staffing: Staffing, named: dict[UUID, str]) -> None:
     ]
     if errors:
         raise StaffNotEligible(
-            "; ".join(e["detail"] for e in errors) + ".", extra={"errors": errors}
+            joined([e["detail"] for e in errors]) + ".", extra={"errors": errors}
         )
 
 
