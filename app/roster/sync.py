@@ -12,6 +12,10 @@ default one rejection refuses the whole snapshot; with `on_error=skip` the rest 
 rejected pupil is left exactly as it was: it is not treated as having left. A rejection names
 the field and the rule it breaks, never the value: the pointer says where it is, and a 422 must
 not repeat personal data back.
+
+A contact is never lost for a wrong number or email: the parent's name, language and interpreter
+need matter more. A number that cannot take texts is kept as a landline, a wrong one or a wrong
+email is left out, and each is reported as a warning with its pointer.
 """
 
 import hashlib
@@ -125,7 +129,9 @@ class SyncReport(BaseModel):
     warnings: list[Rejection] = Field(
         default=[],
         description="Applied, but worth a look: e.g. a class teacher the MIS names who has no "
-        "Threshold account yet (the class is synced without them).",
+        "Threshold account yet (the class is synced without them), or a contact's number that "
+        "is a landline (kept for calls, never texted) or no phone number at all, or an email "
+        "that is not one (left out; the contact is kept).",
     )
 
 
