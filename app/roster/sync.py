@@ -424,7 +424,7 @@ class RosterSync:
         try:
             return normalise_email(value)
         except ValueError as exc:
-            self.warn(pointer, f"{exc}; left out, the contact is kept without it")
+            self.warn(pointer, f"{str(exc).rstrip('. ')}; left out, the contact is kept without it")
             return None
 
     async def _households(self, ids: set[UUID], keys: set[str]) -> dict[UUID, dict[str, Any]]:
