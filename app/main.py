@@ -151,7 +151,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+                "description": "One problem, and where: a body field by `pointer`, an RFC 9457 "
+                "JSON pointer into the request body (`#/pupils/12/upn`; `#` is the whole body); a "
+                "query, path or header parameter, which is not in the body, by `parameter` and "
+                "`in`.",
+                "properties": {
+                    "pointer": {"type": "string", "examples": ["#/pupils/12/upn"]},
+                    "parameter": {"type": "string", "examples": ["limit"]},
+                    "in": {"type": "string", "enum": ["query", "path", "header", "cookie"]},
+                    "detail": {"type": "string"},
+                },
+                "required": ["detail"],
             },
         },
     },

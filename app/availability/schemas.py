@@ -135,6 +135,7 @@ class ChaseContact(Output):
     relationship: str | None
     priority: int
     mobile: str | None
+    landline: str | None
     email: str | None
     preferred_language: str | None
     interpreter_needed: bool

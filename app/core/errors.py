@@ -144,9 +144,39 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = (_short(str(part), _MAX_POINTER_PART) for part in loc)
-    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+def json_pointer(*parts: str | int) -> str:
+    """The one form of pointer a 422 carries: RFC 9457's "#/…", a JSON pointer (RFC 6901) into the
+    request body ("#/pupils/12/upn"); "#" is the whole body. Query, path and header parameters are
+    not in the body: those errors name a `parameter` instead."""
+    cut = (_short(str(part), _MAX_POINTER_PART) for part in parts)
+    return "#" + "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in cut)
+
+
+# Pydantic prefixes the message of a validator's ValueError with its own words.
+_PYDANTIC_PREFIXES = re.compile(r"^(?:Value error|Assertion failed), ")
+_DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
+def clean_message(text: str) -> str:
+    """A validation message as a person would write it: no "Value error, ", no "..", bounded."""
+    return _short(_DOUBLED_STOP.sub(".", _PYDANTIC_PREFIXES.sub("", text)), _MAX_MESSAGE)
+
+
+def joined(details: list[str]) -> str:
+    """Details run together in one sentence, each without its own full stop, so that the caller's
+    closing one is not doubled."""
+    return "; ".join(d.rstrip(". ") for d in details)
+
+
+_PARAMETER_PLACES = frozenset({"query", "path", "header", "cookie"})
+
+
+def _validation_item(err: Any) -> dict[str, str]:
+    loc = tuple(err.get("loc", ()))
+    detail = clean_message(str(err.get("msg", "invalid")))
+    if len(loc) >= 2 and loc[0] in _PARAMETER_PLACES:
+        return {"parameter": _short(str(loc[1]), _MAX_POINTER_PART), "in": loc[0], "detail": detail}
+    return {"pointer": json_pointer(*loc[1:] if loc[:1] == ("body",) else loc), "detail": detail}
 
 
 async def _threshold_error(request: Request, exc: Exception) -> JSONResponse:
@@ -161,14 +191,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(
             400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", request
         )
-    errors = [
-        {
-            "pointer": _pointer(err.get("loc", ())),
-            "detail": _short(str(err.get("msg", "invalid")), _MAX_MESSAGE),
-        }
-        for err in raw[:MAX_VALIDATION_ERRORS]
-    ]
-    summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
+    errors = [_validation_item(err) for err in raw[:MAX_VALIDATION_ERRORS]]
+    summary = joined([f"{e.get('pointer') or e['parameter']}: {e['detail']}" for e in errors[:5]])
     if len(raw) > MAX_VALIDATION_ERRORS:
         summary += f" (and {len(raw) - MAX_VALIDATION_ERRORS} more problems not listed)"
     return problem(

@@ -12,6 +12,7 @@ school may mean them.
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from app.core.errors import json_pointer
 from app.programmes.exceptions import SettingsRefused
 from app.programmes.grid import LONDON
 from app.programmes.schemas import ProgrammeWarning
@@ -58,11 +59,11 @@ def _days(proposed: Proposed, today: date) -> list[tuple[str, str]]:
     span = academic_year_span(proposed.academic_year)
     if span is None:
         detail = f"{proposed.academic_year} is not an academic year: write it as 2026/27."
-        return [("#/academic_year", detail)]
+        return [(json_pointer("academic_year"), detail)]
     start, end = span
     problems = []
     for i, day in enumerate(proposed.visit_days):
-        pointer = f"#/visit_days/{i}"
+        pointer = json_pointer("visit_days", i)
         if "visit_days" in proposed.changed and day < today:
             problems.append((pointer, f"{day} is in the past."))
         elif not start <= day <= end:
@@ -85,7 +86,7 @@ def _window(proposed: Proposed) -> list[tuple[str, str]]:
         return []
     return [
         (
-            "#/preferences_close_at",
+            json_pointer("preferences_close_at"),
             f"Parents' answers must be in before the first visit day ({first}), so the schedule "
             "can be made and published in between; close the window earlier.",
         )
@@ -102,7 +103,7 @@ def _scope(proposed: Proposed, school: School) -> list[tuple[str, str]]:
         return []
     return [
         (
-            f"#/year_groups/{i}",
+            json_pointer("year_groups", i),
             f"Year {year} is outside {school.name}'s part in home visits "
             f"({', '.join(allowed)} only: {school.participation_reason}).",
         )
@@ -116,7 +117,7 @@ def setting_warnings(days: list[date]) -> list[ProgrammeWarning]:
     return [
         ProgrammeWarning(
             type="weekend-visit-day",
-            pointer=f"#/visit_days/{i}",
+            pointer=json_pointer("visit_days", i),
             detail=f"{day:%A %-d %B %Y} is a weekend day: check that families and staff expect "
             "visits then.",
         )

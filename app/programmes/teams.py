@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import joined, json_pointer
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.exceptions import StaffNotEligible, TeamsLocked
@@ -127,7 +128,7 @@ def _refuse_ineligible(staffing: Staffing, named: dict[UUID, str]) -> None:
     ]
     if errors:
         raise StaffNotEligible(
-            "; ".join(e["detail"] for e in errors) + ".", extra={"errors": errors}
+            joined([e["detail"] for e in errors]) + ".", extra={"errors": errors}
         )
 
 
@@ -169,8 +170,8 @@ async def set_team(
     teams = TeamRepository(session, who)
     school_class = await teams.class_in_scope(programme, class_id)
     _ensure_unlocked(programme)
-    named = {s: f"#/teacher_ids/{i}" for i, s in enumerate(body.teacher_ids)}
-    named.setdefault(body.second_adult_id, "#/second_adult_id")
+    named = {s: json_pointer("teacher_ids", i) for i, s in enumerate(body.teacher_ids)}
+    named.setdefault(body.second_adult_id, json_pointer("second_adult_id"))
     staffing = await _staffing(session, who, programme, named, saved=False)
     _refuse_ineligible(staffing, named)
     if body.second_adult_id in body.teacher_ids:
@@ -178,7 +179,9 @@ async def set_team(
         raise StaffNotEligible(
             f"{name} is one of the teachers, so cannot also be the second adult: a visit needs "
             "two different adults.",
-            extra={"errors": [{"pointer": "#/second_adult_id", "detail": "also a teacher"}]},
+            extra={
+                "errors": [{"pointer": json_pointer("second_adult_id"), "detail": "also a teacher"}]
+            },
         )
     await teams.replace_team(programme, school_class.id, body.teacher_ids, body.second_adult_id)
     (described,) = await _describe(session, who, programme, [school_class])
@@ -254,7 +257,7 @@ async def set_pool(
 ) -> SecondAdultsRead:
     programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
     _ensure_unlocked(programme)
-    named = {s: f"#/staff_ids/{i}" for i, s in enumerate(body.staff_ids)}
+    named = {s: json_pointer("staff_ids", i) for i, s in enumerate(body.staff_ids)}
     await ensure_eligible(session, who, programme, named)
     await TeamRepository(session, who).replace_pool(programme, body.staff_ids)
     return await _describe_pool(session, who, programme)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.concurrency import ensure_current, save_versioned
-from app.core.errors import Unprocessable
+from app.core.errors import Unprocessable, json_pointer
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -134,7 +134,7 @@ def _reopening(programme: VisitProgramme, who: Principal, reason: str | None) ->
     if not reason:
         raise Unprocessable(
             "Say why the published schedule is being reopened (reason).",
-            extra={"errors": [{"pointer": "#/reason", "detail": "required to reopen"}]},
+            extra={"errors": [{"pointer": json_pointer("reason"), "detail": "required to reopen"}]},
         )
     first = min(programme.days())
     if london_today() >= first:

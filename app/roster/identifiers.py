@@ -6,6 +6,7 @@ answered in 422s and import reports, which must not repeat personal data.
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import phonenumbers
@@ -88,31 +89,54 @@ def _uk_mobile_fast(text: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Phone:
+    """A phone number in E.164, and whether it can take a text (a mobile) or only calls."""
+
+    number: str
+    kind: int  # a phonenumbers.PhoneNumberType
+
+    @property
+    def mobile(self) -> bool:
+        return self.kind in SMS_NUMBER_TYPES
+
+
 @lru_cache(maxsize=65_536)
-def normalise_mobile(value: str | None) -> str | None:
-    """A mobile number in E.164 (+447911123456); numbers without a country code are read as UK."""
+def normalise_phone(value: str | None) -> Phone | None:
+    """Any phone number, in E.164 (+447911123456); numbers without a country code are read as UK.
+
+    A landline is a phone all the same: a school office rings it, it just never gets a text.
+    """
     text = (value or "").strip()
     if not text:
         return None
     fast = _uk_mobile_fast(text)
     if fast is not None:
-        return fast
+        return Phone(fast, PhoneNumberType.MOBILE)
     if any(char.isalpha() for char in text):
         # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
-        # turn a mistyped mobile into someone else's number.
-        raise ValueError("the number has letters in it; a mobile number is digits only")
+        # turn a mistyped number into someone else's.
+        raise ValueError("the number has letters in it; a phone number is digits only")
     try:
         number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise ValueError("the text is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("the number is not a valid phone number")
-    kind = phonenumbers.number_type(number)
-    if kind == PhoneNumberType.FIXED_LINE:
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(e164, phonenumbers.number_type(number))
+
+
+def normalise_mobile(value: str | None) -> str | None:
+    """A mobile number in E.164 (+447911123456); numbers without a country code are read as UK."""
+    phone = normalise_phone(value)
+    if phone is None:
+        return None
+    if phone.kind == PhoneNumberType.FIXED_LINE:
         raise ValueError("the number is a landline; an SMS needs a mobile number")
-    if kind not in SMS_NUMBER_TYPES:
+    if not phone.mobile:
         raise ValueError("the number is not a mobile number; an SMS needs a mobile number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone.number
 
 
 _EMAIL_PARTS = re.compile(r"[^\W_]{2,}")

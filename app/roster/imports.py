@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, jobs
 from app.core.db import open_session
-from app.core.errors import ThresholdError, Unprocessable
+from app.core.errors import ThresholdError, Unprocessable, clean_message, joined
 from app.core.jobs import Job, JobContext, JobFailed, JobStatus
 from app.core.middleware import JsonDepthGauge
 from app.core.permissions import Permission
@@ -154,9 +154,12 @@ def _mapping_of(options: ImportOptions) -> PupilCsvMapping:
         return PupilCsvMapping.model_validate(options.mapping or {})
     except ValidationError as exc:
         # Named by place and rule only: the message pydantic writes repeats the values given.
-        problems = "; ".join(
-            f"{'/'.join(str(part) for part in error['loc']) or 'mapping'}: {error['msg']}"
-            for error in exc.errors()[:5]
+        problems = joined(
+            [
+                f"{'/'.join(str(part) for part in error['loc']) or 'mapping'}: "
+                f"{clean_message(error['msg'])}"
+                for error in exc.errors()[:5]
+            ]
         )
         raise Unprocessable(f"mapping: {problems}") from None
 
@@ -257,7 +260,7 @@ async def _apply(
 
 
 def _rejected(rejections: list[Rejection]) -> JobFailed:
-    first = "; ".join(f"{r.pointer}: {r.reason}" for r in rejections[:3])
+    first = joined([f"{r.pointer}: {r.reason}" for r in rejections[:3]])
     return JobFailed(
         f"{len(rejections)} row(s) rejected, nothing was changed: {first}. Fix the file, or "
         "import it with on_error=skip to apply the valid rows.",

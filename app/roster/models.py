@@ -117,7 +117,10 @@ class Contact(Identified, Timestamped, TrustScoped, table=True):
     relationship: str | None = Field(default=None, max_length=50)
     priority: int = Field(default=1, ge=1)
     parental_responsibility: bool = Field(default=True)
-    mobile: str | None = Field(default=None, max_length=16)  # E.164
+    # E.164. Only `mobile` may be texted; a number that cannot take texts (a landline, an 0800
+    # number) is kept apart in `landline`, for calls.
+    mobile: str | None = Field(default=None, max_length=16)
+    landline: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=254)
     preferred_language: str | None = Field(default=None, max_length=50)
     interpreter_needed: bool = Field(default=False)

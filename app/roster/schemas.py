@@ -43,7 +43,8 @@ class ContactRead(Output):
     relationship: str | None
     priority: int
     parental_responsibility: bool
-    mobile: str | None
+    mobile: str | None = Field(description="E.164; the only number that may be texted.")
+    landline: str | None = Field(description="E.164; a number for calls that cannot take texts.")
     email: str | None
     preferred_language: str | None
     interpreter_needed: bool

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core import audit
+from app.core.errors import joined
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal, PrincipalKind
@@ -74,7 +75,7 @@ async def apply_snapshot(
     )
     if report.rejected and not skip_rejected and not dry_run:
         errors = [{"pointer": r.pointer, "detail": r.reason} for r in report.rejected]
-        first = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:3])
+        first = joined([f"{e['pointer']}: {e['detail']}" for e in errors[:3]])
         raise RosterRejected(
             f"{len(errors)} row(s) rejected, nothing was changed: {first}. Fix them, or send "
             "on_error=skip to apply the valid rows.",

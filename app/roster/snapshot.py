@@ -37,7 +37,11 @@ class ContactRow(Input):
     priority: int = Field(default=1, ge=1, le=99)
     parental_responsibility: bool = True
     mobile: str | None = Field(
-        default=None, max_length=32, description="UK forms 07…, +44 7…, 0044 7… are accepted."
+        default=None,
+        max_length=32,
+        description="UK forms 07…, +44 7…, 0044 7… are accepted. A number that cannot "
+        "take texts is kept as the contact's landline; one that is not a phone number is left "
+        "out (a warning, not a rejection).",
     )
     email: str | None = Field(default=None, max_length=254)
     preferred_language: str | None = Field(default=None, max_length=50)

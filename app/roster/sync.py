@@ -12,6 +12,10 @@ default one rejection refuses the whole snapshot; with `on_error=skip` the rest 
 rejected pupil is left exactly as it was: it is not treated as having left. A rejection names
 the field and the rule it breaks, never the value: the pointer says where it is, and a 422 must
 not repeat personal data back.
+
+A contact is never lost for a wrong number or email: the parent's name, language and interpreter
+need matter more. A number that cannot take texts is kept as a landline, a wrong one or a wrong
+email is left out, and each is reported as a warning with its pointer.
 """
 
 import hashlib
@@ -29,8 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.core.bulk import insert_rows
+from app.core.errors import json_pointer
 from app.core.types import normalise_postcode, utcnow
-from app.roster.identifiers import normalise_email, normalise_mobile, normalise_upn
+from app.roster.identifiers import normalise_email, normalise_phone, normalise_upn
 from app.roster.models import (
     ClassStaff,
     ClassStaffRole,
@@ -83,12 +88,13 @@ CONTACT_FIELDS = (
     "relationship",
     "priority",
     "parental_responsibility",
-    "mobile",
-    "email",
     "preferred_language",
     "interpreter_needed",
     "sms_consent",
 )
+# Checked and normalised rather than copied; a wrong one is left out with a warning, never the
+# whole contact (the parent's name, language and interpreter need matter without them).
+CONTACT_CHECKED_FIELDS = ("mobile", "landline", "email")
 
 
 class Rejection(BaseModel):
@@ -123,7 +129,9 @@ class SyncReport(BaseModel):
     warnings: list[Rejection] = Field(
         default=[],
         description="Applied, but worth a look: e.g. a class teacher the MIS names who has no "
-        "Threshold account yet (the class is synced without them).",
+        "Threshold account yet (the class is synced without them), or a contact's number that "
+        "is a landline (kept for calls, never texted) or no phone number at all, or an email "
+        "that is not one (left out; the contact is kept).",
     )
 
 
@@ -181,6 +189,9 @@ class RosterSync:
     def reject(self, pointer: str, reason: str) -> None:
         self.rejected.append(Rejection(pointer=pointer, reason=reason))
 
+    def warn(self, pointer: str, reason: str) -> None:
+        self.warnings.append(Rejection(pointer=pointer, reason=reason))
+
     async def run(self, *, dry_run: bool) -> SyncReport:
         class_ids = await self._plan_classes()
         household_ids = await self._plan_households()
@@ -213,7 +224,7 @@ class RosterSync:
         ids: dict[str, UUID] = {}
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.classes):
-            pointer = f"/classes/{index}"
+            pointer = json_pointer("classes", index)
             if row.mis_id in seen:
                 self.reject(f"{pointer}/mis_id", "this class mis_id appears twice")
                 continue
@@ -372,7 +383,7 @@ class RosterSync:
         valid = []
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.households):
-            pointer = f"/households/{index}"
+            pointer = json_pointer("households", index)
             if row.ref in seen:
                 self.reject(f"{pointer}/ref", "this household ref appears twice")
                 continue
@@ -382,9 +393,8 @@ class RosterSync:
                 continue
             key, values = address
             contacts = [
-                c
+                self._valid_contact(f"{pointer}/contacts/{j}", contact)
                 for j, contact in enumerate(row.contacts)
-                if (c := self._valid_contact(f"{pointer}/contacts/{j}", contact)) is not None
             ]
             valid.append((index, row, key, contacts, values))
         return valid
@@ -412,22 +422,35 @@ class RosterSync:
         values = {**_fields(row, HOUSEHOLD_FIELDS), "postcode": postcode}
         return address_key(row.address_line1, postcode), values
 
-    def _valid_contact(self, pointer: str, row: ContactRow) -> dict[str, Any] | None:
-        try:
-            mobile = normalise_mobile(row.mobile)
-        except ValueError as exc:
-            self.reject(f"{pointer}/mobile", str(exc))
-            return None
-        try:
-            email = normalise_email(row.email)
-        except ValueError as exc:
-            self.reject(f"{pointer}/email", str(exc))
-            return None
+    def _valid_contact(self, pointer: str, row: ContactRow) -> dict[str, Any]:
+        mobile, landline = self._phone(f"{pointer}/mobile", row.mobile)
         return {
             **_fields(row, CONTACT_FIELDS),
             "mobile": mobile,
-            "email": email,
+            "landline": landline,
+            "email": self._email(f"{pointer}/email", row.email),
         }
+
+    def _phone(self, pointer: str, value: str | None) -> tuple[str | None, str | None]:
+        """(mobile, landline): a number that cannot take texts is kept for calls only."""
+        try:
+            phone = normalise_phone(value)
+        except ValueError as exc:
+            self.warn(pointer, f"not a phone number: left out ({exc})")
+            return None, None
+        if phone is None:
+            return None, None
+        if phone.mobile:
+            return phone.number, None
+        self.warn(pointer, "not a UK mobile number: kept as a landline, no texts")
+        return None, phone.number
+
+    def _email(self, pointer: str, value: str | None) -> str | None:
+        try:
+            return normalise_email(value)
+        except ValueError as exc:
+            self.warn(pointer, f"{str(exc).rstrip('. ')}; left out, the contact is kept without it")
+            return None
 
     async def _households(self, ids: set[UUID], keys: set[str]) -> dict[UUID, dict[str, Any]]:
         columns = [
@@ -456,7 +479,7 @@ class RosterSync:
             Contact.id,
             Contact.household_id,
             Contact.source_school_id,
-            *(getattr(Contact, f) for f in CONTACT_FIELDS),
+            *(getattr(Contact, f) for f in (*CONTACT_FIELDS, *CONTACT_CHECKED_FIELDS)),
         ]
         for chunk in _chunks(household_ids, 1000):
             rows = await self.session.execute(
@@ -487,7 +510,7 @@ class RosterSync:
             if household_id is not None:
                 self.merges.append(
                     HouseholdMerge(
-                        pointer=f"/households/{index}",
+                        pointer=json_pointer("households", index),
                         household_id=household_id,
                         matched_by="address and priority contact",
                     )
@@ -626,11 +649,13 @@ class RosterSync:
         seen: set[str] = set()
         for index, row in enumerate(self.snapshot.pupils):
             if row.mis_id in seen:
-                self.reject(f"/pupils/{index}/mis_id", "this pupil mis_id appears twice")
+                self.reject(
+                    json_pointer("pupils", index, "mis_id"), "this pupil mis_id appears twice"
+                )
                 continue
             seen.add(row.mis_id)
             values = self._pupil_values(
-                f"/pupils/{index}", row, class_ids, household_ids, classes, households
+                json_pointer("pupils", index), row, class_ids, household_ids, classes, households
             )
             if values is not None:
                 self._plan_pupil(row.mis_id, values, existing.get(row.mis_id))

@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core.concurrency import save_versioned
-from app.core.errors import Unprocessable
+from app.core.errors import Unprocessable, json_pointer
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
@@ -125,7 +125,12 @@ async def update_school(
             raise Unprocessable(
                 "participating_year_groups applies to partial participation only.",
                 extra={
-                    "errors": [{"pointer": "#/participating_year_groups", "detail": "not partial"}]
+                    "errors": [
+                        {
+                            "pointer": json_pointer("participating_year_groups"),
+                            "detail": "not partial",
+                        }
+                    ]
                 },
             )
         changes["participating_year_groups"] = [

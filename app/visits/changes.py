@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.concurrency import ensure_current
-from app.core.errors import InvalidState, Unprocessable
+from app.core.errors import InvalidState, Unprocessable, json_pointer
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -93,12 +93,18 @@ async def _ensure_second_adult(
 ) -> None:
     # The same rule as teams and the pool: a colleague from another school, or someone
     # untrained or deactivated, is a bad request (422), not a scheduling conflict.
-    await teams.ensure_eligible(session, who, programme, {staff_id: "#/second_adult_id"})
+    await teams.ensure_eligible(
+        session, who, programme, {staff_id: json_pointer("second_adult_id")}
+    )
     if str(staff_id) in teachers:
         raise StaffNotEligible(
             "The second adult is already one of this visit's teachers: a visit needs two "
             "different adults.",
-            extra={"errors": [{"pointer": "#/second_adult_id", "detail": "already a teacher"}]},
+            extra={
+                "errors": [
+                    {"pointer": json_pointer("second_adult_id"), "detail": "already a teacher"}
+                ]
+            },
         )
 
 

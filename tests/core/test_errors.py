@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from app.core.errors import clean_message, joined
 from app.core.permissions import Role
 from app.main import create_app
 from app.synthetic.generator import World
@@ -25,8 +26,44 @@ async def test_validation_errors_point_at_fields(client: httpx.AsyncClient, worl
         await client.post("/api/v1/schools", json={"urn": "1"}, headers=headers), 422
     )
     pointers = {e["pointer"] for e in body["errors"]}
-    assert "#/body/urn" in pointers
-    assert "#/body/name" in pointers
+    assert "#/urn" in pointers
+    assert "#/name" in pointers
+
+
+async def test_a_body_field_error_points_into_the_body_in_plain_words(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    response = await client.post(
+        "/api/v1/schools", json=new_school(postcode="ZZ1 1ZZZ", name=""), headers=headers
+    )
+    body = assert_problem(response, 422, "validation-error")
+    details = {e["pointer"]: e["detail"] for e in body["errors"]}
+    assert details["#/postcode"] == "not a valid UK postcode"
+    assert "#/name" in details
+    assert "Value error" not in response.text
+    assert ".." not in response.text
+
+
+async def test_a_parameter_error_names_the_parameter_not_a_pointer(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.TRUST_ADMIN))
+    response = await client.get("/api/v1/schools", params={"limit": "ten"}, headers=headers)
+    body = assert_problem(response, 422, "validation-error")
+    (error,) = body["errors"]
+    assert (error["parameter"], error["in"]) == ("limit", "query")
+    assert "pointer" not in error
+    assert body["detail"].startswith("limit: ")
+
+
+def test_pydantic_prefixes_and_doubled_stops_are_taken_out() -> None:
+    assert clean_message("Value error, a break ends after it starts") == (
+        "a break ends after it starts"
+    )
+    assert clean_message("Assertion failed, it must.. hold") == "it must. hold"
+    assert clean_message("and so on...") == "and so on..."
+    assert joined(["first.", "second"]) + "." == "first; second."
 
 
 async def test_oversize_body_is_413_by_length(client: httpx.AsyncClient, world: World) -> None:

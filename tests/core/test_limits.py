@@ -109,7 +109,7 @@ async def test_a_huge_string_is_refused_without_being_echoed(
     body = json.dumps(new_school(name=huge)).encode()
     response, seconds = await timed_post(client, "/api/v1/schools", body, admin)
     problem = assert_problem(response, 422, "validation-error")
-    assert [e["pointer"] for e in problem["errors"]] == ["#/body/name"]
+    assert [e["pointer"] for e in problem["errors"]] == ["#/name"]
     assert len(response.content) < 2_000
     assert seconds < QUICKLY
 
@@ -124,7 +124,7 @@ async def test_a_huge_unknown_key_is_cut_short_in_the_answer(
     )
     problem = assert_problem(response, 422, "validation-error")
     (error,) = problem["errors"]
-    assert error["pointer"].startswith("#/body/kkkk")
+    assert error["pointer"].startswith("#/kkkk")
     assert len(error["pointer"]) < 100
     assert len(response.content) < 2_000
     assert seconds < QUICKLY
@@ -214,7 +214,7 @@ async def test_page_sizes_out_of_range_are_422(
 ) -> None:
     response = await client.get("/api/v1/schools", params={"limit": limit}, headers=admin)
     problem = assert_problem(response, 422, "validation-error")
-    assert [e["pointer"] for e in problem["errors"]] == ["#/query/limit"]
+    assert [(e["in"], e["parameter"]) for e in problem["errors"]] == [("query", "limit")]
 
 
 async def test_the_largest_page_is_allowed(

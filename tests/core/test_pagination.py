@@ -93,7 +93,7 @@ async def test_a_date_time_beyond_utcs_range_is_422(
     headers = await bearer(world.login(Role.TRUST_ADMIN))
     response = await client.get(AUDIT, params={"since": since}, headers=headers)
     problem = assert_problem(response, 422, "validation-error")
-    assert [e["pointer"] for e in problem["errors"]] == ["#/query/since"]
+    assert [(e["in"], e["parameter"]) for e in problem["errors"]] == [("query", "since")]
     school = world.trusts[0].schools[0].id
     response = await client.get(
         f"/api/v1/schools/{school}/pupils", params={"updated_since": since}, headers=headers

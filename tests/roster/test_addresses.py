@@ -155,4 +155,4 @@ async def test_a_snapshot_household_with_half_an_address_is_rejected(
     )
     assert synced.status_code == 200, synced.text
     pointers = {r["pointer"] for r in synced.json()["rejected"]}
-    assert "/households/1/address_line1" in pointers
+    assert "#/households/1/address_line1" in pointers

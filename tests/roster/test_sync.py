@@ -105,10 +105,10 @@ def _break(snapshot: dict[str, Any], where: str, index: int, key: str, value: An
 
 
 BAD_ROWS = [
-    ("pupils", 0, "upn", "Q207000016049", "/pupils/0/upn", "check letter"),
-    ("households", 1, "postcode", "ZZ1 1ZZZ", "/households/1/postcode", "postcode"),
-    ("pupils", 2, "class_mis_id", "C-9Z", "/pupils/2/class_mis_id", "no such class"),
-    ("pupils", 3, "mis_id", "P-1", "/pupils/3/mis_id", "twice"),
+    ("pupils", 0, "upn", "Q207000016049", "#/pupils/0/upn", "check letter"),
+    ("households", 1, "postcode", "ZZ1 1ZZZ", "#/households/1/postcode", "postcode"),
+    ("pupils", 2, "class_mis_id", "C-9Z", "#/pupils/2/class_mis_id", "no such class"),
+    ("pupils", 3, "mis_id", "P-1", "#/pupils/3/mis_id", "twice"),
 ]
 
 
@@ -134,8 +134,6 @@ async def test_a_rejected_snapshot_names_fields_and_rules_never_the_values(
     snapshot["pupils"][0]["upn"] = "Q207000016049"
     snapshot["pupils"][1]["upn"] = "A2070000160"
     snapshot["households"][1]["postcode"] = "ZZ1 1ZZZ"
-    snapshot["households"][0]["contacts"][0]["mobile"] = "07911 FLOWER"
-    snapshot["households"][0]["contacts"][1]["email"] = "omar@@example.org"
     snapshot["classes"][0]["teacher_emails"] = ["nobody.here@example.org"]
     snapshot["pupils"][2]["class_mis_id"] = "C-SECRET"
 
@@ -144,15 +142,13 @@ async def test_a_rejected_snapshot_names_fields_and_rules_never_the_values(
     body = assert_problem(response, 422, "roster-rejected")
     for value in ("Q207000016049", "207000016049", "A2070000160", "ZZ1 1ZZZ", "ZZ11ZZZ"):
         assert value not in response.text
-    for value in ("FLOWER", "omar@", "nobody.here", "C-SECRET"):
+    for value in ("nobody.here", "C-SECRET"):
         assert value not in response.text
     reasons = {error["pointer"]: error["detail"] for error in body["errors"]}
-    assert reasons["/households/1/postcode"] == "not a valid UK postcode"
-    assert "UPN" in reasons["/pupils/0/upn"]
-    assert "UPN" in reasons["/pupils/1/upn"]
-    assert "letters" in reasons["/households/0/contacts/0/mobile"]
-    assert reasons["/households/0/contacts/1/email"].startswith("not a valid email address")
-    assert "no such class" in reasons["/pupils/2/class_mis_id"]
+    assert reasons["#/households/1/postcode"] == "not a valid UK postcode"
+    assert "UPN" in reasons["#/pupils/0/upn"]
+    assert "UPN" in reasons["#/pupils/1/upn"]
+    assert "no such class" in reasons["#/pupils/2/class_mis_id"]
     report = await client.put(
         roster_url(world),
         params={"on_error": "skip", "dry_run": "true"},
@@ -162,22 +158,72 @@ async def test_a_rejected_snapshot_names_fields_and_rules_never_the_values(
     assert report.status_code == 200, report.text
     assert report.json()["rejected"]
     assert report.json()["warnings"]
-    for value in ("Q207000016049", "ZZ1 1ZZZ", "FLOWER", "omar@", "nobody.here", "C-SECRET"):
+    for value in ("Q207000016049", "ZZ1 1ZZZ", "nobody.here", "C-SECRET"):
         assert value not in report.text
 
 
-async def test_bad_phone_rejects_the_contact(client: httpx.AsyncClient, world: World) -> None:
+async def contacts_by_name() -> dict[str, Contact]:
+    async with db.open_session(system_scope("test read")) as session:
+        return {c.name: c for c in await session.scalars(select(Contact))}
+
+
+async def test_a_landline_contact_is_kept_for_calls_never_texts(
+    client: httpx.AsyncClient, world: World
+) -> None:
     headers = await bearer(world.login(Role.SCHOOL_ADMIN))
     snapshot = small_snapshot(world)
-    snapshot["households"][0]["contacts"][0]["mobile"] = "020 7946 0000"
-    body = assert_problem(await client.put(roster_url(world), json=snapshot, headers=headers), 422)
-    assert body["errors"][0]["pointer"] == "/households/0/contacts/0/mobile"
-    skipped = await client.put(
-        roster_url(world), params={"on_error": "skip"}, json=snapshot, headers=headers
-    )
-    assert skipped.status_code == 200
-    assert skipped.json()["contacts"]["created"] == 2
-    assert skipped.json()["pupils"]["created"] == 4
+    zoe = snapshot["households"][1]["contacts"][0]
+    zoe |= {"mobile": "020 7946 0000", "email": "zoe.brown@example.org"}
+
+    response = await client.put(roster_url(world), json=snapshot, headers=headers)
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["rejected"] == []
+    assert report["contacts"]["created"] == 3
+    assert report["warnings"] == [
+        {
+            "pointer": "#/households/1/contacts/0/mobile",
+            "reason": "not a UK mobile number: kept as a landline, no texts",
+        }
+    ]
+    kept = (await contacts_by_name())["Zoë Brown"]
+    assert (kept.mobile, kept.landline) == (None, "+442079460000")
+    assert kept.email == "zoe.brown@example.org"
+    assert (kept.preferred_language, kept.interpreter_needed) == ("Polish", True)
+    assert "7946" not in response.text
+
+
+async def test_a_wrong_number_or_email_is_left_out_and_the_contact_kept(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    snapshot = small_snapshot(world)
+    snapshot["households"][1]["contacts"][0]["mobile"] = "07911 FLOWER"
+    snapshot["households"][0]["contacts"][1]["email"] = "omar@@example.org"
+
+    response = await client.put(roster_url(world), json=snapshot, headers=headers)
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["rejected"] == []
+    assert report["contacts"]["created"] == 3
+    warnings = {w["pointer"]: w["reason"] for w in report["warnings"]}
+    assert warnings["#/households/1/contacts/0/mobile"].startswith("not a phone number: left out")
+    assert warnings["#/households/0/contacts/1/email"].startswith("not a valid email address")
+    for value in ("FLOWER", "omar@"):
+        assert value not in response.text
+    assert ".;" not in response.text
+    contacts = await contacts_by_name()
+    assert (contacts["Zoë Brown"].mobile, contacts["Zoë Brown"].landline) == (None, None)
+    assert contacts["Zoë Brown"].interpreter_needed
+    assert (contacts["Omar Khan"].email, contacts["Omar Khan"].mobile) == (None, "+447824555123")
+
+    stamps = {c.name: c.updated_at for c in contacts.values()}
+    again = (await client.put(roster_url(world), json=snapshot, headers=headers)).json()
+    assert again["contacts"] == {"created": 0, "updated": 0, "unchanged": 3, "left": 0}
+    assert again["households"]["created"] == again["households"]["updated"] == 0
+    assert {c.name: c.updated_at for c in (await contacts_by_name()).values()} == stamps
 
 
 async def test_skip_applies_valid_rows_and_leaves_rejected_pupils_alone(
@@ -193,7 +239,7 @@ async def test_skip_applies_valid_rows_and_leaves_rejected_pupils_alone(
     )
     assert response.status_code == 200
     body = response.json()
-    assert [r["pointer"] for r in body["rejected"]] == ["/pupils/3/upn"]
+    assert [r["pointer"] for r in body["rejected"]] == ["#/pupils/3/upn"]
     assert body["pupils"]["left"] == 0  # a rejected pupil has not left
     pupils = await pupils_by_mis_id()
     assert pupils["P-4"].on_roll
@@ -258,7 +304,7 @@ async def test_an_overlong_staff_email_is_refused_not_echoed(
     snapshot["classes"][0]["teacher_emails"] = ["a" * 300_000 + "@example.org"]
     response = await client.put(roster_url(world), json=snapshot, headers=headers)
     body = assert_problem(response, 422)
-    assert "/classes/0/teacher_emails/0" in response.text
+    assert "#/classes/0/teacher_emails/0" in response.text
     assert len(response.content) < 10_000, body
     assert (await counts())["Pupil"] == 0
 

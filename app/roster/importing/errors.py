@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app.core.errors import PayloadTooLarge, Unprocessable
+from app.core.errors import PayloadTooLarge, Unprocessable, clean_message, joined
 
 
 class NotAZipFile(Unprocessable):
@@ -121,9 +121,12 @@ class TooManyRows(Unprocessable):
 def snapshot_refused(source: str, exc: ValidationError) -> TooManyRows:
     """A produced roster the snapshot schema refuses as a whole (too many pupils, say), told by
     where and which rule: pydantic's own text of the error would repeat the rows themselves."""
-    problems = "; ".join(
-        f"{'/'.join(str(part) for part in error['loc']) or 'roster'}: {error['msg']}"
-        for error in exc.errors()[:3]
+    problems = joined(
+        [
+            f"{'/'.join(str(part) for part in error['loc']) or 'roster'}: "
+            f"{clean_message(error['msg'])}"
+            for error in exc.errors()[:3]
+        ]
     )
     return TooManyRows(f"{source} cannot be taken as a snapshot: {problems}.")
 
@@ -168,7 +171,7 @@ def build_row(
     keep = all(name and name not in required for name in fields)
     outcome = "the value was left out" if keep else "the row was not imported"
     for name, error in zip(fields, errors, strict=True):
-        reason = f"{name or 'row'}: {error['msg']}; {outcome}"
+        reason = f"{name or 'row'}: {clean_message(error['msg']).rstrip('. ')}; {outcome}"
         rejected.append(ImportRejection(where.get(name, default), reason))
     if not keep:
         return None
