@@ -10,6 +10,7 @@ constraints (travel conflicts) only lowers it, so it stays valid.
 import itertools
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,18 +25,11 @@ def lp_bound(prepared: Prepared, households: list[str]) -> int:
     solver = _lp_solver()
     if solver is None:
         return 0
-    options = [o for h in households for o in prepared.by_household[h]]
-    x = {o.index: solver.NumVar(0.0, 1.0, "") for o in options}
     objective: list[Any] = []
-    unplaced = _households(prepared, solver, households, x, objective)
-    by_adult: dict[str, list[Option]] = defaultdict(list)
-    for option in options:
-        for adult in option.adult_ids:
-            by_adult[adult].append(option)
-    peaks = _adults(prepared, solver, by_adult, x, objective)
-    used = _class_days(prepared, solver, options, x, objective)
-    _days_against_peaks(prepared, solver, households, unplaced, peaks, used)
-    _travel_floor(prepared, by_adult, x, objective)
+    placement = _placement(prepared, solver, households, objective)
+    used = _class_days(prepared, solver, placement.options, placement.x, objective)
+    _days_against_peaks(prepared, solver, households, placement.unplaced, placement.peaks, used)
+    _travel_floor(prepared, placement.by_adult, placement.x, objective)
     solver.Minimize(solver.Sum(objective))
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return 0
@@ -50,20 +44,38 @@ def min_unplaced(prepared: Prepared, households: list[str]) -> int:
     solver = _lp_solver()
     if solver is None:
         return 0
-    options = [o for h in households for o in prepared.by_household[h]]
-    x = {o.index: solver.NumVar(0.0, 1.0, "") for o in options}
-    priced: list[Any] = []  # the costs the model below adds are not what is minimised here
-    unplaced = _households(prepared, solver, households, x, priced)
-    by_adult: dict[str, list[Option]] = defaultdict(list)
-    for option in options:
-        for adult in option.adult_ids:
-            by_adult[adult].append(option)
-    _adults(prepared, solver, by_adult, x, priced)
-    solver.Minimize(solver.Sum(list(unplaced.values())))
+    priced: list[Any] = []  # the costs the placement adds are not what is minimised here
+    placement = _placement(prepared, solver, households, priced)
+    solver.Minimize(solver.Sum(list(placement.unplaced.values())))
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return 0
     value = float(solver.Objective().Value())
     return max(0, math.ceil(value - TOLERANCE * max(1.0, abs(value))))
+
+
+@dataclass(frozen=True)
+class _Placement:
+    options: list[Option]
+    x: dict[int, Any]
+    unplaced: dict[str, Any]
+    by_adult: dict[str, list[Option]]
+    peaks: dict[str, Any]
+
+
+def _placement(
+    prepared: Prepared, solver: Any, households: list[str], objective: list[Any]
+) -> _Placement:
+    """Each household placed once or not at all, each adult in one place at a time and within
+    the daily limit: the relaxation both LPs share."""
+    options = [o for h in households for o in prepared.by_household[h]]
+    x = {o.index: solver.NumVar(0.0, 1.0, "") for o in options}
+    unplaced = _households(prepared, solver, households, x, objective)
+    by_adult: dict[str, list[Option]] = defaultdict(list)
+    for option in options:
+        for adult in option.adult_ids:
+            by_adult[adult].append(option)
+    peaks = _adults(prepared, solver, by_adult, x, objective)
+    return _Placement(options, x, unplaced, by_adult, peaks)
 
 
 def _lp_solver() -> Any:
