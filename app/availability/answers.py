@@ -19,8 +19,8 @@ from app.availability.exceptions import AnswerRefused, WindowClosed
 from app.availability.models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
 from app.availability.schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
 from app.core.bulk import upsert_row
+from app.core.london import local_time
 from app.core.types import utcnow
-from app.programmes.grid import local_time
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.roster.households import move_programme_rows, on_household_merge
 

@@ -23,9 +23,9 @@ from app.availability.schemas import (
     ProgressRead,
     SlotDemand,
 )
+from app.core.london import local_time
 from app.core.pagination import PageParams, SortKey, paginate
 from app.parents.repository import InvitationRepository
-from app.programmes.grid import local_time
 from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import Pupil
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.availability import answers, repository
 from app.availability.exceptions import WindowClosed
 from app.availability.schemas import AnswerRead, AnswerWrite
+from app.core.london import local_time
 from app.core.principal import Principal
 from app.core.types import utcnow
 from app.parents.repository import answer_target
@@ -22,7 +23,6 @@ from app.parents.schemas import (
     PortalProgramme,
     PortalSlot,
 )
-from app.programmes.grid import local_time
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.roster.repository import HouseholdRepository

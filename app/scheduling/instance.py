@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.availability import repository as availability
 from app.availability.models import AnswerKind, HouseholdAnswer
+from app.core.london import LONDON, local_time
 from app.core.types import utcnow
-from app.programmes.grid import LONDON, local_time
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household

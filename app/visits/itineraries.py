@@ -7,9 +7,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.london import local_time
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.programmes.grid import local_time
 from app.programmes.repository import ProgrammeRepository
 from app.roster.models import Household
 from app.scheduling.problem import Location, TravelSettings
