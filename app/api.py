@@ -16,7 +16,8 @@ from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
-from app.staff.router import auth, me, staff, well_known
+from app.staff.router import auth, me, staff
+from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
 from app.visits.router import programmes as visits_programmes
 from app.visits.router import visits
@@ -31,6 +32,7 @@ for router in (
     parent_portal,
     visits,
     roster_schools,
+    tokens,
     auth,
     me,
     trusts,
