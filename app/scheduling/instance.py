@@ -15,8 +15,8 @@ from app.core.types import utcnow
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household
-from app.scheduling import problem
 from app.scheduling.repository import SchedulingRepository, StaffRow
+from app.scheduling.solver import problem
 from app.trusts.models import School
 from app.visits.models import Visit
 
