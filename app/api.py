@@ -4,8 +4,8 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
-from app.availability.router import programmes as availability_programmes
 from app.integrations.router import router as integrations_router
+from app.parents.answers_router import programmes as availability_programmes
 from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router

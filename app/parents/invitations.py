@@ -11,7 +11,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository as availability
 from app.core import audit
 from app.core.bulk import insert_rows
 from app.core.errors import NotFound
@@ -20,6 +19,7 @@ from app.core.principal import Principal
 from app.core.sealing import seal, unseal
 from app.core.settings import get_settings
 from app.core.types import utcnow
+from app.parents import answers_repository as availability
 from app.parents import codes
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository

@@ -14,13 +14,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository
-from app.availability.exceptions import AnswerRefused, WindowClosed
-from app.availability.models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
-from app.availability.schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
 from app.core.bulk import upsert_row
 from app.core.london import local_time
 from app.core.types import utcnow
+from app.parents import answers_repository as repository
+from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
+from app.parents.answers_schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
+from app.parents.exceptions import AnswerRefused, WindowClosed
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.roster.households import move_programme_rows, on_household_merge
 
