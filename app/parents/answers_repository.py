@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.core.lean import LeanQuery, Row, trust_of
+from app.core.types import YearGroup
 from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
-from app.roster.models import Contact, Pupil, YearGroup
+from app.roster.models import Contact, Pupil
 
 
 @dataclass(frozen=True)
