@@ -1,4 +1,5 @@
-"""Reads of a programme's households, answers and invitations for the availability area."""
+"""Reads for parents' answers and the chase list: the programme's children in scope, its slots,
+the answers given, exemptions and contacts."""
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
