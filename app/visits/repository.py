@@ -1,5 +1,5 @@
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,9 +16,8 @@ from app.core.repository import ScopedRepository
 from app.core.types import utcnow
 from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import Slot
-from app.roster.models import ClassStaff, Contact, Household, Pupil, SchoolClass
+from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.staff.models import StaffMember
-from app.trusts.models import School
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
 _visit = Visit.__table__  # type: ignore[attr-defined]
@@ -163,19 +162,11 @@ class VisitRepository(ScopedRepository[Visit]):
 class ItineraryRepository:
     """What one adult's days need: their visits, and for each its home (and the school), the
     children, first contact, access needs and the other adults. Runs after the programme has
-    loaded through the caller's scope."""
+    loaded through the caller's scope. The homes and the school are read as the scheduler reads
+    them (SchedulingRepository)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def households(self, ids: Collection[UUID]) -> dict[UUID, Household]:
-        rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
-        return {h.id: h for h in rows}
-
-    async def school(self, school_id: UUID) -> School:
-        found = await self.session.scalar(select(School).where(col(School.id) == school_id))
-        assert found is not None, "a programme's school exists"
-        return found
 
     async def visits_of_adult(self, programme_id: UUID, staff_id: UUID) -> list[Visit]:
         mine = select(VisitAdult.visit_id).where(col(VisitAdult.staff_id) == staff_id)
