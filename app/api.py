@@ -5,7 +5,7 @@ from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
-from app.parents.answers_router import programmes as availability_programmes
+from app.parents.answers_router import programmes as answers_programmes
 from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router
@@ -43,7 +43,7 @@ for router in (
     roster_pupils,
     programme_schools,
     programmes_router,
-    availability_programmes,
+    answers_programmes,
     invitations_router,
     scheduling_programmes,
     schedule_runs,

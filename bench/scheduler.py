@@ -28,7 +28,7 @@ from app.scheduling.solver.options import prepare  # noqa: E402
 from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
 from app.scheduling.solver.solve import solve  # noqa: E402
 from app.scheduling.solver.validator import Validation, validate  # noqa: E402
-from app.scheduling.synthetic import school_instance, trust_instances  # noqa: E402
+from app.synthetic.instances import school_instance, trust_instances  # noqa: E402
 
 
 def parse() -> argparse.Namespace:

@@ -115,3 +115,25 @@ def _text_only(kind: str, example: str) -> Any:
 
 IsoDate = Annotated[date, _text_only("an ISO 8601 date", "2026-09-01")]
 WallClock = Annotated[time, _text_only("a local time", "08:30")]
+
+
+# England's year groups, nursery to sixth form: a school takes part with some of them (trusts)
+# and each class and pupil is in one (roster). A comment, not a docstring: the API's schema for
+# it carries no description.
+class YearGroup(StrEnum):
+    N1 = "N1"
+    N2 = "N2"
+    RECEPTION = "R"
+    Y1 = "1"
+    Y2 = "2"
+    Y3 = "3"
+    Y4 = "4"
+    Y5 = "5"
+    Y6 = "6"
+    Y7 = "7"
+    Y8 = "8"
+    Y9 = "9"
+    Y10 = "10"
+    Y11 = "11"
+    Y12 = "12"
+    Y13 = "13"

@@ -1,4 +1,5 @@
-"""Reads of a programme's households, answers and invitations for the availability area."""
+"""Reads for parents' answers and the chase list: the programme's children in scope, its slots,
+the answers given, exemptions and contacts."""
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.core.lean import LeanQuery, Row, trust_of
+from app.core.types import YearGroup
 from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
-from app.roster.models import Contact, Pupil, YearGroup
+from app.roster.models import Contact, Pupil
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from app.core.schemas import Input, Output
-from app.core.types import IsoDate
+from app.core.types import IsoDate, YearGroup
 from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart
-from app.roster.models import YearGroup
 
 
 class UnavailableTime(Input):

@@ -19,8 +19,7 @@ from app.core.principal import Principal
 from app.core.sealing import seal, unseal
 from app.core.settings import get_settings
 from app.core.types import utcnow
-from app.parents import answers_repository as availability
-from app.parents import codes
+from app.parents import answers_repository, codes
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository
@@ -84,7 +83,7 @@ async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -
     programme = await _programme(session, who, programme_id)
     _ensure_inviting(programme)
     reached = {h for h, _, _ in await ProgrammeRepository(session, who).in_scope(programme)}
-    kinds = await availability.exemption_kinds(session, programme.id)
+    kinds = await answers_repository.exemption_kinds(session, programme.id)
     exempt = {h for h, kind in kinds.items() if kind == "exempt"}
     live = await InvitationRepository(session).live_households(programme.id)
     wanted = sorted(reached - exempt - live)

@@ -4,8 +4,8 @@ from uuid import UUID
 from pydantic import Field
 
 from app.core.schemas import Input, Output
+from app.core.types import YearGroup
 from app.programmes.models import ProgrammeStatus
-from app.roster.models import YearGroup
 
 
 class InvitationsIssued(Output):

@@ -17,11 +17,12 @@ from app.core import audit
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.core.types import YearGroup
 from app.programmes.models import HouseholdExemption, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import ChildInScope, ExemptionSet, HouseholdInScope
 from app.programmes.service import ensure_household_in_scope
-from app.roster.models import Pupil, YearGroup
+from app.roster.models import Pupil
 from app.roster.service import address_policy
 
 

@@ -9,7 +9,7 @@ from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
-from app.programmes import households, service, teams, transitions
+from app.programmes import households, service, staff_unavailability, teams, transitions
 from app.programmes.schemas import (
     ClassTeamRead,
     ExemptionSet,
@@ -23,7 +23,6 @@ from app.programmes.schemas import (
     TeamWrite,
     Transition,
 )
-from app.staff import unavailability
 from app.staff.schemas import NamedUnavailabilityRead
 
 schools = APIRouter(prefix="/schools", tags=["programmes"])
@@ -193,5 +192,5 @@ async def set_second_adults(
 async def list_staff_unavailability(
     programme_id: UUID, session: SessionDep, page: PageDep, who: Manager
 ) -> Page[NamedUnavailabilityRead]:
-    items, cursor = await unavailability.for_programme(session, who, programme_id, page)
+    items, cursor = await staff_unavailability.for_programme(session, who, programme_id, page)
     return Page(items=items, next_cursor=cursor)

@@ -5,9 +5,8 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from app.core.schemas import Input, Output, Patch
-from app.core.types import IsoDate, IsoDateTime, WallClock
+from app.core.types import IsoDate, IsoDateTime, WallClock, YearGroup
 from app.programmes.models import ProgrammeStatus
-from app.roster.models import YearGroup
 
 
 class BreakTimes(Input):

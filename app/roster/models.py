@@ -15,26 +15,7 @@ from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped, Versioned
-from app.core.types import enum_type
-
-
-class YearGroup(StrEnum):
-    N1 = "N1"
-    N2 = "N2"
-    RECEPTION = "R"
-    Y1 = "1"
-    Y2 = "2"
-    Y3 = "3"
-    Y4 = "4"
-    Y5 = "5"
-    Y6 = "6"
-    Y7 = "7"
-    Y8 = "8"
-    Y9 = "9"
-    Y10 = "10"
-    Y11 = "11"
-    Y12 = "12"
-    Y13 = "13"
+from app.core.types import YearGroup, enum_type
 
 
 class Sex(StrEnum):

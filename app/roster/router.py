@@ -13,11 +13,11 @@ from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.core.requestctx import client_address
-from app.core.types import IsoDateTime
+from app.core.types import IsoDateTime, YearGroup
 from app.roster import addresses, export, imports, service
 from app.roster import households as household_changes
 from app.roster.imports import RosterImportRead
-from app.roster.models import ImportFormat, SendStatus, YearGroup
+from app.roster.models import ImportFormat, SendStatus
 from app.roster.schemas import (
     AddressNeededRead,
     ClassRead,

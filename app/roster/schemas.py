@@ -5,8 +5,8 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from app.core.schemas import Input, Output, Patch
-from app.core.types import Postcode
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.core.types import Postcode, YearGroup
+from app.roster.models import SendStatus, Sex
 
 
 class PupilRead(Output):

@@ -15,8 +15,9 @@ from app.core.errors import joined
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal, PrincipalKind
+from app.core.types import YearGroup
 from app.roster.exceptions import ContactsNotPermitted, FilterNotPermitted, RosterRejected
-from app.roster.models import Pupil, SendStatus, YearGroup
+from app.roster.models import Pupil, SendStatus
 from app.roster.repository import ClassRepository, HouseholdRepository, PupilRepository
 from app.roster.schemas import ClassRead, ContactRead, HouseholdRead, PupilRead
 from app.roster.snapshot import RosterSnapshot

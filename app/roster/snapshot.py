@@ -14,7 +14,8 @@ from typing import Annotated
 from pydantic import Field
 
 from app.core.schemas import Input
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.core.types import YearGroup
+from app.roster.models import SendStatus, Sex
 
 # An email address is at most 254 characters (RFC 5321); a longer one would only be echoed back.
 StaffEmail = Annotated[str, Field(max_length=254)]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, update
 
 from app.core import audit, jobs
 from app.core.db import open_session
@@ -32,7 +31,8 @@ from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
 from app.scheduling.schemas import HouseholdReason, RootCause, ScheduleRunCreate, ScheduleRunRead
 from app.scheduling.solver import problem, validator
-from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
+from app.visits.models import VisitLocation, VisitRole, VisitStatus
+from app.visits.repository import RunVisitRepository
 
 if TYPE_CHECKING:
     from app.scheduling.solver import solve as solver
@@ -216,13 +216,13 @@ async def _write(
     loaded: instance.Loaded,
     schedule: problem.Schedule,
 ) -> None:
-    """The run's visits onto the programme's (see SchedulingRepository.giving_way). Locked
+    """The run's visits onto the programme's (see RunVisitRepository.giving_way). Locked
     visits stay; a family keeps its visit's id. A new visit is `proposed` while the programme is
     scheduling and `scheduled` at once on a published programme, whose families already hold
     their times; a visit a family was given stays `scheduled` when it moves, and the move is
     recorded in its history so the family can be told."""
     locked = {h.id for h in loaded.instance.households if h.locked is not None}
-    repository = SchedulingRepository(session)
+    repository = RunVisitRepository(session)
     old = await repository.giving_way(programme.id)
     visits: list[dict[str, Any]] = []
     adults: list[dict[str, Any]] = []
@@ -364,12 +364,7 @@ async def _publish(
     missing = placeable - {v.household_id for v in visits} - context.acknowledged_unplaced
     if missing:
         await _refuse_incomplete(session, context, programme, missing)
-    await session.execute(
-        update(Visit)
-        .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
-        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1)
-        .execution_options(synchronize_session=False)
-    )
+    await RunVisitRepository(session).confirm_proposals(programme.id)
 
 
 async def _placeable(session: AsyncSession, programme: VisitProgramme) -> set[UUID]:

@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.core.types import YearGroup
+from app.roster.models import SendStatus, Sex
 from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, RosterSnapshot
 
 _T = TypeVar("_T")

@@ -5,8 +5,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, model_validator
 
 from app.core.schemas import Input, Output, Patch
-from app.core.types import Postcode
-from app.roster.models import YearGroup
+from app.core.types import Postcode, YearGroup
 from app.staff.schemas import Email, StaffInvitation
 from app.trusts.models import Participation, Phase
 

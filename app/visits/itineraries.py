@@ -12,6 +12,7 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.repository import ProgrammeRepository
 from app.roster.models import Household
+from app.scheduling.repository import SchedulingRepository
 from app.scheduling.solver.problem import Location, TravelSettings
 from app.scheduling.solver.travel import travel_tenths
 from app.trusts.models import School
@@ -57,12 +58,13 @@ async def _stops(
     staff_id: UUID,
 ) -> list[ItineraryStop]:
     ids, homes = [v.id for v in visits], [v.household_id for v in visits]
-    households = await repository.households(homes)
+    scheduling = SchedulingRepository(repository.session)
+    households = await scheduling.households(homes)
     contacts = await repository.first_contacts(homes)
     answers = await repository.answers(programme_id, homes)
     children = await repository.children(ids)
     adults = await repository.adults(ids)
-    school = await repository.school(school_id)
+    school = await scheduling.school(school_id)
     stops, previous, day = [], _school_location(school), None
     for visit in visits:
         here = _location(visit, households[visit.household_id], school)

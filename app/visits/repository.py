@@ -1,5 +1,6 @@
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -8,13 +9,14 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
+from app.core.bulk import insert_rows
 from app.core.lean import LeanQuery, Row, trust_of
 from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
+from app.core.types import utcnow
 from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import Slot
 from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
-from app.scheduling.repository import SchedulingRepository
 from app.staff.models import StaffMember
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
@@ -157,10 +159,14 @@ class VisitRepository(ScopedRepository[Visit]):
         return found
 
 
-class ItineraryRepository(SchedulingRepository):
+class ItineraryRepository:
     """What one adult's days need: their visits, and for each its home (and the school), the
     children, first contact, access needs and the other adults. Runs after the programme has
-    loaded through the caller's scope."""
+    loaded through the caller's scope. The homes and the school are read as the scheduler reads
+    them (SchedulingRepository)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     async def visits_of_adult(self, programme_id: UUID, staff_id: UUID) -> list[Visit]:
         mine = select(VisitAdult.visit_id).where(col(VisitAdult.staff_id) == staff_id)
@@ -246,3 +252,153 @@ async def follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> Non
             await session.execute(delete(child).where(col(child.visit_id) == visit.id))
         await session.delete(visit)
     await session.flush()
+
+
+class RunVisitRepository:
+    """The visits a schedule run writes: those it may replace, their replacement in bulk (a few
+    statements per run, never one per visit), and their confirmation when the programme is
+    published. Visits are written only here and in this package's services. Runs inside a job
+    or a transition whose session is scoped to the programme's trust and school."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def giving_way(self, programme_id: UUID) -> dict[UUID, Visit]:
+        """The programme's unlocked visits a run may change, by household: proposals, and, once
+        the programme has been published, visits the families were given (and any a run
+        cancelled, which it may bring back)."""
+        rows = await self.session.scalars(
+            select(Visit).where(
+                col(Visit.programme_id) == programme_id,
+                col(Visit.locked).is_(False),
+                col(Visit.status).in_(GIVING_WAY),
+            )
+        )
+        return {visit.household_id: visit for visit in rows}
+
+    async def replace_unlocked_visits(
+        self,
+        old: dict[UUID, Visit],
+        visits: list[dict[str, Any]],
+        adults: list[dict[str, Any]],
+        pupils: list[dict[str, Any]],
+        changed_by: UUID | None,
+    ) -> None:
+        """The run's visits take the place of `old` (see `giving_way`). A family whose visit
+        survives keeps its visit's id, so a client holding it (a staff app, a sent confirmation)
+        follows the change; its version moves only if the visit did, and a move is recorded in
+        its history. Proposals for families the run did not place go; a visit a family was given
+        is cancelled instead, and that is recorded too, so the family can be told."""
+        by_id = {visit.id: visit for visit in old.values()}
+        before = await self._children_of(list(by_id))
+        after = _children(adults, pupils)
+        fresh = [row for row in visits if row["id"] not in by_id]
+        changed = [row for row in visits if _differs(by_id.get(row["id"]), row, before, after)]
+        left = by_id.keys() - {row["id"] for row in visits}
+        gone = [i for i in left if by_id[i].status is VisitStatus.PROPOSED]
+        for visit_id in left:
+            if by_id[visit_id].status is VisitStatus.SCHEDULED:
+                self._cancel(by_id[visit_id], changed_by)
+        rewritten = [row["id"] for row in changed] + gone
+        for child in (VisitAdult, VisitPupil):
+            await self.session.execute(delete(child).where(col(child.visit_id).in_(rewritten)))
+        await self.session.execute(delete(VisitChange).where(col(VisitChange.visit_id).in_(gone)))
+        await self.session.execute(delete(Visit).where(col(Visit.id).in_(gone)))
+        for row in changed:
+            self._update(by_id[row["id"]], row, changed_by)
+        await insert_rows(self.session, Visit.__table__, fresh)  # type: ignore[attr-defined]
+        written = {row["id"] for row in fresh} | {row["id"] for row in changed}
+        for table, rows in ((VisitAdult, adults), (VisitPupil, pupils)):
+            mine = [r for r in rows if r["visit_id"] in written]
+            await insert_rows(self.session, table.__table__, mine)  # type: ignore[union-attr]
+
+    async def _children_of(self, visit_ids: list[UUID]) -> dict[UUID, tuple[frozenset[Any], ...]]:
+        adults = await self.session.execute(
+            select(VisitAdult.visit_id, VisitAdult.staff_id, VisitAdult.role).where(
+                col(VisitAdult.visit_id).in_(visit_ids)
+            )
+        )
+        pupils = await self.session.execute(
+            select(VisitPupil.visit_id, VisitPupil.pupil_id).where(
+                col(VisitPupil.visit_id).in_(visit_ids)
+            )
+        )
+        return _children(
+            [{"visit_id": v, "staff_id": s, "role": r} for v, s, r in adults.all()],
+            [{"visit_id": v, "pupil_id": p} for v, p in pupils.all()],
+        )
+
+    def _update(self, visit: Visit, row: dict[str, Any], changed_by: UUID | None) -> None:
+        if visit.starts_at != row["starts_at"] or visit.status is VisitStatus.CANCELLED:
+            self._record(
+                visit, changed_by, "rescheduled", row["starts_at"], "Moved by a schedule run"
+            )
+        for name in ("slot_id", "starts_at", "ends_at", "location", "status", "run_id"):
+            setattr(visit, name, row[name])
+        visit.updated_at = row["updated_at"]
+        visit.version += 1
+
+    def _cancel(self, visit: Visit, changed_by: UUID | None) -> None:
+        self._record(visit, changed_by, "cancelled", None, "Not placed by a schedule run")
+        visit.status = VisitStatus.CANCELLED
+        visit.updated_at = utcnow()
+        visit.version += 1
+
+    def _record(
+        self, visit: Visit, changed_by: UUID | None, kind: str, to: datetime | None, note: str
+    ) -> None:
+        self.session.add(
+            VisitChange(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                changed_by=changed_by,
+                kind=kind,
+                from_starts_at=visit.starts_at,
+                to_starts_at=to,
+                note=note,
+            )
+        )
+
+    async def confirm_proposals(self, programme_id: UUID) -> None:
+        """Publishing: every proposed visit of the programme is given to its family."""
+        await self.session.execute(
+            update(Visit)
+            .where(
+                col(Visit.programme_id) == programme_id, col(Visit.status) == VisitStatus.PROPOSED
+            )
+            .values(
+                status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+# Visits a run may change: proposals, visits given to families (a published programme's), and
+# visits a run cancelled, which a later run may bring back. Locked visits never.
+GIVING_WAY = (VisitStatus.PROPOSED, VisitStatus.SCHEDULED, VisitStatus.CANCELLED)
+
+
+def _children(
+    adults: list[dict[str, Any]], pupils: list[dict[str, Any]]
+) -> dict[UUID, tuple[frozenset[Any], ...]]:
+    """Each visit's adults (with their roles) and children, for comparing a run with before."""
+    found: dict[UUID, tuple[set[Any], set[Any]]] = defaultdict(lambda: (set(), set()))
+    for adult in adults:
+        found[adult["visit_id"]][0].add((adult["staff_id"], str(adult["role"])))
+    for pupil in pupils:
+        found[pupil["visit_id"]][1].add(pupil["pupil_id"])
+    return {visit_id: (frozenset(a), frozenset(p)) for visit_id, (a, p) in found.items()}
+
+
+def _differs(
+    visit: Visit | None,
+    row: dict[str, Any],
+    before: dict[UUID, tuple[frozenset[Any], ...]],
+    after: dict[UUID, tuple[frozenset[Any], ...]],
+) -> bool:
+    if visit is None:
+        return False  # a new visit, written whole
+    moved = (visit.slot_id, str(visit.location)) != (row["slot_id"], str(row["location"]))
+    confirmed = visit.status is not row["status"]
+    return moved or confirmed or before.get(visit.id) != after.get(visit.id)

@@ -14,8 +14,8 @@ from stdnum.gb import upn as upn_check
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.core.types import normalise_postcode
-from app.roster.models import SendStatus, YearGroup
+from app.core.types import YearGroup, normalise_postcode
+from app.roster.models import SendStatus
 from app.roster.snapshot import HouseholdRow, RosterSnapshot
 from app.synthetic.roster import (
     DEFAULT_TOWN,

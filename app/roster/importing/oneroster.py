@@ -75,6 +75,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.core.csvio import TooManyCsvRows, read_csv, read_csv_header
+from app.core.types import YearGroup
 from app.roster.importing.archive import ZipLimits, open_zip, read_head, read_member
 from app.roster.importing.errors import (
     AcademicYearUnknown,
@@ -92,7 +93,7 @@ from app.roster.importing.errors import (
     pointer,
     snapshot_refused,
 )
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.roster.models import SendStatus, Sex
 from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, RosterSnapshot
 
 MANIFEST = "manifest.csv"

@@ -47,6 +47,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from app.core.csvio import TooManyCsvRows, read_csv, read_csv_header
 from app.core.storable import MESSAGE
+from app.core.types import YearGroup
 from app.roster.importing.errors import (
     EmptyFile,
     ImportRejection,
@@ -57,7 +58,7 @@ from app.roster.importing.errors import (
     pointer,
     snapshot_refused,
 )
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.roster.models import SendStatus, Sex
 from app.roster.snapshot import ClassRow, ContactRow, HouseholdRow, PupilRow, RosterSnapshot
 from app.roster.sync import address_key
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from app.core.types import YearGroup
 from app.roster.importing import oneroster
 from app.roster.importing.archive import ZipLimits
 from app.roster.importing.errors import (
@@ -21,7 +22,7 @@ from app.roster.importing.errors import (
     ZipTooLarge,
 )
 from app.roster.importing.oneroster import OneRosterResult, check_bundle, parse_oneroster
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.roster.models import SendStatus, Sex
 from app.roster.snapshot import HouseholdRow, PupilRow, RosterSnapshot
 from tests.roster.importing.bombs import MIB, deflated, zeros, zip_entries
 from tests.roster.importing.bundles import (

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from app.core.types import YearGroup
 from app.roster.importing.errors import EmptyFile, MissingColumns, TooManyRows, UnreadableCsv
 from app.roster.importing.pupil_csv import (
     MAX_ROWS,
@@ -18,7 +19,7 @@ from app.roster.importing.pupil_csv import (
     parse_pupil_csv,
     year_group_from_text,
 )
-from app.roster.models import SendStatus, Sex, YearGroup
+from app.roster.models import SendStatus, Sex
 from app.roster.snapshot import PupilRow, RosterSnapshot
 
 SIMS_HEADER = [

@@ -8,7 +8,7 @@ from app.scheduling.solver.greedy import office_baseline
 from app.scheduling.solver.options import prepare
 from app.scheduling.solver.problem import LockedVisit
 from app.scheduling.solver.solve import exact_objective, solve
-from app.scheduling.synthetic import school_instance
+from app.synthetic.instances import school_instance
 from tests.scheduling.cases import DAY1, DAY2, household, instance
 
 DAY3, DAY4 = DAY2.replace(day=4), DAY2.replace(day=7)

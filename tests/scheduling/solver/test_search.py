@@ -10,7 +10,7 @@ from app.scheduling.solver.problem import Household, Location, Schedule
 from app.scheduling.solver.search import Search, anneal
 from app.scheduling.solver.solve import exact_objective
 from app.scheduling.solver.validator import validate
-from app.scheduling.synthetic import school_instance
+from app.synthetic.instances import school_instance
 from tests.scheduling.cases import DAY1, DAY2, instance
 
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 from app.scheduling.solver.problem import Adult, DayPart, Household, LockedVisit, PreviousVisit
 from app.scheduling.solver.solve import solve
 from app.scheduling.solver.validator import validate
-from app.scheduling.synthetic import school_instance
+from app.synthetic.instances import school_instance
 from tests.scheduling.cases import DAY1, DAY2, household, instance, with_adult
 
 

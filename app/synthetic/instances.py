@@ -88,7 +88,7 @@ def programme_slots(key: str) -> list[tuple[Slot, GridSlot]]:
 def instance_from_snapshot(
     snapshot: RosterSnapshot, key: str, *, seed: int = 1, time_limit_seconds: float = 10.0
 ) -> Instance:
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
+    rng = random.Random(seed)
     slots = programme_slots(key)
     households, school = _households(snapshot, key, seed, slots)
     adults, teams, pool = _staff(snapshot, key, rng)
