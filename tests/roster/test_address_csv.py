@@ -271,3 +271,33 @@ async def _run(client: httpx.AsyncClient, admin: dict[str, str], programme_id: s
     run = await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)
     assert run.json()["status"] == "succeeded", run.text
     return run.json()
+
+
+async def test_a_pupil_list_without_addresses_keeps_the_families_and_theirs(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A pupil list with family ids but no address columns keeps each family's household, and
+    the address the office gave it, rather than leaving its pupils without one."""
+    await load_roster(world, without_address(small_snapshot(world), "F-2"))
+    assert (await send(client, world, HEADER + F2_NEW)).json()["updated"] == 1
+    browns = (await household_of("P-3")).id
+    pupil_list = (
+        "Adno,Legal Surname,Legal Forename,DOB,Reg Group,Year,Family ID,Contact 1 Name\r\n"
+        "P-1,Khan,Yusuf,01/10/2021,Robins,Reception,F-1,Aisha Khan\r\n"
+        "P-2,Khan,Maryam,11/02/2018,3B,Year 3,F-1,Aisha Khan\r\n"
+        "P-3,Brown,Lily,30/05/2018,3B,Year 3,F-2,Zoë Brown\r\n"
+        "P-4,Brown,Sam,05/01/2022,Robins,Reception,F-2,Zoë Brown\r\n"
+    )
+    imported = await upload(client, world, pupil_list.encode(), "pupil_csv")
+    assert imported.status_code == 202, imported.text
+    assert await run_pending() == 1
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    done = await client.get(
+        f"/api/v1/schools/{world.trusts[0].schools[0].id}/roster-imports/{imported.json()['id']}",
+        headers=admin,
+    )
+    assert done.json()["status"] == "succeeded", done.text
+    home = await household_of("P-4")
+    assert home.id == browns
+    assert (home.address_line1, home.postcode) == ("7 Mill Lane", "ME2 4AA")
+    assert (await household_of("P-1")).address_line1 == "12 Station Road"
