@@ -36,7 +36,7 @@ from app.roster.schemas import (
     HouseholdRead,
 )
 from app.roster.service import get_household
-from app.roster.sync import address_key
+from app.roster.sync import HOUSEHOLD_FIELDS, address_key
 from app.trusts.repository import SchoolRepository
 
 
@@ -293,10 +293,8 @@ def _new_address(row: FamilyAddress, held: dict[str, Any], has_coordinates: bool
 
 async def _held(session: AsyncSession, households: Iterable[UUID]) -> list[dict[str, Any]]:
     ids = list(households)
-    columns = [col(Household.id), col(Household.version)] + [
-        col(getattr(Household, name))
-        for name in ("address_line1", "address_line2", "town", "postcode", "latitude", "longitude")
-    ]
+    columns = [col(Household.id), col(Household.version)]
+    columns += [col(getattr(Household, name)) for name in HOUSEHOLD_FIELDS]
     found: list[dict[str, Any]] = []
     for start in range(0, len(ids), _CHUNK):
         rows = await session.execute(

@@ -11,6 +11,7 @@ from app.core import db
 from app.core.audit import AuditEntry
 from app.core.jobs import run_pending
 from app.core.permissions import Role
+from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.roster.models import Household, HouseholdSource
 from app.synthetic.generator import World
@@ -215,6 +216,9 @@ async def test_a_file_that_cannot_be_read_is_refused_whole(
     assert_problem(await send(client, world, HEADER), 422, "roster-import-empty")
     as_json = await client.post(addresses_url(world), json={"rows": []}, headers=office)
     assert_problem(as_json, 415)
+    # The app's body cap for all but whole rosters (1 MiB) holds a school's addresses many times.
+    oversized = HEADER + F2_NEW * (get_settings().max_body_bytes // len(F2_NEW) + 1)
+    assert_problem(await send(client, world, oversized, office), 413)
     assert (await household_of("P-3")).address_needed
 
 
