@@ -63,6 +63,8 @@ class Policy:
     json: Body | None = None
     form: Body | None = None
     files: Callable[[World], dict[str, tuple[str, bytes]]] | None = None
+    # A raw body: its media type and bytes.
+    content: Callable[[World], tuple[str, bytes]] | None = None
     public: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # Sent with If-Match: * (as every PATCH, PUT and DELETE is).
@@ -340,6 +342,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("PATCH", f"{V1}/households/{{household_id}}"): Policy(
         CHASERS, json=lambda w: {"address_line1": "3 Mill Lane", "postcode": "me2 4aa"}
+    ),
+    # The school's CSV of addresses by family id: those who may give a household its address.
+    ("POST", f"{V1}/schools/{{school_id}}/households/addresses"): Policy(
+        CHASERS,
+        content=lambda w: (
+            "text/csv",
+            b"family_id,address_line1,postcode\r\nF-1,3 Mill Lane,me2 4aa\r\n",
+        ),
     ),
     ("GET", f"{V1}/classes/{{class_id}}/pupils"): Policy(ROSTER_READERS),
     ("GET", f"{V1}/schools/{{school_id}}/classes"): Policy(ROSTER_READERS),

@@ -369,6 +369,9 @@ async def test_route_answers_as_declared(
         kwargs["data"] = policy.form(world)
     if policy.files:
         kwargs["files"] = policy.files(world)
+    if policy.content:
+        media_type, kwargs["content"] = policy.content(world)
+        headers["Content-Type"] = media_type
     expected = policy.expect[principal]
     refused_stranger = principal in CROSS_SCHOOL and expected != OK
     before = await all_rows() if refused_stranger else {}

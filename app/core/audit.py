@@ -5,6 +5,7 @@ happened); `record_now` writes in its own transaction for events that must survi
 such as a failed login.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from sqlalchemy import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
+from app.core.bulk import insert_rows
 from app.core.db import open_session
 from app.core.models import Identified, TrustScoped
 from app.core.principal import Principal
@@ -87,6 +89,34 @@ async def record(
             details=details,
         )
     )
+
+
+async def record_each(
+    session: AsyncSession,
+    principal: Principal | None,
+    action: str,
+    *,
+    subject_type: str,
+    subject_ids: Sequence[UUID],
+    school_id: UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One entry per subject of a bulk change, written in one statement (the lean path) in the
+    caller's transaction: each subject's history reads as if it had been changed alone."""
+    entries = [
+        _entry(
+            principal,
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            trust_id=None,
+            school_id=school_id,
+            ip_address=None,
+            details=details,
+        ).model_dump()
+        for subject_id in subject_ids
+    ]
+    await insert_rows(session, AuditEntry.__table__, entries)  # type: ignore[attr-defined]
 
 
 async def record_now(

@@ -1,12 +1,13 @@
 """Bulk writes, the lean path: rows go to PostgreSQL through COPY, elsewhere through one
-multi-row INSERT. Callers give plain dicts with every column they set (defaults included,
-since neither path runs the models' Python-side defaults)."""
+multi-row INSERT; updates as one executemany per shape of row. Callers give plain dicts with
+every column they set (defaults included, since neither path runs the models' Python-side
+defaults)."""
 
 import json
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert
+from sqlalchemy import JSON, ColumnElement, Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,36 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, columns=columns, records=records
     )
+
+
+async def update_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    also: ColumnElement[bool] | None = None,
+) -> None:
+    """Update rows in place. Each row names the column it is matched on with a leading
+    underscore ("_id": ...) and gives the values to set; `also` narrows every statement further
+    (a school's own rows, say). Rows are grouped by the columns they set, as executemany needs
+    one shape per statement: one statement per shape, never one per row."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_shape.setdefault(tuple(sorted(row)), []).append(row)
+    for shape, group in by_shape.items():
+        (match,) = [k for k in shape if k.startswith("_")]
+        # Bound names may not be column names in an UPDATE's SET: prefix them.
+        statement = (
+            update(table)
+            .where(table.c[match[1:]] == bindparam("b" + match))
+            .values({k: bindparam("b_" + k) for k in shape if k != match})
+        )
+        if also is not None:
+            statement = statement.where(also)
+        params = [
+            {("b" if k.startswith("_") else "b_") + k: v for k, v in row.items()} for row in group
+        ]
+        await session.execute(statement, params)
 
 
 async def upsert_row(

@@ -76,6 +76,10 @@ class PayloadTooLarge(ThresholdError):
     status, type, title = 413, "payload-too-large", "Request body too large"
 
 
+class UnsupportedMediaType(ThresholdError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Unprocessable(ThresholdError):
     status, type, title = 422, "validation-error", "Invalid request"
 

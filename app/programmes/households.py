@@ -6,7 +6,7 @@ address, class staff those of their own classes' families, everyone else none (n
 """
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -33,8 +33,17 @@ class FamilyLabel:
     name: str
     reference: str | None
 
+    @classmethod
+    def of(cls, surnames: Iterable[str], reference: str | None) -> "FamilyLabel":
+        return cls(" / ".join(sorted(set(surnames))) or "(no child in scope)", reference)
+
     def __str__(self) -> str:
         return f"{self.name} ({self.reference})" if self.reference else self.name
+
+    @property
+    def family(self) -> str:
+        """As a sentence names it: "Khan family (F-1)"."""
+        return f"{self.name} family" + (f" ({self.reference})" if self.reference else "")
 
 
 async def households_in_scope(
@@ -107,10 +116,7 @@ async def family_labels(
     for row in await repository.children(programme, households):
         surnames[row.household_id].add(row.preferred_last_name or row.legal_last_name)
     references = await repository.references(programme.school_id, households)
-    return {
-        h: FamilyLabel(" / ".join(sorted(surnames[h])) or "(no child in scope)", references.get(h))
-        for h in households
-    }
+    return {h: FamilyLabel.of(surnames[h], references.get(h)) for h in households}
 
 
 async def set_exemption(

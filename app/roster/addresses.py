@@ -1,33 +1,42 @@
-"""Households without a home address: the office's data-quality list, and giving one its address.
+"""Households without a home address: the office's data-quality list, and giving one its address
+(one household by PATCH, or many from a CSV of addresses by family id).
 
 OneRoster carries no addresses, so a school importing plain OneRoster gets its households without
 one, flagged "address needed". The scheduler cannot place such a household at home until the
-office gives it an address here (or a later MIS sync carries one).
+office gives it an address here (or a later MIS sync carries one). A sync whose feed carries no
+address leaves the one given here as it is.
 """
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.core import audit
+from app.core.bulk import update_rows
 from app.core.concurrency import etag_of, save_versioned
-from app.core.errors import Unprocessable
+from app.core.errors import Unprocessable, joined
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.core.types import utcnow
+from app.roster.importing.address_csv import FILE, AddressFile, FamilyAddress, parse_addresses
 from app.roster.models import Household, HouseholdSource, Pupil, SchoolClass
 from app.roster.repository import HouseholdRepository
 from app.roster.schemas import (
+    AddressImportReport,
     AddressNeededChild,
     AddressNeededRead,
     HouseholdAddress,
     HouseholdRead,
 )
 from app.roster.service import get_household
-from app.roster.sync import address_key
+from app.roster.sync import HOUSEHOLD_FIELDS, address_key
 from app.trusts.repository import SchoolRepository
 
 
@@ -124,10 +133,7 @@ async def set_address(
     scope = who.scope.school_ids
     in_scope: list[UUID | None] = [s for s in schools if scope is None or s in scope]
     for school_id in in_scope or [None]:
-        # The office and SLT chase families for the data they lack: FAMILIES_CHASE, not
-        # ROSTER_WRITE (the MIS feed's permission, which the office does not hold).
-        who.ensure(Permission.FAMILIES_CHASE, school_id)
-        who.ensure(Permission.ROSTER_CONTACTS, school_id)
+        _ensure_may_give_addresses(who, school_id)
     changes: dict[str, Any] = body.changes()
     line1 = changes.get("address_line1", household.address_line1)
     postcode = changes.get("postcode", household.postcode)
@@ -149,3 +155,154 @@ async def set_address(
     )
     await session.flush()
     return household
+
+
+def _ensure_may_give_addresses(who: Principal, school_id: UUID | None) -> None:
+    # The office and SLT chase families for the data they lack: FAMILIES_CHASE, not ROSTER_WRITE
+    # (the MIS feed's permission, which the office does not hold).
+    who.ensure(Permission.FAMILIES_CHASE, school_id)
+    who.ensure(Permission.ROSTER_CONTACTS, school_id)
+
+
+class AddressFileRejected(Unprocessable):
+    type, title = "address-file-rejected", "Address file rejected"
+
+
+HOUSEHOLD_TABLE: Table = Household.__table__  # type: ignore[attr-defined]
+_CHUNK = 1000
+
+
+async def import_addresses(
+    session: AsyncSession, who: Principal, school_id: UUID, content: bytes
+) -> AddressImportReport:
+    """Every family of the file given its address, or none: one bad row refuses the file."""
+    school = await SchoolRepository(session, who).get(school_id)
+    _ensure_may_give_addresses(who, school.id)
+    if not content:
+        raise Unprocessable(f"{FILE} is empty: send the CSV as the request body.")
+    # Parsing a file is CPU work: a thread, so other requests are not held up meanwhile.
+    parsed = await asyncio.to_thread(parse_addresses, content)
+    homes = await _homes_of(session, school.id, [row.family_id for row in parsed.rows])
+    _refuse_unknown(parsed, homes)
+    if parsed.errors:
+        raise _rejected(parsed.errors)
+    changes = await _changes(session, parsed, homes)
+    await update_rows(session, HOUSEHOLD_TABLE, changes)
+    if changes:
+        await audit.record_each(
+            session,
+            who,
+            "household.address_set",
+            subject_type="household",
+            subject_ids=[change["_id"] for change in changes],
+            school_id=school.id,
+            details={"source": "address_csv"},
+        )
+    rows = len(parsed.rows)
+    return AddressImportReport(rows=rows, updated=len(changes), unchanged=rows - len(changes))
+
+
+async def _homes_of(
+    session: AsyncSession, school_id: UUID, family_ids: list[str]
+) -> dict[str, UUID]:
+    """The household of each of the school's own family ids; another school's are not looked
+    at, so its family ids answer exactly as unknown ones."""
+    found: dict[str, UUID] = {}
+    for start in range(0, len(family_ids), _CHUNK):
+        rows = await session.execute(
+            # tenancy: the school came through its repository; only its own family ids
+            select(HouseholdSource.mis_id, HouseholdSource.household_id).where(
+                col(HouseholdSource.school_id) == school_id,
+                col(HouseholdSource.mis_id).in_(family_ids[start : start + _CHUNK]),
+            )
+        )
+        found.update(dict(rows.all()))
+    return found
+
+
+def _refuse_unknown(parsed: AddressFile, homes: dict[str, UUID]) -> None:
+    given: dict[UUID, int] = {}
+    for row in parsed.rows:
+        household_id = homes.get(row.family_id)
+        if household_id is None:
+            parsed.refuse(row.number, "family_id", "no family of this school has this family id")
+            continue
+        first = given.setdefault(household_id, row.number)
+        if first != row.number:
+            # Two family ids of one household (kept apart by the MIS, merged here).
+            parsed.refuse(
+                row.number,
+                "family_id",
+                f"this family and the one on row {first} are one household; give its address once",
+            )
+
+
+def _rejected(errors: list[dict[str, str]]) -> AddressFileRejected:
+    errors = sorted(errors, key=_row_order)
+    first = joined([f"{e['pointer']}: {e['detail']}" for e in errors[:3]])
+    more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
+    return AddressFileRejected(
+        f"{len(errors)} problem(s) in the address list, so no address was changed: {first}{more}. "
+        "Fix the file and send it again.",
+        extra={"errors": errors},
+    )
+
+
+def _row_order(error: dict[str, str]) -> tuple[int, str]:
+    number = error["pointer"].split("/")[2]
+    return int(number), error["pointer"]
+
+
+async def _changes(
+    session: AsyncSession, parsed: AddressFile, homes: dict[str, UUID]
+) -> list[dict[str, Any]]:
+    """The households whose address the file changes, as rows for update_rows; a row equal to
+    the address held is left out, so it writes nothing."""
+    wanted = {homes[row.family_id]: row for row in parsed.rows}
+    now = utcnow()
+    changes = []
+    for held in await _held(session, wanted):
+        row = wanted[held["id"]]
+        values = _new_address(row, held, parsed.has_coordinates)
+        if all(held[name] == value for name, value in values.items()):
+            continue
+        changes.append(
+            {
+                "_id": held["id"],
+                **values,
+                "match_key": address_key(values["address_line1"], values["postcode"]),
+                "updated_at": now,
+                # An ETag read before the upload must not overwrite what it brought.
+                "version": held["version"] + 1,
+            }
+        )
+    return changes
+
+
+def _new_address(row: FamilyAddress, held: dict[str, Any], has_coordinates: bool) -> dict[str, Any]:
+    values = dict(row.values)
+    was = held["address_line1"], held["postcode"]
+    moved = None in was or address_key(*was) != address_key(
+        row.values["address_line1"], row.values["postcode"]
+    )
+    if not has_coordinates and moved:
+        # The coordinates held were of the old home; travel falls back to the postcode.
+        values |= {"latitude": None, "longitude": None}
+    return values
+
+
+async def _held(session: AsyncSession, households: Iterable[UUID]) -> list[dict[str, Any]]:
+    ids = list(households)
+    columns = [col(Household.id), col(Household.version)]
+    columns += [col(getattr(Household, name)) for name in HOUSEHOLD_FIELDS]
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        rows = await session.execute(
+            # tenancy: households of the school's own family ids (_homes_of); locked, so a PATCH
+            # waits for the upload rather than being overwritten by it
+            select(*columns)
+            .where(col(Household.id).in_(ids[start : start + _CHUNK]))
+            .with_for_update()
+        )
+        found.extend(dict(row) for row in rows.mappings())
+    return found

@@ -141,8 +141,8 @@ async def _pupils_of(
     missing = wanted - {p.id for p in found}
     if missing:
         raise PupilsNotInHousehold(
-            f"pupil_ids: {len(missing)} of the pupils named are not in household {household_id} "
-            "or not visible to you."
+            f"pupil_ids: {len(missing)} of the pupils named are not in this household or not "
+            "visible to you."
         )
     return found
 

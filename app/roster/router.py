@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from app.core.auth import require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
+from app.core.errors import UnsupportedMediaType
 from app.core.idempotency import IdempotencyDep
 from app.core.lean import json_response
 from app.core.pagination import Page, PageDep
@@ -19,6 +20,7 @@ from app.roster import households as household_changes
 from app.roster.imports import RosterImportRead
 from app.roster.models import ImportFormat, SendStatus
 from app.roster.schemas import (
+    AddressImportReport,
     AddressNeededRead,
     ClassRead,
     HouseholdAddress,
@@ -273,6 +275,37 @@ async def set_household_address(
     household = await addresses.set_address(session, who, household_id, body, if_match)
     set_etag(response, household)
     return await service.get_household(session, who, household.id)
+
+
+@schools.post(
+    "/{school_id}/households/addresses",
+    summary="Give the school's families their home addresses from a CSV keyed by family id",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+    responses={415: {"description": "The body is not sent as text/csv."}},
+)
+async def import_household_addresses(
+    school_id: UUID, request: Request, session: SessionDep, who: AddressWriter
+) -> AddressImportReport:
+    """The office's list of addresses, one row per family: `family_id` (the school's MIS family
+    id, as the data-quality list shows it), `address_line1`, `address_line2`, `town`,
+    `postcode`, and optionally `latitude` and `longitude` (column names are matched ignoring
+    case, spaces and punctuation; "Family ID" and "Address Line 1" are read too; other columns
+    are ignored). All or nothing: any bad row (an unknown family id, a bad postcode, a blank
+    required cell, a family given twice) refuses the whole file with a 422 listing each fault
+    at `#/rows/<row, from 1 after the header>/<column>`, and nothing is written. Otherwise each
+    family's household gets its address (and leaves the data-quality list); a row equal to the
+    address held writes nothing. A later MIS sync that carries no address leaves it as it is."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "text/csv":
+        raise UnsupportedMediaType(
+            "Send the address list as the body, with Content-Type: text/csv."
+        )
+    return await addresses.import_addresses(session, who, school_id, await request.body())
 
 
 @schools.get(

@@ -66,17 +66,34 @@ class HouseholdRead(Output):
     contacts: list[ContactRead]
 
 
+# A home address's parts, as the household table holds them: one set of rules for the PATCH and
+# the office's CSV of addresses.
+AddressLine1 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+AddressLine2 = Annotated[str, StringConstraints(max_length=200)]
+Town = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Latitude = Annotated[float, Field(ge=49.0, le=61.0)]
+Longitude = Annotated[float, Field(ge=-9.0, le=2.5)]
+
+
 class HouseholdAddress(Patch):
     """A household's home address, given by the office (a OneRoster feed carries none)."""
 
     clearable = frozenset({"address_line2", "town", "latitude", "longitude"})
 
-    address_line1: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    address_line2: Annotated[str, StringConstraints(max_length=200)] | None = None
-    town: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    address_line1: AddressLine1 | None = None
+    address_line2: AddressLine2 | None = None
+    town: Town | None = None
     postcode: Postcode | None = None
-    latitude: Annotated[float, Field(ge=49.0, le=61.0)] | None = None
-    longitude: Annotated[float, Field(ge=-9.0, le=2.5)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+
+
+class AddressImportReport(Output):
+    """What a CSV of addresses changed: every row was valid, or nothing was written."""
+
+    rows: int = Field(description="Data rows in the file (blank rows are not counted).")
+    updated: int = Field(description="Households given a new or changed address.")
+    unchanged: int = Field(description="Rows equal to the address already held: not written.")
 
 
 class AddressNeededChild(Output):

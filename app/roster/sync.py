@@ -28,11 +28,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.core.bulk import insert_rows
+from app.core.bulk import insert_rows, update_rows
 from app.core.errors import json_pointer
 from app.core.types import normalise_postcode, utcnow
 from app.roster.identifiers import normalise_email, normalise_phone, normalise_upn
@@ -788,25 +788,9 @@ class RosterSync:
         await insert_rows(self.session, table, rows)
 
     async def _update(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        # executemany needs one shape per statement: group rows by the columns they set.
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            by_shape.setdefault(tuple(sorted(row)), []).append(row)
-        for shape, group in by_shape.items():
-            (match,) = [k for k in shape if k.startswith("_")]
-            # Bound names may not be column names in an UPDATE's SET: prefix them.
-            statement = (
-                update(table)
-                .where(table.c[match[1:]] == bindparam("b" + match))
-                .values({k: bindparam("b_" + k) for k in shape if k != match})
-            )
-            if match == "_mis_id":
-                statement = statement.where(table.c.school_id == self.school.id)
-            params = [
-                {("b" if k.startswith("_") else "b_") + k: v for k, v in row.items()}
-                for row in group
-            ]
-            await self.session.execute(statement, params)
+        # Family ids are matched by the school's own: another school may use the same ones.
+        also = table.c.school_id == self.school.id if table.name == "household_source" else None
+        await update_rows(self.session, table, rows, also=also)
 
 
 def _fields(row: BaseModel, names: Sequence[str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from app.core.london import LONDON, local_time
 from app.core.types import utcnow
 from app.parents import answers_repository as availability
 from app.parents.answers_models import AnswerKind, HouseholdAnswer
+from app.programmes.households import FamilyLabel
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household
@@ -49,11 +50,14 @@ async def load(
     visits = await repository.visits_of(programme.id)
     adults_of = await repository.visit_adults([v.id for v in visits])
     homes = await repository.households({c.household_id for c in children})
+    references = await repository.family_ids(programme.school_id, homes.keys())
     school = await repository.school(programme.school_id)
     classes: dict[UUID, set[str]] = defaultdict(set)
     pupils: dict[str, list[UUID]] = defaultdict(list)
+    surnames: dict[UUID, set[str]] = defaultdict(set)
     for child in children:
         classes[child.household_id].add(str(child.class_id))
+        surnames[child.household_id].add(child.last_name)
         pupils[str(child.household_id)].append(child.pupil_id)
     locked = {v.household_id: v for v in visits if v.locked}
     households = []
@@ -78,6 +82,7 @@ async def load(
                 neutral_venue=neutral,
                 locked=_locked(locked.get(household_id), adults_of),
                 address_needed=home.address_needed and not neutral,
+                label=FamilyLabel.of(surnames[household_id], references.get(household_id)).family,
             )
         )
     teams, pool = await _teams(repository, programme)

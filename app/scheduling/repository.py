@@ -16,7 +16,7 @@ from app.core.jobs import Job, JobStatus
 from app.core.repository import ScopedRepository
 from app.programmes.models import SecondAdult, TeamMember, TeamRole, VisitProgramme
 from app.programmes.repository import classes_in_scope
-from app.roster.models import ClassStaff, ClassStaffRole, Household, SchoolClass
+from app.roster.models import ClassStaff, ClassStaffRole, Household, HouseholdSource, SchoolClass
 from app.scheduling.models import ScheduleRun
 from app.staff.models import StaffMember, StaffUnavailability
 from app.trusts.models import School
@@ -128,6 +128,16 @@ class SchedulingRepository:
     async def households(self, ids: Collection[UUID]) -> dict[UUID, Household]:
         rows = await self.session.scalars(select(Household).where(col(Household.id).in_(ids)))
         return {h.id: h for h in rows}
+
+    async def family_ids(self, school_id: UUID, ids: Collection[UUID]) -> dict[UUID, str]:
+        """The school's own MIS family id of each household: the reference its office knows."""
+        rows = await self.session.execute(
+            select(HouseholdSource.household_id, HouseholdSource.mis_id).where(
+                col(HouseholdSource.school_id) == school_id,
+                col(HouseholdSource.household_id).in_(ids),
+            )
+        )
+        return dict(rows.all())
 
     async def school(self, school_id: UUID) -> School:
         found = await self.session.scalar(select(School).where(col(School.id) == school_id))

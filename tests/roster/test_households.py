@@ -57,7 +57,8 @@ async def test_split_refuses_pupils_of_another_household_and_emptying_one(
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/households/{found['P-1'].household_id}/split"
     stranger = {"pupil_ids": [str(found["P-3"].id)]}
-    assert_problem(await client.post(url, json=stranger, headers=admin), 422)
+    refused = assert_problem(await client.post(url, json=stranger, headers=admin), 422)
+    assert str(found["P-1"].household_id) not in refused["detail"]  # named as "this household"
     everyone = {"pupil_ids": [str(found["P-1"].id), str(found["P-2"].id)]}
     assert_problem(await client.post(url, json=everyone, headers=admin), 422)
     assert (await pupils())["P-1"].household_id == found["P-1"].household_id

@@ -256,3 +256,28 @@ async def test_a_rerun_keeps_each_family_s_visit_and_records_a_move(
     assert [c["kind"] for c in history.json()["items"]] == ["moved", "rescheduled"]
     other = next(v for h, v in after.items() if h != programme["home"])
     assert other["version"] == before[other["household_id"]]["version"], "unchanged, untouched"
+
+
+async def test_a_refusal_names_families_as_the_office_knows_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The validator's reasons name each family by surname and MIS family id, never by id."""
+    programme = await planned_programme(client, world)
+    earlier, later = sorted(programme["visits"], key=lambda v: v["starts_at"])
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    slots = await client.get(
+        f"/api/v1/programmes/{programme['id']}/slots", params={"limit": 200}, headers=admin
+    )
+    # The slot right after the earlier visit: 15 minutes, too little to drive between homes.
+    following = min(
+        (s for s in slots.json()["items"] if s["starts_at"] > earlier["starts_at"]),
+        key=lambda s: s["starts_at"],
+    )
+    assert following["day"] == earlier["starts_at"][:10]
+    refused = await _patch(client, admin, later["id"], {"slot_id": following["id"]})
+    body = assert_problem(refused, 409, "schedule-rule-broken")
+    assert "travel from" in body["detail"], body
+    assert "Khan family (F-1)" in body["detail"], body
+    assert "Brown family (F-2)" in body["detail"], body
+    for visit in (earlier, later):
+        assert visit["household_id"] not in refused.text

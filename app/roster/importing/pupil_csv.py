@@ -28,7 +28,10 @@ Mapping decisions:
 - Households: pupils with the same Family ID (used as the household's ref and MIS id); else
   pupils at the same address line 1 and postcode (ignoring case, spacing and punctuation, as
   the sync does), ref "addr:" and a hash of those. The address is the first of the household's
-  rows that gives line 1 and postcode. A pupil with no address is imported without a household.
+  rows that gives line 1 and postcode. A family none of whose rows gives one (or a file with
+  Family IDs and no address columns) is kept without an address, flagged "address needed" as
+  a plain OneRoster household is; the sync then leaves any address the office gave it. A pupil
+  with neither a family id nor an address is imported without a household.
 - Contacts: the "Contact n ..." column groups of every row of the household, merged by name and
   mobile, ordered by n (Contact 1 first), numbered from 1; parental responsibility is assumed
   unless a column says otherwise.
@@ -475,8 +478,9 @@ class _PupilList:
     # households
 
     def _households(self, pupils: list[_Pupil]) -> tuple[list[HouseholdRow], dict[str, str]]:
-        if not {"address_line1", "postcode"} <= self.columns.fields.keys():
-            return [], {}  # the file has no addresses at all: nothing to report row by row
+        fields = self.columns.fields.keys()
+        if "family_id" not in fields and not {"address_line1", "postcode"} <= fields:
+            return [], {}  # neither family ids nor addresses: nothing to report row by row
         groups: dict[tuple[str, str | None], list[_Pupil]] = {}
         for pupil in pupils:
             key = self._household_key(pupil.cells)
@@ -505,7 +509,8 @@ class _PupilList:
     def _no_address(self, pupil: _Pupil) -> None:
         self.reject(
             self.at(pupil.number, "address_line1"),
-            "no address (line 1 and postcode), so no household; the pupil is imported without one",
+            "no family id and no address (line 1 and postcode), so no household; the pupil is "
+            "imported without one",
         )
 
     def _household(
@@ -516,22 +521,20 @@ class _PupilList:
             (m for m in members if cell(m.cells, "address_line1") and cell(m.cells, "postcode")),
             None,
         )
-        if home is None:
-            for member in members:
-                self._no_address(member)
-            return None
-        data = {
-            "ref": ref,
-            "mis_id": mis_id,
-            "address_line1": cell(home.cells, "address_line1"),
-            "address_line2": cell(home.cells, "address_line2") or None,
-            "town": cell(home.cells, "town") or None,
-            "postcode": cell(home.cells, "postcode"),
-            "contacts": self._contacts(members),
-        }
-        where = {name: self.at(home.number, name) for name in data}
-        where["ref"] = where["mis_id"] = self.at(home.number, "family_id")
-        default = self.at(home.number, "address_line1")
+        data: dict[str, Any] = {"ref": ref, "mis_id": mis_id, "contacts": self._contacts(members)}
+        if home is not None:
+            data |= {
+                "address_line1": cell(home.cells, "address_line1"),
+                "address_line2": cell(home.cells, "address_line2") or None,
+                "town": cell(home.cells, "town") or None,
+                "postcode": cell(home.cells, "postcode"),
+            }
+        # Else a family known by its id alone: kept without an address, as a plain OneRoster
+        # household is, so that the sync leaves the address the office gave it.
+        number = (home or members[0]).number
+        where = {name: self.at(number, name) for name in data}
+        where["ref"] = where["mis_id"] = self.at(number, "family_id")
+        default = self.at(number, "address_line1")
         return build_row(HouseholdRow, data, where=where, default=default, rejected=self.rejected)
 
     def _contacts(self, members: list[_Pupil]) -> list[ContactRow]:

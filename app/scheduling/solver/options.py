@@ -189,7 +189,7 @@ def _teachers(prepared: Prepared, household: Household, slot: Slot) -> str | tup
     for class_id in household.classes:
         team = teams.get(class_id)
         if team is None or not team.teacher_ids:
-            return f"class {class_id} has no team"
+            return f"class {team.name if team and team.name else class_id} has no team"
         free = [
             t
             for t in team.teacher_ids

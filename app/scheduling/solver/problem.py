@@ -87,6 +87,9 @@ class Household:
     # No home address yet (a OneRoster feed carries none): it cannot be visited at home, so it
     # gets no options until the office gives it one; its location is a stand-in.
     address_needed: bool = False
+    # How the school knows the family ("Khan family (F-1)"), for messages people read; the id
+    # stands in where it is blank.
+    label: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class _Checker:
         for visit in self.schedule.visits:
             if self._known(visit):
                 if visit.household_id in seen:
-                    self.violations.append(f"household {visit.household_id} is visited twice")
+                    self.violations.append(f"{self._family(visit.household_id)} is visited twice")
                 seen.add(visit.household_id)
                 self._visit_rules(visit)
         self._completeness(seen)
@@ -75,14 +75,14 @@ class _Checker:
             return False
         if visit.slot_id not in self.slots:
             self.violations.append(
-                f"household {visit.household_id} at unknown slot {visit.slot_id}"
+                f"{self._family(visit.household_id)} at unknown slot {visit.slot_id}"
             )
             return False
         return True
 
     def _visit_rules(self, visit: Visit) -> None:
         household, slot = self.households[visit.household_id], self.slots[visit.slot_id]
-        where = f"household {household.id} at {_when(slot)}"
+        where = f"{self._family(household.id)} at {_when(slot)}"
         if len(set(visit.adult_ids)) < 2:
             self.violations.append(f"{where} has fewer than two adults")
         for adult_id in visit.adult_ids:
@@ -90,7 +90,8 @@ class _Checker:
         for class_id in sorted(set(household.classes)):
             team = self.teams.get(class_id)
             if team is None or not set(team.teacher_ids) & set(visit.adult_ids):
-                self.violations.append(f"{where} is not attended by a teacher of class {class_id}")
+                named = team.name if team is not None and team.name else class_id
+                self.violations.append(f"{where} is not attended by a teacher of class {named}")
         for day, part in household.unavailable:
             if day == slot.day and _part_overlaps(part, slot):
                 self.violations.append(f"{where} falls in the family's unavailable {part.value}")
@@ -123,12 +124,18 @@ class _Checker:
         for household_id, household in sorted(self.households.items()):
             if household_id in seen:
                 if household_id in self.schedule.unplaced:
-                    self.violations.append(f"household {household_id} is both visited and unplaced")
+                    self.violations.append(
+                        f"{self._family(household_id)} is both visited and unplaced"
+                    )
                 continue
             if household.locked is not None:
-                self.violations.append(f"locked visit of household {household_id} was dropped")
+                self.violations.append(
+                    f"the locked visit of {self._family(household_id)} was dropped"
+                )
             elif not self.schedule.unplaced.get(household_id, "").strip():
-                self.violations.append(f"household {household_id} is neither visited nor explained")
+                self.violations.append(
+                    f"{self._family(household_id)} is neither visited nor explained"
+                )
 
     def _adult_days(self) -> None:
         days: dict[tuple[str, date], list[Visit]] = defaultdict(list)
@@ -157,15 +164,20 @@ class _Checker:
                 )
                 if (slot.start_minute - clock) * 10 < needed:
                     self.violations.append(
-                        f"adult {name}: travel from {here_name} to household {visit.household_id} "
+                        f"adult {name}: travel from {here_name} to {self._family(visit.household_id)} "
                         f"takes {needed / 10:.1f} min but only {slot.start_minute - clock} min "
                         f"before {_when(slot)}"
                     )
             clock, here, here_name = (
                 slot.end_minute,
                 self._place(visit),
-                f"household {visit.household_id}",
+                self._family(visit.household_id),
             )
+
+    def _family(self, household_id: str) -> str:
+        """A household as a message names it: the family's name and reference, not its id."""
+        household = self.households.get(household_id)
+        return household.label if household and household.label else f"household {household_id}"
 
     def _place(self, visit: Visit) -> Location:
         household = self.households[visit.household_id]

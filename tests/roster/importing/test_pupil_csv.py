@@ -387,3 +387,21 @@ def test_year_groups_are_read_robustly(text: str, year: str | None) -> None:
 )
 def test_dates_are_read_day_first_or_iso(text: str, day: date | None) -> None:
     assert date_from_text(text) == day
+
+
+def test_a_family_without_an_address_keeps_its_household() -> None:
+    header = ["Adno", "Legal Surname", "Legal Forename", "DOB", "Family ID"]
+    rows = [
+        ["1", "Jones", "Siân", "14/03/2021", "F100"],
+        ["2", "Jones", "Dylan", "02/10/2017", "F100"],
+    ]
+    result = parse(csv_text(header, rows).encode())
+    (family,) = result.snapshot.households
+    assert (family.ref, family.mis_id, family.address_line1, family.postcode) == (
+        "F100",
+        "F100",
+        None,
+        None,
+    )
+    assert {pupil(result, "1").household_ref, pupil(result, "2").household_ref} == {"F100"}
+    assert result.rejected == []

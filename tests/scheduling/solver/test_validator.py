@@ -85,3 +85,15 @@ def test_objective_parts_match_the_solver() -> None:
     parts = validate(inst, schedule).parts
     assert parts.total == schedule.stats.objective
     assert (parts.first_choice, parts.with_preferences, parts.unplaced) == (1, 3, 0)
+
+
+def test_families_and_classes_are_named_as_the_school_knows_them() -> None:
+    labelled = tuple(replace(household(n), label=f"Family{n} family (F-{n})") for n in range(3))
+    inst = instance(labelled)
+    inst = replace(inst, teams=(replace(inst.teams[0], name="Robins"),))
+    schedule = Schedule((_visit(0, "2-0", "oak-ta", "x"), _visit(0, "2-1"), _visit(1, "2-2")), {})
+    found = validate(inst, schedule).violations
+    assert "Family0 family (F-0) is visited twice" in found
+    assert any("teacher of class Robins" in v for v in found), found
+    assert "Family2 family (F-2) is neither visited nor explained" in found
+    assert not any(f"h{n}" in v for v in found for n in range(3)), found
