@@ -1,6 +1,10 @@
 """Bulk writes, the lean path: rows go to PostgreSQL through COPY, elsewhere through one
 multi-row INSERT. Callers give plain dicts with every column they set (defaults included,
-since neither path runs the models' Python-side defaults)."""
+since neither path runs the models' Python-side defaults).
+
+Neither path passes through the ORM, so neither gets the trust floor (core/tenancy.py): each
+writer checks its rows against the session's scope instead, and refuses a row of another trust.
+"""
 
 import json
 from operator import itemgetter
@@ -10,12 +14,26 @@ from sqlalchemy import JSON, Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.tenancy import get_scope
+
+
+def ensure_in_trust(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """The floor for rows written without the ORM: a trust-scoped table takes rows of the
+    session's own trust only (a system scope writes for any)."""
+    scope = get_scope(session)
+    if "trust_id" not in table.c or scope.all_trusts:
+        return
+    if any(row.get("trust_id") != scope.trust_id for row in rows):
+        raise ValueError(f"{table.name}: a row outside the session's trust was refused")
+
 
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    ensure_in_trust(session, table, rows)
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
+        # tenancy-exempt: the rows were checked against the session's trust just above
         await session.execute(insert(table), rows)
         return
     columns = list(rows[0])
@@ -48,6 +66,7 @@ async def upsert_row(
 
     The statement is built once per table and set of columns, its values bound per call, and run
     on the session's connection in its transaction (a hot write: the parent's answer)."""
+    ensure_in_trust(session, table, [values])
     await session.flush()  # what session.execute would do first: pending ORM rows go ahead
     connection = await session.connection()
     dialect = connection.dialect.name
@@ -67,6 +86,7 @@ def _upsert(
     table: Table, dialect: str, columns: list[str], conflict: list[str], keep: frozenset[str]
 ) -> Any:
     module = postgresql if dialect == "postgresql" else sqlite
+    # tenancy-exempt: upsert_row checks each row against the session's trust before it runs this
     statement = module.insert(table).values(
         {name: bindparam(name, type_=table.c[name].type) for name in columns}
     )

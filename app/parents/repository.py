@@ -16,6 +16,7 @@ from app.roster.models import Household
 
 _invitation = Invitation.__table__  # type: ignore[attr-defined]
 HOLDER = LeanQuery(
+    # tenancy-exempt: a parent token's invitation, read before the parent (so the trust) is known
     sa.select(
         _invitation.c.trust_id,
         _invitation.c.school_id,

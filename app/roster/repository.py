@@ -4,13 +4,21 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import Select, func
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from app.core.jobs import Job
 from app.core.lean import LeanQuery, Row, in_trust, trust_of
 from app.core.pagination import PageParams, SortKey, lean_page
 from app.core.repository import ScopedRepository, in_schools
-from app.roster.models import ClassStaff, Contact, Household, Pupil, RosterImport, SchoolClass
+from app.roster.models import (
+    ClassStaff,
+    Contact,
+    Household,
+    HouseholdSource,
+    Pupil,
+    RosterImport,
+    SchoolClass,
+)
 from app.trusts.models import School
 
 
@@ -180,6 +188,28 @@ class HouseholdRepository(ScopedRepository[Household]):
         return [
             (pupil_id, class_id) for pupil_id, class_id in await self.session.execute(statement)
         ]
+
+    async def keeps_pupils_besides(self, household_id: UUID, pupil_ids: list[UUID]) -> bool:
+        """Whether the household has pupils other than these, at any school of the trust: a
+        split must not empty it, even of children the caller cannot see."""
+        found = await self.session.scalar(
+            select(col(Pupil.id)).where(
+                col(Pupil.household_id) == household_id, col(Pupil.id).not_in(pupil_ids)
+            )
+        )
+        return found is not None
+
+    async def move_contacts(self, from_id: UUID, to_id: UUID) -> None:
+        await self.session.execute(
+            update(Contact).where(col(Contact.household_id) == from_id).values(household_id=to_id)
+        )
+
+    async def move_sources(self, from_id: UUID, to_id: UUID, schools: set[UUID] | None) -> None:
+        """Each school's family id follows its pupils (every school's, with None)."""
+        statement = update(HouseholdSource).where(col(HouseholdSource.household_id) == from_id)
+        if schools is not None:
+            statement = statement.where(col(HouseholdSource.school_id).in_(schools))
+        await self.session.execute(statement.values(household_id=to_id))
 
     async def contacts(self, household_id: UUID) -> list[Contact]:
         rows = await self.session.scalars(

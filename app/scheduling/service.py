@@ -364,7 +364,7 @@ async def _publish(
     if missing:
         await _refuse_incomplete(session, context, programme, missing)
     await session.execute(
-        update(Visit)
+        update(Visit)  # tenancy: the programme's visits; it was loaded through the caller's scope
         .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
         .values(status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1)
         .execution_options(synchronize_session=False)

@@ -171,6 +171,7 @@ _grant_table = RoleGrant.__table__  # type: ignore[attr-defined]
 # Every request's first query: the token's sign-in session and account, still live, with the
 # member's grants, in one round trip. It runs before anyone is known, so it has no trust.
 CALLER = LeanQuery(
+    # tenancy-exempt: the token's sign-in session, read before the caller (so the trust) is known
     sa.select(_staff_table.c.trust_id, _grant_table.c.role, _grant_table.c.school_id)
     .select_from(_session_table)
     .join(_staff_table, _staff_table.c.id == _session_table.c.staff_id)
