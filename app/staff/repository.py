@@ -224,27 +224,11 @@ class SignInRepository:
                 )
             ).one_or_none()
 
-    async def live_session(self, session_id: UUID, staff_id: UUID) -> StaffMember | None:
-        """The staff member behind an access token, if its session and account are still live."""
-        with scoped(self.session, system_scope("authenticate a bearer token")):
-            return (
-                await self.session.scalars(
-                    select(StaffMember)
-                    .join(AuthSession, AuthSession.staff_id == StaffMember.id)  # type: ignore[arg-type]
-                    .where(
-                        AuthSession.id == session_id,
-                        AuthSession.staff_id == staff_id,
-                        AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                        StaffMember.is_active.is_(True),  # type: ignore[attr-defined]
-                    )
-                )
-            ).one_or_none()
-
     async def caller(
         self, session_id: UUID, staff_id: UUID
     ) -> tuple[UUID | None, list[tuple[Role, UUID | None]]] | None:
-        """The trust and grants of the member behind an access token, if its session and
-        account are still live; None otherwise."""
+        """The trust and grants of the member behind an access token (or a refresh token), if
+        its session and account are still live; None otherwise. The one test of a live session."""
         rows = await CALLER.all(self.session, session_id=session_id, staff_id=staff_id)
         if not rows:
             return None
