@@ -4,8 +4,8 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
-from app.availability.router import programmes as availability_programmes
 from app.integrations.router import router as integrations_router
+from app.parents.answers_router import programmes as availability_programmes
 from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router
@@ -16,7 +16,8 @@ from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
-from app.staff.router import auth, me, staff, well_known
+from app.staff.router import auth, me, staff
+from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
 from app.visits.router import programmes as visits_programmes
 from app.visits.router import visits
@@ -31,6 +32,7 @@ for router in (
     parent_portal,
     visits,
     roster_schools,
+    tokens,
     auth,
     me,
     trusts,

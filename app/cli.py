@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from app.core.london import LONDON
 from app.core.settings import ConfigurationError, Settings, get_settings
-from app.programmes.grid import LONDON
 
 cli = typer.Typer(
     help="Threshold: home-visit programmes for multi-academy trusts.", no_args_is_help=True

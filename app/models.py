@@ -1,11 +1,11 @@
 """Imports every table model so the metadata is complete (for Alembic and the tests)."""
 
-from app.availability.models import HouseholdAnswer
 from app.core.audit import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.core.jobs import Job
 from app.core.ratelimit import RateLimitHit
 from app.integrations.models import IntegrationClient, IntegrationClientSchool
+from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.programmes.models import HouseholdExemption, SecondAdult, Slot, TeamMember, VisitProgramme
 from app.roster.models import (

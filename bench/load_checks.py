@@ -258,7 +258,8 @@ async def schedule_violations(programme_id: str) -> list[str]:
     from app.core.db import open_session
     from app.core.tenancy import system_scope
     from app.programmes.models import VisitProgramme
-    from app.scheduling import instance, problem, validator
+    from app.scheduling import instance
+    from app.scheduling.solver import problem, validator
     from app.visits.models import Visit, VisitAdult
 
     db.use_database(None)

@@ -480,11 +480,11 @@ async def _open_programme(
 async def _collecting_programme(world: Any, seed: int) -> dict[str, Any]:
     from sqlmodel import col, select
 
-    from app.availability.models import HouseholdAnswer
     from app.core import sealing
     from app.core.db import open_session
     from app.core.tenancy import system_scope
     from app.parents import codes
+    from app.parents.answers_models import HouseholdAnswer
     from app.parents.models import Invitation
     from app.programmes.models import Slot
     from app.programmes.repository import ProgrammeRepository
@@ -545,7 +545,7 @@ async def _collecting_programme(world: Any, seed: int) -> dict[str, Any]:
 
 
 def _slot_info(slot: Any) -> SlotInfo:
-    from app.availability.answers import parts_covering
+    from app.parents.answers import parts_covering
 
     return SlotInfo(
         str(slot.id),

@@ -23,12 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.scheduling.greedy import office_baseline, visits_of  # noqa: E402
-from app.scheduling.options import prepare  # noqa: E402
-from app.scheduling.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
-from app.scheduling.solver import solve  # noqa: E402
+from app.scheduling.solver.greedy import office_baseline, visits_of  # noqa: E402
+from app.scheduling.solver.options import prepare  # noqa: E402
+from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
+from app.scheduling.solver.solve import solve  # noqa: E402
+from app.scheduling.solver.validator import Validation, validate  # noqa: E402
 from app.scheduling.synthetic import school_instance, trust_instances  # noqa: E402
-from app.scheduling.validator import Validation, validate  # noqa: E402
 
 
 def parse() -> argparse.Namespace:

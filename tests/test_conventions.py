@@ -13,8 +13,9 @@ or, in raw SQL, a scoped table's name after FROM, JOIN, INTO or UPDATE.
 
 Two kinds, two rules.
 - ORM statements (built on model classes and run by the session) get the trust floor
-  (core/tenancy.py). They belong in a `repository.py`, whose base statement narrows to the
-  caller's schools; anywhere else the statement carries `# tenancy: <why>`.
+  (core/tenancy.py). They belong in a repository module (`repository.py`, or a file named
+  `…_repository.py` beside it, such as parents' `answers_repository.py`), whose base statement
+  narrows to the caller's schools; anywhere else the statement carries `# tenancy: <why>`.
 - Lean statements bypass the floor, so each writes its trust itself, in any file. A statement is
   lean when it names a `__table__`, is raw SQL, is an insert (the floor never applies to
   inserts), is built inside `LeanQuery(…)`, or in a function handed to `lean_page(…)`. Its text
@@ -304,7 +305,7 @@ def violations_in(source: str, path: str, scoped: dict[str, str] | None = None) 
     """The statements in `source` (the file at `path`) that break the rule above."""
     checker = _Checker(source, scoped if scoped is not None else _scoped_models())
     found: dict[int, str] = {}
-    in_repository = Path(path).name == "repository.py"
+    in_repository = Path(path).name.endswith("repository.py")
     for statement, site in checker.sites():
         if site.lean:
             ok = checker.keeps_to_trust(statement) or checker.marked(statement, EXEMPT_MARK)

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository as availability
 from app.core import audit
 from app.core.bulk import insert_rows
 from app.core.errors import NotFound
@@ -20,7 +19,9 @@ from app.core.principal import Principal
 from app.core.sealing import seal, unseal
 from app.core.settings import get_settings
 from app.core.types import utcnow
+from app.parents import answers_repository as availability
 from app.parents import codes
+from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository
 from app.parents.schemas import InvitationCode, InvitationsIssued
@@ -28,7 +29,7 @@ from app.programmes.exceptions import TransitionRefused
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope
-from app.roster.households import on_household_merge
+from app.roster.households import move_programme_rows, on_household_merge
 
 # Long enough to cover July's answers, September's visits and the feedback survey after them.
 LIFETIME = timedelta(days=120)
@@ -37,6 +38,9 @@ INVITING = frozenset({ProgrammeStatus.DRAFT, ProgrammeStatus.COLLECTING})
 
 @on_household_merge
 async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+    """A merged family's answers and invitation codes follow it to the household kept: the
+    parents' side of a programme-household pair, moved in one place."""
+    await move_programme_rows(session, HouseholdAnswer, from_id, to_id)
     await InvitationRepository(session).follow_merge(from_id, to_id)
 
 

@@ -8,11 +8,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import answers, repository
-from app.availability.exceptions import WindowClosed
-from app.availability.schemas import AnswerRead, AnswerWrite
+from app.core.london import local_time
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.parents import answers
+from app.parents import answers_repository as repository
+from app.parents.answers_schemas import AnswerRead, AnswerWrite
+from app.parents.exceptions import WindowClosed
 from app.parents.repository import answer_target
 from app.parents.schemas import (
     ParentWhoAmI,
@@ -22,7 +24,6 @@ from app.parents.schemas import (
     PortalProgramme,
     PortalSlot,
 )
-from app.programmes.grid import local_time
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.roster.repository import HouseholdRepository

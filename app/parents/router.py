@@ -3,13 +3,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from app.availability.schemas import AnswerRead, AnswerWrite
 from app.core.auth import require
 from app.core.db import SessionDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal, PrincipalKind
 from app.core.requestctx import client_address
 from app.parents import invitations, portal, sessions
+from app.parents.answers_schemas import AnswerRead, AnswerWrite
 from app.parents.schemas import (
     InvitationCode,
     InvitationsIssued,

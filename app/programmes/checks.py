@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from app.core.errors import json_pointer
+from app.core.london import LONDON
 from app.programmes.exceptions import SettingsRefused
-from app.programmes.grid import LONDON
 from app.programmes.schemas import ProgrammeWarning
 from app.trusts.models import Participation, School
 

@@ -1,12 +1,12 @@
 """The slot grid: from a programme's days, daily window, slot length, travel buffer and breaks
-to the start times parents choose from. Times are Europe/London wall-clock times, so a visit
-day on the date the clocks change still starts at the same local time; they are stored in UTC."""
+to the start times parents choose from. Times are Europe/London wall-clock times
+(app/core/london.py), so a visit day on the date the clocks change still starts at the same
+local time; they are stored in UTC."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from app.core.london import utc_from_london
 
 
 @dataclass(frozen=True)
@@ -53,20 +53,6 @@ def _day_slots(
         if overlap is not None:
             cursor = overlap[1]
             continue
-        found.append(GridSlot(day, _utc(cursor), _utc(cursor + length)))
+        found.append(GridSlot(day, utc_from_london(cursor), utc_from_london(cursor + length)))
         cursor += length + gap
     return found
-
-
-def _utc(local: datetime) -> datetime:
-    from datetime import UTC
-
-    return local.replace(tzinfo=LONDON).astimezone(UTC)
-
-
-def local_time(instant: datetime) -> datetime:
-    return instant.astimezone(LONDON)
-
-
-def london_today() -> date:
-    return datetime.now(LONDON).date()

@@ -15,12 +15,13 @@ from app.core import audit
 from app.core.bulk import insert_rows
 from app.core.concurrency import save_versioned
 from app.core.errors import Unprocessable
+from app.core.london import local_time, london_today
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.checks import Proposed, refuse_senseless, setting_warnings
 from app.programmes.exceptions import HouseholdNotInScope, NotInDraft, ProgrammeNameTaken
-from app.programmes.grid import Break, local_time, london_today, slot_grid
+from app.programmes.grid import Break, slot_grid
 from app.programmes.models import HouseholdExemption, ProgrammeStatus, Slot, VisitProgramme
 from app.programmes.repository import ProgrammeRepository, clear_slots
 from app.programmes.schemas import (

@@ -16,10 +16,10 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import joined, json_pointer
+from app.core.london import london_today
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.exceptions import StaffNotEligible, TeamsLocked
-from app.programmes.grid import london_today
 from app.programmes.models import ProgrammeStatus, TeamMember, TeamRole, VisitProgramme
 from app.programmes.repository import ProgrammeRepository, TeamRepository
 from app.programmes.schemas import (

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.concurrency import ensure_current, save_versioned
 from app.core.errors import Unprocessable, json_pointer
+from app.core.london import london_today
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
 from app.programmes import teams
 from app.programmes.exceptions import TransitionRefused
-from app.programmes.grid import london_today
 from app.programmes.models import NEXT_STATUS, PREVIOUS_STATUS, ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import ProgrammeRead, Transition

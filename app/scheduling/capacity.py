@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from app.scheduling.options import adult_free
-from app.scheduling.problem import ClassTeam, Instance, Slot
+from app.scheduling.solver.options import adult_free
+from app.scheduling.solver.problem import ClassTeam, Instance, Slot
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository as availability
-from app.availability.models import AnswerKind, HouseholdAnswer
+from app.core.london import LONDON, local_time
 from app.core.types import utcnow
-from app.programmes.grid import LONDON, local_time
+from app.parents import answers_repository as availability
+from app.parents.answers_models import AnswerKind, HouseholdAnswer
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household
-from app.scheduling import problem
 from app.scheduling.repository import SchedulingRepository, StaffRow
+from app.scheduling.solver import problem
 from app.trusts.models import School
 from app.visits.models import Visit
 

@@ -25,16 +25,17 @@ from app.programmes.households import family_labels
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.transitions import TransitionContext, on_transition
-from app.scheduling import instance, problem, validator
+from app.scheduling import instance
 from app.scheduling.capacity import class_capacities
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
 from app.scheduling.models import ScheduleRun
 from app.scheduling.repository import ScheduleRunRepository, SchedulingRepository
 from app.scheduling.schemas import HouseholdReason, RootCause, ScheduleRunCreate, ScheduleRunRead
+from app.scheduling.solver import problem, validator
 from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 
 if TYPE_CHECKING:
-    from app.scheduling import solver
+    from app.scheduling.solver import solve as solver
 
 JOB_KIND = "scheduling.run"
 PROGRESS_SCALE = 1000  # the job records progress in thousandths of the solver's work
@@ -183,7 +184,7 @@ async def run_schedule(context: JobContext) -> dict[str, Any]:
         )
         await context.progress(0, PROGRESS_SCALE)
         # Imported here: OR-Tools (with numpy and pandas) is ~80 MB that API processes never use.
-        from app.scheduling import solver
+        from app.scheduling.solver import solve as solver
 
         # In a thread, so the worker's loop keeps its lease alive and records progress.
         schedule = await asyncio.to_thread(

@@ -15,9 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from app.programmes.grid import Break, GridSlot, local_time, slot_grid
+from app.core.london import local_time
+from app.programmes.grid import Break, GridSlot, slot_grid
 from app.roster.snapshot import HouseholdRow, RosterSnapshot
-from app.scheduling.problem import (
+from app.scheduling.solver.problem import (
     Adult,
     ClassTeam,
     DayPart,

@@ -1,20 +1,17 @@
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.auth import authenticate, require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
-from app.core.errors import BadRequest
 from app.core.idempotency import IdempotencyDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.permissions import Role
 from app.core.principal import Principal
 from app.core.requestctx import client_address
-from app.core.security import get_keyring
-from app.integrations import service as integrations
 from app.staff import service, signin, unavailability
 from app.staff.schemas import (
     InvitationAccept,
@@ -25,7 +22,6 @@ from app.staff.schemas import (
     StaffInvitation,
     StaffRead,
     StaffUpdate,
-    TokenPair,
     UnavailabilityCreate,
     UnavailabilityRead,
 )
@@ -33,71 +29,11 @@ from app.staff.schemas import (
 auth = APIRouter(prefix="/auth", tags=["auth"])
 staff = APIRouter(prefix="/staff", tags=["staff"])
 me = APIRouter(tags=["me"])
-well_known = APIRouter(tags=["auth"])
 
 Signed = Annotated[Principal, require()]
 Reader = Annotated[Principal, require(P.STAFF_READ)]
 Manager = Annotated[Principal, require(P.STAFF_MANAGE)]
 OwnAvailability = Annotated[Principal, require(P.AVAILABILITY_OWN)]
-
-
-@auth.post(
-    "/token",
-    summary="Sign in (password grant), refresh tokens (refresh_token grant), or authenticate "
-    "an integration client (client_credentials grant)",
-    responses={
-        401: {"description": "Client authentication failed (client_credentials grant)"},
-        429: {"description": "Too many failed attempts"},
-    },
-)
-async def issue_token(
-    request: Request,
-    session: SessionDep,
-    grant_type: Annotated[Literal["password", "refresh_token", "client_credentials"], Form()],
-    username: Annotated[str | None, Form(max_length=254)] = None,
-    password: Annotated[str | None, Form(max_length=128)] = None,
-    refresh_token: Annotated[str | None, Form(max_length=200)] = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=128)] = None,
-    scope: Annotated[str, Form(max_length=200)] = "",
-) -> TokenPair:
-    """A form-encoded OAuth 2.0 token request (`application/x-www-form-urlencoded`).
-
-    - `grant_type=password` with `username` (the email address) and `password`: staff sign in.
-    - `grant_type=refresh_token` with `refresh_token`: a new pair. Refresh tokens rotate on
-      every use; presenting one already used ends the whole sign-in session.
-    - `grant_type=client_credentials` with `client_id` and `client_secret`: an integration
-      client (see `integrations`), with the scopes it was given.
-
-    A refused sign-in answers the same whether or not the account exists. Failed attempts are
-    throttled per account and per address (429 with `Retry-After`).
-    """
-    if grant_type == "client_credentials":
-        if not client_id or not client_secret:
-            raise BadRequest(
-                "The client_credentials grant needs client_id and client_secret.",
-                extra={"error": "invalid_request"},
-            )
-        return await integrations.issue_token(
-            session,
-            client_id=client_id,
-            client_secret=client_secret,
-            ip_address=client_address(request),
-        )
-    if grant_type == "password":
-        if not username or not password:
-            raise BadRequest(
-                "The password grant needs username and password.",
-                extra={"error": "invalid_request"},
-            )
-        return await signin.sign_in(
-            session, email=username, password=password, ip_address=client_address(request)
-        )
-    if not refresh_token:
-        raise BadRequest(
-            "The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"}
-        )
-    return await signin.refresh(session, refresh_token=refresh_token)
 
 
 @auth.post("/logout", status_code=204, summary="End this sign-in session")
@@ -116,11 +52,6 @@ async def accept_invitation(
         session, token=body.token, password=body.password, ip_address=client_address(request)
     )
     return Response(status_code=204)
-
-
-@well_known.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
-async def jwks() -> dict[str, Any]:
-    return get_keyring().jwks()
 
 
 @me.get("/me", summary="Who you are, your roles and your permissions")
@@ -304,4 +235,4 @@ async def remove_staff_unavailability(
     return Response(status_code=204)
 
 
-__all__ = ["auth", "authenticate", "me", "staff", "well_known"]
+__all__ = ["auth", "authenticate", "me", "staff"]

@@ -13,10 +13,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.london import LONDON
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.programmes.grid import LONDON
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository, TeamRepository
 from app.staff.exceptions import DuplicatePeriod

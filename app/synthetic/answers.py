@@ -22,11 +22,11 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.availability.models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
 from app.core.bulk import insert_rows
+from app.core.london import local_time
 from app.core.principal import Principal
 from app.core.types import utcnow
-from app.programmes.grid import local_time
+from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
 from app.programmes.models import Slot, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.roster.models import Contact

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from app.core.db import open_session
+from app.core.london import LONDON, london_today
 from app.core.permissions import Role
 from app.core.principal import Grant, Principal, PrincipalKind
 from app.core.settings import ConfigurationError, Settings
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
-from app.programmes.grid import LONDON, london_today
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import ProgrammeCreate

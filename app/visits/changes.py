@@ -22,9 +22,10 @@ from app.programmes.exceptions import StaffNotEligible
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.models import Slot as ProgrammeSlot
 from app.programmes.repository import ProgrammeRepository
-from app.scheduling import instance, problem, validator
+from app.scheduling import instance
 from app.scheduling.exceptions import RunUnderWay
 from app.scheduling.repository import ScheduleRunRepository
+from app.scheduling.solver import problem, validator
 from app.visits.models import Visit, VisitChange, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap

@@ -7,13 +7,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.london import local_time
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.programmes.grid import local_time
 from app.programmes.repository import ProgrammeRepository
 from app.roster.models import Household
-from app.scheduling.problem import Location, TravelSettings
-from app.scheduling.travel import travel_tenths
+from app.scheduling.solver.problem import Location, TravelSettings
+from app.scheduling.solver.travel import travel_tenths
 from app.trusts.models import School
 from app.visits.models import Visit, VisitLocation
 from app.visits.repository import ItineraryRepository

@@ -8,10 +8,10 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
-from app.availability.models import HouseholdAnswer
 from app.core.lean import LeanQuery, trust_of
 from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
+from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import Slot
 from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.scheduling.repository import SchedulingRepository

@@ -4,10 +4,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.london import local_time
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.programmes.grid import local_time
 from app.programmes.repository import ProgrammeRepository
 from app.roster.households import on_household_merge
 from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus

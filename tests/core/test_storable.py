@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.availability.models import HouseholdAnswer
 from app.core import db
 from app.core.permissions import Role
 from app.core.storable import unstorable_in
 from app.core.tenancy import system_scope
+from app.parents.answers_models import HouseholdAnswer
 from app.roster.models import RosterImport
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer, load_roster

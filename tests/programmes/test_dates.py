@@ -8,8 +8,8 @@ from uuid import UUID
 
 import httpx
 
+from app.core.london import LONDON, london_today
 from app.core.permissions import Role
-from app.programmes.grid import LONDON, london_today
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 from tests.programmes.test_programmes import (

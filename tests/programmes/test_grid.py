@@ -2,7 +2,8 @@
 
 from datetime import UTC, date, datetime, time
 
-from app.programmes.grid import Break, local_time, slot_grid
+from app.core.london import local_time
+from app.programmes.grid import Break, slot_grid
 
 
 def grid(days: list[date], **overrides: object) -> list[tuple[str, str]]:

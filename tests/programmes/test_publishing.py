@@ -12,9 +12,9 @@ from sqlmodel import col, select, update
 from app.core import db
 from app.core.audit import AuditEntry
 from app.core.jobs import run_pending
+from app.core.london import london_today
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
-from app.programmes.grid import london_today
 from app.programmes.models import VisitProgramme
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer, load_roster

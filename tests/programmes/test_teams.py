@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 import httpx
 
+from app.core.london import london_today
 from app.core.permissions import Role
-from app.programmes.grid import london_today
 from app.synthetic.generator import Login, World
 from tests.conftest import assert_problem, bearer, load_roster
 from tests.programmes.test_programmes import DAYS, create, move

@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import date
 
-from app.scheduling.problem import (
+from app.scheduling.solver.problem import (
     Adult,
     ClassTeam,
     Household,

@@ -4,10 +4,10 @@ the run that states it as the root cause above the per-family reasons."""
 
 from dataclasses import replace
 
-from app.scheduling import solver
 from app.scheduling.capacity import class_capacities
-from app.scheduling.problem import Adult, ClassTeam
 from app.scheduling.service import root_causes
+from app.scheduling.solver import solve as solver
+from app.scheduling.solver.problem import Adult, ClassTeam
 from tests.scheduling.cases import DAY1, DAY2, household, instance, with_adult
 
 DAY3 = DAY2.replace(day=DAY2.day + 1)

@@ -13,11 +13,11 @@ from uuid import UUID
 import httpx
 from sqlmodel import col, select
 
-from app.availability.models import AnswerKind, DayPart, HouseholdAnswer
 from app.core import db
 from app.core.permissions import Role
 from app.core.principal import Grant, Principal, PrincipalKind
 from app.core.tenancy import system_scope
+from app.parents.answers_models import AnswerKind, DayPart, HouseholdAnswer
 from app.programmes.grid import Break, slot_grid
 from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import Contact, Pupil, SchoolClass

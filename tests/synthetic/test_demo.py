@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.availability.models import HouseholdAnswer
 from app.core import db
+from app.core.london import LONDON
 from app.core.settings import ConfigurationError, Settings
 from app.core.tenancy import system_scope
-from app.programmes.grid import LONDON
+from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import VisitProgramme
 from app.staff.models import StaffMember
 from app.synthetic.demo import demo_calendar, refuse_real_database, seed_demo

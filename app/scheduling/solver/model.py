@@ -7,8 +7,8 @@ from datetime import date
 
 from ortools.sat.python import cp_model
 
-from app.scheduling.greedy import Assignment
-from app.scheduling.options import Option, Prepared
+from app.scheduling.solver.greedy import Assignment
+from app.scheduling.solver.options import Option, Prepared
 
 NEAREST = 3  # predecessors whose drive is modelled exactly, per teacher and visit
 

@@ -3,11 +3,11 @@ teacher's busiest day pull against each other."""
 
 from dataclasses import replace
 
-from app.scheduling.bound import lp_bound, min_unplaced
-from app.scheduling.greedy import office_baseline
-from app.scheduling.options import prepare
-from app.scheduling.problem import LockedVisit
-from app.scheduling.solver import exact_objective, solve
+from app.scheduling.solver.bound import lp_bound, min_unplaced
+from app.scheduling.solver.greedy import office_baseline
+from app.scheduling.solver.options import prepare
+from app.scheduling.solver.problem import LockedVisit
+from app.scheduling.solver.solve import exact_objective, solve
 from app.scheduling.synthetic import school_instance
 from tests.scheduling.cases import DAY1, DAY2, household, instance
 

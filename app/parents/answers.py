@@ -14,16 +14,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository
-from app.availability.exceptions import AnswerRefused, WindowClosed
-from app.availability.models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
-from app.availability.repository import SlotTimes, StoredAnswer
-from app.availability.schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
+from app.core.london import local_time
 from app.core.types import utcnow
+from app.parents import answers_repository as repository
+from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart
+from app.parents.answers_repository import SlotTimes, StoredAnswer
+from app.parents.answers_schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
+from app.parents.exceptions import AnswerRefused, WindowClosed
 from app.parents.repository import AnswerTarget
-from app.programmes.grid import local_time
 from app.programmes.models import ProgrammeStatus, VisitProgramme
-from app.roster.households import move_programme_rows, on_household_merge
 
 MIDDAY = time(12, 0)
 STAFF_MAY_ENTER = frozenset({ProgrammeStatus.COLLECTING, ProgrammeStatus.SCHEDULING})
@@ -53,11 +52,6 @@ class ProgrammeWindow:
             preferences_open_at=programme.preferences_open_at,
             preferences_close_at=programme.preferences_close_at,
         )
-
-
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
-    await move_programme_rows(session, HouseholdAnswer, from_id, to_id)
 
 
 def ensure_parent_window(programme: ProgrammeWindow, now: datetime) -> None:

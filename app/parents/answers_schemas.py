@@ -4,9 +4,9 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from app.availability.models import AnsweredBy, AnswerKind, DayPart
 from app.core.schemas import Input, Output
 from app.core.types import IsoDate
+from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart
 from app.roster.models import YearGroup
 
 

@@ -14,10 +14,10 @@ from uuid import UUID
 import httpx
 from sqlmodel import col, select, update
 
-from app.availability.models import AnswerKind
 from app.core import db
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
+from app.parents.answers_models import AnswerKind
 from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import Contact, Pupil, SchoolClass
 from app.synthetic.answers import GeneratedAnswer

@@ -8,11 +8,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import repository
-from app.availability.answers import parts_covering
-from app.availability.models import AnswerKind, DayPart, HouseholdAnswer
-from app.availability.repository import InScopeChild
-from app.availability.schemas import (
+from app.core.london import local_time
+from app.core.pagination import PageParams, SortKey, paginate
+from app.parents import answers_repository as repository
+from app.parents.answers import parts_covering
+from app.parents.answers_models import AnswerKind, DayPart, HouseholdAnswer
+from app.parents.answers_repository import InScopeChild
+from app.parents.answers_schemas import (
     ChaseChild,
     ChaseContact,
     ChaseEntry,
@@ -23,9 +25,7 @@ from app.availability.schemas import (
     ProgressRead,
     SlotDemand,
 )
-from app.core.pagination import PageParams, SortKey, paginate
 from app.parents.repository import InvitationRepository
-from app.programmes.grid import local_time
 from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import Pupil
 

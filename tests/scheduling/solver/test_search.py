@@ -4,13 +4,13 @@ breaks a rule, never hands back worse than it was given, and groups nearby homes
 import random
 from datetime import date
 
-from app.scheduling.greedy import office_baseline, visits_of
-from app.scheduling.options import Prepared, prepare
-from app.scheduling.problem import Household, Location, Schedule
-from app.scheduling.search import Search, anneal
-from app.scheduling.solver import exact_objective
+from app.scheduling.solver.greedy import office_baseline, visits_of
+from app.scheduling.solver.options import Prepared, prepare
+from app.scheduling.solver.problem import Household, Location, Schedule
+from app.scheduling.solver.search import Search, anneal
+from app.scheduling.solver.solve import exact_objective
+from app.scheduling.solver.validator import validate
 from app.scheduling.synthetic import school_instance
-from app.scheduling.validator import validate
 from tests.scheduling.cases import DAY1, DAY2, instance
 
 

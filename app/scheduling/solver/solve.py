@@ -31,14 +31,20 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from app.scheduling.bound import lp_bound, min_unplaced
-from app.scheduling.explain import explain_unmet, explain_unplaced
-from app.scheduling.greedy import Assignment, Timetable, office_baseline, visits_of, warm_start
-from app.scheduling.model import add_hints, build_model
-from app.scheduling.options import Prepared, prepare
-from app.scheduling.problem import Instance, Schedule, SolveStats
-from app.scheduling.search import STEPS_PER_SECOND, anneal
-from app.scheduling.stops import order_stops
+from app.scheduling.solver.bound import lp_bound, min_unplaced
+from app.scheduling.solver.explain import explain_unmet, explain_unplaced
+from app.scheduling.solver.greedy import (
+    Assignment,
+    Timetable,
+    office_baseline,
+    visits_of,
+    warm_start,
+)
+from app.scheduling.solver.model import add_hints, build_model
+from app.scheduling.solver.options import Prepared, prepare
+from app.scheduling.solver.problem import Instance, Schedule, SolveStats
+from app.scheduling.solver.search import STEPS_PER_SECOND, anneal
+from app.scheduling.solver.stops import order_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
 # Above this many options the travel sequence makes the model too big to search in seconds;

@@ -11,9 +11,9 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.availability.models import AnsweredBy, AnswerKind, HouseholdAnswer
 from app.core.bulk import upsert_row
 from app.core.lean import LeanQuery, trust_of
+from app.parents.answers_models import AnsweredBy, AnswerKind, HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
 from app.roster.models import Contact, Pupil, YearGroup

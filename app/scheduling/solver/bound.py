@@ -16,7 +16,7 @@ from typing import Any
 
 from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]  # no stubs
 
-from app.scheduling.options import Option, Prepared
+from app.scheduling.solver.options import Option, Prepared
 
 TOLERANCE = 1e-6
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.scheduling.problem import (
+from app.scheduling.solver.problem import (
     Adult,
     Household,
     Instance,
@@ -20,7 +20,7 @@ from app.scheduling.problem import (
     day_part_span,
     overlaps,
 )
-from app.scheduling.travel import travel_tenths
+from app.scheduling.solver.travel import travel_tenths
 
 
 @dataclass(frozen=True)

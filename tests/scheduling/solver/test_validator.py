@@ -2,10 +2,10 @@
 
 from dataclasses import replace
 
-from app.scheduling.problem import Adult, DayPart, Household, Location, Schedule, Visit
-from app.scheduling.solver import solve
-from app.scheduling.travel import travel_tenths
-from app.scheduling.validator import validate
+from app.scheduling.solver.problem import Adult, DayPart, Household, Location, Schedule, Visit
+from app.scheduling.solver.solve import solve
+from app.scheduling.solver.travel import travel_tenths
+from app.scheduling.solver.validator import validate
 from tests.scheduling.cases import DAY1, household, instance, with_adult
 
 

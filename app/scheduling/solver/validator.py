@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from app.scheduling.problem import (
+from app.scheduling.solver.problem import (
     MIDDAY,
     DayPart,
     Household,
@@ -21,7 +21,7 @@ from app.scheduling.problem import (
     Slot,
     Visit,
 )
-from app.scheduling.travel import travel_tenths
+from app.scheduling.solver.travel import travel_tenths
 
 
 @dataclass(frozen=True)

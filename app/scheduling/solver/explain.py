@@ -4,9 +4,9 @@ why; the office reads these to families, so they name people, days and times, ne
 
 from dataclasses import dataclass
 
-from app.scheduling.greedy import Assignment, Timetable
-from app.scheduling.options import Option, Prepared
-from app.scheduling.problem import Slot
+from app.scheduling.solver.greedy import Assignment, Timetable
+from app.scheduling.solver.options import Option, Prepared
+from app.scheduling.solver.problem import Slot
 
 UNAVAILABLE = "the family is unavailable then"
 NO_ADDRESS = (

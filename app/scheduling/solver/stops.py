@@ -6,9 +6,9 @@ search's exact, local scoring (`Search.change`)."""
 
 from itertools import combinations
 
-from app.scheduling.greedy import Assignment
-from app.scheduling.options import Option, Prepared
-from app.scheduling.search import Search
+from app.scheduling.solver.greedy import Assignment
+from app.scheduling.solver.options import Option, Prepared
+from app.scheduling.solver.search import Search
 
 MAX_PASSES = 8
 

@@ -46,3 +46,13 @@ async def test_the_answer_and_the_code_follow_a_merge(
     reopened = await parent_headers(client, kept_code)
     me = (await client.get("/api/v1/parent/session", headers=reopened)).json()
     assert me["household_id"] == str(kept)
+
+
+def test_the_parents_side_follows_a_merge_in_one_hook() -> None:
+    import app.api  # noqa: F401 - registers every hook, as the app does
+    from app.roster import households
+
+    names = [f"{h.__module__}.{h.__name__}" for h in households._merge_hooks]
+    assert [n for n in names if n.startswith("app.parents.")] == [
+        "app.parents.invitations._follow_merge"
+    ]

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.scheduling.options import Option, Prepared
-from app.scheduling.problem import LocationKind, Visit
+from app.scheduling.solver.options import Option, Prepared
+from app.scheduling.solver.problem import LocationKind, Visit
 
 Assignment = dict[str, Option]
 

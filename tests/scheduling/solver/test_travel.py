@@ -1,5 +1,5 @@
-from app.scheduling.problem import Location, TravelSettings
-from app.scheduling.travel import postcode_parts, travel_tenths
+from app.scheduling.solver.problem import Location, TravelSettings
+from app.scheduling.solver.travel import postcode_parts, travel_tenths
 
 SETTINGS = TravelSettings()
 

@@ -5,12 +5,18 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import answers, progress
-from app.availability.schemas import AnswerRead, AnswerWrite, ChaseEntry, DemandRead, ProgressRead
 from app.core import audit
 from app.core.pagination import PageParams
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.parents import answers, progress
+from app.parents.answers_schemas import (
+    AnswerRead,
+    AnswerWrite,
+    ChaseEntry,
+    DemandRead,
+    ProgressRead,
+)
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope

@@ -3,13 +3,19 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from app.availability import service
-from app.availability.schemas import AnswerRead, AnswerWrite, ChaseEntry, DemandRead, ProgressRead
 from app.core.auth import require
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
+from app.parents import answers_service as service
+from app.parents.answers_schemas import (
+    AnswerRead,
+    AnswerWrite,
+    ChaseEntry,
+    DemandRead,
+    ProgressRead,
+)
 
 programmes = APIRouter(prefix="/programmes", tags=["availability"])
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.scheduling.greedy import Assignment, Timetable
-from app.scheduling.options import Option, Prepared
+from app.scheduling.solver.greedy import Assignment, Timetable
+from app.scheduling.solver.options import Option, Prepared
 
 Accept = Callable[[int], bool]  # takes a change in the objective (points), says whether to keep it
 STEPS_PER_SECOND = 18_000  # one core here manages about 24,000 a second on a school: headroom

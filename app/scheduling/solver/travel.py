@@ -9,7 +9,7 @@ solver and the validator add up exactly the same numbers.
 import math
 import re
 
-from app.scheduling.problem import Location, TravelSettings
+from app.scheduling.solver.problem import Location, TravelSettings
 
 EARTH_RADIUS_KM = 6371.0088
 _OUTWARD_AREA = re.compile(r"^[A-Z]+")

@@ -2,10 +2,10 @@
 
 from dataclasses import replace
 
-from app.scheduling.problem import Adult, DayPart, Household, LockedVisit, PreviousVisit
-from app.scheduling.solver import solve
+from app.scheduling.solver.problem import Adult, DayPart, Household, LockedVisit, PreviousVisit
+from app.scheduling.solver.solve import solve
+from app.scheduling.solver.validator import validate
 from app.scheduling.synthetic import school_instance
-from app.scheduling.validator import validate
 from tests.scheduling.cases import DAY1, DAY2, household, instance, with_adult
 
 
