@@ -550,7 +550,7 @@ def _slot_info(slot: Any) -> SlotInfo:
     return SlotInfo(
         str(slot.id),
         slot.day.isoformat(),
-        sorted(p.value for p in parts_covering(slot)),
+        sorted(p.value for p in parts_covering(slot.starts_at, slot.ends_at)),
         slot.starts_at.isoformat(),
     )
 

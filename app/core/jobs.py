@@ -124,6 +124,7 @@ class JobContext:
         if total is not None:
             values["progress_total"] = total
         async with open_session(system_scope("job progress")) as session:
+            # tenancy: system scope, the job's own row by id
             await session.execute(update(Job).where(col(Job.id) == self.job_id).values(**values))
 
 
@@ -272,7 +273,7 @@ def _trusts_waiting(now: datetime) -> Any:
     its oldest runnable job."""
     other = aliased(Job)
     running = (
-        select(func.count())
+        select(func.count())  # tenancy: system scope (the worker claims across trusts)
         .select_from(other)
         .where(
             other.trust_id == Job.trust_id,
@@ -281,6 +282,7 @@ def _trusts_waiting(now: datetime) -> Any:
         )
         .scalar_subquery()
     )
+    # tenancy: system scope (the worker claims across trusts)
     served = select(func.max(other.claimed_at)).where(other.trust_id == Job.trust_id)
     return (
         select(  # tenancy: system scope (the worker claims across trusts)
@@ -309,7 +311,7 @@ async def claim(worker: str, *, attempts: int = 5) -> Job | None:
             if job_id is None:
                 return None
             taken = await session.execute(
-                update(Job)
+                update(Job)  # tenancy: system scope, the job just chosen, by id
                 .where(col(Job.id) == job_id, _runnable(now))
                 .values(
                     status=JobStatus.RUNNING,
@@ -375,6 +377,7 @@ async def _finish(
     if run_after is not None:
         values["run_after"] = run_after
     async with open_session(system_scope("finish a job")) as session:
+        # tenancy: system scope, the job's own row by id
         await session.execute(update(Job).where(col(Job.id) == job_id).values(**values))
 
 

@@ -9,58 +9,30 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.bulk import upsert_row
 from app.core.london import local_time
 from app.core.types import utcnow
 from app.parents import answers_repository as repository
-from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart, HouseholdAnswer
+from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart
+from app.parents.answers_repository import SlotTimes, StoredAnswer
 from app.parents.answers_schemas import AnswerRead, AnswerWrite, PreferredSlot, UnavailableTime
 from app.parents.exceptions import AnswerRefused, WindowClosed
+from app.parents.repository import AnswerTarget
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 
 MIDDAY = time(12, 0)
 STAFF_MAY_ENTER = frozenset({ProgrammeStatus.COLLECTING, ProgrammeStatus.SCHEDULING})
 
 
-class AnswerProgramme(Protocol):
-    """What answering needs of a programme: a VisitProgramme, or the lean ProgrammeWindow."""
-
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def trust_id(self) -> UUID: ...
-    @property
-    def school_id(self) -> UUID: ...
-    @property
-    def status(self) -> ProgrammeStatus: ...
-    @property
-    def visit_days(self) -> list[str]: ...
-    @property
-    def preferences_open_at(self) -> datetime | None: ...
-    @property
-    def preferences_close_at(self) -> datetime | None: ...
-
-
-class AnswerSlot(Protocol):
-    """A slot as answers use it: a Slot, or the lean SlotTimes."""
-
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def day(self) -> date: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ProgrammeWindow:
+    """What answering needs of a programme: the one shape every rule below takes, built from
+    the programme the caller loaded or from the parent's lean ANSWER_TARGET row."""
+
     id: UUID
     trust_id: UUID
     school_id: UUID
@@ -70,27 +42,19 @@ class ProgrammeWindow:
     preferences_close_at: datetime | None
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> "ProgrammeWindow":
+    def of(cls, programme: VisitProgramme | AnswerTarget) -> "ProgrammeWindow":
         return cls(
-            id=row["id"],
-            trust_id=row["trust_id"],
-            school_id=row["school_id"],
-            status=ProgrammeStatus(row["status"]),
-            visit_days=list(row["visit_days"]),
-            preferences_open_at=row["preferences_open_at"],
-            preferences_close_at=row["preferences_close_at"],
+            id=programme.id,
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            status=ProgrammeStatus(programme.status),
+            visit_days=list(programme.visit_days),
+            preferences_open_at=programme.preferences_open_at,
+            preferences_close_at=programme.preferences_close_at,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SlotTimes:
-    id: UUID
-    day: date
-    starts_at: datetime
-    ends_at: datetime
-
-
-def ensure_parent_window(programme: AnswerProgramme, now: datetime) -> None:
+def ensure_parent_window(programme: ProgrammeWindow, now: datetime) -> None:
     closes = programme.preferences_close_at
     opens = programme.preferences_open_at
     if programme.status is not ProgrammeStatus.COLLECTING or closes is None or now >= closes:
@@ -104,16 +68,16 @@ def ensure_parent_window(programme: AnswerProgramme, now: datetime) -> None:
         )
 
 
-def ensure_staff_may_enter(programme: AnswerProgramme) -> None:
+def ensure_staff_may_enter(programme: ProgrammeWindow) -> None:
     if programme.status not in STAFF_MAY_ENTER:
         raise WindowClosed(
             f"A {programme.status} programme takes no more answers; change the visit instead."
         )
 
 
-def parts_covering(slot: AnswerSlot) -> set[DayPart]:
+def parts_covering(starts_at: datetime, ends_at: datetime) -> set[DayPart]:
     """The day-parts a slot overlaps, in Europe/London time."""
-    starts, ends = local_time(slot.starts_at).time(), local_time(slot.ends_at).time()
+    starts, ends = local_time(starts_at).time(), local_time(ends_at).time()
     parts = {DayPart.ALL_DAY}
     if starts < MIDDAY:
         parts.add(DayPart.MORNING)
@@ -122,7 +86,7 @@ def parts_covering(slot: AnswerSlot) -> set[DayPart]:
     return parts
 
 
-def check(programme: AnswerProgramme, slots: Mapping[UUID, AnswerSlot], body: AnswerWrite) -> None:
+def check(programme: ProgrammeWindow, slots: Mapping[UUID, SlotTimes], body: AnswerWrite) -> None:
     """Every problem at once, each with a JSON pointer; nothing is saved unless there are none."""
     problems: list[tuple[str, str]] = []
     days = set(programme.visit_days)
@@ -155,9 +119,9 @@ def check(programme: AnswerProgramme, slots: Mapping[UUID, AnswerSlot], body: An
         )
 
 
-def _clash(slot: AnswerSlot, unavailable: set[tuple[str, DayPart]]) -> str | None:
+def _clash(slot: SlotTimes, unavailable: set[tuple[str, DayPart]]) -> str | None:
     day = local_time(slot.starts_at).date().isoformat()
-    for part in parts_covering(slot):
+    for part in parts_covering(slot.starts_at, slot.ends_at):
         if (day, part) in unavailable:
             return f"{day} {part.value.replace('_', ' ')}"
     return None
@@ -165,21 +129,14 @@ def _clash(slot: AnswerSlot, unavailable: set[tuple[str, DayPart]]) -> str | Non
 
 async def save(
     session: AsyncSession,
-    programme: AnswerProgramme,
+    programme: ProgrammeWindow,
     household_id: UUID,
     body: AnswerWrite,
     *,
     entered_by_staff: UUID | None,
 ) -> AnswerRead:
     # The parent's PUT is a hot path: the slots come on the lean path, only those named kept.
-    named = set(body.preferred_slot_ids)
-    slots: dict[UUID, AnswerSlot] = {}
-    if named:
-        for row in await repository.slot_times(session, programme.id):
-            if row["id"] in named:
-                slots[row["id"]] = SlotTimes(
-                    row["id"], row["day"], row["starts_at"], row["ends_at"]
-                )
+    slots = await _named_slots(session, programme.id, set(body.preferred_slot_ids))
     check(programme, slots, body)
     now = utcnow()
     values: dict[str, Any] = {
@@ -204,79 +161,30 @@ async def save(
         "entered_by_staff_id": entered_by_staff,
         "submitted_at": now,
     }
-    row = await upsert_row(
-        session,
-        HouseholdAnswer.__table__,  # type: ignore[attr-defined]
-        values,
-        conflict=["programme_id", "household_id"],
-        keep=frozenset({"id", "created_at"}),
-    )
-    return describe(programme, household_id, _Saved.of(row), slots)
+    saved = await repository.save_answer(session, values)
+    return describe(programme, household_id, saved, slots)
 
 
-class AnswerFields(Protocol):
-    """An answer as described: a HouseholdAnswer, or the row the upsert returned."""
-
-    @property
-    def kind(self) -> AnswerKind: ...
-    @property
-    def preferred_slot_ids(self) -> list[str]: ...
-    @property
-    def unavailable(self) -> list[dict[str, Any]]: ...
-    @property
-    def interpreter_language(self) -> str | None: ...
-    @property
-    def accessibility(self) -> str | None: ...
-    @property
-    def notes_for_visitors(self) -> str | None: ...
-    @property
-    def neutral_venue_requested(self) -> bool: ...
-    @property
-    def neutral_venue_reason(self) -> str | None: ...
-    @property
-    def decline_reason(self) -> str | None: ...
-    @property
-    def answered_by(self) -> AnsweredBy: ...
-    @property
-    def submitted_at(self) -> datetime: ...
-    @property
-    def version(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Saved:
-    """The row the upsert wrote, as the database returned it (its own types: no re-validation)."""
-
-    kind: AnswerKind
-    preferred_slot_ids: list[str]
-    unavailable: list[dict[str, Any]]
-    interpreter_language: str | None
-    accessibility: str | None
-    notes_for_visitors: str | None
-    neutral_venue_requested: bool
-    neutral_venue_reason: str | None
-    decline_reason: str | None
-    answered_by: AnsweredBy
-    submitted_at: datetime
-    version: int
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> "_Saved":
-        return cls(**{name: row[name] for name in cls.__slots__})
+async def _named_slots(
+    session: AsyncSession, programme_id: UUID, named: set[UUID]
+) -> dict[UUID, SlotTimes]:
+    if not named:
+        return {}
+    return {s.id: s for s in await repository.slot_times(session, programme_id) if s.id in named}
 
 
 async def read(session: AsyncSession, programme: VisitProgramme, household_id: UUID) -> AnswerRead:
     answer = await repository.answer_of(session, programme.id, household_id)
-    named = [UUID(s) for s in answer.preferred_slot_ids] if answer else []
-    slots = {s.id: s for s in await repository.slots_of(session, programme.id, named)}
-    return describe(programme, household_id, answer, slots)
+    named = {UUID(s) for s in answer.preferred_slot_ids} if answer else set()
+    slots = await _named_slots(session, programme.id, named)
+    return describe(ProgrammeWindow.of(programme), household_id, answer, slots)
 
 
 def describe(
-    programme: AnswerProgramme,
+    programme: ProgrammeWindow,
     household_id: UUID,
-    answer: AnswerFields | None,
-    slots: Mapping[UUID, AnswerSlot],
+    answer: StoredAnswer | None,
+    slots: Mapping[UUID, SlotTimes],
 ) -> AnswerRead:
     """The answer as the API shows it. Built from what the database holds and the checks have
     passed, so constructed rather than validated again (the parent's PUT is a hot path)."""
@@ -324,7 +232,6 @@ def describe(
 
 __all__ = [
     "AnswerKind",
-    "AnswerProgramme",
     "ProgrammeWindow",
     "check",
     "describe",

@@ -1,9 +1,10 @@
 """Reads for parents' answers and the chase list: the programme's children in scope, its slots,
 the answers given, exemptions and contacts."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -11,9 +12,10 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.core.lean import LeanQuery, Row, trust_of
+from app.core.bulk import upsert_row
+from app.core.lean import LeanQuery, trust_of
 from app.core.types import YearGroup
-from app.parents.answers_models import HouseholdAnswer
+from app.parents.answers_models import AnsweredBy, AnswerKind, HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
 from app.roster.models import Contact, Pupil
@@ -63,6 +65,15 @@ async def slots_of(
     return list(await session.scalars(statement.order_by(col(Slot.starts_at))))
 
 
+class SlotTimes(NamedTuple):
+    """SLOT_TIMES's row."""
+
+    id: UUID
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+
+
 _slot = Slot.__table__  # type: ignore[attr-defined]
 SLOT_TIMES = LeanQuery(
     sa.select(_slot.c.id, _slot.c.day, _slot.c.starts_at, _slot.c.ends_at).where(
@@ -72,23 +83,65 @@ SLOT_TIMES = LeanQuery(
 )
 
 
-async def slot_times(session: AsyncSession, programme_id: UUID) -> Sequence[Row]:
-    """The programme's slots (id, day, starts_at, ends_at) on the lean path, in the caller's
-    trust: a few dozen small rows, fetched by one prepared statement."""
-    return await SLOT_TIMES.all(session, programme_id=programme_id, trust_id=trust_of(session))
+async def slot_times(session: AsyncSession, programme_id: UUID) -> list[SlotTimes]:
+    """The programme's slots on the lean path, in the caller's trust: a few dozen small rows,
+    fetched by one prepared statement."""
+    rows = await SLOT_TIMES.all(session, programme_id=programme_id, trust_id=trust_of(session))
+    return [SlotTimes(**row) for row in rows]
+
+
+class StoredAnswer(NamedTuple):
+    """An answer as stored, all that describing it needs: the row `answer_of` reads and the row
+    `save_answer`'s upsert returns."""
+
+    kind: AnswerKind
+    preferred_slot_ids: list[str]
+    unavailable: list[dict[str, Any]]
+    interpreter_language: str | None
+    accessibility: str | None
+    notes_for_visitors: str | None
+    neutral_venue_requested: bool
+    neutral_venue_reason: str | None
+    decline_reason: str | None
+    answered_by: AnsweredBy
+    submitted_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> "StoredAnswer":
+        return cls(**{name: row[name] for name in cls._fields})
 
 
 async def answer_of(
     session: AsyncSession, programme_id: UUID, household_id: UUID
-) -> HouseholdAnswer | None:
-    return (
-        await session.scalars(
-            select(HouseholdAnswer).where(
-                col(HouseholdAnswer.programme_id) == programme_id,
-                col(HouseholdAnswer.household_id) == household_id,
+) -> StoredAnswer | None:
+    columns = [getattr(HouseholdAnswer, name) for name in StoredAnswer._fields]
+    row = (
+        (
+            await session.execute(
+                select(*columns).where(
+                    col(HouseholdAnswer.programme_id) == programme_id,
+                    col(HouseholdAnswer.household_id) == household_id,
+                )
             )
         )
-    ).one_or_none()
+        .mappings()
+        .one_or_none()
+    )
+    return None if row is None else StoredAnswer.of(row)
+
+
+async def save_answer(session: AsyncSession, values: dict[str, Any]) -> StoredAnswer:
+    """Insert the household's answer to the programme, or replace it, in one statement (the
+    parent's PUT, a hot write; upsert_row keeps it to the session's trust)."""
+    row = await upsert_row(
+        session,
+        HouseholdAnswer.__table__,  # type: ignore[attr-defined]
+        values,
+        conflict=["programme_id", "household_id"],
+        keep=frozenset({"id", "created_at"}),
+    )
+    return StoredAnswer.of(row)
 
 
 async def answers_of(session: AsyncSession, programme_id: UUID) -> list[HouseholdAnswer]:

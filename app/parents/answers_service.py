@@ -49,8 +49,9 @@ async def enter_answer(
     """The office enters what a family said on the phone or at the gate; recorded as such."""
     programme = await _programme(session, who, programme_id, Permission.FAMILIES_CHASE)
     await ensure_household_in_scope(session, who, programme, household_id)
-    answers.ensure_staff_may_enter(programme)
-    saved = await answers.save(session, programme, household_id, body, entered_by_staff=who.id)
+    window = answers.ProgrammeWindow.of(programme)
+    answers.ensure_staff_may_enter(window)
+    saved = await answers.save(session, window, household_id, body, entered_by_staff=who.id)
     await audit.record(
         session,
         who,

@@ -37,4 +37,10 @@ class Invitation(Identified, SchoolScoped, table=True):
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     def is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.expires_at > now
+        return is_live(self.revoked_at, self.expires_at, now)
+
+
+def is_live(revoked_at: datetime | None, expires_at: datetime, now: datetime) -> bool:
+    """Whether a parent's code still opens the portal, neither revoked nor expired: the one
+    test for the exchange (an Invitation) and for every request after it (a HOLDER row)."""
+    return revoked_at is None and expires_at > now

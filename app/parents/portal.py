@@ -79,7 +79,7 @@ async def programme_view(
             )
         )
     try:
-        answers.ensure_parent_window(programme, utcnow())
+        answers.ensure_parent_window(answers.ProgrammeWindow.of(programme), utcnow())
         accepting = True
     except WindowClosed:
         accepting = False
@@ -136,7 +136,7 @@ async def save_answer(
         found = await answer_target(session, programme_id, household_id, school_id)
     if found is None:
         raise ProgrammeRepository(session, who).not_found(programme_id)
-    if household_id != who.household_id or not found["household_found"]:
+    if household_id != who.household_id or not found.household_found:
         raise HouseholdRepository(session, who).not_found(household_id)
     programme = answers.ProgrammeWindow.of(found)
     answers.ensure_parent_window(programme, utcnow())

@@ -121,7 +121,8 @@ def _unavailable_at(slot: Slot, away: dict[tuple[str, DayPart], int]) -> int:
     # A household that gives both "all day" and "morning" for one day counts twice here; the
     # heat map shows pressure, not a head count.
     day = local_time(slot.starts_at).date().isoformat()
-    return sum(away.get((day, part), 0) for part in parts_covering(slot))
+    parts = parts_covering(slot.starts_at, slot.ends_at)
+    return sum(away.get((day, part), 0) for part in parts)
 
 
 async def chase_list(

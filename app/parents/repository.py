@@ -1,21 +1,40 @@
 """Reads and writes of invitations. An exchange happens before anyone is signed in, so looking a
 code up crosses trusts (the code is the key); everything else runs in the caller's scope."""
 
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select, update
 
-from app.core.lean import LeanQuery, Row, trust_of
+from app.core.lean import LeanQuery, trust_of
 from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
-from app.parents.models import Invitation
+from app.parents.models import Invitation, is_live
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household
 
 _invitation = Invitation.__table__  # type: ignore[attr-defined]
+
+
+class Holder(NamedTuple):
+    """HOLDER's row: what a parent token reaches, and whether its code still holds."""
+
+    trust_id: UUID
+    school_id: UUID
+    household_id: UUID
+    programme_id: UUID
+    revoked_at: datetime | None
+    expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return is_live(self.revoked_at, self.expires_at, now)
+
+
 HOLDER = LeanQuery(
+    # tenancy-exempt: a parent token's invitation, read before the parent (so the trust) is known
     sa.select(
         _invitation.c.trust_id,
         _invitation.c.school_id,
@@ -54,17 +73,36 @@ ANSWER_TARGET = LeanQuery(
 )
 
 
+class AnswerTarget(NamedTuple):
+    """ANSWER_TARGET's row."""
+
+    id: UUID
+    trust_id: UUID
+    school_id: UUID
+    status: str
+    visit_days: list[str]
+    preferences_open_at: datetime | None
+    preferences_close_at: datetime | None
+    household_found: bool
+
+
 async def answer_target(
     session: AsyncSession, programme_id: UUID, household_id: UUID, school_id: UUID
-) -> Row | None:
+) -> AnswerTarget | None:
     """See ANSWER_TARGET; None when the programme is not the parent's school's."""
-    return await ANSWER_TARGET.first(
+    row = await ANSWER_TARGET.first(
         session,
         programme_id=programme_id,
         household_id=household_id,
         school_id=school_id,
         trust_id=trust_of(session),
     )
+    return None if row is None else AnswerTarget(**row)
+
+
+def _live_now() -> tuple[Any, ...]:
+    """models.is_live, as SQL."""
+    return col(Invitation.revoked_at).is_(None), col(Invitation.expires_at) > utcnow()
 
 
 class InvitationRepository:
@@ -78,10 +116,11 @@ class InvitationRepository:
             )
             return rows.one_or_none()
 
-    async def holder(self, invitation_id: UUID) -> Row | None:
+    async def holder(self, invitation_id: UUID) -> Holder | None:
         """What a parent token reaches, reloaded on every request so that revoking or re-issuing
         the code ends it at once. Before the parent is known: no trust yet."""
-        return await HOLDER.first(self.session, invitation_id=invitation_id)
+        row = await HOLDER.first(self.session, invitation_id=invitation_id)
+        return None if row is None else Holder(**row)
 
     async def live_for(self, programme_id: UUID, households: list[UUID]) -> list[Invitation]:
         rows = await self.session.scalars(
@@ -89,8 +128,7 @@ class InvitationRepository:
             .where(
                 col(Invitation.programme_id) == programme_id,
                 col(Invitation.household_id).in_(households),
-                col(Invitation.revoked_at).is_(None),
-                col(Invitation.expires_at) > utcnow(),
+                *_live_now(),
             )
             .order_by(col(Invitation.issued_at).desc())
         )
@@ -99,9 +137,7 @@ class InvitationRepository:
     async def live_households(self, programme_id: UUID) -> set[UUID]:
         rows = await self.session.scalars(
             select(Invitation.household_id).where(
-                col(Invitation.programme_id) == programme_id,
-                col(Invitation.revoked_at).is_(None),
-                col(Invitation.expires_at) > utcnow(),
+                col(Invitation.programme_id) == programme_id, *_live_now()
             )
         )
         return set(rows)

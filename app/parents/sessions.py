@@ -170,15 +170,10 @@ async def load_parent_principal(session: AsyncSession, claims: dict[str, Any]) -
     except (KeyError, ValueError):
         return None
     held = await InvitationRepository(session).holder(invitation_id)
-    # Live: neither revoked nor expired (Invitation.is_live).
-    if held is None or held["revoked_at"] is not None or held["expires_at"] <= utcnow():
+    if held is None or not held.is_live(utcnow()):
         return None
     return _parent(
-        invitation_id,
-        held["trust_id"],
-        held["school_id"],
-        held["household_id"],
-        held["programme_id"],
+        invitation_id, held.trust_id, held.school_id, held.household_id, held.programme_id
     )
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, delete
 
 from app.core import audit
 from app.core.pagination import PageParams, SortKey, paginate
@@ -164,9 +163,4 @@ async def clear_exemption(
     repository = ProgrammeRepository(session, who)
     programme = await repository.get(programme_id)
     who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
-    await session.execute(
-        delete(HouseholdExemption).where(
-            col(HouseholdExemption.programme_id) == programme.id,
-            col(HouseholdExemption.household_id) == household_id,
-        )
-    )
+    await repository.clear_exemption(programme.id, household_id)

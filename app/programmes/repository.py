@@ -5,7 +5,8 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import Select, func
-from sqlmodel import col, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select
 
 from app.core.errors import NotFound
 from app.core.repository import ScopedRepository
@@ -152,6 +153,19 @@ class ProgrammeRepository(ScopedRepository[VisitProgramme]):
             select(HouseholdExemption).where(col(HouseholdExemption.programme_id) == programme_id)
         )
         return {e.household_id: e for e in rows}
+
+    async def clear_exemption(self, programme_id: UUID, household_id: UUID) -> None:
+        await self.session.execute(
+            delete(HouseholdExemption).where(
+                col(HouseholdExemption.programme_id) == programme_id,
+                col(HouseholdExemption.household_id) == household_id,
+            )
+        )
+
+
+async def clear_slots(session: AsyncSession, programme_id: UUID) -> None:
+    """Every slot of a programme already loaded through the caller's scope (its grid changed)."""
+    await session.execute(delete(Slot).where(col(Slot.programme_id) == programme_id))
 
 
 class TeamRepository(ScopedRepository[TeamMember]):

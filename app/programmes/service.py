@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, delete
+from sqlmodel import col
 
 from app.core import audit
 from app.core.bulk import insert_rows
@@ -23,7 +23,7 @@ from app.programmes.checks import Proposed, refuse_senseless, setting_warnings
 from app.programmes.exceptions import HouseholdNotInScope, NotInDraft, ProgrammeNameTaken
 from app.programmes.grid import Break, slot_grid
 from app.programmes.models import HouseholdExemption, ProgrammeStatus, Slot, VisitProgramme
-from app.programmes.repository import ProgrammeRepository
+from app.programmes.repository import ProgrammeRepository, clear_slots
 from app.programmes.schemas import (
     ProgrammeCreate,
     ProgrammeRead,
@@ -123,7 +123,7 @@ def _break_json(starts: Any, ends: Any) -> dict[str, str]:
 
 
 async def _regenerate_slots(session: AsyncSession, programme: VisitProgramme) -> None:
-    await session.execute(delete(Slot).where(col(Slot.programme_id) == programme.id))
+    await clear_slots(session, programme.id)
     grid = slot_grid(
         programme.days(),
         day_starts=programme.day_starts,

@@ -187,7 +187,7 @@ async def import_addresses(
     if parsed.errors:
         raise _rejected(parsed.errors)
     changes = await _changes(session, parsed, homes)
-    await update_rows(session, HOUSEHOLD_TABLE, changes)
+    await update_rows(session, HOUSEHOLD_TABLE, changes, trust_id=school.trust_id)
     if changes:
         await audit.record_each(
             session,

@@ -13,7 +13,7 @@ from app.core import audit
 from app.core.errors import Unprocessable
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.roster.models import Contact, Household, HouseholdSource, Pupil
+from app.roster.models import Contact, Household, Pupil
 from app.roster.repository import HouseholdRepository, PupilRepository
 from app.roster.schemas import HouseholdRead
 from app.roster.service import get_household
@@ -40,13 +40,15 @@ async def move_programme_rows(
 ) -> None:
     """Move one-per-programme rows to the household kept; where it already has its own for a
     programme, that one stands and the merged household's is dropped."""
+    # tenancy: both households came through the caller's scope, under the trust floor
     kept = select(model.programme_id).where(col(model.household_id) == to_id)
     await session.execute(
-        update(model)
+        update(model)  # tenancy: as above
         .where(col(model.household_id) == from_id, col(model.programme_id).not_in(kept))
         .values(household_id=to_id)
         .execution_options(synchronize_session=False)
     )
+    # tenancy: as above
     await session.execute(delete(model).where(col(model.household_id) == from_id))
 
 
@@ -58,12 +60,7 @@ async def split(
     pupils = await _pupils_of(session, who, source.id, pupil_ids)
     for school_id in {p.school_id for p in pupils}:
         who.ensure(Permission.ROSTER_WRITE, school_id)
-    remaining = await session.scalar(
-        select(col(Pupil.id)).where(
-            col(Pupil.household_id) == source.id, col(Pupil.id).not_in(pupil_ids)
-        )
-    )
-    if remaining is None:
+    if not await households.keeps_pupils_besides(source.id, pupil_ids):
         raise PupilsNotInHousehold("Splitting off every pupil would leave an empty household.")
     twin = Household(
         trust_id=source.trust_id,
@@ -85,7 +82,7 @@ async def split(
         )
     for pupil in pupils:
         pupil.household_id = twin.id
-    await _move_sources(session, source.id, twin.id, {p.school_id for p in pupils})
+    await households.move_sources(source.id, twin.id, {p.school_id for p in pupils})
     await audit.record(
         session,
         who,
@@ -112,10 +109,8 @@ async def merge(
         who.ensure(Permission.ROSTER_WRITE, school_id)
     for pupil in moving:
         pupil.household_id = keep.id
-    await session.execute(
-        update(Contact).where(col(Contact.household_id) == other.id).values(household_id=keep.id)
-    )
-    await _move_sources(session, other.id, keep.id, None)
+    await households.move_contacts(other.id, keep.id)
+    await households.move_sources(other.id, keep.id, None)
     await session.flush()
     for hook in _merge_hooks:
         await hook(session, other.id, keep.id)
@@ -145,12 +140,3 @@ async def _pupils_of(
             "visible to you."
         )
     return found
-
-
-async def _move_sources(
-    session: AsyncSession, from_id: UUID, to_id: UUID, schools: set[UUID] | None
-) -> None:
-    statement = update(HouseholdSource).where(col(HouseholdSource.household_id) == from_id)
-    if schools is not None:
-        statement = statement.where(col(HouseholdSource.school_id).in_(schools))
-    await session.execute(statement.values(household_id=to_id))

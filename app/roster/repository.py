@@ -1,16 +1,24 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import Select, func
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from app.core.jobs import Job
 from app.core.lean import LeanQuery, Row, in_trust, trust_of
 from app.core.pagination import PageParams, SortKey, lean_page
 from app.core.repository import ScopedRepository, in_schools
-from app.roster.models import ClassStaff, Contact, Household, Pupil, RosterImport, SchoolClass
+from app.roster.models import (
+    ClassStaff,
+    Contact,
+    Household,
+    HouseholdSource,
+    Pupil,
+    RosterImport,
+    SchoolClass,
+)
 from app.trusts.models import School
 
 
@@ -81,11 +89,12 @@ SCHOOL_IN_TRUST = LeanQuery(
 )
 
 
-def _listing_filter(name: str, on_roll: bool | None) -> Any:
-    """The listing's clause for one filter (as PupilFilters.apply), its value a bind parameter."""
+def pupil_filter(name: str, value: Any) -> Any:
+    """The listing's clause for one filter of PupilFilters, the one place each is written.
+    `value` is the filter's value or, on the lean path, a bind parameter standing for it;
+    `on_roll` is always the value itself (IS TRUE / IS FALSE takes no parameter)."""
     if name == "on_roll":
-        return col(Pupil.on_roll).is_(on_roll)
-    value: Any = sa.bindparam(f"filter_{name}")
+        return col(Pupil.on_roll).is_(value)
     if name == "year_group":
         return col(SchoolClass.year_group) == value
     if name == "updated_since":
@@ -93,21 +102,33 @@ def _listing_filter(name: str, on_roll: bool | None) -> Any:
     return getattr(Pupil, name) == value
 
 
+def _listing(in_trust_of: Callable[[Any], Any]) -> Select[Any]:
+    """PUPIL_COLUMNS joined to the class for its year group, in one query: the listing's one
+    shape. `in_trust_of(model)` keeps each table to the trust (see PupilRepository)."""
+    statement: Select[Any] = (
+        select(*PUPIL_COLUMNS)  # type: ignore[call-overload]
+        .outerjoin(
+            SchoolClass,
+            sa.and_(col(SchoolClass.id) == col(Pupil.class_id), in_trust_of(SchoolClass)),
+        )
+        .where(in_trust_of(Pupil))
+    )
+    return statement
+
+
+def _bound_trust(model: Any) -> Any:
+    """The trust as the lean path's bind parameter."""
+    return col(model.trust_id) == sa.bindparam("trust_id")
+
+
 class PupilRepository(ScopedRepository[Pupil]):
     model, label = Pupil, "pupil"
 
     def listing(self) -> Select[Any]:
-        """Columns for lists, joined to the class for its year group, in one query. The trust is
-        written in (on both tables), so the lean path may run it without the ORM's floor."""
+        """The listing (see _listing) at the caller's schools, its trust written in on both
+        tables as well as given by the ORM's floor."""
         scope = self.principal.scope
-        statement = (
-            select(*PUPIL_COLUMNS)  # type: ignore[call-overload]
-            .outerjoin(
-                SchoolClass,
-                sa.and_(col(SchoolClass.id) == col(Pupil.class_id), in_trust(SchoolClass, scope)),
-            )
-            .where(in_trust(Pupil, scope))
-        )
+        statement = _listing(lambda model: in_trust(model, scope))
         return in_schools(statement, Pupil, scope.school_ids)
 
     async def page(
@@ -122,21 +143,16 @@ class PupilRepository(ScopedRepository[Pupil]):
         given = tuple(sorted((n, v if n == "on_roll" else None) for n, v in filters.items()))
 
         def build() -> Select[Any]:
-            statement: Select[Any] = (
-                sa.select(*PUPIL_COLUMNS)  # type: ignore[call-overload]
-                .outerjoin(
-                    SchoolClass,
-                    sa.and_(
-                        col(SchoolClass.id) == col(Pupil.class_id),
-                        col(SchoolClass.trust_id) == sa.bindparam("trust_id"),
-                    ),
-                )
-                .where(
-                    col(Pupil.trust_id) == sa.bindparam("trust_id"),
-                    col(Pupil.school_id) == sa.bindparam("school_id"),
-                )
+            # The trust and school are bind parameters: one statement serves every caller.
+            return _listing(_bound_trust).where(
+                col(Pupil.school_id) == sa.bindparam("school_id"),
+                *(
+                    pupil_filter(
+                        name, on_roll if name == "on_roll" else sa.bindparam(f"filter_{name}")
+                    )
+                    for name, on_roll in given
+                ),
             )
-            return statement.where(*(_listing_filter(name, on_roll) for name, on_roll in given))
 
         values = {f"filter_{name}": value for name, value in filters.items() if name != "on_roll"}
         values |= {"trust_id": trust_of(self.session), "school_id": school_id}
@@ -180,6 +196,28 @@ class HouseholdRepository(ScopedRepository[Household]):
         return [
             (pupil_id, class_id) for pupil_id, class_id in await self.session.execute(statement)
         ]
+
+    async def keeps_pupils_besides(self, household_id: UUID, pupil_ids: list[UUID]) -> bool:
+        """Whether the household has pupils other than these, at any school of the trust: a
+        split must not empty it, even of children the caller cannot see."""
+        found = await self.session.scalar(
+            select(col(Pupil.id)).where(
+                col(Pupil.household_id) == household_id, col(Pupil.id).not_in(pupil_ids)
+            )
+        )
+        return found is not None
+
+    async def move_contacts(self, from_id: UUID, to_id: UUID) -> None:
+        await self.session.execute(
+            update(Contact).where(col(Contact.household_id) == from_id).values(household_id=to_id)
+        )
+
+    async def move_sources(self, from_id: UUID, to_id: UUID, schools: set[UUID] | None) -> None:
+        """Each school's family id follows its pupils (every school's, with None)."""
+        statement = update(HouseholdSource).where(col(HouseholdSource.household_id) == from_id)
+        if schools is not None:
+            statement = statement.where(col(HouseholdSource.school_id).in_(schools))
+        await self.session.execute(statement.values(household_id=to_id))
 
     async def contacts(self, household_id: UUID) -> list[Contact]:
         rows = await self.session.scalars(

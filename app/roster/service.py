@@ -18,7 +18,12 @@ from app.core.principal import Principal, PrincipalKind
 from app.core.types import YearGroup
 from app.roster.exceptions import ContactsNotPermitted, FilterNotPermitted, RosterRejected
 from app.roster.models import Pupil, SendStatus
-from app.roster.repository import ClassRepository, HouseholdRepository, PupilRepository
+from app.roster.repository import (
+    ClassRepository,
+    HouseholdRepository,
+    PupilRepository,
+    pupil_filter,
+)
 from app.roster.schemas import ClassRead, ContactRead, HouseholdRead, PupilRead
 from app.roster.snapshot import RosterSnapshot
 from app.roster.sync import RosterSync, SyncReport
@@ -109,25 +114,11 @@ class PupilFilters:
         return replace(self, class_id=class_id)
 
     def given(self) -> dict[str, Any]:
-        """The filters set, by name (what `apply` would add a clause for)."""
+        """The filters set, by name: each adds its clause (repository.pupil_filter)."""
         return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
     def apply(self, statement: Select[Any]) -> Select[Any]:
-        from app.roster.models import SchoolClass
-
-        if self.year_group is not None:
-            statement = statement.where(col(SchoolClass.year_group) == self.year_group)
-        if self.class_id is not None:
-            statement = statement.where(col(Pupil.class_id) == self.class_id)
-        if self.on_roll is not None:
-            statement = statement.where(col(Pupil.on_roll).is_(self.on_roll))
-        if self.updated_since is not None:
-            statement = statement.where(col(Pupil.updated_at) >= self.updated_since)
-        for name in (*PREPARATION_FLAGS, *SENSITIVE_FLAGS):
-            value = getattr(self, name, None)
-            if value is not None:
-                statement = statement.where(getattr(Pupil, name) == value)
-        return statement
+        return statement.where(*(pupil_filter(n, v) for n, v in self.given().items()))
 
 
 class FieldPolicy:

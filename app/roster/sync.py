@@ -462,7 +462,7 @@ class RosterSync:
         found: dict[UUID, dict[str, Any]] = {}
         for chunk_column, values in ((Household.id, list(ids)), (Household.match_key, list(keys))):
             for chunk in _chunks(values, 1000):
-                # The trust floor already applies; this holds even under a system scope.
+                # tenancy: the trust floor applies, and the trust is named even for a system scope
                 rows = await self.session.execute(
                     select(*columns).where(
                         col(chunk_column).in_(chunk),
@@ -483,6 +483,7 @@ class RosterSync:
         ]
         for chunk in _chunks(household_ids, 1000):
             rows = await self.session.execute(
+                # tenancy: the trust floor applies, and the trust is named even for a system scope
                 select(*columns).where(
                     col(Contact.household_id).in_(chunk),
                     col(Contact.trust_id) == self.school.trust_id,
@@ -640,6 +641,7 @@ class RosterSync:
             row["mis_id"]: dict(row)
             for row in (
                 await self.session.execute(
+                    # tenancy: this school's rows, under the trust floor
                     select(*columns).where(col(Pupil.school_id) == self.school.id)
                 )
             ).mappings()
@@ -763,15 +765,21 @@ class RosterSync:
             "contact": Contact.__table__,  # type: ignore[attr-defined]
             "pupil": Pupil.__table__,  # type: ignore[attr-defined]
         }
+        trust_id = self.school.trust_id
         if self.plan.class_staff_replaced:
             table = tables["class_staff"]
             await self.session.execute(
-                table.delete().where(table.c.class_id.in_(self.plan.class_staff_replaced))
+                table.delete().where(
+                    table.c.trust_id == trust_id,
+                    table.c.class_id.in_(self.plan.class_staff_replaced),
+                )
             )
         if self.plan.contacts_removed:
             table = tables["contact"]
             for chunk in _chunks(self.plan.contacts_removed, 1000):
-                await self.session.execute(table.delete().where(table.c.id.in_(chunk)))
+                await self.session.execute(
+                    table.delete().where(table.c.trust_id == trust_id, table.c.id.in_(chunk))
+                )
         # Parents before children, so foreign keys hold at every statement.
         for name in (
             "school_class",
@@ -790,7 +798,7 @@ class RosterSync:
     async def _update(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Family ids are matched by the school's own: another school may use the same ones.
         also = table.c.school_id == self.school.id if table.name == "household_source" else None
-        await update_rows(self.session, table, rows, also=also)
+        await update_rows(self.session, table, rows, trust_id=self.school.trust_id, also=also)
 
 
 def _fields(row: BaseModel, names: Sequence[str]) -> dict[str, Any]:

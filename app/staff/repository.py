@@ -171,6 +171,7 @@ _grant_table = RoleGrant.__table__  # type: ignore[attr-defined]
 # Every request's first query: the token's sign-in session and account, still live, with the
 # member's grants, in one round trip. It runs before anyone is known, so it has no trust.
 CALLER = LeanQuery(
+    # tenancy-exempt: the token's sign-in session, read before the caller (so the trust) is known
     sa.select(_staff_table.c.trust_id, _grant_table.c.role, _grant_table.c.school_id)
     .select_from(_session_table)
     .join(_staff_table, _staff_table.c.id == _session_table.c.staff_id)
@@ -223,27 +224,11 @@ class SignInRepository:
                 )
             ).one_or_none()
 
-    async def live_session(self, session_id: UUID, staff_id: UUID) -> StaffMember | None:
-        """The staff member behind an access token, if its session and account are still live."""
-        with scoped(self.session, system_scope("authenticate a bearer token")):
-            return (
-                await self.session.scalars(
-                    select(StaffMember)
-                    .join(AuthSession, AuthSession.staff_id == StaffMember.id)  # type: ignore[arg-type]
-                    .where(
-                        AuthSession.id == session_id,
-                        AuthSession.staff_id == staff_id,
-                        AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                        StaffMember.is_active.is_(True),  # type: ignore[attr-defined]
-                    )
-                )
-            ).one_or_none()
-
     async def caller(
         self, session_id: UUID, staff_id: UUID
     ) -> tuple[UUID | None, list[tuple[Role, UUID | None]]] | None:
-        """The trust and grants of the member behind an access token, if its session and
-        account are still live; None otherwise."""
+        """The trust and grants of the member behind an access token (or a refresh token), if
+        its session and account are still live; None otherwise. The one test of a live session."""
         rows = await CALLER.all(self.session, session_id=session_id, staff_id=staff_id)
         if not rows:
             return None

@@ -237,7 +237,7 @@ async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenPair:
         raise InvalidGrant("The refresh token was already used; sign in again.")
     if auth_session.revoked_at is not None or token.expires_at <= utcnow():
         raise InvalidGrant("The refresh token has expired or its session has ended; sign in again.")
-    if await repository.live_session(auth_session.id, auth_session.staff_id) is None:
+    if await repository.caller(auth_session.id, auth_session.staff_id) is None:
         raise InvalidGrant("The account is no longer active.")
     return await _tokens(session, auth_session.staff_id, auth_session.id)
 

@@ -1,7 +1,6 @@
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
 from app.core.bulk import insert_rows
-from app.core.lean import LeanQuery, Row, trust_of
+from app.core.lean import LeanQuery, trust_of
 from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
 from app.core.types import utcnow
@@ -23,6 +22,26 @@ from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitR
 _visit = Visit.__table__  # type: ignore[attr-defined]
 _adult = VisitAdult.__table__  # type: ignore[attr-defined]
 _pupil = VisitPupil.__table__  # type: ignore[attr-defined]
+
+
+class VisitRow(NamedTuple):
+    """ONE_VISIT's row: the visit, one of its adults and one of its children (None for none)."""
+
+    id: UUID
+    school_id: UUID
+    programme_id: UUID
+    household_id: UUID
+    slot_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    status: str
+    locked: bool
+    version: int
+    staff_id: UUID | None
+    role: str | None
+    pupil_id: UUID | None
+
 
 # One visit with its adults and children in one round trip: a row per (adult, child) pair, a
 # handful at most. Each table keeps to the caller's trust; schools are checked on the row.
@@ -60,12 +79,15 @@ ONE_VISIT = LeanQuery(
 class VisitRepository(ScopedRepository[Visit]):
     model, label = Visit, "visit"
 
-    async def one_described(self, visit_id: UUID) -> Sequence[Row]:
+    async def one_described(self, visit_id: UUID) -> list[VisitRow]:
         """The visit's rows (see ONE_VISIT), empty when it is missing or outside the caller's
         trust or schools: a hot read, on the lean path."""
-        rows = await ONE_VISIT.all(self.session, visit_id=visit_id, trust_id=trust_of(self.session))
+        found = await ONE_VISIT.all(
+            self.session, visit_id=visit_id, trust_id=trust_of(self.session)
+        )
+        rows = [VisitRow(**row) for row in found]
         schools = self.principal.scope.school_ids
-        if rows and schools is not None and rows[0]["school_id"] not in schools:
+        if rows and schools is not None and rows[0].school_id not in schools:
             return []
         return rows
 

@@ -11,7 +11,7 @@ from app.core.principal import Principal
 from app.programmes.repository import ProgrammeRepository
 from app.roster.households import on_household_merge
 from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
-from app.visits.repository import VisitRepository, follow_merge
+from app.visits.repository import VisitRepository, VisitRow, follow_merge
 from app.visits.schemas import VisitAdultRead, VisitChangeRead, VisitRead
 
 
@@ -57,30 +57,16 @@ async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRea
     if not rows:
         raise repository.not_found(visit_id)
     first = rows[0]
-    who.ensure(Permission.VISITS_READ, first["school_id"])
-    adults = {(r["staff_id"], r["role"]): None for r in rows if r["staff_id"] is not None}
-    if not await repository.needs_to_know(visit_id, first["school_id"], {s for s, _ in adults}):
+    who.ensure(Permission.VISITS_READ, first.school_id)
+    adults = {
+        (r.staff_id, VisitRole(r.role)): None
+        for r in rows
+        if r.staff_id is not None and r.role is not None
+    }
+    if not await repository.needs_to_know(visit_id, first.school_id, {s for s, _ in adults}):
         raise repository.not_found(visit_id)
-    pupils = {r["pupil_id"]: None for r in rows if r["pupil_id"] is not None}
-    # Built from rows the database has already constrained: constructed, not re-validated.
-    return VisitRead.model_construct(
-        id=first["id"],
-        programme_id=first["programme_id"],
-        household_id=first["household_id"],
-        pupil_ids=list(pupils),
-        slot_id=first["slot_id"],
-        starts_at=first["starts_at"],
-        ends_at=first["ends_at"],
-        local_start=local_time(first["starts_at"]).strftime("%H:%M"),
-        location=VisitLocation(first["location"]),
-        status=VisitStatus(first["status"]),
-        locked=first["locked"],
-        adults=[
-            VisitAdultRead.model_construct(staff_id=staff_id, role=VisitRole(role))
-            for staff_id, role in adults
-        ],
-        version=first["version"],
-    )
+    pupils = {r.pupil_id: None for r in rows if r.pupil_id is not None}
+    return visit_read(first, list(pupils), list(adults))
 
 
 async def describe_one(repository: VisitRepository, visit: Visit) -> VisitRead:
@@ -90,14 +76,27 @@ async def describe_one(repository: VisitRepository, visit: Visit) -> VisitRead:
 async def _describe(repository: VisitRepository, visits: list[Visit]) -> list[VisitRead]:
     ids = [v.id for v in visits]
     adults, pupils = await repository.adults(ids), await repository.pupils(ids)
-    return [
-        VisitRead.model_validate(
-            v,
-            update={
-                "pupil_ids": pupils[v.id],
-                "local_start": local_time(v.starts_at).strftime("%H:%M"),
-                "adults": [VisitAdultRead(staff_id=s, role=r) for s, r in adults[v.id]],
-            },
-        )
-        for v in visits
-    ]
+    return [visit_read(v, pupils[v.id], adults[v.id]) for v in visits]
+
+
+def visit_read(
+    visit: Visit | VisitRow, pupil_ids: list[UUID], adults: list[tuple[UUID, VisitRole]]
+) -> VisitRead:
+    """The one way a VisitRead is built: a visit's own columns (a loaded Visit, or ONE_VISIT's
+    row), its children and its adults. Built from rows the database has already constrained:
+    constructed, not validated again."""
+    return VisitRead.model_construct(
+        id=visit.id,
+        programme_id=visit.programme_id,
+        household_id=visit.household_id,
+        pupil_ids=pupil_ids,
+        slot_id=visit.slot_id,
+        starts_at=visit.starts_at,
+        ends_at=visit.ends_at,
+        local_start=local_time(visit.starts_at).strftime("%H:%M"),
+        location=VisitLocation(visit.location),
+        status=VisitStatus(visit.status),
+        locked=visit.locked,
+        adults=[VisitAdultRead.model_construct(staff_id=s, role=r) for s, r in adults],
+        version=visit.version,
+    )
