@@ -144,6 +144,10 @@ async def set_address(
             extra={"errors": [{"pointer": f"#/{missing}", "detail": "required"}]},
         )
     changes["match_key"] = address_key(line1, postcode)
+    moved = changes["match_key"] != household.match_key
+    if moved and not {"latitude", "longitude"} & body.model_fields_set:
+        # The coordinates held were of the old home; travel falls back to the postcode.
+        changes |= {"latitude": None, "longitude": None}
     await save_versioned(session, household, changes, if_match)
     await audit.record(
         session,

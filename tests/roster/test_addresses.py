@@ -156,3 +156,37 @@ async def test_a_snapshot_household_with_half_an_address_is_rejected(
     assert synced.status_code == 200, synced.text
     pointers = {r["pointer"] for r in synced.json()["rejected"]}
     assert "#/households/1/address_line1" in pointers
+
+
+async def test_a_patch_that_moves_the_home_drops_the_old_homes_coordinates(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await load_roster(world, small_snapshot(world))
+    office = await bearer(world.login(Role.OFFICE))
+    home = await household_of("P-1")
+    assert home.latitude is not None
+    url = f"/api/v1/households/{home.id}"
+
+    async def patch(body: dict[str, Any]) -> httpx.Response:
+        etag = (await client.get(url, headers=office)).headers["ETag"]
+        answer = await client.patch(url, json=body, headers=office | {"If-Match": etag})
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    # The same home, written differently: its coordinates stay.
+    same = await patch({"address_line1": home.address_line1.upper(), "postcode": home.postcode})
+    assert same.json()["latitude"] == home.latitude
+    # A new home without coordinates: travel falls back to its postcode, not the old home's point.
+    moved = await patch({"address_line1": "9 New Road", "postcode": "ME4 4QU"})
+    assert moved.json()["latitude"] is None
+    assert moved.json()["longitude"] is None
+    # A new home with its coordinates keeps them.
+    placed = await patch(
+        {
+            "address_line1": "1 Dock Road",
+            "postcode": "ME4 4TZ",
+            "latitude": 51.39,
+            "longitude": 0.53,
+        }
+    )
+    assert (placed.json()["latitude"], placed.json()["longitude"]) == (51.39, 0.53)
