@@ -165,6 +165,7 @@ async def test_a_patch_that_moves_the_home_drops_the_old_homes_coordinates(
     office = await bearer(world.login(Role.OFFICE))
     home = await household_of("P-1")
     assert home.latitude is not None
+    assert home.address_line1 is not None
     url = f"/api/v1/households/{home.id}"
 
     async def patch(body: dict[str, Any]) -> httpx.Response:
