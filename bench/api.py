@@ -173,8 +173,9 @@ def run_worker() -> None:
     from app.core.jobs import run_pending
 
     async def work() -> int:
-        import app.api  # noqa: F401  - registers the job handlers
+        from app.registry import wire
 
+        wire()
         db.use_database(None)
         try:
             return await run_pending()

@@ -22,7 +22,7 @@ from app.core.bulk import upsert_row
 from app.core.types import utcnow
 from app.programmes.grid import local_time
 from app.programmes.models import ProgrammeStatus, VisitProgramme
-from app.roster.households import move_programme_rows, on_household_merge
+from app.roster.households import move_programme_rows
 
 MIDDAY = time(12, 0)
 STAFF_MAY_ENTER = frozenset({ProgrammeStatus.COLLECTING, ProgrammeStatus.SCHEDULING})
@@ -91,8 +91,7 @@ class SlotTimes:
     ends_at: datetime
 
 
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
     await move_programme_rows(session, HouseholdAnswer, from_id, to_id)
 
 

@@ -28,15 +28,13 @@ from app.programmes.exceptions import TransitionRefused
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope
-from app.roster.households import on_household_merge
 
 # Long enough to cover July's answers, September's visits and the feedback survey after them.
 LIFETIME = timedelta(days=120)
 INVITING = frozenset({ProgrammeStatus.DRAFT, ProgrammeStatus.COLLECTING})
 
 
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
     await InvitationRepository(session).follow_merge(from_id, to_id)
 
 
