@@ -110,10 +110,12 @@ async def seed(seed_number: int) -> dict[str, Any]:
 
 
 def login_of(summary: dict[str, Any], role: str, school_id: str) -> str:
-    return next(
-        lg["email"]
-        for lg in summary["logins"]
-        if lg["role"] == role and lg["school_id"] == school_id
+    return str(
+        next(
+            lg["email"]
+            for lg in summary["logins"]
+            if lg["role"] == role and lg["school_id"] == school_id
+        )
     )
 
 
@@ -702,7 +704,7 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
 
 
 async def admin(url: str, statement: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
     connection = await asyncpg.connect(url)
     try:

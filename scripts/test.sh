@@ -4,9 +4,9 @@
 #
 #   1. install      pip install -e '.[test]' into .venv, and Debian's Chromium if it is missing
 #                   (tests/core/test_docs.py renders the API explorer in it)
-#   2. ruff check   app tests
-#   3. ruff format  --check app tests
-#   4. mypy         app tests (strict; config in pyproject.toml)
+#   2. ruff check   app tests bench
+#   3. ruff format  --check app tests bench
+#   4. mypy         app tests bench (strict; config in pyproject.toml)
 #   5. PostgreSQL   a throw-away database (the local cluster is started if it is down)
 #   6. pytest       on PostgreSQL, and on SQLite (a temporary file) beside it, one per core
 #   7. (SQLite's output, printed once both runs have finished)
@@ -117,12 +117,12 @@ if [[ "${THRESHOLD_SKIP_LINT:-}" == "1" ]]; then
     done
     warn "lint and type checks were skipped (THRESHOLD_SKIP_LINT=1)"
 else
-    banner "ruff check app tests"
-    "$VENV_BIN/ruff" check app tests
-    banner "ruff format --check app tests"
-    "$VENV_BIN/ruff" format --check app tests
-    banner "mypy app tests"
-    "$VENV_BIN/mypy" app tests
+    banner "ruff check app tests bench"
+    "$VENV_BIN/ruff" check app tests bench
+    banner "ruff format --check app tests bench"
+    "$VENV_BIN/ruff" format --check app tests bench
+    banner "mypy app tests bench"
+    "$VENV_BIN/mypy" app tests bench
 fi
 
 # ---------------------------------------------------------------------------------------------
