@@ -92,8 +92,10 @@ def worker() -> None:
 
     require_database()
 
-    import app.api  # noqa: F401  - registers every job handler
     from app.core.jobs import work_forever
+    from app.registry import wire
+
+    wire()  # the job handlers, named in app/registry.py; the API is not imported
 
     async def run() -> None:
         stop = asyncio.Event()

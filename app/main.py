@@ -22,6 +22,7 @@ from app.core.security import prepare_password_checks
 from app.core.settings import Settings, get_settings
 from app.core.storable import refuse_unstorable_input
 from app.docs import install_docs
+from app.registry import wire
 
 DESCRIPTION = """
 Threshold is the system of record and integration API for universal home-visit programmes in
@@ -249,6 +250,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    wire()
     app = FastAPI(
         title="Threshold",
         version="1.0.0",

@@ -110,10 +110,12 @@ async def seed(seed_number: int) -> dict[str, Any]:
 
 
 def login_of(summary: dict[str, Any], role: str, school_id: str) -> str:
-    return next(
-        lg["email"]
-        for lg in summary["logins"]
-        if lg["role"] == role and lg["school_id"] == school_id
+    return str(
+        next(
+            lg["email"]
+            for lg in summary["logins"]
+            if lg["role"] == role and lg["school_id"] == school_id
+        )
     )
 
 
@@ -173,8 +175,9 @@ def run_worker() -> None:
     from app.core.jobs import run_pending
 
     async def work() -> int:
-        import app.api  # noqa: F401  - registers the job handlers
+        from app.registry import wire
 
+        wire()
         db.use_database(None)
         try:
             return await run_pending()
@@ -703,7 +706,7 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
 
 
 async def admin(url: str, statement: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
     connection = await asyncpg.connect(url)
     try:

@@ -559,7 +559,6 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
     """School 1's programme taken to scheduling, and one schedule run solved in this process."""
     from sqlmodel import col, select
 
-    import app.api  # noqa: F401  - registers the job handlers
     from app.core.db import open_session
     from app.core.jobs import run_pending
     from app.core.permissions import Role
@@ -567,9 +566,12 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
     from app.programmes import teams, transitions
     from app.programmes.models import ProgrammeStatus, Slot
     from app.programmes.schemas import SecondAdultsWrite
+    from app.registry import wire
     from app.scheduling import service as scheduling
     from app.scheduling.schemas import ScheduleRunCreate
     from app.visits.models import Visit, VisitAdult
+
+    wire()  # the transition hooks and the schedule run's job handler
 
     programme = await _open_programme(world, 1, SCHEDULING, seed)
     who = _admin_of(world, 1)

@@ -31,7 +31,7 @@ def parse() -> argparse.Namespace:
 
 
 async def admin(url: str, statement: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
     connection = await asyncpg.connect(url)
     try:

@@ -30,9 +30,12 @@ from app.core.permissions import Role  # noqa: E402
 from app.core.settings import get_settings  # noqa: E402
 from app.core.tenancy import system_scope  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.registry import wire  # noqa: E402
 from app.synthetic.generator import Generator, Login, World, insert_world  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+# Tests that call services and run jobs without creating an app need the hooks and handlers too.
+wire()
 
 
 def _reset_postgres_schema() -> None:

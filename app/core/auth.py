@@ -33,8 +33,16 @@ _loaders: dict[PrincipalKind, PrincipalLoader] = {}
 
 
 def register_principal_loader(kind: PrincipalKind, loader: PrincipalLoader) -> None:
-    """Each principal kind's domain says how to load it from verified token claims."""
-    _loaders[kind] = loader
+    """Each principal kind's domain says how to load it from verified token claims (wired by
+    app/registry.py). Only a registered kind's audience is accepted; a second loader for a kind
+    is refused."""
+    if _loaders.setdefault(kind, loader) is not loader:
+        raise ValueError(f"principals of kind {kind} already have a loader")
+
+
+def principal_loaders() -> dict[PrincipalKind, PrincipalLoader]:
+    """The registered loaders by principal kind (a copy)."""
+    return dict(_loaders)
 
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)

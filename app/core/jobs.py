@@ -10,8 +10,9 @@ The workers are shared by every trust, so no school or trust may fill the queue 
 (429), and a job whose `exclusive_key` is already queued or running (409). `claim` serves trusts
 in turn rather than first come, first served: see `_fairest`.
 
-Handlers register by kind with `@handler("roster.import")`; the payload is JSON. A job belongs to a
-trust (and often a school), and its handler's session is scoped to exactly those.
+Each kind of job has one handler, registered with `register_handler` by app/registry.py (the one
+place every area's handlers are named, for the API and the worker alike); the payload is JSON. A
+job belongs to a trust (and often a school), and its handler's session is scoped to exactly those.
 """
 
 import asyncio
@@ -132,12 +133,16 @@ Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
 _HANDLERS: dict[str, Handler] = {}
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _HANDLERS[kind] = fn
-        return fn
+def register_handler(kind: str, run: Handler) -> None:
+    """Name the handler of one kind of job. Registering the same one again changes nothing; a
+    second handler for a kind is a wiring mistake, refused rather than silently replacing."""
+    if _HANDLERS.setdefault(kind, run) is not run:
+        raise ValueError(f"jobs of kind {kind} already have a handler")
 
-    return register
+
+def handlers() -> dict[str, Handler]:
+    """The registered handlers by kind (a copy)."""
+    return dict(_HANDLERS)
 
 
 async def enqueue(

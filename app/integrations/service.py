@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, ratelimit
-from app.core.auth import AUDIENCES, register_principal_loader
+from app.core.auth import AUDIENCES
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import INTEGRATION_SCOPES, Permission
 from app.core.principal import Principal, PrincipalKind
@@ -215,6 +215,3 @@ async def load_integration_principal(
         _extra_permissions=permissions,
         schools=schools,
     )
-
-
-register_principal_loader(PrincipalKind.INTEGRATION, load_integration_principal)

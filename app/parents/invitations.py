@@ -28,15 +28,14 @@ from app.programmes.exceptions import TransitionRefused
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope
-from app.roster.households import move_programme_rows, on_household_merge
+from app.roster.households import move_programme_rows
 
 # Long enough to cover July's answers, September's visits and the feedback survey after them.
 LIFETIME = timedelta(days=120)
 INVITING = frozenset({ProgrammeStatus.DRAFT, ProgrammeStatus.COLLECTING})
 
 
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
     """A merged family's answers and invitation codes follow it to the household kept: the
     parents' side of a programme-household pair, moved in one place."""
     await move_programme_rows(session, HouseholdAnswer, from_id, to_id)

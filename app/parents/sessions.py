@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, ratelimit
-from app.core.auth import AUDIENCES, register_principal_loader
+from app.core.auth import AUDIENCES
 from app.core.db import open_session
 from app.core.errors import BadRequest
 from app.core.permissions import Permission
@@ -175,6 +175,3 @@ async def load_parent_principal(session: AsyncSession, claims: dict[str, Any]) -
     return _parent(
         invitation_id, held.trust_id, held.school_id, held.household_id, held.programme_id
     )
-
-
-register_principal_loader(PrincipalKind.PARENT, load_parent_principal)

@@ -32,7 +32,7 @@ from app.programmes.schemas import (
     SlotRead,
     check_coherent,
 )
-from app.roster.households import move_programme_rows, on_household_merge
+from app.roster.households import move_programme_rows
 from app.roster.repository import HouseholdRepository
 from app.trusts.models import Trust
 from app.trusts.repository import SchoolRepository
@@ -275,8 +275,7 @@ async def list_slots(
     return items, cursor
 
 
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
+async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
     await move_programme_rows(session, HouseholdExemption, from_id, to_id)
 
 

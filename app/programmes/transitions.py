@@ -40,17 +40,21 @@ class TransitionContext:
 
 
 # Areas that act when a programme reaches a status (scheduling checks and confirms its visits
-# on publish) register here, so programmes need not know them. A hook may refuse by raising.
+# on publish) are registered here by app/registry.py, so programmes need not know them. Hooks
+# run in the order registered, before the status is saved; a hook may refuse by raising.
 TransitionHook = Callable[[AsyncSession, VisitProgramme, TransitionContext], Awaitable[None]]
 _transition_hooks: dict[ProgrammeStatus, list[TransitionHook]] = defaultdict(list)
 
 
-def on_transition(status: ProgrammeStatus) -> Callable[[TransitionHook], TransitionHook]:
-    def register(hook: TransitionHook) -> TransitionHook:
+def register_transition_hook(status: ProgrammeStatus, hook: TransitionHook) -> None:
+    """Add a hook for reaching `status` once; registering it again changes nothing."""
+    if hook not in _transition_hooks[status]:
         _transition_hooks[status].append(hook)
-        return hook
 
-    return register
+
+def transition_hooks() -> dict[ProgrammeStatus, tuple[TransitionHook, ...]]:
+    """Every status that has hooks, with them in order."""
+    return {status: tuple(hooks) for status, hooks in _transition_hooks.items() if hooks}
 
 
 async def change_status(

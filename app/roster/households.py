@@ -24,15 +24,21 @@ class PupilsNotInHousehold(Unprocessable):
     type, title = "pupils-not-in-household", "Pupils not in this household"
 
 
-# Areas that keep rows about a household (answers, invitations, exemptions) say here how those
-# rows follow a merge, so the roster need not know about them.
+# Areas that keep rows about a household (answers, invitations, exemptions, visits) say how
+# those rows follow a merge, so the roster need not know about them: app/registry.py registers
+# each area's hook here, and they run in the order registered, inside the merge's transaction.
 MergeHook = Callable[[AsyncSession, UUID, UUID], Awaitable[None]]
 _merge_hooks: list[MergeHook] = []
 
 
-def on_household_merge(hook: MergeHook) -> MergeHook:
-    _merge_hooks.append(hook)
-    return hook
+def register_merge_hook(hook: MergeHook) -> None:
+    """Add a hook once; registering it again changes nothing."""
+    if hook not in _merge_hooks:
+        _merge_hooks.append(hook)
+
+
+def merge_hooks() -> tuple[MergeHook, ...]:
+    return tuple(_merge_hooks)
 
 
 async def move_programme_rows(

@@ -196,7 +196,6 @@ def _read(upload: RosterImport, job: Job) -> RosterImportRead:
     )
 
 
-@jobs.handler(JOB_KIND)
 async def run_import(context: JobContext) -> dict[str, Any]:
     async with open_session(context.scope) as session:
         upload = await RosterImportRepository.for_job(session, UUID(context.payload["import_id"]))

@@ -23,7 +23,7 @@ from app.programmes.exceptions import ScheduleIncomplete, ScheduleMissing
 from app.programmes.households import family_labels
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
-from app.programmes.transitions import TransitionContext, on_transition
+from app.programmes.transitions import TransitionContext
 from app.scheduling import instance
 from app.scheduling.capacity import class_capacities
 from app.scheduling.exceptions import NotScheduling, RunUnderWay
@@ -172,7 +172,6 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
     )
 
 
-@jobs.handler(JOB_KIND)
 async def run_schedule(context: JobContext) -> dict[str, Any]:
     async with open_session(context.scope) as session:
         repository = SchedulingRepository(session)
@@ -335,8 +334,7 @@ def root_causes(loaded: problem.Instance) -> list[dict[str, Any]]:
     ]
 
 
-@on_transition(ProgrammeStatus.SCHEDULING)
-async def _reopen(
+async def refuse_reopening_mid_run(
     session: AsyncSession, programme: VisitProgramme, context: TransitionContext
 ) -> None:
     """A run writes visits as the status it started under; reopening waits for it."""
@@ -344,8 +342,7 @@ async def _reopen(
         raise RunUnderWay("A schedule run is still going; reopen once it has finished.")
 
 
-@on_transition(ProgrammeStatus.PUBLISHED)
-async def _publish(
+async def publish_schedule(
     session: AsyncSession, programme: VisitProgramme, context: TransitionContext
 ) -> None:
     """Publishing needs a schedule that reaches every family the programme visits, or SLT's

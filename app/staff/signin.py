@@ -24,7 +24,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, ratelimit
-from app.core.auth import AUDIENCES, register_principal_loader
+from app.core.auth import AUDIENCES
 from app.core.db import open_session
 from app.core.principal import Grant, Principal, PrincipalKind
 from app.core.security import (
@@ -382,6 +382,3 @@ async def load_staff_principal(session: AsyncSession, claims: dict[str, Any]) ->
         tuple(Grant(role, school_id) for role, school_id in grants),
         session_id,
     )
-
-
-register_principal_loader(PrincipalKind.STAFF, load_staff_principal)

@@ -9,15 +9,9 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.repository import ProgrammeRepository
-from app.roster.households import on_household_merge
 from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
-from app.visits.repository import VisitRepository, VisitRow, follow_merge
+from app.visits.repository import VisitRepository, VisitRow
 from app.visits.schemas import VisitAdultRead, VisitChangeRead, VisitRead
-
-
-@on_household_merge
-async def _follow_merge(session: AsyncSession, from_id: UUID, to_id: UUID) -> None:
-    await follow_merge(session, from_id, to_id)
 
 
 async def list_for_programme(

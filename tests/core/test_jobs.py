@@ -22,21 +22,25 @@ from tests.conftest import all_rows
 RAN: list[str] = []
 
 
-@jobs.handler("test.echo")
 async def _echo(context: JobContext) -> dict[str, Any]:
     RAN.append(context.payload["name"])
     await context.progress(1, 1)
     return {"echo": context.payload["name"]}
 
 
-@jobs.handler("test.refuse")
 async def _refuse(context: JobContext) -> dict[str, Any]:
     raise JobFailed("the file is not a roster", result={"why": "test"})
 
 
-@jobs.handler("test.crash")
 async def _crash(context: JobContext) -> dict[str, Any]:
     raise RuntimeError("boom")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_handlers() -> None:
+    """The kinds these tests run, registered as app/registry.py registers the app's own."""
+    for kind, run in {"test.echo": _echo, "test.refuse": _refuse, "test.crash": _crash}.items():
+        jobs.register_handler(kind, run)
 
 
 async def _enqueue(

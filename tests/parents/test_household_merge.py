@@ -49,10 +49,9 @@ async def test_the_answer_and_the_code_follow_a_merge(
 
 
 def test_the_parents_side_follows_a_merge_in_one_hook() -> None:
-    import app.api  # noqa: F401 - registers every hook, as the app does
-    from app.roster import households
+    from app.registry import MERGE_HOOKS
 
-    names = [f"{h.__module__}.{h.__name__}" for h in households._merge_hooks]
+    names = [f"{h.__module__}.{h.__name__}" for h in MERGE_HOOKS]
     assert [n for n in names if n.startswith("app.parents.")] == [
-        "app.parents.invitations._follow_merge"
+        "app.parents.invitations.follow_household_merge"
     ]

@@ -1,0 +1,61 @@
+"""Every registry the areas fill, named in one place.
+
+Four seams let an area act on another's events without the other importing it: background job
+handlers (app/core/jobs.py), the principal loaders that turn a verified token into a caller
+(app/core/auth.py), the hooks that move an area's rows when two households merge
+(app/roster/households.py) and the hooks that run when a programme reaches a status
+(app/programmes/transitions.py). Nothing registers itself by being imported: `wire()` fills each
+registry with exactly what is listed here. It is called by `create_app` and by `threshold worker`,
+so the worker finds every job handler without importing the API, and tests/test_registry.py
+asserts what each registry holds.
+
+This module sits above every area (it imports them all); no area imports it.
+"""
+
+from app.core import auth, jobs
+from app.core.principal import PrincipalKind
+from app.integrations import service as integrations
+from app.parents import invitations, sessions
+from app.programmes import service as programmes
+from app.programmes import transitions
+from app.programmes.models import ProgrammeStatus
+from app.roster import households, imports
+from app.scheduling import service as scheduling
+from app.staff import signin
+from app.visits import repository as visits
+
+JOB_HANDLERS: dict[str, jobs.Handler] = {
+    imports.JOB_KIND: imports.run_import,
+    scheduling.JOB_KIND: scheduling.run_schedule,
+}
+
+PRINCIPAL_LOADERS: dict[PrincipalKind, auth.PrincipalLoader] = {
+    PrincipalKind.STAFF: signin.load_staff_principal,
+    PrincipalKind.PARENT: sessions.load_parent_principal,
+    PrincipalKind.INTEGRATION: integrations.load_integration_principal,
+}
+
+# Run in this order inside the merge's transaction. Each moves only its own area's rows.
+MERGE_HOOKS: tuple[households.MergeHook, ...] = (
+    programmes.follow_household_merge,
+    invitations.follow_household_merge,
+    visits.follow_merge,
+)
+
+TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] = {
+    ProgrammeStatus.SCHEDULING: (scheduling.refuse_reopening_mid_run,),
+    ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule,),
+}
+
+
+def wire() -> None:
+    """Fill every registry. Safe to call again (each app the tests create calls it)."""
+    for kind, run in JOB_HANDLERS.items():
+        jobs.register_handler(kind, run)
+    for principal_kind, loader in PRINCIPAL_LOADERS.items():
+        auth.register_principal_loader(principal_kind, loader)
+    for hook in MERGE_HOOKS:
+        households.register_merge_hook(hook)
+    for status, hooks in TRANSITION_HOOKS.items():
+        for transition_hook in hooks:
+            transitions.register_transition_hook(status, transition_hook)
