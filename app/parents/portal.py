@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.availability import answers, repository
 from app.availability.exceptions import WindowClosed
 from app.availability.schemas import AnswerRead, AnswerWrite
+from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
 from app.parents.repository import answer_target
@@ -30,13 +31,6 @@ from app.trusts.models import School
 from app.trusts.repository import SchoolRepository
 
 
-async def _programme(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    repository = ProgrammeRepository(session, who)
-    if programme_id != who.programme_id:
-        raise repository.not_found(programme_id)
-    return await repository.get(programme_id)
-
-
 async def _own_household(session: AsyncSession, who: Principal, household_id: UUID) -> None:
     repository = HouseholdRepository(session, who)
     if household_id != who.household_id:
@@ -51,7 +45,8 @@ async def _school(session: AsyncSession, who: Principal, programme: VisitProgram
 async def whoami(session: AsyncSession, who: Principal) -> ParentWhoAmI:
     assert who.programme_id is not None
     assert who.household_id is not None
-    programme = await _programme(session, who, who.programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(who.programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     return ParentWhoAmI(
         programme_id=programme.id,
@@ -64,7 +59,8 @@ async def whoami(session: AsyncSession, who: Principal) -> ParentWhoAmI:
 async def programme_view(
     session: AsyncSession, who: Principal, programme_id: UUID
 ) -> PortalProgramme:
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     by_day: dict[date, list[PortalSlot]] = defaultdict(list)
     for slot in await repository.slots_of(session, programme.id):
@@ -98,7 +94,8 @@ async def household_view(
 ) -> PortalHousehold:
     await _own_household(session, who, household_id)
     assert who.programme_id is not None
-    programme = await _programme(session, who, who.programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(who.programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     children = await repository.children_in_scope(session, programme, [household_id])
     return PortalHousehold(
@@ -114,7 +111,8 @@ async def household_view(
 async def read_answer(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> AnswerRead:
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PARENT_PORTAL)
     await _own_household(session, who, household_id)
     return await answers.read(session, programme, household_id)
 

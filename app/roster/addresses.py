@@ -34,8 +34,9 @@ from app.trusts.repository import SchoolRepository
 async def address_needed(
     session: AsyncSession, who: Principal, school_id: UUID, page: PageParams
 ) -> tuple[list[AddressNeededRead], str | None]:
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.ROSTER_CONTACTS, school.id)
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.ROSTER_CONTACTS
+    )
     # tenancy: the school came through its repository and the caller may see its addresses
     homes = select(Pupil.household_id).where(
         col(Pupil.school_id) == school.id, col(Pupil.on_roll).is_(True)
@@ -113,7 +114,8 @@ async def set_address(
     body: HouseholdAddress,
     if_match: str | None,
 ) -> Household:
-    household = await HouseholdRepository(session, who).get_for_update(household_id)
+    households = HouseholdRepository(session, who)
+    household = await households.get_for_update(household_id)
     schools = set(
         await session.scalars(
             # Every school of the household; the caller's permission is checked at each in scope.
@@ -126,8 +128,7 @@ async def set_address(
     for school_id in in_scope or [None]:
         # The office and SLT chase families for the data they lack: FAMILIES_CHASE, not
         # ROSTER_WRITE (the MIS feed's permission, which the office does not hold).
-        who.ensure(Permission.FAMILIES_CHASE, school_id)
-        who.ensure(Permission.ROSTER_CONTACTS, school_id)
+        households.permit_at(school_id, Permission.FAMILIES_CHASE, Permission.ROSTER_CONTACTS)
     changes: dict[str, Any] = body.changes()
     line1 = changes.get("address_line1", household.address_line1)
     postcode = changes.get("postcode", household.postcode)
