@@ -32,18 +32,35 @@ HOME_ROLES = (
 # Machine clients with every scope (roster:read, roster:write, visits:read): one of school 0
 # and one of school 1, which must reach nothing of school 0's.
 CLIENTS = ("integration", "other_integration")
-# A teacher at school 0 who is school admin at school 2: at home they are a teacher, whatever
-# they may do at school 2. Unless a rule names them, they are expected to answer as the home
-# teacher does. (School 2, so that school 1's admin and client, who list their colleagues and
-# whose answers must never name school 0, do not see this member's role at school 0.)
+# Members whose roles differ between schools, or between the trust and a school, so that a check
+# made at the wrong school (or not made at all) shows. Each answers at home (school 0) as its home
+# roles together do, whatever it may do elsewhere, unless a rule names it. (The other school is
+# school 2, so that school 1's admin and client, who list their colleagues and whose answers must
+# never name school 0, do not see these members' roles at school 0.)
+# A teacher at school 0 who is SLT (school admin) at school 2: where it lacks the permission.
 TWO_SCHOOLS = "two_school_staff"
+# SLT at school 0 who teaches at school 2: the same mix, seen from the school where it holds it.
+SLT_AT_HOME = "slt_home_teacher_away"
+# A trust DSL (every school, reading) who is SLT at school 2: it may read school 0, not run it.
+TRUST_DSL_SLT_AWAY = "trust_dsl_slt_away"
+# A trust DSL who is SLT at school 0: both at home.
+TRUST_DSL_SLT_AT_HOME = "trust_dsl_slt_home"
+MIXED: dict[str, tuple[str, ...]] = {
+    TWO_SCHOOLS: ("teacher",),
+    SLT_AT_HOME: ("school_admin",),
+    TRUST_DSL_SLT_AWAY: ("trust_dsl",),
+    TRUST_DSL_SLT_AT_HOME: ("trust_dsl", "school_admin"),
+}
+# The members who read and manage staff and integrations at school 2 only: they list their own
+# school's, and school 0's are hidden from them (the trust DSL's trust-wide role reads neither).
+MANAGERS_AWAY = (TWO_SCHOOLS, TRUST_DSL_SLT_AWAY)
 # Parents of the home household (F-1) and of another household (F-2) in the home programme.
 PARENTS = ("parent", "other_parent")
 PRINCIPALS = (
     "platform_admin",
     *HOME_ROLES,
     "other_school_admin",
-    TWO_SCHOOLS,
+    *MIXED,
     "other_trust_admin",
     *CLIENTS,
     *PARENTS,
@@ -74,15 +91,25 @@ class Policy:
 def rule(
     ok: set[str] | tuple[str, ...] = (), hide: set[str] | tuple[str, ...] = (), **statuses: Any
 ) -> dict[str, Any]:
-    """Everyone not named is refused with 403 (the two-school member answers as the home
-    teacher); anonymous callers get 401."""
+    """Everyone not named is refused with 403 (a mixed-role member answers as its home roles
+    together do); anonymous callers get 401."""
     expect: dict[str, Any] = dict.fromkeys(PRINCIPALS, DENY)
     expect |= dict.fromkeys(ok, OK) | dict.fromkeys(hide, HIDE)
     expect["anonymous"] = UNAUTH
     expect |= statuses
-    if TWO_SCHOOLS not in {*ok, *hide, *statuses}:
-        expect[TWO_SCHOOLS] = expect["teacher"]
+    for member, home_roles in MIXED.items():
+        if member not in {*ok, *hide, *statuses}:
+            expect[member] = _together([expect[role] for role in home_roles])
     return expect
+
+
+def _together(answers: list[Any]) -> Any:
+    """What roles held together answer: any role that passes the checks passes (OK, or the
+    status the action itself answers, such as 409); else refused (403) if any role sees it."""
+    passed = [a for a in answers if a not in (DENY, HIDE)]
+    if passed:
+        return OK if OK in passed else passed[0]
+    return DENY if DENY in answers else HIDE
 
 
 def public(status: Any) -> dict[str, Any]:
@@ -95,6 +122,9 @@ TRUST_STAFF = EVERY_STAFF - {"platform_admin"}
 CROSS_SCHOOL = frozenset(
     {"other_school_admin", TWO_SCHOOLS, "other_trust_admin", "other_integration"}
 )
+# Callers each of whose refusals is checked to have written nothing: those above, the mixed-role
+# members (refused where they lack the permission though they hold it elsewhere) and parents.
+NO_TRACE = CROSS_SCHOOL | set(MIXED) | set(PARENTS)
 HOME_STAFF = set(HOME_ROLES)
 STAFF_MANAGERS = ("trust_admin", "school_admin")
 
@@ -217,13 +247,13 @@ def _team_body(world: World) -> dict[str, Any]:
 # A client of school 0 is managed by those who manage integrations at school 0.
 ON_A_CLIENT = rule(
     ok=("trust_admin", "school_admin"),
-    hide=("other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
+    hide=("other_school_admin", *MANAGERS_AWAY, "other_trust_admin"),
 )
 # Staff routes target a teacher of school 0: operators see only admins, so it is hidden from them,
 # and so it is from anyone who reads staff only at another school.
 ON_A_TEACHER = rule(
     ok=STAFF_MANAGERS,
-    hide=("platform_admin", "other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
+    hide=("platform_admin", "other_school_admin", *MANAGERS_AWAY, "other_trust_admin"),
 )
 
 POLICIES: dict[tuple[str, str], Policy] = {
@@ -278,7 +308,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
                 "platform_admin",
                 *STAFF_MANAGERS,
                 "other_school_admin",
-                TWO_SCHOOLS,
+                *MANAGERS_AWAY,
                 "other_trust_admin",
             )
         )
@@ -298,7 +328,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # The home teacher has set a password: the account is theirs, and nobody re-invites it.
     ("POST", f"{V1}/staff/{{staff_id}}/invitation"): Policy(
         rule(
-            hide=("platform_admin", "other_school_admin", TWO_SCHOOLS, "other_trust_admin"),
+            hide=("platform_admin", "other_school_admin", *MANAGERS_AWAY, "other_trust_admin"),
             trust_admin=409,
             school_admin=409,
         )
@@ -476,7 +506,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
                 "trust_admin",
                 "school_admin",
                 "other_school_admin",
-                TWO_SCHOOLS,
+                *MANAGERS_AWAY,
                 "other_trust_admin",
             )
         )

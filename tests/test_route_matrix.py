@@ -24,6 +24,7 @@ from app.core.jobs import enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
+from app.programmes.models import HouseholdExemption
 from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
@@ -44,13 +45,16 @@ from tests.conftest import (
 from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import (
-    CLIENTS,
-    CROSS_SCHOOL,
+    MIXED,
+    NO_TRACE,
     OK,
     PARENTS,
     POLICIES,
     PRINCIPALS,
+    SLT_AT_HOME,
     TARGETS,
+    TRUST_DSL_SLT_AT_HOME,
+    TRUST_DSL_SLT_AWAY,
     TWO_SCHOOLS,
     Policy,
 )
@@ -92,8 +96,8 @@ def test_every_route_has_a_policy() -> None:
 def _login(world: World, targets: "Targets", principal: str) -> Login | None:
     if principal == "anonymous":
         return None
-    if principal == TWO_SCHOOLS:
-        return targets.two_school_staff
+    if principal in MIXED:
+        return targets.mixed[principal]
     if principal == "other_school_admin":
         return world.login(Role.SCHOOL_ADMIN, trust=0, school=1)
     if principal == "other_trust_admin":
@@ -102,6 +106,13 @@ def _login(world: World, targets: "Targets", principal: str) -> Login | None:
 
 
 EVERY_SCOPE = ("roster:read", "roster:write", "visits:read")
+# The roles (and school indexes, None for the trust) of the mixed-role members in route_policy.py.
+MIXED_ROLES: dict[str, list[tuple[Role, int | None]]] = {
+    TWO_SCHOOLS: [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 2)],
+    SLT_AT_HOME: [(Role.SCHOOL_ADMIN, 0), (Role.TEACHER, 2)],
+    TRUST_DSL_SLT_AWAY: [(Role.TRUST_DSL, None), (Role.SCHOOL_ADMIN, 2)],
+    TRUST_DSL_SLT_AT_HOME: [(Role.TRUST_DSL, None), (Role.SCHOOL_ADMIN, 0)],
+}
 
 
 @dataclass(frozen=True)
@@ -112,9 +123,10 @@ class Targets:
     household_id: UUID
     client_id: UUID
     import_id: UUID
-    client_headers: dict[str, str]
-    other_client_headers: dict[str, str]
-    two_school_staff: Login
+    mixed: dict[str, Login]
+    # Every principal's Authorization header (none for anonymous callers), signed in once by
+    # the build: the sessions are among the rows each case is restored to.
+    headers: dict[str, dict[str, str]]
 
 
 async def _build_targets(world: World) -> Targets:
@@ -131,7 +143,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS.update(pupil_id=pupil_id, other_household_id=other_household_id)
     client_id, headers = await integration_bearer(world, [0], scopes=EVERY_SCOPE)
     _, other_headers = await integration_bearer(world, [1], scopes=EVERY_SCOPE)
-    two_schools = await staff_with_roles(world, [(Role.TEACHER, 0), (Role.SCHOOL_ADMIN, 2)])
+    mixed = {member: await staff_with_roles(world, roles) for member, roles in MIXED_ROLES.items()}
     import_id = await _an_import(world)
     TARGETS["programme_id"] = await a_collecting_programme(world)
     TARGETS["parent"] = await parent_bearer(TARGETS["programme_id"], household_id)
@@ -143,20 +155,26 @@ async def _build_targets(world: World) -> Targets:
     _, TARGETS["other_visit_id"] = await a_run_and_visit(
         TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
-    return Targets(
-        class_id, household_id, client_id, import_id, headers, other_headers, two_schools
-    )
+    targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
+    targets.headers.update(integration=headers, other_integration=other_headers)
+    for principal in PARENTS:
+        targets.headers[principal] = TARGETS.pop(principal)
+    for principal in set(PRINCIPALS) - set(targets.headers):
+        login = _login(world, targets, principal)
+        targets.headers[principal] = await bearer(login) if login else {}
+    return targets
 
 
 class Seeded:
     """The world and its targets, built once and then restored for every case.
 
-    Building them (the roster sync, two clients, two parent sign-ins, the schedule runs) took
-    most of the ~0.3 s a case cost, so it is done once and the resulting rows are snapshotted.
+    Building them (the roster sync, two clients, every principal's sign-in, the schedule runs)
+    took most of the ~0.3 s a case cost, so it is done once and the resulting rows are
+    snapshotted.
     Before each case the database is put back to exactly those rows, so every case starts from
     what a fresh build would have left and nothing a case writes reaches another. The build is
     redone when the snapshot is older than `MAX_AGE`, which must stay well inside the 15-minute
-    life of the clients' access tokens it holds and the shortest rate-limit window (15 minutes
+    life of the access tokens it holds and the shortest rate-limit window (15 minutes
     today), so that time passing never makes a restored state answer differently from a fresh
     one."""
 
@@ -241,17 +259,31 @@ async def test_every_case_starts_from_the_built_rows(seeded: Seeded) -> None:
     await seeded.snapshot.restore()
     assert await all_rows() == built
 
-    # Rows in tables the snapshot has none of (a sign-in), and an update that keeps the count.
+    # Rows in a table the snapshot has none of, rows added to ones it has (a sign-in), and an
+    # update that keeps the count.
+    assert "household_exemption" not in built
     await bearer(world.login(Role.TEACHER))
     async with db.open_session(system_scope("matrix isolation")) as session:
+        school = world.trusts[0].schools[0]
+        session.add(
+            HouseholdExemption(
+                trust_id=school.trust_id,
+                school_id=school.id,
+                programme_id=TARGETS["programme_id"],
+                household_id=TARGETS["other_household_id"],
+                kind="exempt",
+                reason="Matrix isolation",
+            )
+        )
         await session.execute(
             update(Pupil)
             .where(col(Pupil.id) == TARGETS["pupil_id"])
             .values(legal_first_name="Renamed")
         )
     written = await all_rows()
-    assert {"auth_session", "refresh_token"} <= set(written) - set(built)
-    assert written["pupil"] != built["pupil"]
+    assert "household_exemption" in written
+    for table in ("auth_session", "refresh_token", "pupil"):
+        assert written[table] != built[table]
     await seeded.snapshot.restore()
     assert await all_rows() == built
 
@@ -326,8 +358,8 @@ def _private_ids(world: World, targets: Targets, principal: str) -> set[UUID]:
         return {home.trust.id} | {s.id for s in home.schools} | {m.id for m in home.staff}
     if principal in ("other_school_admin", "other_integration"):
         return {school0} | only_school0
-    if principal == TWO_SCHOOLS:
-        # A teacher at school 0 sees its colleagues, not the school's machine clients.
+    if principal in (TWO_SCHOOLS, TRUST_DSL_SLT_AWAY):
+        # A member who manages integrations only at school 2 never sees school 0's client.
         return {targets.client_id}
     return set()
 
@@ -350,16 +382,7 @@ async def test_route_answers_as_declared(
     principal: str,
 ) -> None:
     policy = POLICIES[(method, path)]
-    if principal in PARENTS:
-        headers = dict(TARGETS[principal])
-    elif principal in CLIENTS:
-        chosen = (
-            targets.client_headers if principal == "integration" else targets.other_client_headers
-        )
-        headers = dict(chosen)
-    else:
-        login = _login(world, targets, principal)
-        headers = await bearer(login) if login else {}
+    headers = dict(targets.headers[principal])
     if method in {"PATCH", "PUT", "DELETE"} or policy.if_match:
         headers["If-Match"] = "*"
     kwargs: dict[str, Any] = {"headers": headers}
@@ -373,7 +396,7 @@ async def test_route_answers_as_declared(
         media_type, kwargs["content"] = policy.content(world)
         headers["Content-Type"] = media_type
     expected = policy.expect[principal]
-    refused_stranger = principal in CROSS_SCHOOL and expected != OK
+    refused_stranger = principal in NO_TRACE and expected != OK
     before = await all_rows() if refused_stranger else {}
     response = await client.request(method, _path(path, world, targets), **kwargs)
     if expected == OK:

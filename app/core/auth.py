@@ -3,7 +3,8 @@
 `require` authenticates the bearer token, loads the principal fresh from the database (so logout,
 deactivation and role changes apply on the next request), refuses with 403 when the principal
 holds none of the permissions anywhere, and scopes the request's session to the principal. Object-
-level checks then happen in services, after loading through the scope (404 before 403).
+level checks then happen in services, through `ScopedRepository.get_permitted`: the object loads
+through the scope (404), then the permission is required at its school (403).
 """
 
 from collections.abc import Awaitable, Callable

@@ -101,7 +101,8 @@ class Principal:
         return permission in self.permissions_at(school_id)
 
     def ensure(self, permission: Permission, school_id: UUID | None = None) -> None:
-        """Raise 403; call only after the object has loaded through the scope (else 404)."""
+        """Raise 403. Object-level checks go through `ScopedRepository.get_permitted` (or its
+        `permit`), which calls this only once the object has loaded through the scope (404)."""
         if not self.can(permission, school_id):
             raise Forbidden(f"Your roles do not allow '{permission}' here.")
 

@@ -1,4 +1,9 @@
-"""The base every domain repository derives from: reads start from an already-scoped statement."""
+"""The base every domain repository derives from: reads start from an already-scoped statement.
+
+It is also the one home of object-level permission checks: `get_permitted` loads an object
+through the caller's scope (a missing or out-of-scope object is not found, 404) and then requires
+permissions at that object's school (403). Services ask it, not `Principal.ensure`, directly.
+"""
 
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
@@ -9,6 +14,7 @@ from sqlmodel import SQLModel, select
 
 from app.core.errors import NotFound
 from app.core.models import SchoolScoped
+from app.core.permissions import Permission
 from app.core.principal import Principal
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
@@ -59,3 +65,27 @@ class ScopedRepository(Generic[ModelT]):
         if found is None:
             raise self.not_found(object_id)
         return found  # type: ignore[no-any-return]
+
+    async def get_permitted(
+        self, object_id: UUID, *needs: Permission, for_update: bool = False
+    ) -> ModelT:
+        """The object, seen through the caller's scope (404 otherwise), once the caller holds
+        every one of `needs` at its school (403 otherwise): never 403 before 404, so a refusal
+        does not tell a stranger that the object exists."""
+        found = await (self.get_for_update(object_id) if for_update else self.get(object_id))
+        self.permit(found, *needs)
+        return found
+
+    def permit(self, found: ModelT, *needs: Permission) -> None:
+        """403 unless the caller holds `needs` at the school of `found`, already loaded here."""
+        self.permit_at(self.school_of(found), *needs)
+
+    def permit_at(self, school_id: UUID | None, *needs: Permission) -> None:
+        """403 unless the caller holds `needs` at `school_id` (None: a trust-level object): for
+        rows read on the lean path and for objects that span schools, after the scoped read."""
+        for permission in needs:
+            self.principal.ensure(permission, school_id)
+
+    def school_of(self, found: ModelT) -> UUID | None:
+        """The school whose permissions govern `found`; None for an object of the whole trust."""
+        return found.school_id if isinstance(found, SchoolScoped) else None

@@ -44,7 +44,7 @@ async def create(
         school = await schools.find(school_id)
         if school is None:
             raise UnknownSchool(f"school_ids: there is no school {school_id} that you can see.")
-        who.ensure(Permission.INTEGRATIONS_MANAGE, school.id)
+        schools.permit(school, Permission.INTEGRATIONS_MANAGE)
     secret = new_opaque_token()
     client = IntegrationClient(
         trust_id=schools_trust(who),
@@ -104,7 +104,7 @@ async def rotate_secret(
     session: AsyncSession, who: Principal, client_id: UUID
 ) -> IntegrationClientCredentials:
     repository = IntegrationClientRepository(session, who)
-    client, school_ids = await _managed(repository, who, client_id)
+    client, school_ids = await _managed(repository, client_id)
     if client.revoked_at is not None:
         raise ClientRevoked("A revoked client cannot be given a new secret; create a new one.")
     secret = new_opaque_token()
@@ -125,7 +125,7 @@ async def rotate_secret(
 
 async def revoke(session: AsyncSession, who: Principal, client_id: UUID) -> IntegrationClientRead:
     repository = IntegrationClientRepository(session, who)
-    client, school_ids = await _managed(repository, who, client_id)
+    client, school_ids = await _managed(repository, client_id)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         await audit.record(
@@ -139,13 +139,13 @@ async def revoke(session: AsyncSession, who: Principal, client_id: UUID) -> Inte
 
 
 async def _managed(
-    repository: IntegrationClientRepository, who: Principal, client_id: UUID
+    repository: IntegrationClientRepository, client_id: UUID
 ) -> tuple[IntegrationClient, list[UUID]]:
     """The client, locked, and its schools, once the caller may manage it at every one."""
     client = await repository.get_for_update(client_id)
     school_ids = (await repository.schools_of([client.id]))[client.id]
     for school_id in school_ids:
-        who.ensure(Permission.INTEGRATIONS_MANAGE, school_id)
+        repository.permit_at(school_id, Permission.INTEGRATIONS_MANAGE)
     return client, school_ids
 
 

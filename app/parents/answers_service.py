@@ -17,24 +17,15 @@ from app.parents.answers_schemas import (
     DemandRead,
     ProgressRead,
 )
-from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.service import ensure_household_in_scope
-
-
-async def _programme(
-    session: AsyncSession, who: Principal, programme_id: UUID, *needs: Permission
-) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    for permission in needs:
-        who.ensure(permission, programme.school_id)
-    return programme
 
 
 async def read_answer(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> AnswerRead:
-    programme = await _programme(session, who, programme_id, Permission.FAMILIES_CHASE)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     await ensure_household_in_scope(session, who, programme, household_id)
     return await answers.read(session, programme, household_id)
 
@@ -47,7 +38,8 @@ async def enter_answer(
     body: AnswerWrite,
 ) -> AnswerRead:
     """The office enters what a family said on the phone or at the gate; recorded as such."""
-    programme = await _programme(session, who, programme_id, Permission.FAMILIES_CHASE)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     await ensure_household_in_scope(session, who, programme, household_id)
     window = answers.ProgrammeWindow.of(programme)
     answers.ensure_staff_may_enter(window)
@@ -65,19 +57,21 @@ async def enter_answer(
 
 
 async def progress_of(session: AsyncSession, who: Principal, programme_id: UUID) -> ProgressRead:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PROGRAMMES_READ)
     return await progress.progress(session, programme)
 
 
 async def demand_of(session: AsyncSession, who: Principal, programme_id: UUID) -> DemandRead:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PROGRAMMES_READ)
     return await progress.demand(session, programme)
 
 
 async def chase_list(
     session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
 ) -> tuple[list[ChaseEntry], str | None]:
-    programme = await _programme(
-        session, who, programme_id, Permission.FAMILIES_CHASE, Permission.ROSTER_CONTACTS
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.FAMILIES_CHASE, Permission.ROSTER_CONTACTS
     )
     return await progress.chase_list(session, programme, page)

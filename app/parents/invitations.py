@@ -42,12 +42,6 @@ async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UU
     await InvitationRepository(session).follow_merge(from_id, to_id)
 
 
-async def _programme(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.FAMILIES_CHASE, programme.school_id)
-    return programme
-
-
 def _ensure_inviting(programme: VisitProgramme) -> None:
     if programme.status not in INVITING:
         raise TransitionRefused(
@@ -79,9 +73,10 @@ def _new_row(programme: VisitProgramme, household_id: UUID, who: Principal) -> d
 
 async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -> InvitationsIssued:
     """An invitation for every household in scope that has none live and is not exempt."""
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     _ensure_inviting(programme)
-    reached = {h for h, _, _ in await ProgrammeRepository(session, who).in_scope(programme)}
+    reached = {h for h, _, _ in await programmes.in_scope(programme)}
     kinds = await answers_repository.exemption_kinds(session, programme.id)
     exempt = {h for h, kind in kinds.items() if kind == "exempt"}
     live = await InvitationRepository(session).live_households(programme.id)
@@ -103,7 +98,8 @@ async def reissue(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> InvitationCode:
     """A new code for one household; the old one stops working at once."""
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     _ensure_inviting(programme)
     await ensure_household_in_scope(session, who, programme, household_id)
     await InvitationRepository(session).revoke_live(programme.id, household_id, "reissued")
@@ -116,7 +112,8 @@ async def reissue(
 async def read_code(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> InvitationCode:
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     await ensure_household_in_scope(session, who, programme, household_id)
     found = await InvitationRepository(session).live_for(programme.id, [household_id])
     if not found:
@@ -129,7 +126,8 @@ async def revoke(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> None:
     """Ends the code and every portal session made with it (checked on each request)."""
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
     await ensure_household_in_scope(session, who, programme, household_id)
     if not await InvitationRepository(session).revoke_live(programme.id, household_id, "revoked"):
         raise NotFound("This household has no live invitation to revoke.")

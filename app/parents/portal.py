@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.london import local_time
+from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
 from app.parents import answers
@@ -31,13 +32,6 @@ from app.trusts.models import School
 from app.trusts.repository import SchoolRepository
 
 
-async def _programme(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    repository = ProgrammeRepository(session, who)
-    if programme_id != who.programme_id:
-        raise repository.not_found(programme_id)
-    return await repository.get(programme_id)
-
-
 async def _own_household(session: AsyncSession, who: Principal, household_id: UUID) -> None:
     repository = HouseholdRepository(session, who)
     if household_id != who.household_id:
@@ -52,7 +46,8 @@ async def _school(session: AsyncSession, who: Principal, programme: VisitProgram
 async def whoami(session: AsyncSession, who: Principal) -> ParentWhoAmI:
     assert who.programme_id is not None
     assert who.household_id is not None
-    programme = await _programme(session, who, who.programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(who.programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     return ParentWhoAmI(
         programme_id=programme.id,
@@ -65,7 +60,8 @@ async def whoami(session: AsyncSession, who: Principal) -> ParentWhoAmI:
 async def programme_view(
     session: AsyncSession, who: Principal, programme_id: UUID
 ) -> PortalProgramme:
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     by_day: dict[date, list[PortalSlot]] = defaultdict(list)
     for slot in await repository.slots_of(session, programme.id):
@@ -99,7 +95,8 @@ async def household_view(
 ) -> PortalHousehold:
     await _own_household(session, who, household_id)
     assert who.programme_id is not None
-    programme = await _programme(session, who, who.programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(who.programme_id, Permission.PARENT_PORTAL)
     school = await _school(session, who, programme)
     children = await repository.children_in_scope(session, programme, [household_id])
     return PortalHousehold(
@@ -115,7 +112,8 @@ async def household_view(
 async def read_answer(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> AnswerRead:
-    programme = await _programme(session, who, programme_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.PARENT_PORTAL)
     await _own_household(session, who, household_id)
     return await answers.read(session, programme, household_id)
 

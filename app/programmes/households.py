@@ -49,8 +49,7 @@ async def households_in_scope(
     session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
 ) -> tuple[list[HouseholdInScope], str | None]:
     repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    programme = await repository.get_permitted(programme_id, Permission.PROGRAMMES_READ)
     rows, cursor = await paginate(
         session,
         repository.households_in_scope(programme),
@@ -126,8 +125,7 @@ async def set_exemption(
     body: ExemptionSet,
 ) -> HouseholdInScope:
     repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await repository.get_permitted(programme_id, Permission.PROGRAMMES_MANAGE)
     await ensure_household_in_scope(session, who, programme, household_id)
     existing = (await repository.exemptions(programme.id)).get(household_id)
     if existing is None:
@@ -161,6 +159,5 @@ async def clear_exemption(
     session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
 ) -> None:
     repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await repository.get_permitted(programme_id, Permission.PROGRAMMES_MANAGE)
     await repository.clear_exemption(programme.id, household_id)

@@ -62,6 +62,12 @@ def classes_in_scope(programme: VisitProgramme) -> Select[Any]:
 class ProgrammeRepository(ScopedRepository[VisitProgramme]):
     model, label = VisitProgramme, "programme"
 
+    def base_statement(self) -> Select[Any]:
+        statement = super().base_statement()
+        if self.principal.programme_id is not None:  # a parent: their own programme only
+            return statement.where(col(VisitProgramme.id) == self.principal.programme_id)
+        return statement
+
     async def slot_counts(self, programme_ids: list[UUID]) -> dict[UUID, int]:
         if not programme_ids:
             return {}

@@ -59,8 +59,9 @@ GRID_FIELDS = frozenset(
 async def create(
     session: AsyncSession, who: Principal, school_id: UUID, body: ProgrammeCreate
 ) -> ProgrammeRead:
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, school.id)
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.PROGRAMMES_MANAGE
+    )
     repository = ProgrammeRepository(session, who)
     taken = await session.scalar(
         repository.base_statement().where(
@@ -175,16 +176,17 @@ def _read(
 
 
 async def get(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
-    return programme
+    return await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_READ
+    )
 
 
 async def list_for_school(
     session: AsyncSession, who: Principal, school_id: UUID, page: PageParams
 ) -> tuple[list[ProgrammeRead], str | None]:
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.PROGRAMMES_READ, school.id)
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.PROGRAMMES_READ
+    )
     repository = ProgrammeRepository(session, who)
     statement = repository.base_statement().where(col(VisitProgramme.school_id) == school.id)
     keys = [
@@ -203,8 +205,9 @@ async def update(
     body: ProgrammeUpdate,
     if_match: str | None,
 ) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE
+    )
     changes = body.changes()
     locked = DRAFT_ONLY & set(changes)
     if locked and programme.status is not ProgrammeStatus.DRAFT:
@@ -261,8 +264,7 @@ async def list_slots(
     session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
 ) -> tuple[list[SlotRead], str | None]:
     repository = ProgrammeRepository(session, who)
-    programme = await repository.get(programme_id)
-    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    programme = await repository.get_permitted(programme_id, Permission.PROGRAMMES_READ)
     rows, cursor = await paginate(
         session, repository.slots(programme.id), page, [SortKey(Slot.starts_at), SortKey(Slot.id)]
     )

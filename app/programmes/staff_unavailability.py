@@ -23,8 +23,9 @@ async def for_programme(
 ) -> tuple[list[NamedUnavailabilityRead], str | None]:
     """Every period overlapping a visit day of staff at the programme's school, and of anyone
     on its teams or second-adult pool (trust-level staff may be): what the scheduler avoids."""
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE
+    )
     also = await TeamRepository(session, who).staffed(programme.id)
     statement = UnavailabilityRepository(session, who).overlapping(
         programme.school_id, also, visit_day_windows(programme)

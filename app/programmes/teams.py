@@ -95,14 +95,6 @@ async def _staffing(
     return Staffing(people, on_staff, london_today())
 
 
-async def _programme(
-    session: AsyncSession, who: Principal, programme_id: UUID, permission: Permission
-) -> VisitProgramme:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(permission, programme.school_id)
-    return programme
-
-
 def _ensure_unlocked(programme: VisitProgramme) -> None:
     if programme.status in LOCKED:
         raise TeamsLocked(
@@ -135,7 +127,9 @@ def _refuse_ineligible(staffing: Staffing, named: dict[UUID, str]) -> None:
 async def list_teams(
     session: AsyncSession, who: Principal, programme_id: UUID
 ) -> list[ClassTeamRead]:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_READ
+    )
     classes = await TeamRepository(session, who).classes(programme)
     return await _describe(session, who, programme, classes)
 
@@ -166,7 +160,9 @@ async def capacity_warnings(
 async def set_team(
     session: AsyncSession, who: Principal, programme_id: UUID, class_id: UUID, body: TeamWrite
 ) -> ClassTeamRead:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE
+    )
     teams = TeamRepository(session, who)
     school_class = await teams.class_in_scope(programme, class_id)
     _ensure_unlocked(programme)
@@ -248,14 +244,18 @@ def _capacity_read(capacity: ClassCapacity | None) -> ClassCapacityRead:
 
 
 async def get_pool(session: AsyncSession, who: Principal, programme_id: UUID) -> SecondAdultsRead:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_READ)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_READ
+    )
     return await _describe_pool(session, who, programme)
 
 
 async def set_pool(
     session: AsyncSession, who: Principal, programme_id: UUID, body: SecondAdultsWrite
 ) -> SecondAdultsRead:
-    programme = await _programme(session, who, programme_id, Permission.PROGRAMMES_MANAGE)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE
+    )
     _ensure_unlocked(programme)
     named = {s: json_pointer("staff_ids", i) for i, s in enumerate(body.staff_ids)}
     await ensure_eligible(session, who, programme, named)

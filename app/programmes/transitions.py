@@ -93,8 +93,9 @@ async def transition(
 ) -> VisitProgramme:
     # Locked, as runs and visit changes lock it: publishing checks the visits a run or a change
     # could otherwise be writing at the same moment.
-    programme = await ProgrammeRepository(session, who).get_for_update(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE, for_update=True
+    )
     ensure_current(programme, if_match)
     was = programme.status
     changes: dict[str, object] = {"status": to}

@@ -24,6 +24,7 @@ from app.core.errors import Unprocessable, joined
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.core.repository import ScopedRepository
 from app.core.types import utcnow
 from app.roster.importing.address_csv import FILE, AddressFile, FamilyAddress, parse_addresses
 from app.roster.models import Household, HouseholdSource, Pupil, SchoolClass
@@ -43,8 +44,9 @@ from app.trusts.repository import SchoolRepository
 async def address_needed(
     session: AsyncSession, who: Principal, school_id: UUID, page: PageParams
 ) -> tuple[list[AddressNeededRead], str | None]:
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.ROSTER_CONTACTS, school.id)
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.ROSTER_CONTACTS
+    )
     # tenancy: the school came through its repository and the caller may see its addresses
     homes = select(Pupil.household_id).where(
         col(Pupil.school_id) == school.id, col(Pupil.on_roll).is_(True)
@@ -122,7 +124,8 @@ async def set_address(
     body: HouseholdAddress,
     if_match: str | None,
 ) -> Household:
-    household = await HouseholdRepository(session, who).get_for_update(household_id)
+    households = HouseholdRepository(session, who)
+    household = await households.get_for_update(household_id)
     schools = set(
         await session.scalars(
             # Every school of the household; the caller's permission is checked at each in scope.
@@ -133,7 +136,7 @@ async def set_address(
     scope = who.scope.school_ids
     in_scope: list[UUID | None] = [s for s in schools if scope is None or s in scope]
     for school_id in in_scope or [None]:
-        _ensure_may_give_addresses(who, school_id)
+        _ensure_may_give_addresses(households, school_id)
     changes: dict[str, Any] = body.changes()
     line1 = changes.get("address_line1", household.address_line1)
     postcode = changes.get("postcode", household.postcode)
@@ -161,11 +164,10 @@ async def set_address(
     return household
 
 
-def _ensure_may_give_addresses(who: Principal, school_id: UUID | None) -> None:
+def _ensure_may_give_addresses(repository: ScopedRepository[Any], school_id: UUID | None) -> None:
     # The office and SLT chase families for the data they lack: FAMILIES_CHASE, not ROSTER_WRITE
     # (the MIS feed's permission, which the office does not hold).
-    who.ensure(Permission.FAMILIES_CHASE, school_id)
-    who.ensure(Permission.ROSTER_CONTACTS, school_id)
+    repository.permit_at(school_id, Permission.FAMILIES_CHASE, Permission.ROSTER_CONTACTS)
 
 
 class AddressFileRejected(Unprocessable):
@@ -180,8 +182,9 @@ async def import_addresses(
     session: AsyncSession, who: Principal, school_id: UUID, content: bytes
 ) -> AddressImportReport:
     """Every family of the file given its address, or none: one bad row refuses the file."""
-    school = await SchoolRepository(session, who).get(school_id)
-    _ensure_may_give_addresses(who, school.id)
+    schools = SchoolRepository(session, who)
+    school = await schools.get(school_id)
+    _ensure_may_give_addresses(schools, school.id)
     if not content:
         raise Unprocessable(f"{FILE} is empty: send the CSV as the request body.")
     # Parsing a file is CPU work: a thread, so other requests are not held up meanwhile.

@@ -43,8 +43,7 @@ async def school_pupils_csv(
     session: AsyncSession, who: Principal, school_id: UUID, filters: PupilFilters, ip_address: str
 ) -> Response:
     """Raises NotFound, Forbidden, then TooManyRequests: only exports that would run count."""
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.ROSTER_READ, school.id)
+    school = await SchoolRepository(session, who).get_permitted(school_id, Permission.ROSTER_READ)
     await ratelimit.spend(_limits(who, ip_address))
     return await _export(session, who, school.id, filters, f"pupils-{school.urn}.csv")
 
@@ -52,8 +51,9 @@ async def school_pupils_csv(
 async def class_pupils_csv(
     session: AsyncSession, who: Principal, class_id: UUID, filters: PupilFilters, ip_address: str
 ) -> Response:
-    school_class = await ClassRepository(session, who).get(class_id)
-    who.ensure(Permission.ROSTER_READ, school_class.school_id)
+    school_class = await ClassRepository(session, who).get_permitted(
+        class_id, Permission.ROSTER_READ
+    )
     await ratelimit.spend(_limits(who, ip_address))
     return await _export(
         session,

@@ -65,7 +65,7 @@ async def split(
     source = await households.get_for_update(household_id)
     pupils = await _pupils_of(session, who, source.id, pupil_ids)
     for school_id in {p.school_id for p in pupils}:
-        who.ensure(Permission.ROSTER_WRITE, school_id)
+        households.permit_at(school_id, Permission.ROSTER_WRITE)
     if not await households.keeps_pupils_besides(source.id, pupil_ids):
         raise PupilsNotInHousehold("Splitting off every pupil would leave an empty household.")
     twin = Household(
@@ -112,7 +112,7 @@ async def merge(
     # tenancy: all the household's pupils; each one's school write permission is checked next
     moving = list(await session.scalars(select(Pupil).where(col(Pupil.household_id) == other.id)))
     for school_id in {p.school_id for p in moving}:
-        who.ensure(Permission.ROSTER_WRITE, school_id)
+        households.permit_at(school_id, Permission.ROSTER_WRITE)
     for pupil in moving:
         pupil.household_id = keep.id
     await households.move_contacts(other.id, keep.id)

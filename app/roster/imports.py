@@ -171,7 +171,7 @@ async def get(
     upload = await repository.get(import_id)
     if upload.school_id != school_id:
         raise repository.not_found(import_id)
-    who.ensure(Permission.ROSTER_WRITE, upload.school_id)
+    repository.permit(upload, Permission.ROSTER_WRITE)
     job = await repository.job_of(upload)
     return _read(upload, job)
 

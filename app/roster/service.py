@@ -36,9 +36,9 @@ SENSITIVE_FLAGS = ("free_school_meals", "pupil_premium", "looked_after")
 
 async def school_for_roster_write(session: AsyncSession, who: Principal, school_id: UUID) -> School:
     # The row lock serialises two syncs of one school; a second waits, then sees the first's rows.
-    school = await SchoolRepository(session, who).get_for_update(school_id)
-    who.ensure(Permission.ROSTER_WRITE, school.id)
-    return school
+    return await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.ROSTER_WRITE, for_update=True
+    )
 
 
 async def sync_roster(
@@ -182,15 +182,16 @@ async def list_school_pupils(
     repository = PupilRepository(session, who)
     if not await repository.school_visible(school_id):
         raise SchoolRepository(session, who).not_found(school_id)
-    who.ensure(Permission.ROSTER_READ, school_id)
+    repository.permit_at(school_id, Permission.ROSTER_READ)
     return await _list(session, who, school_id, filters, page)
 
 
 async def list_class_pupils(
     session: AsyncSession, who: Principal, class_id: UUID, filters: PupilFilters, page: PageParams
 ) -> tuple[list[dict[str, Any]], str | None]:
-    school_class = await ClassRepository(session, who).get(class_id)
-    who.ensure(Permission.ROSTER_READ, school_class.school_id)
+    school_class = await ClassRepository(session, who).get_permitted(
+        class_id, Permission.ROSTER_READ
+    )
     return await _list(
         session, who, school_class.school_id, filters.in_class(school_class.id), page
     )
@@ -293,8 +294,7 @@ async def list_classes(
 ) -> tuple[list[ClassRead], str | None]:
     from app.roster.models import ClassStaffRole, SchoolClass
 
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.ROSTER_READ, school.id)
+    school = await SchoolRepository(session, who).get_permitted(school_id, Permission.ROSTER_READ)
     repository = ClassRepository(session, who)
     statement = repository.base_statement().where(col(SchoolClass.school_id) == school.id)
     if academic_year is not None:
@@ -326,5 +326,5 @@ async def get_pupil(session: AsyncSession, who: Principal, pupil_id: UUID) -> Pu
     row = (await session.execute(statement)).mappings().one_or_none()
     if row is None:
         raise repository.not_found(pupil_id)
-    who.ensure(Permission.ROSTER_READ, row["school_id"])
+    repository.permit_at(row["school_id"], Permission.ROSTER_READ)
     return shape_pupil(row, await field_policy(session, who, row["school_id"]))

@@ -49,8 +49,9 @@ async def start_run(
 ) -> ScheduleRunRead:
     # Locked, as manual changes lock it: a run starts either before a change (which is then
     # refused) or after it (and solves with it), and two runs never start at once.
-    programme = await ProgrammeRepository(session, who).get_for_update(programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_MANAGE, for_update=True
+    )
     if programme.status not in PLANNABLE:
         raise NotScheduling(
             "Schedules are made while a programme is scheduling, and remade once published; "
@@ -103,8 +104,7 @@ async def _under_way(runs: ScheduleRunRepository, job_id: UUID) -> RunUnderWay:
 
 async def get_run(session: AsyncSession, who: Principal, run_id: UUID) -> ScheduleRunRead:
     runs = ScheduleRunRepository(session, who)
-    run = await runs.get(run_id)
-    who.ensure(Permission.PROGRAMMES_READ, run.school_id)
+    run = await runs.get_permitted(run_id, Permission.PROGRAMMES_READ)
     return describe(run, await runs.job_of(run))
 
 
@@ -112,8 +112,9 @@ async def list_runs(
     session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
 ) -> tuple[list[ScheduleRunRead], str | None]:
     """A programme's runs, the newest first."""
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.PROGRAMMES_READ, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.PROGRAMMES_READ
+    )
     runs = ScheduleRunRepository(session, who)
     rows, cursor = await paginate(
         session,

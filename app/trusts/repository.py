@@ -1,4 +1,5 @@
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Select
 from sqlmodel import select
@@ -28,6 +29,10 @@ class SchoolRepository(ScopedRepository[School]):
         if scope.school_ids is not None:
             statement = statement.where(School.id.in_(scope.school_ids))  # type: ignore[attr-defined]
         return statement
+
+    def school_of(self, found: School) -> UUID:
+        """A school's permissions are those held at itself."""
+        return found.id
 
     async def urn_taken(self, urn: str) -> bool:
         # URNs are unique nationally, so this looks across trusts; it returns only a yes/no.

@@ -55,8 +55,7 @@ async def get_trust(session: AsyncSession, who: Principal, trust_id: UUID) -> Tr
 async def update_trust(
     session: AsyncSession, who: Principal, trust_id: UUID, body: TrustUpdate, if_match: str | None
 ) -> Trust:
-    trust = await TrustRepository(session, who).get(trust_id)
-    who.ensure(Permission.TRUSTS_UPDATE)
+    trust = await TrustRepository(session, who).get_permitted(trust_id, Permission.TRUSTS_UPDATE)
     await save_versioned(session, trust, body.changes(), if_match)
     return trust
 
@@ -109,8 +108,9 @@ async def update_school(
     session: AsyncSession, who: Principal, school_id: UUID, body: SchoolUpdate, if_match: str | None
 ) -> School:
     """Raises ParticipationReasonMissing (422) when a school stops taking full part without a reason."""
-    school = await SchoolRepository(session, who).get(school_id)
-    who.ensure(Permission.SCHOOLS_UPDATE, school.id)
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.SCHOOLS_UPDATE
+    )
     changes: dict[str, Any] = body.changes()
     participation = changes.get("participation", school.participation)
     reason = changes.get("participation_reason", school.participation_reason)

@@ -57,7 +57,7 @@ async def change(
 ) -> VisitRead:
     repository = VisitRepository(session, who)
     visit = await repository.get_for_update(visit_id)
-    programme = await _programme(session, who, visit)
+    programme = await _changeable(session, who, visit)
     ensure_current(visit, if_match)
     changes = body.model_dump(exclude_unset=True)
     was = visit.starts_at
@@ -137,7 +137,7 @@ async def swap(
     second = await repository.get_for_update(body.second_visit_id)
     if first.programme_id != programme_id or second.programme_id != programme_id:
         raise repository.not_found(first.id if first.programme_id != programme_id else second.id)
-    programme = await _programme(session, who, first)
+    programme = await _changeable(session, who, first)
     for visit in (first, second):
         _ensure_movable(visit)
 
@@ -160,12 +160,14 @@ async def swap(
     return [await describe_one(repository, v) for v in (first, second)]
 
 
-async def _programme(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
+async def _changeable(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
+    """The visit's programme, locked, once the caller may manage it and its visits may change."""
     # A change is validated against every other visit of the programme, so changes to one
     # programme take turns (a row lock on it): two moves checked at once could each pass and
     # together double-book an adult (found by bench/load.py).
-    programme = await ProgrammeRepository(session, who).get_for_update(visit.programme_id)
-    who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        visit.programme_id, Permission.PROGRAMMES_MANAGE, for_update=True
+    )
     if programme.status not in CHANGEABLE:
         raise VisitNotChangeable(f"Visits of a {programme.status} programme cannot be changed.")
     if await ScheduleRunRepository.any_under_way(session, programme.id):

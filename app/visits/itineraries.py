@@ -30,10 +30,10 @@ from app.visits.schemas import (
 async def itinerary(
     session: AsyncSession, who: Principal, programme_id: UUID, staff_id: UUID
 ) -> Itinerary:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.VISITS_READ, programme.school_id)
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.VISITS_READ)
     if staff_id != who.id:
-        who.ensure(Permission.PROGRAMMES_MANAGE, programme.school_id)
+        programmes.permit(programme, Permission.PROGRAMMES_MANAGE)
     repository = ItineraryRepository(session)
     visits = await repository.visits_of_adult(programme.id, staff_id)
     stops = await _stops(repository, programme.id, programme.school_id, visits, staff_id)

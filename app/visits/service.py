@@ -17,8 +17,9 @@ from app.visits.schemas import VisitAdultRead, VisitChangeRead, VisitRead
 async def list_for_programme(
     session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
 ) -> tuple[list[VisitRead], str | None]:
-    programme = await ProgrammeRepository(session, who).get(programme_id)
-    who.ensure(Permission.VISITS_READ, programme.school_id)
+    programme = await ProgrammeRepository(session, who).get_permitted(
+        programme_id, Permission.VISITS_READ
+    )
     repository = VisitRepository(session, who)
     rows, cursor = await paginate(
         session,
@@ -51,7 +52,7 @@ async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRea
     if not rows:
         raise repository.not_found(visit_id)
     first = rows[0]
-    who.ensure(Permission.VISITS_READ, first.school_id)
+    repository.permit_at(first.school_id, Permission.VISITS_READ)
     adults = {
         (r.staff_id, VisitRole(r.role)): None
         for r in rows
