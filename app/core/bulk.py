@@ -10,6 +10,8 @@ from sqlalchemy import JSON, Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.models import next_version
+
 
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
@@ -72,6 +74,6 @@ def _upsert(
     )
     replace = {k: statement.excluded[k] for k in columns if k not in keep and k not in conflict}
     if "version" in table.c:
-        replace["version"] = table.c.version + 1
+        replace["version"] = next_version(table)
     statement = statement.on_conflict_do_update(index_elements=conflict, set_=replace)
     return statement.returning(*table.c)

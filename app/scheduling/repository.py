@@ -272,13 +272,11 @@ class SchedulingRepository:
         for name in ("slot_id", "starts_at", "ends_at", "location", "status", "run_id"):
             setattr(visit, name, row[name])
         visit.updated_at = row["updated_at"]
-        visit.version += 1
 
     def _cancel(self, visit: Visit, changed_by: UUID | None) -> None:
         self._record(visit, changed_by, "cancelled", None, "Not placed by a schedule run")
         visit.status = VisitStatus.CANCELLED
         visit.updated_at = utcnow()
-        visit.version += 1
 
     def _record(
         self, visit: Visit, changed_by: UUID | None, kind: str, to: datetime | None, note: str

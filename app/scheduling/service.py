@@ -366,7 +366,7 @@ async def _publish(
     await session.execute(
         update(Visit)
         .where(col(Visit.programme_id) == programme.id, col(Visit.status) == VisitStatus.PROPOSED)
-        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1)
+        .values(status=VisitStatus.SCHEDULED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
