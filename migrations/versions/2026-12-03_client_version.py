@@ -1,6 +1,6 @@
 """An integration client's row version, the source of its ETag
 
-Revision ID: 2026_12_03_integration_client_version
+Revision ID: 2026_12_03_client_version
 Revises: 2026_12_03_contact_landline
 Create Date: 2026-12-03 18:20:00
 """
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "2026_12_03_integration_client_version"
+revision: str = "2026_12_03_client_version"
 down_revision: str | None = "2026_12_03_contact_landline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
