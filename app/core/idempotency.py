@@ -129,20 +129,21 @@ def _as_model(route: APIRoute, result: Any) -> BaseModel:
 async def _fingerprint(request: Request, route: APIRoute, arguments: dict[str, Any]) -> str:
     """The request as the handler received it (validated, so spacing and key order in the
     JSON do not matter; an uploaded file by its content)."""
-    fields = [*route.dependant.query_params, *route.dependant.body_params]
-    values = {f.name: await _comparable(arguments.get(f.name)) for f in fields}
-    material = [request.method, request.url.path, jsonable_encoder(values)]
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(f"{request.method} {request.url.path}".encode())
+    for field in [*route.dependant.query_params, *route.dependant.body_params]:
+        value = await _comparable(arguments.get(field.name))
+        digest.update(b"\n" + field.name.encode() + b"=" + value)
+    return digest.hexdigest()
 
 
-async def _comparable(value: Any) -> Any:
+async def _comparable(value: Any) -> bytes:
     if isinstance(value, UploadFile):  # Starlette's, which FastAPI's only subclasses
         content = await value.read()
         await value.seek(0)
-        return hashlib.sha256(content).hexdigest()
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
+        return hashlib.sha256(content).hexdigest().encode()
+    if isinstance(value, BaseModel):  # serialised in Rust: a whole roster is megabytes
+        return value.model_dump_json().encode()
+    return json.dumps(jsonable_encoder(value), sort_keys=True).encode()
 
 
 async def _idempotency(  # async: no worker-thread hand-off (see pagination.page_params)
