@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.core.db import get_database
+from app.core.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=IdempotentRoute)
 
 ROOT = Path(__file__).resolve().parent.parent
 

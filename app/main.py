@@ -26,8 +26,8 @@ from app.registry import wire
 
 DESCRIPTION = """
 Threshold is the system of record and integration API for universal home-visit programmes in
-multi-academy trusts: schools, staff, pupils and households, programmes, schedules, visits,
-notes, safeguarding concerns and surveys.
+multi-academy trusts: schools, staff, pupils and households, visit programmes and the families'
+answers, schedules and visits.
 
 * Versioned under `/api/v1`; breaking changes get a new version.
 * Authenticate with `POST /api/v1/auth/token` (OAuth 2.0 password grant) and send
@@ -35,8 +35,16 @@ notes, safeguarding concerns and surveys.
   `refresh_token` grant. Verify tokens with `/.well-known/jwks.json`.
 * Errors are `application/problem+json` (RFC 9457) with a stable `type`.
 * Lists use keyset pagination: `limit` (≤ 200) and the opaque `next_cursor`.
-* Single resources carry an `ETag`; `PATCH` requires `If-Match`.
-* Creating `POST`s honour `Idempotency-Key`.
+* Trusts, schools, staff members, households, programmes, households' answers, visits and
+  integration clients carry an `ETag`, made from a row version that every change raises.
+  Every `PATCH`, setting a staff member's roles and a programme's transitions require
+  `If-Match` with it (428 without, 412 when it is stale).
+* Every `POST` that creates something (answering 201, or 202 for work done in the background;
+  a parent's sign-in is not one) honours `Idempotency-Key`, as does a whole-roster `PUT`: a
+  retry with the same key and request gets the first status and body, with
+  `Idempotent-Replayed: true`, and creates nothing again; the same key with a different request
+  is refused (422). Secrets shown once come back null in a replay. Keys belong to their caller
+  and last 24 hours.
 """
 
 

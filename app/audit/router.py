@@ -7,12 +7,13 @@ from app.audit import service
 from app.audit.schemas import AuditEventRead
 from app.core.auth import require
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
 from app.core.types import IsoDateTime
 
-router = APIRouter(prefix="/audit-events", tags=["audit"])
+router = APIRouter(prefix="/audit-events", tags=["audit"], route_class=IdempotentRoute)
 
 
 @router.get("", summary="List your trust's audit events, newest first")

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ColumnElement, Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.models import next_version
 from app.core.tenancy import get_scope
 
 
@@ -125,6 +126,6 @@ def _upsert(
     )
     replace = {k: statement.excluded[k] for k in columns if k not in keep and k not in conflict}
     if "version" in table.c:
-        replace["version"] = table.c.version + 1
+        replace["version"] = next_version(table)
     statement = statement.on_conflict_do_update(index_elements=conflict, set_=replace)
     return statement.returning(*table.c)

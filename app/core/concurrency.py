@@ -1,7 +1,8 @@
-"""ETags and If-Match: optimistic concurrency for every single resource.
+"""ETags and If-Match: optimistic concurrency for single resources.
 
-A resource's ETag is derived from its id and row version. PATCH and DELETE must send If-Match
-(428 without it, 412 when stale), and the write itself is conditional on the version, so two
+A resource's ETag is made here from its id and row version (which core/models.py raises on
+every change). Writes that take If-Match (PATCH, a programme's transitions) must send it (428
+without it, 412 when stale), and the write itself is conditional on the version, so two
 concurrent writers cannot both succeed.
 """
 
@@ -35,12 +36,18 @@ async def _if_match(  # async: no worker-thread hand-off (see pagination.page_pa
 IfMatch = Annotated[str | None, Depends(_if_match)]
 
 
+def etag(identity: UUID, version: int) -> str:
+    """The one way an ETag is made: which resource, at which row version."""
+    return f'"{identity.hex}.{version}"'
+
+
 def etag_of(obj: Any) -> str:
-    return f'"{obj.id.hex}.{obj.version}"'
+    return etag(obj.id, obj.version)
 
 
-def set_etag(response: Response, obj: Any) -> None:
-    response.headers["ETag"] = etag_of(obj)
+def set_etag(response: Response, obj: Any, *, identity: UUID | None = None) -> None:
+    """`identity` names a resource that is not an id's own (a household's answer)."""
+    response.headers["ETag"] = etag(identity or obj.id, obj.version)
 
 
 def ensure_current(obj: Any, if_match: str | None) -> None:
@@ -61,11 +68,12 @@ def ensure_current(obj: Any, if_match: str | None) -> None:
 async def save_versioned(
     session: AsyncSession, obj: Versioned, changes: dict[str, Any], if_match: str | None
 ) -> None:
-    """Apply `changes` only if the row is still at the version the client read."""
+    """Apply `changes` only if the row is still at the version the client read (the UPDATE
+    raises the version, as every one does: see core/models.py)."""
     ensure_current(obj, if_match)
     model = type(obj)
     expected = obj.version
-    values = {**changes, "version": expected + 1}
+    values = dict(changes)
     if hasattr(obj, "updated_at"):
         values["updated_at"] = utcnow()
     obj_id: UUID = obj.id  # type: ignore[attr-defined]
@@ -80,5 +88,5 @@ async def save_versioned(
             "The resource was changed by someone else a moment ago; fetch it again."
         )
     # The row is already written; record the new values as loaded, not as pending changes.
-    for key, value in values.items():
+    for key, value in (values | {"version": expected + 1}).items():
         set_committed_value(obj, key, value)

@@ -1,9 +1,12 @@
 """Mixins every table builds on: public UUID ids, timestamps, a row version, tenancy columns."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import MetaData
+from sqlalchemy import ColumnElement, MetaData, Table, Update, event
+from sqlalchemy import inspect as inspect_row
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime, utcnow
@@ -33,10 +36,55 @@ class Timestamped(SQLModel):
     )
 
 
-class Versioned(SQLModel):
-    """A row version, the source of a resource's ETag and of optimistic locking on PATCH."""
+FIRST_VERSION = 1
 
-    version: int = Field(default=1, nullable=False)
+
+class Versioned(SQLModel):
+    """A row version, the source of a resource's ETag and of optimistic locking on PATCH.
+
+    Nothing sets it by hand: every change to a row raises it by one, here, however it is
+    written (see the two listeners below)."""
+
+    version: int = Field(default=FIRST_VERSION, nullable=False)
+
+
+def next_version(table: Table) -> ColumnElement[int]:
+    """The one way a row's version is raised in SQL."""
+    return table.c.version + 1
+
+
+def _versioned_tables() -> set[str]:
+    found: set[str] = set()
+    pending: list[type[Any]] = [Versioned]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        table = getattr(model, "__table__", None)
+        if isinstance(table, Table):
+            found.add(table.name)
+    return found
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_changed_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """A row changed through the ORM is written at its next version."""
+    for row in session.dirty:
+        if not isinstance(row, Versioned) or not session.is_modified(row):
+            continue
+        if not inspect_row(row).attrs.version.history.has_changes():
+            row.version += 1
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bump_updated_rows(state: ORMExecuteState) -> None:
+    """An UPDATE statement (the lean path, bulk changes) sets `version = version + 1` in SQL,
+    whatever it sets itself, so a row can never keep its ETag through a change."""
+    statement = state.statement
+    if not state.is_update or not isinstance(statement, Update):
+        return
+    table = statement.table
+    if isinstance(table, Table) and table.name in _versioned_tables():
+        state.statement = statement.values(version=next_version(table))
 
 
 class TrustScoped(SQLModel):

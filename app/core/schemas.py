@@ -34,8 +34,9 @@ class Patch(Input):
 
 
 class ShownOnce:
-    """Marks a response field holding a secret its caller sees once (an invitation token): the
-    secret is kept only as a digest, so nothing that stores responses may keep it either. Mark it
+    """Marks a response field holding a secret its caller sees once (an invitation token), or
+    one the database keeps only sealed (a family's invitation code): the secret is never stored
+    in clear, so nothing that stores responses may keep it either. Mark it
     `Annotated[str | None, ShownOnce()]`; where a stored response is replayed, it reads null."""
 
 

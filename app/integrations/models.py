@@ -6,11 +6,11 @@ from uuid import UUID
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field
 
-from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped
+from app.core.models import Identified, SchoolScoped, Timestamped, TrustScoped, Versioned
 from app.core.types import UTCDateTime
 
 
-class IntegrationClient(Identified, Timestamped, TrustScoped, table=True):
+class IntegrationClient(Identified, Timestamped, Versioned, TrustScoped, table=True):
     __tablename__ = "integration_client"
 
     name: str = Field(max_length=200)

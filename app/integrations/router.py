@@ -1,10 +1,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.core.auth import require
+from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
@@ -15,7 +17,9 @@ from app.integrations.schemas import (
     IntegrationClientRead,
 )
 
-router = APIRouter(prefix="/integration-clients", tags=["integrations"])
+router = APIRouter(
+    prefix="/integration-clients", tags=["integrations"], route_class=IdempotentRoute
+)
 
 Manager = Annotated[Principal, require(P.INTEGRATIONS_MANAGE)]
 
@@ -31,8 +35,8 @@ async def create_client(
 ) -> IntegrationClientCredentials:
     """The client authenticates with the `client_credentials` grant of
     `POST /api/v1/auth/token`, and reaches only `school_ids` within its `scopes`. Keep the
-    secret now: it is stored as a digest and never shown again (rotate it if it is lost)."""
-    # No Idempotency-Key here: a replay would have to store the secret to repeat it.
+    secret now: it is stored as a digest and never shown again (rotate it if it is lost), not
+    even to a retry with the same `Idempotency-Key`."""
     return await service.create(session, who, body)
 
 
@@ -45,8 +49,12 @@ async def list_clients(
 
 
 @router.get("/{client_id}", summary="Get an integration client")
-async def get_client(client_id: UUID, session: SessionDep, who: Manager) -> IntegrationClientRead:
-    return await service.get(session, who, client_id)
+async def get_client(
+    client_id: UUID, session: SessionDep, response: Response, who: Manager
+) -> IntegrationClientRead:
+    client, read = await service.get(session, who, client_id)
+    set_etag(response, client)
+    return read
 
 
 @router.post(

@@ -1,10 +1,10 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from app.core.schemas import Input, Output
+from app.core.schemas import Input, Output, ShownOnce
 
 Scope = Literal["roster:read", "roster:write", "visits:read"]
 
@@ -28,4 +28,7 @@ class IntegrationClientRead(Output):
 
 
 class IntegrationClientCredentials(IntegrationClientRead):
-    client_secret: str = Field(description="Shown once, now: Threshold keeps only a digest of it.")
+    client_secret: Annotated[str | None, ShownOnce()] = Field(
+        description="Shown once, now: Threshold keeps only a digest of it. Null only in the "
+        "replay of a request with an Idempotency-Key, which never stores it (rotate the secret)."
+    )

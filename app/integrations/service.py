@@ -94,10 +94,13 @@ async def list_clients(
     return [_read(c, schools[c.id]) for c in rows], cursor
 
 
-async def get(session: AsyncSession, who: Principal, client_id: UUID) -> IntegrationClientRead:
+async def get(
+    session: AsyncSession, who: Principal, client_id: UUID
+) -> tuple[IntegrationClient, IntegrationClientRead]:
+    """The client, for its ETag, and how it reads."""
     repository = IntegrationClientRepository(session, who)
     client = await repository.get(client_id)
-    return _read(client, (await repository.schools_of([client.id]))[client.id])
+    return client, _read(client, (await repository.schools_of([client.id]))[client.id])
 
 
 async def rotate_secret(

@@ -1,10 +1,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.core.auth import require
+from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
@@ -17,7 +19,7 @@ from app.parents.answers_schemas import (
     ProgressRead,
 )
 
-programmes = APIRouter(prefix="/programmes", tags=["availability"])
+programmes = APIRouter(prefix="/programmes", tags=["availability"], route_class=IdempotentRoute)
 
 Reader = Annotated[Principal, require(P.PROGRAMMES_READ)]
 Chaser = Annotated[Principal, require(P.FAMILIES_CHASE)]
@@ -57,9 +59,11 @@ async def chase_list(
     summary="A household's answer, as the family or the office gave it",
 )
 async def read_answer(
-    programme_id: UUID, household_id: UUID, session: SessionDep, who: Chaser
+    programme_id: UUID, household_id: UUID, session: SessionDep, response: Response, who: Chaser
 ) -> AnswerRead:
-    return await service.read_answer(session, who, programme_id, household_id)
+    answer = await service.read_answer(session, who, programme_id, household_id)
+    set_etag(response, answer, identity=household_id)
+    return answer
 
 
 @programmes.put(
@@ -71,6 +75,9 @@ async def enter_answer(
     household_id: UUID,
     body: AnswerWrite,
     session: SessionDep,
+    response: Response,
     who: Chaser,
 ) -> AnswerRead:
-    return await service.enter_answer(session, who, programme_id, household_id, body)
+    answer = await service.enter_answer(session, who, programme_id, household_id, body)
+    set_etag(response, answer, identity=household_id)
+    return answer

@@ -4,7 +4,9 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from app.core.auth import require
+from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute, idempotency
 from app.core.permissions import Permission as P
 from app.core.principal import Principal, PrincipalKind
 from app.core.requestctx import client_address
@@ -21,9 +23,9 @@ from app.parents.schemas import (
 )
 
 # The parent portal's own API; a parent token works here and nowhere else.
-parent = APIRouter(prefix="/parent", tags=["parents"])
+parent = APIRouter(prefix="/parent", tags=["parents"], route_class=IdempotentRoute)
 # The school's side: issuing, reading and revoking households' invitation codes.
-staff_side = APIRouter(prefix="/programmes", tags=["invitations"])
+staff_side = APIRouter(prefix="/programmes", tags=["invitations"], route_class=IdempotentRoute)
 
 Parent = Annotated[Principal, require(P.PARENT_PORTAL, kinds=frozenset({PrincipalKind.PARENT}))]
 Chaser = Annotated[Principal, require(P.FAMILIES_CHASE)]
@@ -37,6 +39,11 @@ Chaser = Annotated[Principal, require(P.FAMILIES_CHASE)]
         400: {"description": "The code is not recognised, revoked or expired"},
         429: {"description": "Too many codes that did not work from this address"},
     },
+)
+@idempotency(
+    False,
+    why="a sign-in, not a creation: a retry signs in again, and the anonymous "
+    "caller has no key space of its own",
 )
 async def start_session(
     body: SessionRequest, request: Request, session: SessionDep
@@ -74,9 +81,11 @@ async def household(household_id: UUID, session: SessionDep, who: Parent) -> Por
     summary="The household's current answer (status `not_answered` before the first)",
 )
 async def read_answer(
-    programme_id: UUID, household_id: UUID, session: SessionDep, who: Parent
+    programme_id: UUID, household_id: UUID, session: SessionDep, response: Response, who: Parent
 ) -> AnswerRead:
-    return await portal.read_answer(session, who, programme_id, household_id)
+    answer = await portal.read_answer(session, who, programme_id, household_id)
+    set_etag(response, answer, identity=household_id)
+    return answer
 
 
 @parent.put(
@@ -89,9 +98,12 @@ async def save_answer(
     household_id: UUID,
     body: AnswerWrite,
     session: SessionDep,
+    response: Response,
     who: Parent,
 ) -> AnswerRead:
-    return await portal.save_answer(session, who, programme_id, household_id, body)
+    answer = await portal.save_answer(session, who, programme_id, household_id, body)
+    set_etag(response, answer, identity=household_id)
+    return answer
 
 
 @staff_side.post(

@@ -1,9 +1,10 @@
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field
 
-from app.core.schemas import Input, Output
+from app.core.schemas import Input, Output, ShownOnce
 from app.core.types import YearGroup
 from app.programmes.models import ProgrammeStatus
 
@@ -18,8 +19,14 @@ class InvitationCode(Output):
     invitation_id: UUID
     programme_id: UUID
     household_id: UUID
-    code: str = Field(description="What the family types, in groups of four.")
-    link: str = Field(description="The portal link carrying the code, for the SMS.")
+    # Stored only sealed, so a stored answer keeps neither (see core/idempotency.py).
+    code: Annotated[str | None, ShownOnce()] = Field(
+        description="What the family types, in groups of four. Null only in the replay of a "
+        "request with an Idempotency-Key: read it again with `GET …/invitation`."
+    )
+    link: Annotated[str | None, ShownOnce()] = Field(
+        description="The portal link carrying the code, for the SMS. Null only where `code` is."
+    )
     issued_at: datetime
     expires_at: datetime
     delivered_at: datetime | None

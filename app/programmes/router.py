@@ -4,8 +4,10 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from app.core.auth import require
-from app.core.concurrency import IfMatch, set_etag
+from app.core.concurrency import IfMatch, etag, set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
+from app.core.models import FIRST_VERSION
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
@@ -25,8 +27,8 @@ from app.programmes.schemas import (
 )
 from app.staff.schemas import NamedUnavailabilityRead
 
-schools = APIRouter(prefix="/schools", tags=["programmes"])
-programmes = APIRouter(prefix="/programmes", tags=["programmes"])
+schools = APIRouter(prefix="/schools", tags=["programmes"], route_class=IdempotentRoute)
+programmes = APIRouter(prefix="/programmes", tags=["programmes"], route_class=IdempotentRoute)
 
 Reader = Annotated[Principal, require(P.PROGRAMMES_READ)]
 Manager = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
@@ -47,7 +49,7 @@ async def create_programme(
     refused (422, each named). One programme per name and academic year at a school. Open it
     to families with a transition to `collecting`."""
     created = await service.create(session, who, school_id, body)
-    response.headers["ETag"] = f'"{created.id.hex}.1"'
+    response.headers["ETag"] = etag(created.id, FIRST_VERSION)
     return created
 
 

@@ -8,7 +8,7 @@ from app.core.auth import require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
 from app.core.errors import UnsupportedMediaType
-from app.core.idempotency import IdempotencyDep
+from app.core.idempotency import IdempotentRoute, idempotency
 from app.core.lean import json_response
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
@@ -33,10 +33,10 @@ from app.roster.service import PupilFilters
 from app.roster.snapshot import RosterSnapshot
 from app.roster.sync import SyncReport
 
-schools = APIRouter(prefix="/schools", tags=["roster"])
-classes = APIRouter(prefix="/classes", tags=["roster"])
-households = APIRouter(prefix="/households", tags=["roster"])
-pupils = APIRouter(prefix="/pupils", tags=["roster"])
+schools = APIRouter(prefix="/schools", tags=["roster"], route_class=IdempotentRoute)
+classes = APIRouter(prefix="/classes", tags=["roster"], route_class=IdempotentRoute)
+households = APIRouter(prefix="/households", tags=["roster"], route_class=IdempotentRoute)
+pupils = APIRouter(prefix="/pupils", tags=["roster"], route_class=IdempotentRoute)
 
 Writer = Annotated[Principal, require(P.ROSTER_WRITE, kinds=STAFF_OR_CLIENT)]
 Reader = Annotated[Principal, require(P.ROSTER_READ, kinds=STAFF_OR_CLIENT)]
@@ -80,11 +80,11 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     summary="Make the school's roster equal to this snapshot (creates, updates, marks leavers)",
     response_model=SyncReport,
 )
+@idempotency(True, why="a retried snapshot answers the first report, not a report of no changes")
 async def sync_roster(
     school_id: UUID,
     body: RosterSnapshot,
     session: SessionDep,
-    idempotency: IdempotencyDep,
     who: Writer,
     dry_run: Annotated[bool, Query(description="Report the changes without making them")] = False,
     on_error: Annotated[
@@ -93,18 +93,14 @@ async def sync_roster(
             description="reject: any invalid row refuses the whole snapshot; skip: apply the rest"
         ),
     ] = "reject",
-) -> Any:
+) -> SyncReport:
     """The snapshot is the whole school as the MIS sees it: classes, pupils, households and
     contacts, matched by MIS ids. Pupils missing from it are marked as having left (never
     deleted). Invalid rows are reported with a JSON pointer into the snapshot. Send an
     `Idempotency-Key` to retry safely. Bodies may be up to 32 MiB (unless set otherwise)."""
-
-    async def run() -> SyncReport:
-        return await service.sync_roster(
-            session, who, school_id, body, dry_run=dry_run, skip_rejected=on_error == "skip"
-        )
-
-    return await idempotency.once(body, run, status_code=200)
+    return await service.sync_roster(
+        session, who, school_id, body, dry_run=dry_run, skip_rejected=on_error == "skip"
+    )
 
 
 @schools.post(

@@ -539,8 +539,6 @@ class RosterSync:
                     "_id": household_id,
                     "match_key": key,
                     "updated_at": self.now,
-                    # An ETag read before the sync must not overwrite what it brought.
-                    "version": known[household_id]["version"] + 1,
                     **values,
                 },
             )

@@ -5,14 +5,15 @@ from fastapi import APIRouter
 
 from app.core.auth import require
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
 from app.scheduling import service
 from app.scheduling.schemas import ScheduleRunCreate, ScheduleRunRead
 
-programmes = APIRouter(prefix="/programmes", tags=["scheduling"])
-runs = APIRouter(prefix="/schedule-runs", tags=["scheduling"])
+programmes = APIRouter(prefix="/programmes", tags=["scheduling"], route_class=IdempotentRoute)
+runs = APIRouter(prefix="/schedule-runs", tags=["scheduling"], route_class=IdempotentRoute)
 
 
 @programmes.post(

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.auth import authenticate, require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
-from app.core.idempotency import IdempotencyDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.permissions import Role
@@ -26,9 +26,9 @@ from app.staff.schemas import (
     UnavailabilityRead,
 )
 
-auth = APIRouter(prefix="/auth", tags=["auth"])
-staff = APIRouter(prefix="/staff", tags=["staff"])
-me = APIRouter(tags=["me"])
+auth = APIRouter(prefix="/auth", tags=["auth"], route_class=IdempotentRoute)
+staff = APIRouter(prefix="/staff", tags=["staff"], route_class=IdempotentRoute)
+me = APIRouter(tags=["me"], route_class=IdempotentRoute)
 
 Signed = Annotated[Principal, require()]
 Reader = Annotated[Principal, require(P.STAFF_READ)]
@@ -121,15 +121,10 @@ async def list_staff(
     "token is never stored. A client that lost the first answer issues a new invitation "
     "(`POST /staff/{staff_id}/invitation`), which replaces the lost one.",
 )
-async def create_staff(
-    body: StaffCreate, session: SessionDep, idempotency: IdempotencyDep, who: Manager
-) -> Any:
-    async def create() -> StaffCreated:
-        member, invitation = await service.create_staff(session, who, body)
-        (described,) = await service.describe(session, who, [member])
-        return StaffCreated.model_validate(described, update={"invitation": invitation})
-
-    return await idempotency.once(body, create)
+async def create_staff(body: StaffCreate, session: SessionDep, who: Manager) -> StaffCreated:
+    member, invitation = await service.create_staff(session, who, body)
+    (described,) = await service.describe(session, who, [member])
+    return StaffCreated.model_validate(described, update={"invitation": invitation})
 
 
 @staff.get("/{staff_id}", summary="Get a staff member")

@@ -235,7 +235,6 @@ async def set_active(
         return staff
     staff.is_active = active
     staff.deactivated_at = None if active else utcnow()
-    staff.version += 1
     if not active:
         await SignInRepository(session).revoke_all_sessions(staff.id, "deactivated")
     await audit.record(
@@ -265,7 +264,6 @@ async def reissue_invitation(
             "sets its password."
         )
     invitation = _issue_invitation(staff)
-    staff.version += 1
     await audit.record(
         session, who, "staff.invited", subject_type="staff_member", subject_id=staff.id
     )

@@ -362,7 +362,6 @@ async def set_password_hash(session: AsyncSession, staff: StaffMember, password_
     staff.password_hash = password_hash
     staff.invitation_digest = None
     staff.invitation_expires_at = None
-    staff.version += 1
     await SignInRepository(session).revoke_all_sessions(staff.id, "password_set")
 
 

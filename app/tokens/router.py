@@ -12,14 +12,15 @@ from fastapi import APIRouter, Form, Request
 
 from app.core.db import SessionDep
 from app.core.errors import BadRequest
+from app.core.idempotency import IdempotentRoute
 from app.core.requestctx import client_address
 from app.core.security import get_keyring
 from app.integrations import service as integrations
 from app.staff import signin
 from app.staff.schemas import TokenPair
 
-tokens = APIRouter(prefix="/auth", tags=["auth"])
-well_known = APIRouter(tags=["auth"])
+tokens = APIRouter(prefix="/auth", tags=["auth"], route_class=IdempotentRoute)
+well_known = APIRouter(tags=["auth"], route_class=IdempotentRoute)
 
 
 @tokens.post(

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 from app.core.auth import require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
-from app.core.idempotency import IdempotencyDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
@@ -22,8 +22,8 @@ from app.trusts.schemas import (
     TrustUpdate,
 )
 
-trusts = APIRouter(prefix="/trusts", tags=["trusts"])
-schools = APIRouter(prefix="/schools", tags=["schools"])
+trusts = APIRouter(prefix="/trusts", tags=["trusts"], route_class=IdempotentRoute)
+schools = APIRouter(prefix="/schools", tags=["schools"], route_class=IdempotentRoute)
 
 
 @trusts.get("", summary="List trusts you can see")
@@ -47,14 +47,10 @@ async def list_trusts(
 async def create_trust(
     body: TrustCreate,
     session: SessionDep,
-    idempotency: IdempotencyDep,
     who: Annotated[Principal, require(P.TRUSTS_CREATE)],
-) -> Any:
-    async def create() -> TrustCreated:
-        trust, invitation = await service.create_trust(session, who, body)
-        return TrustCreated.model_validate(trust, update={"first_admin_invitation": invitation})
-
-    return await idempotency.once(body, create)
+) -> TrustCreated:
+    trust, invitation = await service.create_trust(session, who, body)
+    return TrustCreated.model_validate(trust, update={"first_admin_invitation": invitation})
 
 
 @trusts.get("/{trust_id}", summary="Get a trust")
@@ -101,13 +97,9 @@ async def list_schools(
 async def create_school(
     body: SchoolCreate,
     session: SessionDep,
-    idempotency: IdempotencyDep,
     who: Annotated[Principal, require(P.SCHOOLS_CREATE)],
-) -> Any:
-    async def create() -> SchoolRead:
-        return SchoolRead.model_validate(await service.create_school(session, who, body))
-
-    return await idempotency.once(body, create)
+) -> SchoolRead:
+    return SchoolRead.model_validate(await service.create_school(session, who, body))
 
 
 @schools.get("/{school_id}", summary="Get a school")

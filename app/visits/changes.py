@@ -248,7 +248,6 @@ async def _record(
     note: str | None,
     was: datetime,
 ) -> None:
-    visit.version += 1
     visit.updated_at = utcnow()
     session.add(
         VisitChange(

@@ -358,13 +358,11 @@ class RunVisitRepository:
         for name in ("slot_id", "starts_at", "ends_at", "location", "status", "run_id"):
             setattr(visit, name, row[name])
         visit.updated_at = row["updated_at"]
-        visit.version += 1
 
     def _cancel(self, visit: Visit, changed_by: UUID | None) -> None:
         self._record(visit, changed_by, "cancelled", None, "Not placed by a schedule run")
         visit.status = VisitStatus.CANCELLED
         visit.updated_at = utcnow()
-        visit.version += 1
 
     def _record(
         self, visit: Visit, changed_by: UUID | None, kind: str, to: datetime | None, note: str
@@ -389,9 +387,7 @@ class RunVisitRepository:
             .where(
                 col(Visit.programme_id) == programme_id, col(Visit.status) == VisitStatus.PROPOSED
             )
-            .values(
-                status=VisitStatus.SCHEDULED, updated_at=utcnow(), version=col(Visit.version) + 1
-            )
+            .values(status=VisitStatus.SCHEDULED, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from app.core.auth import require
 from app.core.concurrency import IfMatch, set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
@@ -18,8 +19,8 @@ from app.visits.schemas import (
     VisitSwap,
 )
 
-programmes = APIRouter(prefix="/programmes", tags=["visits"])
-visits = APIRouter(prefix="/visits", tags=["visits"])
+programmes = APIRouter(prefix="/programmes", tags=["visits"], route_class=IdempotentRoute)
+visits = APIRouter(prefix="/visits", tags=["visits"], route_class=IdempotentRoute)
 
 Reader = Annotated[Principal, require(P.VISITS_READ, kinds=STAFF_OR_CLIENT)]
 Planner = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]

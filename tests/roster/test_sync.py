@@ -309,6 +309,21 @@ async def test_an_overlong_staff_email_is_refused_not_echoed(
     assert (await counts())["Pupil"] == 0
 
 
+async def test_an_idempotency_key_reused_with_another_query_is_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A dry run's key cannot be replayed as the real sync: the query is part of the request."""
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN)) | {"Idempotency-Key": "roster-sync-0002"}
+    snapshot = small_snapshot(world)
+    tried = await client.put(
+        roster_url(world), json=snapshot, headers=headers, params={"dry_run": "true"}
+    )
+    assert tried.status_code == 200, tried.text
+    applied = await client.put(roster_url(world), json=snapshot, headers=headers)
+    assert "used for a different request" in assert_problem(applied, 422)["detail"]
+    assert (await counts())["Pupil"] == 0
+
+
 async def test_idempotency_key_replays(client: httpx.AsyncClient, world: World) -> None:
     headers = await bearer(world.login(Role.SCHOOL_ADMIN)) | {"Idempotency-Key": "roster-sync-0001"}
     snapshot = small_snapshot(world)
