@@ -1,11 +1,12 @@
 """Every registry the areas fill, named in one place.
 
-Four seams let an area act on another's events without the other importing it: background job
+Five seams let an area act on another's events without the other importing it: background job
 handlers (app/core/jobs.py), the principal loaders that turn a verified token into a caller
 (app/core/auth.py), the hooks that move an area's rows when two households merge
-(app/roster/households.py) and the hooks that run when a programme reaches a status
-(app/programmes/transitions.py). Nothing registers itself by being imported: `wire()` fills each
-registry with exactly what is listed here. It is called by `create_app` and by `threshold worker`,
+(app/roster/households.py), the hooks that run when a programme reaches a status
+(app/programmes/transitions.py), and the scheduler's count of each class's capacity, which
+programmes report (app/programmes/capacity.py). Nothing registers itself by being imported:
+`wire()` fills each registry with exactly what is listed here. It is called by `create_app` and by `threshold worker`,
 so the worker finds every job handler without importing the API, and tests/test_registry.py
 asserts what each registry holds.
 
@@ -16,10 +17,11 @@ from app.core import auth, jobs
 from app.core.principal import PrincipalKind
 from app.integrations import service as integrations
 from app.parents import invitations, sessions
+from app.programmes import capacity, transitions
 from app.programmes import service as programmes
-from app.programmes import transitions
 from app.programmes.models import ProgrammeStatus
 from app.roster import households, imports
+from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
 from app.visits import repository as visits
@@ -47,6 +49,9 @@ TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] 
     ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule,),
 }
 
+# Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.
+CAPACITY_COUNTER: capacity.CapacityCounter = scheduling_capacity.count_for_programme
+
 
 def wire() -> None:
     """Fill every registry. Safe to call again (each app the tests create calls it)."""
@@ -59,3 +64,4 @@ def wire() -> None:
     for status, hooks in TRANSITION_HOOKS.items():
         for transition_hook in hooks:
             transitions.register_transition_hook(status, transition_hook)
+    capacity.register_capacity_counter(CAPACITY_COUNTER)

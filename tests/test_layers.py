@@ -14,7 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMED_EXCEPTIONS = {
     ("scheduling", "visits"),  # a run reads the programme's visits and writes its proposals
     ("staff", "trusts"),  # a role granted at a school names one the granter can see
-    ("programmes", "scheduling"),  # not yet moved: team capacity counted on the instance
 }
 
 

@@ -17,7 +17,7 @@ from app.core import auth, db, jobs
 from app.core.jobs import Job, JobStatus
 from app.core.tenancy import system_scope
 from app.main import create_app
-from app.programmes import transitions
+from app.programmes import capacity, transitions
 from app.roster import households
 from app.roster.models import ImportFormat, RosterImport
 from app.synthetic.generator import World
@@ -48,6 +48,7 @@ EXPECTED = {
         "published": ["app.scheduling.service.publish_schedule"],
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],
     },
+    "capacity_counter": "app.scheduling.capacity.count_for_programme",
 }
 
 # The real `threshold worker`, reporting at exit the job handlers it held and which of the API's
@@ -78,6 +79,7 @@ def test_the_registry_module_lists_every_entry() -> None:
         for status, hooks in registry.TRANSITION_HOOKS.items()
     }
     assert transitions == EXPECTED["transition_hooks"]
+    assert _name(registry.CAPACITY_COUNTER) == EXPECTED["capacity_counter"]
 
 
 def _live() -> dict[str, object]:
@@ -95,6 +97,7 @@ def _live() -> dict[str, object]:
             status.value: [_name(hook) for hook in hooks]
             for status, hooks in transitions.transition_hooks().items()
         },
+        "capacity_counter": _name(capacity.capacity_counter()),
     }
 
 
@@ -116,6 +119,13 @@ def test_wiring_again_changes_nothing_and_a_second_handler_is_refused() -> None:
     with pytest.raises(ValueError, match="already have a handler"):
         jobs.register_handler("roster.import", other)
     assert jobs.handlers() == before
+
+    async def guess(*_: object) -> list[capacity.ClassCapacity]:
+        return []
+
+    with pytest.raises(ValueError, match="already has a counter"):
+        capacity.register_capacity_counter(guess)
+    assert capacity.capacity_counter() is registry.CAPACITY_COUNTER
 
 
 async def _queue(world: World) -> dict[str, UUID]:

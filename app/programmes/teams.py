@@ -19,6 +19,7 @@ from app.core.errors import joined, json_pointer
 from app.core.london import london_today
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.programmes.capacity import ClassCapacity, capacities
 from app.programmes.exceptions import StaffNotEligible, TeamsLocked
 from app.programmes.models import ProgrammeStatus, TeamMember, TeamRole, VisitProgramme
 from app.programmes.repository import ProgrammeRepository, TeamRepository
@@ -33,8 +34,6 @@ from app.programmes.schemas import (
 )
 from app.roster.models import ClassStaffRole, SchoolClass
 from app.roster.repository import ClassRepository
-from app.scheduling import instance
-from app.scheduling.capacity import ClassCapacity, class_capacities
 from app.staff.models import StaffMember
 from app.staff.repository import StaffRepository
 
@@ -132,13 +131,6 @@ async def list_teams(
     )
     classes = await TeamRepository(session, who).classes(programme)
     return await _describe(session, who, programme, classes)
-
-
-async def capacities(session: AsyncSession, programme: VisitProgramme) -> dict[UUID, ClassCapacity]:
-    """Each class's families against the visits its adults can make, counted on the instance
-    the scheduler would solve now (app/scheduling/capacity.py)."""
-    loaded = await instance.load(session, programme, seed=1, time_limit_seconds=1)
-    return {UUID(c.class_id): c for c in class_capacities(loaded.instance)}
 
 
 async def capacity_warnings(

@@ -12,25 +12,23 @@ Training is left out: an untrained adult is a problem of its own, reported with 
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.programmes.capacity import ClassCapacity
+from app.programmes.models import VisitProgramme
+from app.scheduling import instance
 from app.scheduling.solver.options import adult_free
 from app.scheduling.solver.problem import ClassTeam, Instance, Slot
 
 
-@dataclass(frozen=True)
-class ClassCapacity:
-    class_id: str
-    class_name: str
-    families: int  # households to visit (in scope, not exempt, not declined) with a child here
-    possible: int | None  # None: no teacher to count on yet
-    limited_by: str | None  # the binding adult's id (None when it is the pool, or no teacher)
-    detail: str | None  # set only when the class has more families than visits possible
-
-    @property
-    def over(self) -> bool:
-        return self.detail is not None
+async def count_for_programme(
+    session: AsyncSession, programme: VisitProgramme
+) -> list[ClassCapacity]:
+    """The programme's classes counted on the instance the scheduler would solve now."""
+    loaded = await instance.load(session, programme, seed=1, time_limit_seconds=1)
+    return class_capacities(loaded.instance)
 
 
 def class_capacities(instance: Instance) -> list[ClassCapacity]:
