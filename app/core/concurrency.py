@@ -1,11 +1,14 @@
 """ETags and If-Match: optimistic concurrency for single resources.
 
 A resource's ETag is made here from its id and row version (which core/models.py raises on
-every change). Writes that take If-Match (PATCH, a programme's transitions) must send it (428
-without it, 412 when stale), and the write itself is conditional on the version, so two
-concurrent writers cannot both succeed.
+every change); a set replaced whole, with no row of its own (a programme's second-adult pool),
+takes its members' digest as its version. Writes that take If-Match (PATCH, a programme's
+transitions) must send it (428 without it, 412 when stale), and the write itself is conditional
+on the version, so two concurrent writers cannot both succeed.
 """
 
+import hashlib
+from collections.abc import Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -36,7 +39,7 @@ async def _if_match(  # async: no worker-thread hand-off (see pagination.page_pa
 IfMatch = Annotated[str | None, Depends(_if_match)]
 
 
-def etag(identity: UUID, version: int) -> str:
+def etag(identity: UUID, version: int | str) -> str:
     """The one way an ETag is made: which resource, at which row version."""
     return f'"{identity.hex}.{version}"'
 
@@ -50,16 +53,29 @@ def set_etag(response: Response, obj: Any, *, identity: UUID | None = None) -> N
     response.headers["ETag"] = etag(identity or obj.id, obj.version)
 
 
+def members_version(members: Iterable[UUID]) -> str:
+    """The version of a set replaced whole: a digest of its members, in any order."""
+    return hashlib.sha256(b"".join(sorted(m.bytes for m in members))).hexdigest()[:16]
+
+
 def ensure_current(obj: Any, if_match: str | None) -> None:
     if if_match is None:
         raise PreconditionRequired(
             "Send If-Match with the ETag you last read, so you cannot overwrite a change you "
             "have not seen."
         )
+    ensure_matches(etag_of(obj), if_match)
+
+
+def ensure_matches(current: str, if_match: str | None) -> None:
+    """412 unless `if_match` names the current ETag (or `*`); no If-Match passes, for writes
+    where it is optional."""
+    if if_match is None:
+        return
     # If-Match compares strongly (RFC 9110, 13.1.1): a weak tag W/"..." matches nothing, since
     # it promises only an equivalent representation, not the version being overwritten.
     offered = {tag.strip() for tag in if_match.split(",")}
-    if "*" not in offered and etag_of(obj) not in offered:
+    if "*" not in offered and current not in offered:
         raise PreconditionFailed(
             "The resource has changed since you read it; fetch it again and reapply your change."
         )

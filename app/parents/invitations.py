@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.bulk import insert_rows
 from app.core.errors import NotFound
+from app.core.models import FIRST_VERSION
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.sealing import seal, unseal
@@ -68,6 +69,7 @@ def _new_row(programme: VisitProgramme, household_id: UUID, who: Principal) -> d
         "revoked_reason": None,
         "delivered_at": None,
         "last_used_at": None,
+        "version": FIRST_VERSION,
     }
 
 
@@ -150,6 +152,7 @@ def _code_of(invitation: Invitation) -> InvitationCode:
         expires_at=invitation.expires_at,
         delivered_at=invitation.delivered_at,
         last_used_at=invitation.last_used_at,
+        version=invitation.version,
     )
 
 

@@ -6,11 +6,11 @@ from uuid import UUID
 from sqlalchemy import Index
 from sqlmodel import Field
 
-from app.core.models import Identified, SchoolScoped
+from app.core.models import Identified, SchoolScoped, Versioned
 from app.core.types import UTCDateTime, utcnow
 
 
-class Invitation(Identified, SchoolScoped, table=True):
+class Invitation(Identified, Versioned, SchoolScoped, table=True):
     """At most one live invitation per household and programme: issuing again revokes the last.
 
     The code is stored twice: as a digest, which is how an exchange finds it, and sealed

@@ -121,9 +121,11 @@ async def issue_invitations(
     summary="A household's live invitation code, to read to the family (audited)",
 )
 async def read_invitation(
-    programme_id: UUID, household_id: UUID, session: SessionDep, who: Chaser
+    programme_id: UUID, household_id: UUID, response: Response, session: SessionDep, who: Chaser
 ) -> InvitationCode:
-    return await invitations.read_code(session, who, programme_id, household_id)
+    code = await invitations.read_code(session, who, programme_id, household_id)
+    set_etag(response, code, identity=code.invitation_id)
+    return code
 
 
 @staff_side.post(
@@ -132,9 +134,11 @@ async def read_invitation(
     summary="Issue a household a new code; the old one stops working at once",
 )
 async def reissue_invitation(
-    programme_id: UUID, household_id: UUID, session: SessionDep, who: Chaser
+    programme_id: UUID, household_id: UUID, response: Response, session: SessionDep, who: Chaser
 ) -> InvitationCode:
-    return await invitations.reissue(session, who, programme_id, household_id)
+    code = await invitations.reissue(session, who, programme_id, household_id)
+    set_etag(response, code, identity=code.invitation_id)
+    return code
 
 
 @staff_side.delete(

@@ -31,6 +31,7 @@ class InvitationCode(Output):
     expires_at: datetime
     delivered_at: datetime | None
     last_used_at: datetime | None
+    version: int = Field(description="The invitation's row version; its ETag is made from it.")
 
 
 class SessionRequest(Input):

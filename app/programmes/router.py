@@ -175,16 +175,30 @@ async def set_team(
 
 @programmes.get("/{programme_id}/second-adults", summary="The pool of trained second adults")
 async def get_second_adults(
-    programme_id: UUID, session: SessionDep, who: Reader
+    programme_id: UUID, response: Response, session: SessionDep, who: Reader
 ) -> SecondAdultsRead:
-    return await teams.get_pool(session, who, programme_id)
+    pool = await teams.get_pool(session, who, programme_id)
+    response.headers["ETag"] = teams.pool_etag(programme_id, pool)
+    return pool
 
 
-@programmes.put("/{programme_id}/second-adults", summary="Replace the pool of second adults (SLT)")
+@programmes.put(
+    "/{programme_id}/second-adults",
+    summary="Replace the pool of second adults (SLT)",
+    description="Send `If-Match` with the ETag you read to be sure you replace the pool you saw "
+    "(412 if a colleague has changed it since); without it the pool is replaced as it stands.",
+)
 async def set_second_adults(
-    programme_id: UUID, body: SecondAdultsWrite, session: SessionDep, who: Manager
+    programme_id: UUID,
+    body: SecondAdultsWrite,
+    response: Response,
+    session: SessionDep,
+    who: Manager,
+    if_match: IfMatch,
 ) -> SecondAdultsRead:
-    return await teams.set_pool(session, who, programme_id, body)
+    pool = await teams.set_pool(session, who, programme_id, body, if_match)
+    response.headers["ETag"] = teams.pool_etag(programme_id, pool)
+    return pool
 
 
 @programmes.get(

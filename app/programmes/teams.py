@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.concurrency import ensure_matches, etag, members_version
 from app.core.errors import joined, json_pointer
 from app.core.london import london_today
 from app.core.permissions import Permission
@@ -242,12 +243,24 @@ async def get_pool(session: AsyncSession, who: Principal, programme_id: UUID) ->
     return await _describe_pool(session, who, programme)
 
 
+def pool_etag(programme_id: UUID, pool: SecondAdultsRead) -> str:
+    """The pool has no row of its own: its version is its members'."""
+    return etag(programme_id, members_version(p.staff_id for p in pool.staff))
+
+
 async def set_pool(
-    session: AsyncSession, who: Principal, programme_id: UUID, body: SecondAdultsWrite
+    session: AsyncSession,
+    who: Principal,
+    programme_id: UUID,
+    body: SecondAdultsWrite,
+    if_match: str | None = None,
 ) -> SecondAdultsRead:
+    # Locked, so two SLT replacing the pool at once take turns and the second's If-Match fails.
     programme = await ProgrammeRepository(session, who).get_permitted(
-        programme_id, Permission.PROGRAMMES_MANAGE
+        programme_id, Permission.PROGRAMMES_MANAGE, for_update=True
     )
+    held = await TeamRepository(session, who).pool(programme.id)
+    ensure_matches(etag(programme.id, members_version(held)), if_match)
     _ensure_unlocked(programme)
     named = {s: json_pointer("staff_ids", i) for i, s in enumerate(body.staff_ids)}
     await ensure_eligible(session, who, programme, named)

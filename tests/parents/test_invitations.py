@@ -190,3 +190,27 @@ async def test_invitations_only_for_households_the_programme_reaches(
     assert_problem(await client.post(url, headers=office), 409, "household-not-in-scope")
     other_school = await bearer(world.login(Role.OFFICE, school=1))
     assert_problem(await client.post(url, headers=other_school), 404)
+
+
+async def test_an_invitation_carries_an_etag_that_moves_when_it_changes(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await collecting_programme(client, world)
+    home = await household_of("P-1")
+    office = await bearer(world.login(Role.OFFICE))
+    url = f"/api/v1/programmes/{programme['id']}/households/{home}/invitation"
+    issued = await client.post(url, headers=office)
+    assert issued.status_code == 201, issued.text
+    read = await client.get(url, headers=office)
+    assert read.headers["ETag"] == issued.headers["ETag"]
+    assert issued.json()["invitation_id"].replace("-", "") in read.headers["ETag"]
+
+    # The family uses its code: the invitation records it, and its version moves.
+    await parent_headers(client, read.json()["code"])
+    used = await client.get(url, headers=office)
+    assert used.json()["last_used_at"] is not None
+    assert used.json()["version"] > read.json()["version"]
+    assert used.headers["ETag"] != read.headers["ETag"]
+
+    reissued = await client.post(url, headers=office)
+    assert reissued.headers["ETag"] not in {read.headers["ETag"], used.headers["ETag"]}

@@ -326,3 +326,34 @@ async def test_the_second_adult_pool_is_replaced_whole(
     ]
     emptied = await client.put(pool_url, json={"staff_ids": []}, headers=admin)
     assert emptied.json()["staff"] == []
+
+
+async def test_the_pool_carries_an_etag_and_a_stale_if_match_is_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    url = await setup(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    support, slt = world.login(Role.SUPPORT_STAFF), world.login(Role.SCHOOL_ADMIN)
+    pool_url = f"{url}/second-adults"
+    empty = await client.get(pool_url, headers=admin)
+    seen = empty.headers["ETag"]
+
+    # A colleague replaces the pool meanwhile: the ETag moves with its members.
+    theirs = await client.put(pool_url, json={"staff_ids": [str(support.staff_id)]}, headers=admin)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.headers["ETag"] != seen
+    assert (await client.get(pool_url, headers=admin)).headers["ETag"] == theirs.headers["ETag"]
+
+    mine = {"staff_ids": [str(slt.staff_id)]}
+    assert_problem(await client.put(pool_url, json=mine, headers=admin | {"If-Match": seen}), 412)
+    kept = (await client.get(pool_url, headers=admin)).json()["staff"]
+    assert [s["staff_id"] for s in kept] == [str(support.staff_id)]
+
+    current = {"If-Match": theirs.headers["ETag"]}
+    replaced = await client.put(pool_url, json=mine, headers=admin | current)
+    assert replaced.status_code == 200, replaced.text
+    # The same members in another order are the same pool, with the same ETag.
+    both = [str(support.staff_id), str(slt.staff_id)]
+    one = await client.put(pool_url, json={"staff_ids": both}, headers=admin)
+    other = await client.put(pool_url, json={"staff_ids": both[::-1]}, headers=admin)
+    assert one.headers["ETag"] == other.headers["ETag"]
