@@ -19,8 +19,8 @@ from app.core.tenancy import system_scope
 from app.main import create_app
 from app.programmes import capacity, transitions
 from app.roster import households
-from app.roster.models import ImportFormat, RosterImport
 from app.synthetic.generator import World
+from tests.roster.helpers import queued_import
 
 
 def _name(function: object) -> str:
@@ -140,22 +140,8 @@ async def _queue(world: World) -> dict[str, UUID]:
         ):
             job = await jobs.enqueue(session, kind, payload, trust_id=school.trust_id)
             queued[kind] = job.id
-        job = await jobs.enqueue(
-            session, "roster.import", {}, trust_id=school.trust_id, school_id=school.id
-        )
-        upload = RosterImport(
-            trust_id=school.trust_id,
-            school_id=school.id,
-            job_id=job.id,
-            format=ImportFormat.ONEROSTER,
-            filename="bundle.zip",
-            size_bytes=11,
-            content=b"not a zip",
-        )
-        session.add(upload)
-        await session.flush()
-        job.payload = {"import_id": str(upload.id)}
-        queued["roster.import"] = job.id
+        upload = await queued_import(session, school, b"not a zip")
+        queued["roster.import"] = upload.job_id
     return queued
 
 

@@ -20,12 +20,11 @@ from sqlmodel import col, delete, select, update
 
 from app.api import PUBLIC_ROUTES
 from app.core import db
-from app.core.jobs import enqueue
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.main import create_app
 from app.programmes.models import HouseholdExemption
-from app.roster.models import ImportFormat, Pupil, RosterImport, SchoolClass
+from app.roster.models import Pupil, SchoolClass
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
@@ -43,6 +42,7 @@ from tests.conftest import (
     staff_with_roles,
 )
 from tests.parents.helpers import a_collecting_programme, parent_bearer
+from tests.roster.helpers import queued_import
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import (
     MIXED,
@@ -312,19 +312,7 @@ async def _a_period(world: World) -> UUID:
 async def _an_import(world: World) -> UUID:
     school = world.trusts[0].schools[0]
     async with db.open_session(system_scope("matrix import")) as session:
-        job = await enqueue(
-            session, "roster.import", {}, trust_id=school.trust_id, school_id=school.id
-        )
-        upload = RosterImport(
-            trust_id=school.trust_id,
-            school_id=school.id,
-            job_id=job.id,
-            format=ImportFormat.ONEROSTER,
-            filename="bundle.zip",
-            size_bytes=1,
-            content=b"x",
-        )
-        session.add(upload)
+        upload = await queued_import(session, school, b"x")
     return upload.id
 
 
