@@ -54,6 +54,10 @@ class ScheduleRunRead(Output):
     best_bound: int | None
     gap: float | None
     gap_of: str = GAP_OF
+    quality: str | None = Field(
+        description="The gap in an office's words: 'proven optimal' only when the gap is 0, "
+        "otherwise how close to the best possible the placed families' schedule is proven to be."
+    )
     unplaced_count: int | None = Field(description="Families the run could not place.")
     unplaced_minimum: int | None = Field(
         description="At least this many families cannot be placed by any schedule (proven); "

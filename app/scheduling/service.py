@@ -159,6 +159,7 @@ def describe(run: ScheduleRun, job: Job) -> ScheduleRunRead:
         objective=run.objective,
         best_bound=run.best_bound,
         gap=run.gap,
+        quality=quality(run.gap),
         unplaced_count=None if run.placed is None else (run.households or 0) - run.placed,
         unplaced_minimum=run.unplaced_minimum,
         unplaced_unavoidable=(
@@ -317,6 +318,14 @@ def _record_figures(run: ScheduleRun, loaded: instance.Loaded, schedule: problem
     run.unmet_preferences = [
         {"household_id": h, "reason": r} for h, r in sorted(schedule.unmet_preferences.items())
     ]
+
+
+def quality(gap: float | None) -> str | None:
+    if gap is None:
+        return None
+    if gap == 0:
+        return "proven optimal: no schedule placing as many families scores better"
+    return f"within {gap:.1%} of the best possible (a proven bound, not a measured distance)"
 
 
 def root_causes(loaded: problem.Instance) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.roster.models import Household
+from app.scheduling.service import quality
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
@@ -207,6 +208,17 @@ async def test_a_run_reports_unplaced_families_apart_from_its_gap(
     assert run["objective"] == run["objective_parts"]["total"] - 200_000
     assert run["best_bound"] <= run["objective"]
     assert "placed families" in run["gap_of"]
+    assert run["quality"] == quality(run["gap"])
+
+
+def test_the_gap_is_told_in_words_and_optimal_only_when_closed() -> None:
+    assert quality(None) is None
+    assert quality(0.0) is not None
+    assert quality(0.0).startswith("proven optimal")  # type: ignore[union-attr]
+    told = quality(0.0731)
+    assert told is not None
+    assert "7.3%" in told
+    assert "optimal" not in told
 
 
 async def _forget_address(household_id: str) -> None:

@@ -104,6 +104,10 @@ def _schedule(
     stats.objective = objective
     stats.best_bound = min(bound, objective)
     stats.gap = (objective - stats.best_bound) / objective if objective else 0.0
+    if stats.gap > 0 and stats.status == "OPTIMAL":
+        # Each part proven optimal is not the whole: the search and the stop order change the
+        # schedule after, so only a closed gap proves the result.
+        stats.status = "FEASIBLE"
     stats.moved = _moved(prepared, assignment)
     unplaced = explain_unplaced(prepared, assignment)
     if unplaced:  # only then is the proof worth its LP
