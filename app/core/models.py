@@ -1,5 +1,6 @@
 """Mixins every table builds on: public UUID ids, timestamps, a row version, tenancy columns."""
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -53,6 +54,13 @@ def next_version(table: Table) -> ColumnElement[int]:
     return table.c.version + 1
 
 
+@functools.cache
+def _is_versioned(table_name: str) -> bool:
+    """Asked on every UPDATE statement, so answered once per table: a table exists only once its
+    model is defined, so its answer never changes."""
+    return table_name in _versioned_tables()
+
+
 def _versioned_tables() -> set[str]:
     found: set[str] = set()
     pending: list[type[Any]] = [Versioned]
@@ -83,7 +91,7 @@ def _bump_updated_rows(state: ORMExecuteState) -> None:
     if not state.is_update or not isinstance(statement, Update):
         return
     table = statement.table
-    if isinstance(table, Table) and table.name in _versioned_tables():
+    if isinstance(table, Table) and _is_versioned(table.name):
         state.statement = statement.values(version=next_version(table))
 
 
