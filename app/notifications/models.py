@@ -152,3 +152,19 @@ class MessageTemplate(Identified, Timestamped, Versioned, TrustScoped, table=Tru
     subject: str | None = Field(default=None, max_length=200)
     body: str = Field(max_length=5000)
     updated_by: UUID | None = None
+
+
+class LoggedMessage(Identified, SchoolScoped, table=True):
+    """What would have been sent, when messages are delivered to the log
+    (THRESHOLD_MESSAGES_DELIVERY=log: development, tests, demos; refused in production). Read
+    through the API so a developer or a tester sees exactly what a family would have received."""
+
+    __tablename__ = "logged_message"
+
+    message_id: UUID = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    logged_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    channel: MessageChannel = Field(sa_type=enum_type(MessageChannel, 8))
+    to: str = Field(max_length=254)
+    language: str = Field(max_length=8)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(max_length=5000)

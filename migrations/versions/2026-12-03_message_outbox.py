@@ -1,4 +1,5 @@
-"""The outbox: messages, their attempts, and a trust's wording of each kind
+"""The outbox: messages, their attempts, a trust's wording of each kind, and the log of what
+would have been sent outside production
 
 Revision ID: 2026_12_03_message_outbox
 Revises: 2026_12_03_invitation_version
@@ -123,8 +124,39 @@ def upgrade() -> None:
     )
     op.create_index("ix_message_template_trust_id", "message_template", ["trust_id"])
 
+    op.create_table(
+        "logged_message",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("trust_id", sa.Uuid(), nullable=False),
+        sa.Column("school_id", sa.Uuid(), nullable=False),
+        sa.Column("message_id", sa.Uuid(), nullable=False),
+        _when("logged_at", False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("to", sa.String(length=254), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=True),
+        sa.Column("body", sa.String(length=5000), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["trust_id"], ["trust.id"], name="fk_logged_message_trust_id_trust"
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"], ["school.id"], name="fk_logged_message_school_id_school"
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["message.id"],
+            name="fk_logged_message_message_id_message",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_logged_message"),
+    )
+    op.create_index("ix_logged_message_trust_id", "logged_message", ["trust_id"])
+    op.create_index("ix_logged_message_school_id", "logged_message", ["school_id"])
+    op.create_index("ix_logged_message_message_id", "logged_message", ["message_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("logged_message")
     op.drop_table("message_template")
     op.drop_table("message_attempt")
     op.drop_table("message")
