@@ -5,6 +5,7 @@ from app.core.idempotency import IdempotencyRecord
 from app.core.jobs import Job
 from app.core.ratelimit import RateLimitHit
 from app.integrations.models import IntegrationClient, IntegrationClientSchool
+from app.notifications.models import LoggedMessage, Message, MessageAttempt, MessageTemplate
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.programmes.models import HouseholdExemption, SecondAdult, Slot, TeamMember, VisitProgramme
@@ -42,6 +43,10 @@ __all__ = [
     "IntegrationClientSchool",
     "Invitation",
     "Job",
+    "LoggedMessage",
+    "Message",
+    "MessageAttempt",
+    "MessageTemplate",
     "Pupil",
     "RateLimitHit",
     "RefreshToken",

@@ -16,6 +16,7 @@ This module sits above every area (it imports them all); no area imports it.
 from app.core import auth, jobs
 from app.core.principal import PrincipalKind
 from app.integrations import service as integrations
+from app.notifications import repository as notifications
 from app.parents import invitations, sessions
 from app.programmes import capacity, transitions
 from app.programmes import service as programmes
@@ -42,6 +43,7 @@ MERGE_HOOKS: tuple[households.MergeHook, ...] = (
     programmes.follow_household_merge,
     invitations.follow_household_merge,
     visits.follow_merge,
+    notifications.follow_household_merge,
 )
 
 TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] = {

@@ -43,6 +43,7 @@ EXPECTED = {
         "app.programmes.service.follow_household_merge",
         "app.parents.invitations.follow_household_merge",
         "app.visits.repository.follow_merge",
+        "app.notifications.repository.follow_household_merge",
     ],
     "transition_hooks": {
         "published": ["app.scheduling.service.publish_schedule"],

@@ -1,6 +1,7 @@
 """The one settings object. Every knob is an environment variable prefixed THRESHOLD_ (plus DATABASE_URL)."""
 
 import ipaddress
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -120,6 +121,26 @@ class Settings(BaseSettings):
         ge=1,
         description="Background jobs a trust may have queued or running at once, across its "
         "schools; more are refused with 429.",
+    )
+
+    # Messages (app/notifications). Family messages wait out quiet hours; staff alerts do not.
+    messages_quiet_hours_start: time = Field(
+        default=time(20, 0), description="Europe/London: family messages wait from this time…"
+    )
+    messages_quiet_hours_end: time = Field(
+        default=time(8, 0), description="…until this time the next morning."
+    )
+    messages_daily_cap_per_programme: int = Field(
+        default=1000,
+        ge=1,
+        description="Messages one programme may write in a day (Europe/London); a request that "
+        "would pass it is refused with 429 and writes nothing, so a mistake cannot text a "
+        "whole school twice.",
+    )
+    messages_delivery: Literal["notify", "log"] = Field(
+        default="log",
+        description="notify: sent through GOV.UK Notify (THRESHOLD_NOTIFY_*). log: recorded as "
+        "what would have been sent, readable through the API; refused in production.",
     )
 
     max_body_bytes: int = 1024 * 1024

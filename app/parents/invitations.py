@@ -1,7 +1,8 @@
 """Inviting households to answer: one live code per household and programme.
 
-Codes go out by SMS once notifications exist; until then the office reads them to families.
-Reading a code is audited, like any other disclosure of a secret.
+Each code issued goes out in the same transaction through the outbox (text, email or a letter
+for the office to post: app/parents/invitation_messages.py). The office can also read a code to
+a family on the phone; reading it is audited, like any other disclosure of a secret.
 """
 
 import uuid
@@ -20,7 +21,7 @@ from app.core.principal import Principal
 from app.core.sealing import seal, unseal
 from app.core.settings import get_settings
 from app.core.types import utcnow
-from app.parents import answers_repository, codes
+from app.parents import answers_repository, codes, invitation_messages
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository
@@ -51,10 +52,13 @@ def _ensure_inviting(programme: VisitProgramme) -> None:
         )
 
 
-def _new_row(programme: VisitProgramme, household_id: UUID, who: Principal) -> dict[str, Any]:
+def _new_invitation(
+    programme: VisitProgramme, household_id: UUID, who: Principal
+) -> tuple[dict[str, Any], str]:
+    """An invitation's row, and its code in the clear (for its message, never stored so)."""
     code = codes.new_code()
     now = utcnow()
-    return {
+    row = {
         "id": uuid.uuid4(),
         "trust_id": programme.trust_id,
         "school_id": programme.school_id,
@@ -71,6 +75,15 @@ def _new_row(programme: VisitProgramme, household_id: UUID, who: Principal) -> d
         "last_used_at": None,
         "version": FIRST_VERSION,
     }
+    return row, code
+
+
+def _outgoing(row: dict[str, Any], code: str) -> tuple[UUID, UUID, str, str]:
+    return row["id"], row["household_id"], codes.display(code), _link(code)
+
+
+def _link(code: str) -> str:
+    return f"{get_settings().parent_portal_url.rstrip('/')}/{code}"
 
 
 async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -> InvitationsIssued:
@@ -83,10 +96,10 @@ async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -
     exempt = {h for h, kind in kinds.items() if kind == "exempt"}
     live = await InvitationRepository(session).live_households(programme.id)
     wanted = sorted(reached - exempt - live)
-    await insert_rows(
-        session,
-        Invitation.__table__,  # type: ignore[attr-defined]
-        [_new_row(programme, h, who) for h in wanted],
+    new = [_new_invitation(programme, h, who) for h in wanted]
+    await insert_rows(session, Invitation.__table__, [row for row, _ in new])  # type: ignore[attr-defined]
+    await invitation_messages.send_codes(
+        session, who, programme, [_outgoing(row, code) for row, code in new]
     )
     await _audit(session, who, programme, "invitation.issue_all", None, {"issued": len(wanted)})
     return InvitationsIssued(
@@ -105,8 +118,9 @@ async def reissue(
     _ensure_inviting(programme)
     await ensure_household_in_scope(session, who, programme, household_id)
     await InvitationRepository(session).revoke_live(programme.id, household_id, "reissued")
-    row = _new_row(programme, household_id, who)
+    row, code = _new_invitation(programme, household_id, who)
     await insert_rows(session, Invitation.__table__, [row])  # type: ignore[attr-defined]
+    await invitation_messages.send_codes(session, who, programme, [_outgoing(row, code)])
     await _audit(session, who, programme, "invitation.issue", household_id)
     return _code_of(Invitation.model_validate(row))
 
@@ -147,7 +161,7 @@ def _code_of(invitation: Invitation) -> InvitationCode:
         programme_id=invitation.programme_id,
         household_id=invitation.household_id,
         code=codes.display(code),
-        link=f"{get_settings().parent_portal_url.rstrip('/')}/{code}",
+        link=_link(code),
         issued_at=invitation.issued_at,
         expires_at=invitation.expires_at,
         delivered_at=invitation.delivered_at,
