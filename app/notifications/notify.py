@@ -15,20 +15,23 @@ Reasons name the status and Notify's error class only. Notify's messages can quo
 sent, and nothing of a phone number, an email address or a body may reach a log or a row.
 
 The client is synchronous (requests) and not thread-safe: each thread gets its own, and async
-callers reach it through `asyncio.to_thread`.
+callers reach it on the gateway's own threads.
 """
 
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
 from notifications_python_client.errors import APIError
 from notifications_python_client.notifications import NotificationsAPIClient
 
 Channel = Literal["sms", "email"]
+T = TypeVar("T")
 
 # The client logs every failed call at WARNING with Notify's error message, which can quote the
 # request: kept to its errors, our own records say what failed (status and class only).
@@ -70,13 +73,21 @@ class NotifyUnavailable(Exception):
 class NotifyGateway:
     """One Notify API key's sending and look-ups."""
 
-    def __init__(self, api_key: str, base_url: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, api_key: str, base_url: str, timeout_seconds: float, *, threads: int = 8
+    ) -> None:
         # Parsed now, so a malformed key fails at start-up rather than at the first send.
         NotificationsAPIClient(api_key, base_url=base_url, timeout=timeout_seconds)
         self._api_key = api_key
         self._base_url = base_url
         self._timeout = timeout_seconds
         self._local = threading.local()
+        # Calls wait on the network, not the CPU: a batch's sends go out side by side, on
+        # threads of their own rather than the default pool's few (sized for the cores).
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="notify")
+
+    async def _call(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call, *args)
 
     def _client(self) -> NotificationsAPIClient:
         client: NotificationsAPIClient | None = getattr(self._local, "client", None)
@@ -97,7 +108,7 @@ class NotifyGateway:
     ) -> Outcome:
         """Send one text or email with `reference` (the message id); never raises for what
         Notify or the network does."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.send_blocking, channel, to, template_id, personalisation, reference
         )
 
@@ -130,7 +141,7 @@ class NotifyGateway:
     async def find_by_reference(self, reference: str) -> str | None:
         """Notify's id for the notification sent with `reference`, or None when Notify holds
         none. Raises NotifyUnavailable when Notify cannot say."""
-        return await asyncio.to_thread(self.find_by_reference_blocking, reference)
+        return await self._call(self.find_by_reference_blocking, reference)
 
     def find_by_reference_blocking(self, reference: str) -> str | None:
         try:

@@ -288,36 +288,34 @@ async def _send_batch(messages: list[Claimed], token: str, settings: Settings) -
         MessageChannel.SMS: settings.notify_sms_template_id or "",
         MessageChannel.EMAIL: settings.notify_email_template_id or "",
     }
-    await asyncio.gather(
-        *(_deliver(m, prepared[m.id], token, gateway, templates[m.channel]) for m in messages)
+    results = await asyncio.gather(
+        *(_deliver(m, prepared[m.id], gateway, templates[m.channel]) for m in messages)
     )
+    await _record_all(results, token)
 
 
 @lru_cache(maxsize=4)
 def _gateway(api_key: str, base_url: str, timeout_seconds: float) -> NotifyGateway:
-    return NotifyGateway(api_key, base_url, timeout_seconds)
+    return NotifyGateway(api_key, base_url, timeout_seconds, threads=BATCH)
+
+
+# A message, what came of trying it, and the attempt's name (see MessageAttempt.outcome).
+Result = tuple[Claimed, Outcome, str]
 
 
 async def _deliver(
-    message: Claimed,
-    prepared: Prepared | str,
-    token: str,
-    gateway: NotifyGateway,
-    template_id: str,
-) -> None:
+    message: Claimed, prepared: Prepared | str, gateway: NotifyGateway, template_id: str
+) -> Result:
     reference = str(message.id)
     if message.ambiguous:
         try:
             found = await gateway.find_by_reference(reference)
         except NotifyUnavailable as unknown:
-            await _record(message, token, Retry(str(unknown), 30.0, True), "lookup_failed")
-            return
+            return message, Retry(str(unknown), 30.0, True), "lookup_failed"
         if found is not None:
-            await _record(message, token, Accepted(found), "found_by_reference")
-            return
+            return message, Accepted(found), "found_by_reference"
     if isinstance(prepared, str):
-        await _record(message, token, Permanent(prepared), "permanent_failure")
-        return
+        return message, Permanent(prepared), "permanent_failure"
     personalisation = {"body": prepared.wording.body}
     if message.channel is MessageChannel.EMAIL:
         personalisation["subject"] = prepared.wording.subject or ""
@@ -328,7 +326,7 @@ async def _deliver(
         personalisation,
         reference,
     )
-    await _record(message, token, outcome, _outcome_name(outcome))
+    return message, outcome, _outcome_name(outcome)
 
 
 def _outcome_name(outcome: Outcome) -> str:
@@ -340,8 +338,48 @@ def _outcome_name(outcome: Outcome) -> str:
 
 
 async def _record(message: Claimed, token: str, outcome: Outcome, name: str) -> None:
-    """The attempt, and the message's new state while this claim still holds it."""
+    await _record_all([(message, outcome, name)], token)
+
+
+async def _record_all(
+    results: Sequence[Result], token: str, logged: Sequence[LoggedMessage] = ()
+) -> None:
+    """The batch's attempts, and each message's new state while this claim still holds it: one
+    transaction (a worker dying before it commits leaves the batch to the sweeper, which marks
+    it ambiguous: nothing is sent twice, only looked up)."""
     now = utcnow()
+    async with open_session(system_scope("record message attempts")) as session:
+        session.add_all(logged)
+        for message, outcome, name in results:
+            values, detail = _new_state(message, outcome, name, now)
+            await session.execute(
+                update(Message)  # tenancy: system scope, the message this claim holds, by id
+                .where(
+                    col(Message.id) == message.id,
+                    col(Message.locked_by) == token,
+                    col(Message.status) == MessageStatus.SENDING,
+                )
+                .values(**values)
+            )
+            session.add(
+                MessageAttempt(
+                    message_id=message.id,
+                    trust_id=message.trust_id,
+                    school_id=message.school_id,
+                    attempted_at=now,
+                    worker=token[:100],
+                    outcome=name,
+                    detail=detail[:300] if detail else None,
+                )
+            )
+    for message, _, name in results:
+        log.info("message attempt", extra={"message_id": str(message.id), "outcome": name})
+
+
+def _new_state(
+    message: Claimed, outcome: Outcome, name: str, now: datetime
+) -> tuple[dict[str, Any], str | None]:
+    """The message's columns after this attempt, and the attempt's detail."""
     attempts = message.attempts + (0 if name == "found_by_reference" else 1)
     values: dict[str, Any] = {
         "locked_by": None,
@@ -349,7 +387,6 @@ async def _record(message: Claimed, token: str, outcome: Outcome, name: str) -> 
         "attempts": attempts,
         "updated_at": now,
     }
-    detail: str | None = None
     if isinstance(outcome, Accepted):
         values.update(
             status=MessageStatus.SENT,
@@ -358,15 +395,17 @@ async def _record(message: Claimed, token: str, outcome: Outcome, name: str) -> 
             ambiguous=False,
             status_reason=None,
         )
-    elif isinstance(outcome, Permanent):
-        detail = outcome.reason
+        found = name == "found_by_reference"
+        return values, "Notify already had it: not sent again" if found else None
+    if isinstance(outcome, Permanent):
         values.update(
             status=MessageStatus.PERMANENT_FAILURE,
             failed_at=now,
             ambiguous=False,
-            status_reason=detail,
+            status_reason=outcome.reason,
         )
-    elif attempts >= MAX_ATTEMPTS:
+        return values, outcome.reason
+    if attempts >= MAX_ATTEMPTS:
         detail = f"Gave up after {attempts} attempts; the last: {outcome.reason}"
         values.update(
             status=MessageStatus.TECHNICAL_FAILURE,
@@ -374,40 +413,15 @@ async def _record(message: Claimed, token: str, outcome: Outcome, name: str) -> 
             ambiguous=outcome.ambiguous or message.ambiguous,
             status_reason=detail[:300],
         )
-    else:
-        detail = outcome.reason
-        # A look-up that got no answer leaves the message as ambiguous as it was.
-        ambiguous = outcome.ambiguous or (message.ambiguous and name == "lookup_failed")
-        values.update(
-            status=MessageStatus.CREATED,
-            send_after=now + backoff(attempts, outcome.after_seconds),
-            ambiguous=ambiguous,
-            status_reason=f"Will try again: {detail}"[:300],
-        )
-    if isinstance(outcome, Accepted) and name == "found_by_reference":
-        detail = "Notify already had it: not sent again"
-    async with open_session(system_scope("record a message attempt")) as session:
-        await session.execute(
-            update(Message)  # tenancy: system scope, the message this claim holds, by id
-            .where(
-                col(Message.id) == message.id,
-                col(Message.locked_by) == token,
-                col(Message.status) == MessageStatus.SENDING,
-            )
-            .values(**values)
-        )
-        session.add(
-            MessageAttempt(
-                message_id=message.id,
-                trust_id=message.trust_id,
-                school_id=message.school_id,
-                attempted_at=now,
-                worker=token[:100],
-                outcome=name,
-                detail=detail[:300] if detail else None,
-            )
-        )
-    log.info("message attempt", extra={"message_id": str(message.id), "outcome": name})
+        return values, detail
+    # A look-up that got no answer leaves the message as ambiguous as it was.
+    values.update(
+        status=MessageStatus.CREATED,
+        send_after=now + backoff(attempts, outcome.after_seconds),
+        ambiguous=outcome.ambiguous or (message.ambiguous and name == "lookup_failed"),
+        status_reason=f"Will try again: {outcome.reason}"[:300],
+    )
+    return values, outcome.reason
 
 
 def backoff(attempts: int, at_least_seconds: float) -> timedelta:
@@ -420,27 +434,28 @@ async def _log_batch(
     messages: list[Claimed], prepared: dict[UUID, Prepared | str], token: str
 ) -> None:
     """The log channel: what would have been sent, written where the API can show it."""
+    results: list[Result] = []
+    logged: list[LoggedMessage] = []
     for message in messages:
         ready = prepared[message.id]
         if isinstance(ready, str):
-            await _record(message, token, Permanent(ready), "permanent_failure")
+            results.append((message, Permanent(ready), "permanent_failure"))
             continue
-        async with open_session(system_scope("log a message instead of sending it")) as session:
-            session.add(
-                LoggedMessage(
-                    message_id=message.id,
-                    trust_id=message.trust_id,
-                    school_id=message.school_id,
-                    channel=message.channel,
-                    to=ready.to,
-                    language=ready.language,
-                    subject=ready.wording.subject
-                    if message.channel is MessageChannel.EMAIL
-                    else None,
-                    body=ready.wording.body,
-                )
+        email = message.channel is MessageChannel.EMAIL
+        logged.append(
+            LoggedMessage(
+                message_id=message.id,
+                trust_id=message.trust_id,
+                school_id=message.school_id,
+                channel=message.channel,
+                to=ready.to,
+                language=ready.language,
+                subject=ready.wording.subject if email else None,
+                body=ready.wording.body,
             )
-        await _record(message, token, Accepted(f"log:{message.id}"), "logged")
+        )
+        results.append((message, Accepted(f"log:{message.id}"), "logged"))
+    await _record_all(results, token, logged)
 
 
 # ---- rendering -------------------------------------------------------------------------------

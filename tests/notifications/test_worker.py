@@ -9,14 +9,15 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlmodel import col, select
 
 from app.core import db, ratelimit
-from app.core.settings import get_settings
+from app.core.settings import Settings, get_settings
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
 from app.notifications import outbox, reach, worker
-from app.notifications.fake_notify import RunningFake
+from app.notifications.fake_notify import RunningFake, new_api_key
 from app.notifications.models import (
     LoggedMessage,
     Message,
@@ -309,3 +310,43 @@ async def test_workers_side_by_side_send_each_message_once(
     }
     stats = sending_through_fake.fake.stats()
     assert (stats["stored"], stats["duplicate_references"]) == (41, 0)
+
+
+async def test_no_more_requests_reach_notify_in_a_minute_than_the_rate_allows(
+    client: httpx.AsyncClient,
+    world: World,
+    sending_through_fake: RunningFake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = await _invite(client, world)
+    monkeypatch.setattr(get_settings(), "notify_rate_per_minute", 7)
+    drafts = [
+        outbox.Draft(
+            kind=MessageKind.VISIT_REMINDER,
+            school_id=text.school_id,
+            programme_id=text.programme_id,
+            household_id=text.household_id,
+            recipient=reach.Recipient(RecipientType.CONTACT, text.recipient_id, text.channel),
+            cause_kind="test_reminder",
+            cause_id=uuid4(),
+        )
+        for _ in range(19)
+    ]
+    async with db.open_session(system_scope("test: write reminders")) as session:
+        await outbox.write(session, text.trust_id, drafts)
+    await asyncio.gather(*(worker.send_pending(f"w{n}") for n in range(3)))
+    assert sending_through_fake.fake.stats()["requests"] == 7
+    statuses = [m.status for m in await _messages() if m.channel is MessageChannel.SMS]
+    assert statuses.count(MessageStatus.SENT) == 7
+    assert statuses.count(MessageStatus.CREATED) == 13  # waiting for the next minute
+
+
+def test_sending_through_notify_needs_its_key_and_templates() -> None:
+    with pytest.raises(ValidationError, match="THRESHOLD_NOTIFY_API_KEY must be set"):
+        Settings(messages_delivery="notify")
+    with pytest.raises(ValidationError, match="THRESHOLD_NOTIFY_EMAIL_TEMPLATE_ID must be set"):
+        Settings(
+            messages_delivery="notify",
+            notify_api_key=new_api_key(),
+            notify_sms_template_id=str(uuid4()),
+        )
