@@ -224,6 +224,22 @@ class SignInRepository:
                 )
             ).one_or_none()
 
+    async def spend_invitation(self, staff_id: UUID, invitation_digest: str) -> bool:
+        """Take the invitation off the account, only if it still holds this one: of two
+        acceptances at once, exactly one finds it (the UPDATE's condition decides, on SQLite's
+        single writer as under PostgreSQL's row lock), so only one password is ever set."""
+        with scoped(self.session, system_scope("an invitation names its staff member")):
+            spent = await self.session.execute(
+                update(StaffMember)
+                .where(
+                    col(StaffMember.id) == staff_id,
+                    col(StaffMember.invitation_digest) == invitation_digest,
+                )
+                .values(invitation_digest=None, invitation_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        return spent.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
     async def caller(
         self, session_id: UUID, staff_id: UUID
     ) -> tuple[UUID | None, list[tuple[Role, UUID | None]]] | None:

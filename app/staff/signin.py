@@ -281,8 +281,11 @@ async def accept_invitation(
         raise _invalid_invitation()
     await ratelimit.give_back_now(address_use)  # a real invitation: no failure of the address
     password_hash = await _distinct_password_hash(invited, password)
-    staff = await SignInRepository(session).staff_by_invitation(invitation)
+    repository = SignInRepository(session)
+    staff = await repository.staff_by_invitation(invitation)
     if staff is None or not _invited(staff):  # accepted or withdrawn in the meantime
+        raise _invalid_invitation()
+    if not await repository.spend_invitation(staff.id, invitation):  # accepted just now
         raise _invalid_invitation()
     await set_password_hash(session, staff, password_hash)
     principal = Principal(PrincipalKind.STAFF, staff.id, staff.trust_id)

@@ -4,12 +4,16 @@ rotation with reuse revocation, deactivated accounts and invitations.
 Each real password check costs argon2 time, so every test here makes only a few of them.
 """
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from app.core.permissions import Role
 from app.core.settings import get_settings
+from app.staff.models import StaffMember
+from app.staff.repository import SignInRepository
 from app.synthetic.generator import DEMO_PASSWORD, World
 from tests.conftest import assert_problem, bearer, sign_in
 
@@ -196,6 +200,33 @@ async def test_invitation_sets_a_password_once(client: httpx.AsyncClient, world:
     assert me.json()["invitation_pending"] is False
     again = await client.post(ACCEPT, json={"token": token, "password": "another long password"})
     assert_problem(again, 400, "invalid-invitation")
+
+
+async def test_two_acceptances_at_once_set_one_password(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read the invitation before either writes (the password is hashed in between):
+    exactly one may set the account's password, and it is the one that opens it."""
+    created = await invite(client, world)
+    token = created["invitation"]["token"]
+    reads = SignInRepository.staff_by_invitation
+
+    async def read_then_linger(self: SignInRepository, digest: str) -> StaffMember | None:
+        found = await reads(self, digest)
+        await asyncio.sleep(0.3)  # the other acceptance reads the invitation meanwhile
+        return found
+
+    monkeypatch.setattr(SignInRepository, "staff_by_invitation", read_then_linger)
+    passwords = ["first long password", "second long password"]
+    answers = await asyncio.gather(
+        *(client.post(ACCEPT, json={"token": token, "password": p}) for p in passwords)
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [204, 400], [a.text for a in answers]
+    (winner,) = [p for p, a in zip(passwords, answers, strict=True) if a.status_code == 204]
+    (loser,) = [p for p in passwords if p != winner]
+    assert (await password_grant(client, created["email"], winner)).status_code == 200
+    assert_problem(await password_grant(client, created["email"], loser), 400, "invalid-grant")
 
 
 async def test_bogus_invitation_token_is_refused(client: httpx.AsyncClient, world: World) -> None:
