@@ -1,4 +1,5 @@
-"""`threshold`: serve, db upgrade, create-admin, demo, demo-data, export-openapi."""
+"""`threshold`: serve, worker, db upgrade, create-admin, demo, demo-data, export-openapi,
+fake-notify."""
 
 import asyncio
 import json
@@ -92,7 +93,8 @@ def worker() -> None:
 
     require_database()
 
-    from app.core.jobs import work_forever
+    from app.core.jobs import work_forever, worker_name
+    from app.notifications.worker import send_forever
     from app.registry import wire
 
     wire()  # the job handlers, named in app/registry.py; the API is not imported
@@ -102,9 +104,46 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await work_forever(stop)
+        # Jobs and messages side by side: a long schedule run does not hold up the texts.
+        await asyncio.gather(work_forever(stop), send_forever(stop, worker_name()))
 
     asyncio.run(run())
+
+
+@cli.command("fake-notify")
+def fake_notify(
+    port: int = 6011,
+    host: str = "127.0.0.1",
+    api_key: Annotated[
+        str | None, typer.Option(help="The key clients must sign with; a new one if omitted")
+    ] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="Post a delivery receipt here after each send")
+    ] = None,
+    callback_token: Annotated[
+        str | None, typer.Option(help="The bearer token the receipts carry")
+    ] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(help="Answer 429 beyond this many requests a minute")
+    ] = None,
+) -> None:
+    """Serve a local fake of GOV.UK Notify's API (development, tests, benchmarks; never
+    exposed): set THRESHOLD_NOTIFY_BASE_URL to its address and THRESHOLD_NOTIFY_API_KEY to the
+    key. Test controls under /_fake/ (faults, config, stats, notifications, reset)."""
+    import uvicorn
+
+    from app.notifications.fake_notify import FakeNotify, new_api_key
+
+    fake = FakeNotify(
+        api_key or new_api_key(),
+        callback_url=callback_url,
+        callback_token=callback_token,
+        rate_limit_per_minute=rate_limit,
+    )
+    typer.echo(f"fake Notify at http://{host}:{port}")
+    if api_key is None:
+        typer.echo(f"THRESHOLD_NOTIFY_API_KEY={fake.api_key}")
+    uvicorn.run(fake.app(), host=host, port=port, access_log=False, log_level="warning")
 
 
 @cli.command("create-admin")
