@@ -284,8 +284,17 @@ class SmsLength:
     unicode: bool
 
 
+# Characters GOV.UK Notify replaces before it sends a text (typographic quotes, dashes and an
+# ellipsis pasted from a word processor), so that they do not turn a text into Unicode.
+_NOTIFY_REPLACES = str.maketrans(
+    {"\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2018": "'", "\u2019": "'"}
+    | {"\u201c": '"', "\u201d": '"', "\u200b": ""}
+)
+
+
 def sms_length(text: str) -> SmsLength:
     """How long a text is as a phone network counts it, and how many texts it is sent as."""
+    text = text.translate(_NOTIFY_REPLACES)
     unicode = any(c not in _GSM and c not in _GSM_EXTENDED for c in text)
     if unicode:
         characters, single, part = len(text), 70, 67

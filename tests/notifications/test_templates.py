@@ -375,6 +375,8 @@ def test_lengths_are_counted_as_a_network_counts_them() -> None:
     assert sms_length("ŵ" * 70).fragments == 1
     assert sms_length("ŵ" * 71).fragments == 2
     assert sms_length("ł").unicode
+    # Notify straightens a pasted apostrophe and dash rather than send the text as Unicode.
+    assert sms_length("St Mary\u2019s \u2013 Year R").unicode is False
 
 
 def test_mis_language_names_and_codes_become_template_codes() -> None:
