@@ -268,39 +268,39 @@ def _channel_errors(target: Target, subject: str | None, body: str) -> list[dict
 
 
 def _read(target: Target, row: MessageTemplate, *, own: bool = True) -> TemplateRead:
-    return TemplateRead(
-        kind=target.kind,
-        channel=target.channel,
-        language=target.language,
-        source=WordingSource.TRUST,
-        own=own,
-        language_used=row.language,
-        subject=row.subject,
-        body=row.body,
-        placeholders=list(PLACEHOLDERS[target.kind]),
-        required=list(REQUIRED[target.kind]),
-        sms=_sms(target.channel, render(Wording(row.body), SAMPLES).body),
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
+    """The trust's own wording: for the target itself (`own`), or its English shown instead."""
+    wording = Wording(row.body, row.subject)
+    return _shown(target, wording, WordingSource.TRUST, row.language, row, own=own)
 
 
 def _default_read(target: Target) -> TemplateRead:
     wording = _for_channel(DEFAULTS[target.kind], target.channel)
+    return _shown(target, wording, WordingSource.DEFAULT, ENGLISH, None, own=False)
+
+
+def _shown(
+    target: Target,
+    wording: Wording,
+    source: WordingSource,
+    language_used: str,
+    row: MessageTemplate | None,
+    *,
+    own: bool,
+) -> TemplateRead:
     return TemplateRead(
         kind=target.kind,
         channel=target.channel,
         language=target.language,
-        source=WordingSource.DEFAULT,
-        own=False,
-        language_used=ENGLISH,
+        source=source,
+        own=own,
+        language_used=language_used,
         subject=wording.subject,
         body=wording.body,
         placeholders=list(PLACEHOLDERS[target.kind]),
         required=list(REQUIRED[target.kind]),
-        sms=_sms(target.channel, render(wording, SAMPLES).body),
-        updated_at=None,
-        updated_by=None,
+        sms=_sms(target.channel, render(Wording(wording.body), SAMPLES).body),
+        updated_at=row.updated_at if row else None,
+        updated_by=row.updated_by if row else None,
     )
 
 
