@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
+from app.notifications.templates_router import router as message_templates
 from app.parents.answers_router import programmes as answers_programmes
 from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
@@ -49,6 +50,7 @@ for router in (
     schedule_runs,
     visits_programmes,
     integrations_router,
+    message_templates,
     audit_router,
 ):
     api.include_router(router)

@@ -129,6 +129,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "rule before they are saved.",
     },
     {
+        "name": "messages",
+        "description": "Messages to families and staff by text, email or letter: the trust's "
+        "wording of each kind in each language (English defaults where it has none), checked "
+        "placeholders and previews with sample values.",
+    },
+    {
         "name": "audit",
         "description": "Who read or changed what and when: sign-ins, role changes, reads of "
         "invitation codes, exports of personal data.",

@@ -256,6 +256,21 @@ ON_A_TEACHER = rule(
     hide=("platform_admin", "other_school_admin", *MANAGERS_AWAY, "other_trust_admin"),
 )
 
+# The trust's wording (one for every school): its admins change it; each school's SLT and office
+# read it, whichever school they hold the role at; another trust's admin does not see it.
+TEMPLATE = f"{V1}/trusts/{{trust_id}}/message-templates/{{kind}}/{{channel}}/{{language}}"
+TEMPLATE_READERS = rule(
+    ok=("trust_admin", "school_admin", "office", "other_school_admin", *MANAGERS_AWAY),
+    hide=("other_trust_admin",),
+)
+TEMPLATE_WRITERS = rule(ok=("trust_admin",), hide=("other_trust_admin",))
+
+
+def _template_body(_: World) -> dict[str, Any]:
+    # The matrix's template is the Welsh text of an invitation (see test_route_matrix._path).
+    return {"body": "((school_name)): dewiswch amser ar gyfer eich ymweliad: ((link)) ((code))"}
+
+
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/healthz"): Policy(public(200), public=True),
     ("GET", "/readyz"): Policy(public(200), public=True),
@@ -517,4 +532,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/audit-events"): Policy(
         rule(ok=("platform_admin", "trust_admin", "other_trust_admin"))
     ),
+    ("GET", f"{V1}/trusts/{{trust_id}}/message-templates"): Policy(TEMPLATE_READERS),
+    ("GET", TEMPLATE): Policy(TEMPLATE_READERS),
+    ("PUT", TEMPLATE): Policy(TEMPLATE_WRITERS, json=_template_body),
+    ("DELETE", TEMPLATE): Policy(TEMPLATE_WRITERS),
+    ("POST", f"{TEMPLATE}/preview"): Policy(TEMPLATE_READERS),
 }

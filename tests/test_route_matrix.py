@@ -331,6 +331,9 @@ def _path(template: str, world: World, targets: Targets) -> str:
         period_id=TARGETS["period_id"],
         run_id=TARGETS["run_id"],
         visit_id=TARGETS["visit_id"],
+        kind="invitation",
+        channel="sms",
+        language="cy",
     )
 
 

@@ -58,6 +58,11 @@ class Permission(StrEnum):
     AVAILABILITY_OWN = "availability:own"
     # A parent's own household in one programme, through the parent portal.
     PARENT_PORTAL = "parent:portal"
+    # The trust's wording of its messages to families and staff, in every language: changed by
+    # the trust's admins (one wording for every school), read and previewed by each school's SLT
+    # and office, who answer families' questions about what they were sent.
+    MESSAGES_TEMPLATES = "messages:templates"
+    MESSAGES_TEMPLATES_READ = "messages:templates-read"
 
 
 P = Permission
@@ -93,6 +98,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.ROSTER_WRITE,
             P.INTEGRATIONS_MANAGE,
+            P.MESSAGES_TEMPLATES,
+            P.MESSAGES_TEMPLATES_READ,
         }
         | _SLT
     ),
@@ -107,12 +114,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.INTEGRATIONS_MANAGE,
             P.PROGRAMMES_MANAGE,
             P.FAMILIES_CHASE,
+            P.MESSAGES_TEMPLATES_READ,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
     # The office chases families: contact details and addresses, not the equity flags.
     Role.OFFICE: frozenset(
-        _EVERY_STAFF_MEMBER | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE, P.VISITS_READ_ALL}
+        _EVERY_STAFF_MEMBER
+        | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE, P.VISITS_READ_ALL, P.MESSAGES_TEMPLATES_READ}
     ),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),

@@ -10,10 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.notifications.models import MessageChannel, MessageKind
+from app.notifications.models import STAFF_KINDS, MessageChannel, MessageKind
 
 ENGLISH = "en"
 PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")
+# Anything in double brackets: what a writer meant as a placeholder, spelt right or not.
+_ANY_PLACEHOLDER = re.compile(r"\(\(([^()]*)\)\)")
 
 # What the cause of each kind supplies. A template may use any of these and nothing else.
 _COMMON = ("school_name", "school_phone")
@@ -27,6 +29,44 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.VISIT_CANCELLED: (*_COMMON, "family_name", "visit_day", "visit_time", "reason"),
     MessageKind.ITINERARY_PUBLISHED: (*_COMMON, "staff_name", "visit_count", "first_day"),
 }
+
+# What a template of each kind must say, checked when a trust saves one: an invitation without
+# its code and link, or a confirmation without the day and time, would reach the family and
+# tell them nothing they can act on. Checked in the body, the one part every channel carries.
+REQUIRED: dict[MessageKind, tuple[str, ...]] = {
+    MessageKind.INVITATION: ("code", "link"),
+    MessageKind.ANSWER_REMINDER: ("code", "link"),
+    MessageKind.VISIT_CONFIRMATION: ("visit_day", "visit_time"),
+    MessageKind.VISIT_REMINDER: ("visit_day", "visit_time"),
+    MessageKind.VISIT_CHANGED: ("visit_day", "visit_time"),
+    MessageKind.VISIT_CANCELLED: ("visit_day", "visit_time"),
+    MessageKind.ITINERARY_PUBLISHED: (),
+}
+
+# Realistic values for every placeholder, for previews and for measuring a text's length before
+# it is saved: as long as the real ones usually are, so a preview's fragment count is honest.
+SAMPLES: dict[str, str] = {
+    "school_name": "Oakfield Primary School",
+    "school_phone": "01634 723456",
+    "family_name": "Khan",
+    "code": "KX7M-4PQ2-9RTB-W3HN-6CJD",
+    "link": "https://threshold.example/families/KX7M4PQ29RTBW3HN6CJD",
+    "closes_on": "Friday 10 July",
+    "visit_day": "Tuesday 8 September",
+    "visit_time": "10:30",
+    "visitors": "Ms Patel (class teacher) and Mr Jones (teaching assistant)",
+    "place": "at your home",
+    "previous_day": "Monday 7 September",
+    "previous_time": "14:00",
+    "reason": "the teacher is unwell",
+    "staff_name": "Priya",
+    "visit_count": "12",
+    "first_day": "Monday 7 September",
+}
+
+# Staff are written to by email only (reach.staff); families on every channel.
+STAFF_CHANNELS = (MessageChannel.EMAIL,)
+FAMILY_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL, MessageChannel.LETTER)
 
 
 @dataclass(frozen=True)
@@ -133,26 +173,136 @@ LANGUAGE_CODES: dict[str, str] = {
 }
 
 
+# Three-letter codes an MIS may hold instead of a name (ISO 639-2, both its bibliographic and
+# terminology forms, and the DfE census codes that differ from them), for the languages above.
+# Without this a contact recorded as "POL" would be written to as "pol", which no template is.
+THREE_LETTER_CODES: dict[str, str] = {
+    "eng": "en",
+    "enb": "en",  # DfE: believed to be English
+    "wel": "cy",
+    "cym": "cy",
+    "pol": "pl",
+    "urd": "ur",
+    "pan": "pa",
+    "pnj": "pa",  # DfE
+    "ben": "bn",
+    "bng": "bn",  # DfE
+    "ara": "ar",
+    "rum": "ro",
+    "ron": "ro",
+    "som": "so",
+    "por": "pt",
+    "spa": "es",
+    "fre": "fr",
+    "fra": "fr",
+    "frn": "fr",  # DfE
+    "lit": "lt",
+    "tur": "tr",
+    "guj": "gu",
+    "tam": "ta",
+    "ukr": "uk",
+    "rus": "ru",
+    "chi": "zh",
+    "zho": "zh",
+    "pus": "ps",
+    "per": "fa",
+    "fas": "fa",
+    "kur": "ku",
+    "tir": "ti",
+    "ita": "it",
+    "hun": "hu",
+    "slo": "sk",
+    "slk": "sk",
+    "cze": "cs",
+    "ces": "cs",
+    "bul": "bg",
+    "lav": "lv",
+    "alb": "sq",
+    "sqi": "sq",
+}
+
+# The code a template is saved under: ISO 639-1 (two letters), or ISO 639-3 (three) for a
+# language with no two-letter code, such as Cantonese (yue) or Sylheti (syl).
+LANGUAGE_SHAPE = r"^[a-z]{2,3}$"
+
+
 def language_code(preferred: str | None) -> str:
-    """The code of a contact's preferred language (an MIS name such as "Polish", or a code
-    already); English when none is recorded."""
+    """The code of a contact's preferred language (an MIS name such as "Polish", a three-letter
+    code such as "POL", or a code already); English when none is recorded."""
     if not preferred or not preferred.strip():
         return ENGLISH
     name = preferred.strip().lower()
-    if name in LANGUAGE_CODES.values() or re.fullmatch(r"[a-z]{2,3}", name):
+    if name in LANGUAGE_CODES:
+        return LANGUAGE_CODES[name]
+    if name in THREE_LETTER_CODES:
+        return THREE_LETTER_CODES[name]
+    if re.fullmatch(r"[a-z]{2,3}", name):
         return name
-    return LANGUAGE_CODES.get(name, name)[:8]
+    return name[:8]
 
 
 def unknown_placeholders(kind: MessageKind, *texts: str | None) -> list[str]:
-    """Placeholders a template uses that its kind does not provide, in the order written."""
+    """Placeholders a template uses that its kind does not provide, in the order written. Any
+    text in double brackets counts, so "((Code))" or "((visit day))" is caught here rather than
+    reaching a family as written."""
     allowed = set(PLACEHOLDERS[kind])
     found: list[str] = []
     for text in texts:
-        for name in PLACEHOLDER.findall(text or ""):
+        for name in _ANY_PLACEHOLDER.findall(text or ""):
             if name not in allowed and name not in found:
                 found.append(name)
     return found
+
+
+def missing_required(kind: MessageKind, body: str) -> list[str]:
+    """The placeholders a body of this kind must carry and does not."""
+    used = set(PLACEHOLDER.findall(body))
+    return [name for name in REQUIRED[kind] if name not in used]
+
+
+def channels_for(kind: MessageKind) -> tuple[MessageChannel, ...]:
+    return STAFF_CHANNELS if kind in STAFF_KINDS else FAMILY_CHANNELS
+
+
+# GSM 03.38, the alphabet a text is sent in when every character is in it: 160 characters in a
+# single text, 153 in each part of a longer one. A character of the extension table takes two.
+# Anything else (Welsh ŵ and ŷ, Polish ł, Urdu or Bengali script, emoji) sends the whole text as
+# Unicode: 70 characters in a single text, 67 in each part.
+_GSM = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+# Notify refuses a text longer than this (six GSM parts).
+SMS_MAX_CHARACTERS = 918
+
+
+@dataclass(frozen=True)
+class SmsLength:
+    characters: int
+    fragments: int
+    unicode: bool
+
+
+# Characters GOV.UK Notify replaces before it sends a text (typographic quotes, dashes and an
+# ellipsis pasted from a word processor), so that they do not turn a text into Unicode.
+_NOTIFY_REPLACES = str.maketrans(
+    {"\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2018": "'", "\u2019": "'"}
+    | {"\u201c": '"', "\u201d": '"', "\u200b": ""}
+)
+
+
+def sms_length(text: str) -> SmsLength:
+    """How long a text is as a phone network counts it, and how many texts it is sent as."""
+    text = text.translate(_NOTIFY_REPLACES)
+    unicode = any(c not in _GSM and c not in _GSM_EXTENDED for c in text)
+    if unicode:
+        characters, single, part = len(text), 70, 67
+    else:
+        characters = len(text) + sum(1 for c in text if c in _GSM_EXTENDED)
+        single, part = 160, 153
+    fragments = 1 if characters <= single else -(-characters // part)
+    return SmsLength(characters=characters, fragments=fragments, unicode=unicode)
 
 
 def render(wording: Wording, values: Mapping[str, str]) -> Wording:
