@@ -174,6 +174,36 @@ class Settings(BaseSettings):
         "embedded SQLite development setup, off otherwise (run `threshold worker`).",
     )
 
+    # GOV.UK Notify. Without a key nothing is sent through Notify (development and tests use the
+    # log channel, or a local fake: point the base URL at `threshold fake-notify`).
+    notify_api_key: str | None = Field(
+        default=None,
+        description="A Notify API key ({key name}-{service id}-{secret}); a secret, never logged.",
+    )
+    notify_base_url: str = Field(
+        default="https://api.notifications.service.gov.uk",
+        description="Notify's API; a local fake (`threshold fake-notify`) in development.",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long one call to Notify may take. A send that times out may still "
+        "have been stored, so it is looked up by reference before it is sent again.",
+    )
+    notify_sms_template_id: str | None = Field(
+        default=None,
+        description="The Notify text message template whose whole content is ((body)).",
+    )
+    notify_email_template_id: str | None = Field(
+        default=None,
+        description="The Notify email template: subject ((subject)), content ((body)).",
+    )
+    notify_callback_token: str | None = Field(
+        default=None,
+        description="The bearer token Notify's delivery receipts carry (set in Notify's "
+        "callback settings); receipts without it are refused.",
+    )
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: str) -> str:
