@@ -31,6 +31,7 @@ async def page(
     """Newest first, at the schools where the caller may read the log."""
     if get_settings().environment == "production":
         raise NotFound("There is no message log in production: messages go through Notify.")
+    # tenancy: the trust floor, narrowed to the schools where the caller may read the log
     statement = in_schools(select(LoggedMessage), LoggedMessage, who.schools_with(READ_LOG))
     if message_id is not None:
         statement = statement.where(col(LoggedMessage.message_id) == message_id)

@@ -121,6 +121,7 @@ async def apply(session: AsyncSession, receipt: DeliveryReceipt) -> MessageStatu
 async def _find(session: AsyncSession, receipt: DeliveryReceipt) -> Message | None:
     by_reference = _uuid(receipt.reference)
     if by_reference is not None:
+        # tenancy: Notify's receipt names its message, whichever trust it belongs to
         found = await session.get(Message, by_reference)
         if found is not None:
             return found
