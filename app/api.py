@@ -6,7 +6,10 @@ from fastapi import APIRouter
 from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
 from app.notifications.templates_router import router as message_templates
+from app.notifications.router import messages as message_log
+from app.notifications.router import notify as notify_callbacks
 from app.parents.answers_router import programmes as answers_programmes
+from app.parents.messages_router import programmes as office_messages
 from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router
@@ -46,12 +49,15 @@ for router in (
     programmes_router,
     answers_programmes,
     invitations_router,
+    office_messages,
     scheduling_programmes,
     schedule_runs,
     visits_programmes,
     integrations_router,
     message_templates,
     audit_router,
+    notify_callbacks,
+    message_log,
 ):
     api.include_router(router)
 
@@ -61,6 +67,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", f"{API_PREFIX}/auth/token"),
         ("POST", f"{API_PREFIX}/auth/invitations/accept"),
         ("POST", f"{API_PREFIX}/parent/sessions"),
+        # Notify's delivery receipts: its own bearer token, checked in constant time.
+        ("POST", f"{API_PREFIX}/notify/delivery-receipts"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),

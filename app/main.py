@@ -104,6 +104,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "read back to a family by the office (audited), re-issued or revoked.",
     },
     {
+        "name": "messages",
+        "description": "Messages to families and staff: what went to whom and how it went (never "
+        "its words), the families not reached, letters to post, Notify's delivery receipts, and "
+        "outside production the log of what would have been sent.",
+    },
+    {
         "name": "parents",
         "description": "The parent portal's API. A family exchanges its invitation code (or the "
         "whole link from its message) for a token that reaches one household in one "

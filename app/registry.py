@@ -1,11 +1,12 @@
 """Every registry the areas fill, named in one place.
 
-Five seams let an area act on another's events without the other importing it: background job
+Six seams let an area act on another's events without the other importing it: background job
 handlers (app/core/jobs.py), the principal loaders that turn a verified token into a caller
 (app/core/auth.py), the hooks that move an area's rows when two households merge
 (app/roster/households.py), the hooks that run when a programme reaches a status
-(app/programmes/transitions.py), and the scheduler's count of each class's capacity, which
-programmes report (app/programmes/capacity.py). Nothing registers itself by being imported:
+(app/programmes/transitions.py), the scheduler's count of each class's capacity, which
+programmes report (app/programmes/capacity.py), and what a delivered message marks
+(app/notifications/receipts.py). Nothing registers itself by being imported:
 `wire()` fills each registry with exactly what is listed here. It is called by `create_app` and by `threshold worker`,
 so the worker finds every job handler without importing the API, and tests/test_registry.py
 asserts what each registry holds.
@@ -16,6 +17,7 @@ This module sits above every area (it imports them all); no area imports it.
 from app.core import auth, jobs
 from app.core.principal import PrincipalKind
 from app.integrations import service as integrations
+from app.notifications import receipts
 from app.notifications import repository as notifications
 from app.parents import invitations, sessions
 from app.programmes import capacity, transitions
@@ -51,6 +53,9 @@ TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] 
     ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule,),
 }
 
+# A message delivered (Notify's receipt): the areas whose rows record it.
+DELIVERY_HOOKS: tuple[receipts.DeliveryHook, ...] = (invitations.mark_delivered,)
+
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.
 CAPACITY_COUNTER: capacity.CapacityCounter = scheduling_capacity.count_for_programme
 
@@ -67,3 +72,5 @@ def wire() -> None:
         for transition_hook in hooks:
             transitions.register_transition_hook(status, transition_hook)
     capacity.register_capacity_counter(CAPACITY_COUNTER)
+    for delivery_hook in DELIVERY_HOOKS:
+        receipts.register_delivery_hook(delivery_hook)

@@ -464,6 +464,15 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): (
         Policy(CHASERS)
     ),
+    # The office's view of the programme's messages; letters carry codes and addresses, so
+    # need contact details too (both roles hold them).
+    ("GET", f"{V1}/programmes/{{programme_id}}/messages"): Policy(CHASERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/unreached-households"): Policy(CHASERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/letters"): Policy(CHASERS),
+    ("GET", f"{V1}/programmes/{{programme_id}}/letters.csv"): Policy(CHASERS),
+    ("POST", f"{V1}/programmes/{{programme_id}}/letters/posted"): Policy(
+        CHASERS, json=lambda w: {"all_listed": True, "listed_at": "2026-07-01T12:00:00+01:00"}
+    ),
     # The home programme is still collecting: SLT may not plan it yet (409).
     ("POST", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {}
@@ -529,6 +538,37 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/integration-clients/{{client_id}}"): Policy(ON_A_CLIENT),
     ("POST", f"{V1}/integration-clients/{{client_id}}/rotate-secret"): Policy(ON_A_CLIENT),
     ("POST", f"{V1}/integration-clients/{{client_id}}/revoke"): Policy(ON_A_CLIENT),
+    # Notify's receipts carry Notify's own token, which no principal has (and the matrix
+    # configures none): refused to everyone.
+    ("POST", f"{V1}/notify/delivery-receipts"): Policy(
+        public(401),
+        public=True,
+        json=lambda w: {
+            "id": "740e5834-3a29-46b4-9a6f-16142fde533a",
+            "reference": str(uuid4()),
+            "to": "07700900000",
+            "status": "delivered",
+            "created_at": "2026-07-01T10:00:00.000000Z",
+            "completed_at": "2026-07-01T10:00:05.000000Z",
+            "sent_at": "2026-07-01T10:00:01.000000Z",
+            "notification_type": "sms",
+            "template_id": "f33517ff-2a88-4f6e-b855-c550268ce08a",
+            "template_version": 1,
+        },
+    ),
+    # What would have been sent: those who manage integrations, each at their own schools (an
+    # empty page elsewhere).
+    ("GET", f"{V1}/messages/log"): Policy(
+        rule(
+            ok=(
+                "trust_admin",
+                "school_admin",
+                "other_school_admin",
+                *MANAGERS_AWAY,
+                "other_trust_admin",
+            )
+        )
+    ),
     ("GET", f"{V1}/audit-events"): Policy(
         rule(ok=("platform_admin", "trust_admin", "other_trust_admin"))
     ),

@@ -17,6 +17,7 @@ from app.core import auth, db, jobs
 from app.core.jobs import Job, JobStatus
 from app.core.tenancy import system_scope
 from app.main import create_app
+from app.notifications import receipts
 from app.programmes import capacity, transitions
 from app.roster import households
 from app.synthetic.generator import World
@@ -50,6 +51,7 @@ EXPECTED = {
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],
     },
     "capacity_counter": "app.scheduling.capacity.count_for_programme",
+    "delivery_hooks": ["app.parents.invitations.mark_delivered"],
 }
 
 # The real `threshold worker`, reporting at exit the job handlers it held and which of the API's
@@ -81,6 +83,7 @@ def test_the_registry_module_lists_every_entry() -> None:
     }
     assert transitions == EXPECTED["transition_hooks"]
     assert _name(registry.CAPACITY_COUNTER) == EXPECTED["capacity_counter"]
+    assert [_name(hook) for hook in registry.DELIVERY_HOOKS] == EXPECTED["delivery_hooks"]
 
 
 def _live() -> dict[str, object]:
@@ -99,6 +102,7 @@ def _live() -> dict[str, object]:
             for status, hooks in transitions.transition_hooks().items()
         },
         "capacity_counter": _name(capacity.capacity_counter()),
+        "delivery_hooks": [_name(hook) for hook in receipts.delivery_hooks()],
     }
 
 

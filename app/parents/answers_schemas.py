@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from app.core.schemas import Input, Output
 from app.core.types import IsoDate, YearGroup
 from app.parents.answers_models import AnsweredBy, AnswerKind, DayPart
+from app.parents.messages_schemas import InvitationDelivery
 
 
 class UnavailableTime(Input):
@@ -163,5 +164,9 @@ class ChaseEntry(Output):
     contacts: list[ChaseContact]
     invitation: InvitationState | None = Field(
         description="The live invitation, if one has been issued; `delivered_at` is set once "
-        "the SMS is delivered."
+        "its text or email is delivered."
+    )
+    invitation_delivery: InvitationDelivery = Field(
+        description='How the invitation reached the family: "sms delivered", "letter to post", '
+        '"email permanent_failure", "not invited", …'
     )

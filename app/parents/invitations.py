@@ -21,7 +21,8 @@ from app.core.principal import Principal
 from app.core.sealing import seal, unseal
 from app.core.settings import get_settings
 from app.core.types import utcnow
-from app.parents import answers_repository, codes, invitation_messages
+from app.notifications.models import Message, MessageKind
+from app.parents import answers_repository, codes, invitation_messages, messages
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository
@@ -42,6 +43,15 @@ async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UU
     parents' side of a programme-household pair, moved in one place."""
     await move_programme_rows(session, HouseholdAnswer, from_id, to_id)
     await InvitationRepository(session).follow_merge(from_id, to_id)
+
+
+async def mark_delivered(session: AsyncSession, message: Message) -> None:
+    """A delivery hook (app/registry.py): an invitation's message delivered means the family
+    holds its code, which the chase list shows."""
+    if message.kind is MessageKind.INVITATION and message.cause_kind == invitation_messages.CAUSE:
+        await InvitationRepository(session).mark_delivered(
+            message.cause_id, message.delivered_at or utcnow()
+        )
 
 
 def _ensure_inviting(programme: VisitProgramme) -> None:
@@ -122,7 +132,7 @@ async def reissue(
     await insert_rows(session, Invitation.__table__, [row])  # type: ignore[attr-defined]
     await invitation_messages.send_codes(session, who, programme, [_outgoing(row, code)])
     await _audit(session, who, programme, "invitation.issue", household_id)
-    return _code_of(Invitation.model_validate(row))
+    return await _with_delivery(session, _code_of(Invitation.model_validate(row)))
 
 
 async def read_code(
@@ -135,7 +145,13 @@ async def read_code(
     if not found:
         raise NotFound("This household has no live invitation; issue one.")
     await _audit(session, who, programme, "invitation.read_code", household_id)
-    return _code_of(found[0])
+    return await _with_delivery(session, _code_of(found[0]))
+
+
+async def _with_delivery(session: AsyncSession, code: InvitationCode) -> InvitationCode:
+    """The code with how its message went (or will go) to the family."""
+    found = await messages.invitation_deliveries(session, code.programme_id, [code.invitation_id])
+    return code.model_copy(update={"delivery": found[code.invitation_id]})
 
 
 async def revoke(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.london import local_time
 from app.core.pagination import PageParams, SortKey, paginate
 from app.parents import answers_repository as repository
+from app.parents import messages
 from app.parents.answers import parts_covering
 from app.parents.answers_models import AnswerKind, DayPart, HouseholdAnswer
 from app.parents.answers_repository import InScopeChild
@@ -25,6 +26,7 @@ from app.parents.answers_schemas import (
     ProgressRead,
     SlotDemand,
 )
+from app.parents.messages_schemas import InvitationDelivery
 from app.parents.repository import InvitationRepository
 from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import Pupil
@@ -158,12 +160,24 @@ async def _chase_entries(
         i.household_id: InvitationState.model_validate(i, update={"invitation_id": i.id})
         for i in await InvitationRepository(session).live_for(programme.id, households)
     }
+    deliveries = await messages.invitation_deliveries(
+        session, programme.id, [i.invitation_id for i in invitations.values()]
+    )
     return [
         ChaseEntry(
             household_id=h,
             children=children[h],
             contacts=contacts[h],
             invitation=invitations.get(h),
+            invitation_delivery=_delivery(invitations.get(h), deliveries),
         )
         for h in households
     ]
+
+
+def _delivery(
+    invitation: InvitationState | None, deliveries: dict[UUID, InvitationDelivery]
+) -> InvitationDelivery:
+    if invitation is None:
+        return messages.NOT_INVITED
+    return deliveries[invitation.invitation_id]

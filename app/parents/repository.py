@@ -155,6 +155,15 @@ class InvitationRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def mark_delivered(self, invitation_id: UUID, at: datetime) -> None:
+        """The family has the code: its message was delivered (the first delivery counts)."""
+        await self.session.execute(
+            update(Invitation)
+            .where(col(Invitation.id) == invitation_id, col(Invitation.delivered_at).is_(None))
+            .values(delivered_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
     async def follow_merge(self, from_id: UUID, to_id: UUID) -> None:
         """The merged family's codes keep working for the household kept, unless it holds its
         own live code for that programme: one live code per household and programme."""

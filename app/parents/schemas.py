@@ -6,6 +6,7 @@ from pydantic import Field
 
 from app.core.schemas import Input, Output, ShownOnce
 from app.core.types import YearGroup
+from app.parents.messages_schemas import InvitationDelivery
 from app.programmes.models import ProgrammeStatus
 
 
@@ -31,6 +32,11 @@ class InvitationCode(Output):
     expires_at: datetime
     delivered_at: datetime | None
     last_used_at: datetime | None
+    delivery: InvitationDelivery | None = Field(
+        default=None,
+        description="How the code was or will be reached to the family: its channel and status "
+        '("sms delivered", "letter to post", …).',
+    )
     version: int = Field(description="The invitation's row version; its ETag is made from it.")
 
 
