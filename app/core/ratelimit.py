@@ -64,6 +64,29 @@ async def spend(uses: Sequence[tuple[Limit, str]]) -> list[UUID]:
     return [h.id for h in hits]
 
 
+async def reserve(limit: Limit, key: str, wanted: int) -> list[UUID]:
+    """Take up to `wanted` uses of `key`'s allowance at once: as many as are left in the window,
+    perhaps none. Returns their ids, so that uses not needed after all can be given back
+    (give_back_now). Counted and taken in one step under the key's lock, as `spend` does, so
+    workers in several processes share one allowance (the messages sent to Notify a minute)."""
+    async with _counting_turn(), open_session(system_scope("reserve rate-limited uses")) as session:
+        await _lock_keys(session, [(limit, key)])
+        since = utcnow() - timedelta(seconds=limit.window_seconds)
+        used = await session.scalar(
+            select(func.count())
+            .select_from(RateLimitHit)
+            .where(
+                col(RateLimitHit.bucket) == limit.bucket,
+                col(RateLimitHit.key_digest) == digest(key),
+                col(RateLimitHit.at) > since,
+            )
+        )
+        granted = max(0, min(wanted, limit.max_hits - (used or 0)))
+        hits = [RateLimitHit(bucket=limit.bucket, key_digest=digest(key)) for _ in range(granted)]
+        session.add_all(hits)
+    return [h.id for h in hits]
+
+
 # A request waiting for a key's lock in the database holds a pooled connection meanwhile, and a
 # burst of attempts (from one address, at one account) all wait for the same key: they queue
 # here instead, a few per process, and leave the connections to other requests. One semaphore

@@ -198,11 +198,30 @@ class Settings(BaseSettings):
         default=None,
         description="The Notify email template: subject ((subject)), content ((body)).",
     )
+    notify_rate_per_minute: int = Field(
+        default=2_900,
+        ge=1,
+        description="Requests to Notify (sends and look-ups) a minute, counted across every "
+        "worker in the database. Notify allows 3,000 a key; the margin covers the moment a "
+        "request is counted (when reserved) differing from when it arrives.",
+    )
     notify_callback_token: str | None = Field(
         default=None,
         description="The bearer token Notify's delivery receipts carry (set in Notify's "
         "callback settings); receipts without it are refused.",
     )
+
+    @model_validator(mode="after")
+    def _notify_configured(self) -> "Settings":
+        # Checked at start-up: a worker must not claim messages it cannot send.
+        if self.messages_delivery == "notify":
+            for name in ("notify_api_key", "notify_sms_template_id", "notify_email_template_id"):
+                if not getattr(self, name):
+                    raise ValueError(
+                        f"THRESHOLD_{name.upper()} must be set when "
+                        "THRESHOLD_MESSAGES_DELIVERY is notify"
+                    )
+        return self
 
     @field_validator("forwarded_allow_ips")
     @classmethod
