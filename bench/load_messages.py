@@ -254,7 +254,7 @@ def _sqlite_rows(database_url: str, statement: str) -> list[dict[str, Any]]:
         connection.close()
 
 
-async def statuses(database_url: str) -> dict[str, int]:
+async def outbox_statuses(database_url: str) -> dict[str, int]:
     """Messages the worker sends (texts and emails), by status."""
     rows = await query(
         database_url,
@@ -273,7 +273,7 @@ async def claimed_by(database_url: str, pid: int) -> int:
     its name, host:pid)."""
     rows = await query(
         database_url,
-        "SELECT count(*) AS n FROM message WHERE status = 'sending'"
+        "SELECT count(*) AS n FROM message WHERE status = 'sending'"  # noqa: S608 - an int
         f" AND (locked_by LIKE '%:{int(pid)}/%' OR locked_by LIKE '%:{int(pid)}')",
     )
     return int(rows[0]["n"])
@@ -290,7 +290,7 @@ async def expire_leases_of(database_url: str, pid: int) -> int:
     )
     await query(
         database_url,
-        f"UPDATE message SET locked_until = {past} WHERE status = 'sending'"
+        f"UPDATE message SET locked_until = {past} WHERE status = 'sending'"  # noqa: S608
         f" AND (locked_by LIKE '%:{int(pid)}/%' OR locked_by LIKE '%:{int(pid)}')",
     )
     return before
@@ -299,9 +299,7 @@ async def expire_leases_of(database_url: str, pid: int) -> int:
 async def expire_all_leases(database_url: str) -> int:
     """Every claim's lease moved to now (after an outage, claims whose outcome could not be
     written wait for their lease); how many."""
-    rows = await query(
-        database_url, "SELECT count(*) AS n FROM message WHERE status = 'sending'"
-    )
+    rows = await query(database_url, "SELECT count(*) AS n FROM message WHERE status = 'sending'")
     await query(
         database_url,
         "UPDATE message SET locked_until = now() - interval '1 second' WHERE status = 'sending'",
@@ -318,9 +316,7 @@ async def attempt_outcomes(database_url: str) -> dict[str, int]:
 
 async def tally(database_url: str, fake: FakeNotify) -> dict[str, Any]:
     """Every message against what the fake stored: lost, duplicated, stray (see the top)."""
-    rows = await query(
-        database_url, "SELECT id, status FROM message WHERE channel <> 'letter'"
-    )
+    rows = await query(database_url, "SELECT id, status FROM message WHERE channel <> 'letter'")
     outbox = {_uuid(r["id"]): str(r["status"]) for r in rows}
     stored = fake.references()
     at_fake = Counter({_uuid(ref): n for ref, n in stored.items() if ref != "None"})

@@ -45,9 +45,9 @@ from load_messages import (
     NOTIFY_LIMIT_PER_MINUTE,
     FakeNotify,
     attempt_outcomes,
+    outbox_statuses,
     peak_in_window,
     print_json,
-    statuses,
     tally,
     unfinished,
     write_reminders,
@@ -85,7 +85,7 @@ def parse() -> argparse.Namespace:
         f"{DEFAULT_RATE}, if omitted)",
     )
     parser.add_argument("--quick", action="store_true", help="400 messages, 240 a minute")
-    parser.add_argument("--timeout", type=float, default=600, help="give up draining after")
+    parser.add_argument("--timeout", type=float, default=300, help="give up draining after")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -122,9 +122,12 @@ async def seed(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     # This process seeds with the service's sealing key and cap (and on SQLite, as the
     # development deployment it is: production settings refuse SQLite).
     sqlite = env["DATABASE_URL"].startswith("sqlite")
+    # Quiet hours off here too: the reminders are due when they are written.
     await migrate(
         env,
         "THRESHOLD_MESSAGES_DAILY_CAP_PER_PROGRAMME",
+        "THRESHOLD_MESSAGES_QUIET_HOURS_START",
+        "THRESHOLD_MESSAGES_QUIET_HOURS_END",
         *(["THRESHOLD_ENVIRONMENT"] if sqlite else []),
     )
     from app.core import db
@@ -196,7 +199,7 @@ async def drain(
         service.start_worker()
     last_print = began
     while time.monotonic() - began < args.timeout:
-        counts = await statuses(url)
+        counts = await outbox_statuses(url)
         if not unfinished(counts):
             return time.monotonic() - began, started_at
         if time.monotonic() - last_print >= 15:
