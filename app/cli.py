@@ -93,7 +93,8 @@ def worker() -> None:
 
     require_database()
 
-    from app.core.jobs import work_forever
+    from app.core.jobs import work_forever, worker_name
+    from app.notifications.worker import send_forever
     from app.registry import wire
 
     wire()  # the job handlers, named in app/registry.py; the API is not imported
@@ -103,7 +104,8 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await work_forever(stop)
+        # Jobs and messages side by side: a long schedule run does not hold up the texts.
+        await asyncio.gather(work_forever(stop), send_forever(stop, worker_name()))
 
     asyncio.run(run())
 

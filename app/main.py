@@ -22,6 +22,7 @@ from app.core.security import prepare_password_checks
 from app.core.settings import Settings, get_settings
 from app.core.storable import refuse_unstorable_input
 from app.docs import install_docs
+from app.notifications import worker as messages
 from app.registry import wire
 
 DESCRIPTION = """
@@ -243,15 +244,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # However the app is served, it does not report itself started on a database it cannot use.
     await ensure_reachable(settings)
     stop = asyncio.Event()
-    worker = None
+    workers: list[asyncio.Task[None]] = []
     await anyio.to_thread.run_sync(prepare_password_checks)
     if settings.runs_worker_in_process:
         # The embedded default needs nothing else running; deployments run `threshold worker`.
-        worker = asyncio.create_task(jobs.work_forever(stop))
+        workers = [
+            asyncio.create_task(jobs.work_forever(stop)),
+            asyncio.create_task(messages.send_forever(stop, jobs.worker_name())),
+        ]
     yield
     stop.set()
-    if worker is not None:
-        await worker
+    await asyncio.gather(*workers)
     await get_database().dispose()
 
 

@@ -128,6 +128,17 @@ class FakeNotify:
         self.service_id, self.secret = parse_api_key(self.api_key)
         self.lock = threading.Lock()
         self._receipts: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+        if self.callback_url:
+            self._prepare_receipts()
+
+    def _prepare_receipts(self) -> httpx.AsyncClient:
+        # Made once, and before sends arrive when a callback is configured: making a client
+        # (its TLS context) blocks for a few hundred milliseconds, long enough to make the
+        # sends answered meanwhile time out.
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=10)
+        return self._http
 
     # ---- test controls -------------------------------------------------------------------
 
@@ -177,6 +188,8 @@ class FakeNotify:
             for name in ("callback_url", "callback_token", "rate_limit_per_minute"):
                 if name in settings:
                     setattr(self, name, settings[name])
+            if self.callback_url:
+                self._prepare_receipts()
             for name in ("refused_recipients", "undeliverable_recipients"):
                 if name in settings:
                     setattr(self, name, {_normalise(str(to)) for to in settings[name]})
@@ -476,8 +489,7 @@ class FakeNotify:
         }
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                answer = await client.post(url, json=receipt, headers=headers)
+            answer = await self._prepare_receipts().post(url, json=receipt, headers=headers)
             delivered = answer.status_code < 300
         except httpx.HTTPError:
             delivered = False
@@ -622,16 +634,19 @@ def running_fake_notify(api_key: str | None = None, **settings: Any) -> Iterator
     """The fake served by uvicorn in a background thread on a free local port, until the block
     ends. `settings` are FakeNotify's fields (callback_url, rate_limit_per_minute, …)."""
     fake = FakeNotify(api_key or new_api_key(), **settings)
+    with serving_in_thread(fake.app()) as base_url:
+        yield RunningFake(fake, base_url, fake.api_key)
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Any) -> Iterator[str]:
+    """Any ASGI app served on a free local port in a background thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        fake.app(),
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-        timeout_graceful_shutdown=1,
+        app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -639,10 +654,10 @@ def running_fake_notify(api_key: str | None = None, **settings: Any) -> Iterator
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake Notify did not start")
+            raise RuntimeError("the local server did not start")
         time.sleep(0.01)
     try:
-        yield RunningFake(fake, f"http://127.0.0.1:{port}", fake.api_key)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

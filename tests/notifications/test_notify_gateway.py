@@ -2,6 +2,7 @@
 each answer means for the message (sent, failed for good, retry, and whether it may have been
 stored), and that the fake checks the JWT as Notify does."""
 
+import asyncio
 import time
 from uuid import uuid4
 
@@ -9,8 +10,17 @@ import jwt
 import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from app.notifications.fake_notify import RunningFake, new_api_key, parse_api_key
+from app.notifications.fake_notify import (
+    RunningFake,
+    new_api_key,
+    parse_api_key,
+    serving_in_thread,
+)
 from app.notifications.notify import Accepted, NotifyGateway, Permanent, Retry
 from tests.notifications.conftest import CLIENT_TIMEOUT_SECONDS
 
@@ -188,3 +198,35 @@ async def test_reasons_never_hold_the_recipient_or_the_body(
         assert isinstance(outcome, Permanent | Retry)
         for secret in ("07700", "7700", "900", "abc", "not-an", "Monday"):
             assert secret not in outcome.reason
+
+
+async def test_the_fake_posts_notifys_delivery_receipts(
+    gateway: NotifyGateway, notify_fake: RunningFake
+) -> None:
+    received: list[tuple[str | None, dict[str, object]]] = []
+
+    async def receive(request: Request) -> Response:
+        received.append((request.headers.get("authorization"), await request.json()))
+        return Response(status_code=204)
+
+    receiver = Starlette(routes=[Route("/receipts", receive, methods=["POST"])])
+    with serving_in_thread(receiver) as base_url:
+        notify_fake.fake.configure(
+            {"callback_url": f"{base_url}/receipts", "callback_token": "receipt-token"}
+        )
+        delivered, failed = str(uuid4()), str(uuid4())
+        assert isinstance(await _text(gateway, delivered), Accepted)
+        assert isinstance(await _text(gateway, failed, to="07700900002"), Accepted)
+        for _ in range(100):
+            if len(received) == 2:
+                break
+            await asyncio.sleep(0.02)
+    statuses = {receipt["reference"]: receipt["status"] for _, receipt in received}
+    assert statuses == {delivered: "delivered", failed: "permanent-failure"}
+    assert {token for token, _ in received} == {"Bearer receipt-token"}
+    receipt = received[0][1]
+    assert set(receipt) == {
+        "id", "reference", "to", "status", "created_at", "completed_at", "sent_at",
+        "notification_type", "template_id", "template_version",
+    }  # fmt: skip
+    assert notify_fake.fake.stats()["callbacks_sent"] == 2

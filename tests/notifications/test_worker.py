@@ -2,8 +2,10 @@
 client: each message reaches Notify exactly once whatever fails on the way (a refusal, a 5xx, a
 429, an answer that never comes, a worker that dies after claiming or after sending)."""
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -13,14 +15,16 @@ from app.core import db, ratelimit
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
-from app.notifications import outbox, worker
+from app.notifications import outbox, reach, worker
 from app.notifications.fake_notify import RunningFake
 from app.notifications.models import (
     LoggedMessage,
     Message,
     MessageAttempt,
     MessageChannel,
+    MessageKind,
     MessageStatus,
+    RecipientType,
 )
 from app.notifications.notify import Accepted, NotifyGateway
 from app.roster.models import Contact
@@ -261,3 +265,47 @@ def test_backoff_doubles_up_to_an_hour_and_respects_notifys_wait() -> None:
     waits: list[Any] = [worker.backoff(n, 0).total_seconds() for n in (1, 2, 3, 8, 30)]
     assert waits == [30, 60, 120, 3600, 3600]
     assert worker.backoff(1, 60).total_seconds() == 60
+
+
+async def test_the_loop_sends_what_falls_due_until_stopped(
+    client: httpx.AsyncClient, world: World, sending_through_fake: RunningFake
+) -> None:
+    text = await _invite(client, world)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.send_forever(stop, "loop", idle_seconds=0.05))
+    for _ in range(200):
+        if (await _message(text)).status is MessageStatus.SENT:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    assert (await _message(text)).status is MessageStatus.SENT
+    assert _held(sending_through_fake, text) == 1
+
+
+async def test_workers_side_by_side_send_each_message_once(
+    client: httpx.AsyncClient, world: World, sending_through_fake: RunningFake
+) -> None:
+    text = await _invite(client, world)
+    drafts = [
+        outbox.Draft(
+            kind=MessageKind.VISIT_REMINDER,
+            school_id=text.school_id,
+            programme_id=text.programme_id,
+            household_id=text.household_id,
+            recipient=reach.Recipient(RecipientType.CONTACT, text.recipient_id, text.channel),
+            cause_kind="test_reminder",
+            cause_id=uuid4(),
+            values={"school_name": "Test School", "visit_day": "Monday"},
+        )
+        for _ in range(40)
+    ]
+    async with db.open_session(system_scope("test: write reminders")) as session:
+        assert len(await outbox.write(session, text.trust_id, drafts)) == 40
+    claimed = await asyncio.gather(*(worker.send_pending(f"w{n}") for n in range(3)))
+    assert sum(claimed) == 41
+    assert {m.status for m in await _messages() if m.channel is MessageChannel.SMS} == {
+        MessageStatus.SENT
+    }
+    stats = sending_through_fake.fake.stats()
+    assert (stats["stored"], stats["duplicate_references"]) == (41, 0)
