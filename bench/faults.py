@@ -1,7 +1,7 @@
 """Faults: the real service on PostgreSQL, under load, when things go wrong.
 
-    python bench/faults.py                     # all three
-    python bench/faults.py --only restart      # or: slow, worker (several: --only slow worker)
+    python bench/faults.py                     # all four
+    python bench/faults.py --only restart      # or: slow, worker, messages (several: --only slow worker)
 
 Set-up as `bench/load.py` (a throw-away database seeded by the synthetic generator, `threshold
 serve` with production settings and `threshold worker` as subprocesses), with
@@ -24,8 +24,7 @@ pooled connection, which must be shorter) to `--pool-timeout-ms` (1,000 by defau
    waiting five minutes) and shows the job taken up again. Afterwards every job has succeeded,
    each import created every pupil exactly once (its report counts them as created, so an
    earlier attempt left nothing behind), the schedule has one visit per household and no adult
-   twice at once. The notifications outbox does not exist yet; when it lands its messages join
-   this test (sent exactly once).
+   twice at once.
 3. **A slow database.** A transaction takes an ACCESS EXCLUSIVE lock on `household_answer` and
    holds it for `--hold` seconds (10 by default), so every statement that reads parents' answers
    waits until the statement timeout cancels it. Under the ordinary load those requests must end
@@ -37,12 +36,27 @@ pooled connection, which must be shorter) to `--pool-timeout-ms` (1,000 by defau
    503. The connections the service holds must stay within its pools (no pile-up), and once the
    lock goes everything answers normally again.
 
+4. **Messages: a worker killed mid-batch, then PostgreSQL restarted mid-batch.** Visit
+   reminders for every reachable household of the first trust (about 800) are written into the
+   outbox; the service's workers send them through a local fake of GOV.UK Notify (`threshold
+   fake-notify`, its own process, refusing beyond Notify's 3,000 requests a minute). A worker
+   is killed with SIGKILL while it holds a claimed batch (some of it perhaps already at Notify),
+   two more are started, and they must leave its claim alone while the lease runs; its lease's
+   expiry is then moved to now (instead of waiting for it), the sweeper takes the batch back
+   marked ambiguous, and each message is looked up by reference before any resend. Half-way
+   through the rest, PostgreSQL is stopped for `--outage` seconds and started again: the
+   workers must carry on by themselves, and claims whose outcome could not be written while it
+   was down wait for their lease (moved to now once the workers have nothing else to do, as
+   above). Afterwards every message is sent exactly once, counted at the fake by reference: 0
+   lost, 0 duplicated, nothing at Notify that is not in the outbox.
+
 Each fault prints what it observed and PASS or FAIL; the last line of output is one JSON object
 of the figures; the exit status is 1 if any fault failed.
 """
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -50,7 +64,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -60,6 +74,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 from load_checks import check_all, check_bookings, schedule_violations
 from load_client import Ledger, Plan, Sample, Stats, Write, run_load
+from load_messages import (
+    FakeNotify,
+    attempt_outcomes,
+    claimed_by,
+    expire_all_leases,
+    expire_leases_of,
+    outbox_statuses,
+    tally,
+    unfinished,
+    write_reminders,
+)
 from load_world import (
     Fixture,
     Service,
@@ -75,7 +100,7 @@ from load_world import (
     throwaway_database,
 )
 
-FAULTS = ("restart", "slow", "worker")
+FAULTS = ("restart", "slow", "worker", "messages")
 # Operations whose statements read or write `household_answer` (the table the slow-database
 # fault locks); the others must keep being served while it is held.
 ANSWER_OPS = {
@@ -608,9 +633,6 @@ async def fault_worker(
         f"{bookings['households_visited_twice']} households visited twice; validator: "
         f"{len(violations)} broken booking rules; batch finished in {elapsed:.0f} s"
     )
-    print(
-        "  (the notifications outbox does not exist yet: its messages join this test when it lands)"
-    )
     passed = verdict(
         "worker",
         {
@@ -672,26 +694,201 @@ async def _bearer(client: httpx.AsyncClient, email: str, password: str) -> dict[
     return {"Authorization": f"Bearer {signed.json()['access_token']}"}
 
 
+# --- 4. Messages: a worker killed and PostgreSQL restarted mid-batch ---------------------------
+
+
+async def _progress(url: str) -> dict[str, int]:
+    """The outbox by status; while PostgreSQL is down, nothing (and the caller waits)."""
+    try:
+        return await outbox_statuses(url)
+    except Exception:  # PostgreSQL is restarting
+        return {}
+
+
+async def _until(url: str, condition: Callable[[dict[str, int]], bool], limit: float) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition(await _progress(url)):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _settled_claims(url: str, quiet: float = 5, limit: float = 120) -> dict[str, int]:
+    """Wait until nothing is left to claim and the claims still `sending` have not moved for
+    `quiet` seconds (no worker is at work on them: their outcome was lost with the outage)."""
+    deadline = time.monotonic() + limit
+    last: dict[str, int] = {}
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        now = await _progress(url)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif not now.get("created") and time.monotonic() - still_since >= quiet:
+            return now
+        await asyncio.sleep(0.2)
+    return last
+
+
+async def fault_messages(
+    fake: FakeNotify,
+    service: Service,
+    fx: Fixture,
+    url: str,
+    args: argparse.Namespace,
+    _: Ledger,
+) -> dict[str, Any]:
+    for worker in service.workers:  # the batch's timing is this test's own
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+    written, _spent = await _write_reminders(fx)
+    print(
+        f"\n4. Messages: {written} visit reminders; a worker killed mid-batch, then PostgreSQL "
+        f"stopped for {args.outage:.0f} s mid-batch"
+    )
+    began = time.monotonic()
+    first = service.start_worker()
+    caught = await _until(
+        url,
+        lambda c: c.get("sent", 0) >= 40 and c.get("sending", 0) > 0,
+        limit=120,
+    )
+    held = await claimed_by(url, first.pid)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    held = await claimed_by(url, first.pid)  # what it held when it died
+    stored_then = fake.stats()["stored"]
+    print(
+        f"  killed worker {first.pid} holding {held} claimed messages "
+        f"({'after it had sent some' if caught else 'never saw it mid-batch'}); Notify has "
+        f"{stored_then} so far"
+    )
+    successors = [service.start_worker(), service.start_worker()]
+    await asyncio.sleep(3)
+    still_held = await claimed_by(url, first.pid)
+    lease_held = still_held == held
+    print(
+        f"  3 s later, two new workers running: {still_held} of them still held by the dead "
+        "worker's claim; moving its lease's expiry to now"
+    )
+    await expire_leases_of(url, first.pid)
+    total = written
+    reached_half = await _until(
+        url, lambda c: c.get("sent", 0) >= total // 2 and unfinished(c) > 50, limit=180
+    )
+    before_outage = await _progress(url)
+    pids = {p.pid for p in successors}
+    await admin_sql("CHECKPOINT")
+    try:
+        await asyncio.to_thread(pg_stop)
+        await asyncio.sleep(args.outage)
+    finally:
+        await asyncio.to_thread(pg_start)
+    print(
+        f"  PostgreSQL stopped with {before_outage} "
+        f"({'half-way' if reached_half else 'not half-way: the batch went too fast'}), "
+        f"back after {args.outage:.0f} s"
+    )
+    settled = await _settled_claims(url)
+    stranded = settled.get("sending", 0)
+    if stranded:
+        print(
+            f"  {stranded} claims left `sending` (their outcome was lost with the outage): "
+            "moving their leases' expiry to now"
+        )
+        await expire_all_leases(url)
+    drained = await _until(url, lambda c: bool(c) and not unfinished(c), limit=180)
+    elapsed = time.monotonic() - began
+    counted = await tally(url, fake)
+    outcomes = await attempt_outcomes(url)
+    alive = all(p.poll() is None for p in successors) and pids == {
+        p.pid for p in service.workers if p.poll() is None
+    }
+    stats = fake.stats()
+    print(
+        f"  outbox: {counted['statuses']}; attempts: {outcomes}; Notify stored "
+        f"{counted['stored_at_fake']} for {counted['messages']} messages; "
+        f"{counted['duplicates']} duplicates, {counted['lost']} lost, {counted['strays']} strays; "
+        f"429s from Notify: {stats['rate_limited']}; batch finished in {elapsed:.0f} s"
+    )
+    if counted["examples_lost"]:
+        print(f"       lost, e.g.: {counted['examples_lost']}")
+    passed = verdict(
+        "messages",
+        {
+            "a worker was killed holding a claimed batch": held > 0,
+            "the new workers left the dead worker's claim alone while its lease ran": lease_held,
+            "PostgreSQL was restarted with messages still to send": reached_half,
+            "the workers carried on by themselves (never restarted)": alive,
+            "the outbox drained": drained,
+            "every message sent, and at Notify (0 lost)": counted["lost"] == 0,
+            "no message sent twice (0 duplicates at Notify by reference)": counted["duplicates"]
+            == 0,
+            "nothing at Notify that is not in the outbox": counted["strays"] == 0,
+        },
+    )
+    return {
+        "passed": passed,
+        "messages": counted["messages"],
+        "killed_holding": held,
+        "stranded_by_outage": stranded,
+        "found_by_reference": outcomes.get("found_by_reference", 0),
+        "attempts": outcomes,
+        "lost": counted["lost"],
+        "duplicates": counted["duplicates"],
+        "strays": counted["strays"],
+        "batch_s": round(elapsed, 1),
+    }
+
+
+async def _write_reminders(fx: Fixture) -> tuple[int, float]:
+    """Visit reminders for the first trust's households, written by this process into the
+    service's database (the seeding left its settings in the environment)."""
+    from app.core import db
+    from app.core.settings import get_settings
+
+    get_settings.cache_clear()
+    db.use_database(None)
+    try:
+        return await write_reminders(UUID(fx.trust_id))
+    finally:
+        await db.get_database().dispose()
+        db.use_database(None)
+
+
 # --- Running them -------------------------------------------------------------------------------
 
 
 async def main(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {}
+    service = Service({})
+    # Messages go through a local fake of Notify, its own process, in every fault.
+    fake = FakeNotify(service.logs)
+    fake.start()
     async with throwaway_database("threshold_faults") as url:
-        env = service_environment(
+        notify = fake.environment()
+        service.env = service_environment(
             url,
             THRESHOLD_DATABASE_STATEMENT_TIMEOUT_MS=str(args.statement_timeout_ms),
             THRESHOLD_DATABASE_POOL_TIMEOUT_MS=str(args.pool_timeout_ms),
+            **notify,
         )
+        # This process writes the messages fault's reminders: no quiet hours here either.
+        os.environ.update({k: v for k, v in notify.items() if "QUIET_HOURS" in k})
         print(f"seeding {url.rsplit('/', 1)[-1]} ...", flush=True)
-        fixture = await seed_world(env, args.seed)
-        service = Service(env)
+        fixture = await seed_world(service.env, args.seed)
         try:
             service.start_api()
             service.start_worker()
             print(f"service up at {service.base_url} (logs in {service.logs})", flush=True)
             ledger = Ledger()  # every write of every fault: they share one database
-            runs = {"restart": fault_restart, "slow": fault_slow, "worker": fault_worker}
+            runs: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+                "restart": fault_restart,
+                "slow": fault_slow,
+                "worker": fault_worker,
+                "messages": functools.partial(fault_messages, fake),
+            }
             for name in FAULTS:
                 if name in args.only:
                     try:
@@ -704,6 +901,7 @@ async def main(args: argparse.Namespace) -> int:
                             pg_start()
         finally:
             service.stop()
+            fake.stop()
             logged = service.logged_errors()
     print(f"\nerror records in the service's logs: {logged or 'none'}")
     failed = [name for name, result in results.items() if not result["passed"]]

@@ -24,8 +24,15 @@ a mix of what the service's users do (`load_client.Mix`):
 Notes on visits do not exist yet (there is no notes route): they join the mix when that area
 lands.
 
+Messages: before the load starts, visit reminders for every reachable household of the trust
+(about 800) are written into the outbox, and the worker sends them during the load through a
+local fake of GOV.UK Notify (`threshold fake-notify`, its own process, refusing beyond Notify's
+3,000 requests a minute). After the load it is given up to `--drain` seconds to finish; every
+message must then be sent exactly once, counted at the fake by reference (0 lost, 0
+duplicated).
+
 It prints, per operation, requests per second, p50/p95/p99 latency and statuses; then checks
-the database: every acknowledged write is there (the last acknowledged answer of each
+the database and the messages: every acknowledged write is there (the last acknowledged answer of each
 household, each visit's last acknowledged change, every period, the last roster sync), refused
 writes left nothing, no adult is in two overlapping visits, no household has two visits in a
 programme, and the scheduler's validator finds no broken booking rule. The last line of output
@@ -47,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load_checks import check_all
 from load_client import Plan, Stats, run_load
+from load_messages import FakeNotify, outbox_statuses, tally, unfinished, write_reminders
 from load_world import (
     Service,
     postgres_left_running,
@@ -68,6 +76,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--roster-every", type=float, default=5.0, help="seconds between MIS syncs")
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--drain", type=float, default=120, help="seconds the worker may take to send the rest"
+    )
     args = parser.parse_args()
     if args.soak:
         args.seconds = max(args.seconds, 1800.0)
@@ -148,13 +159,57 @@ def print_checks(checks: dict[str, Any]) -> None:
             print(f"       {problem}")
 
 
+async def write_messages(trust_id: str) -> int:
+    """Visit reminders for the trust's reachable households, written by this process into the
+    service's database (seeding left its settings in the environment)."""
+    from uuid import UUID
+
+    from app.core import db
+    from app.core.settings import get_settings
+
+    get_settings.cache_clear()
+    db.use_database(None)
+    try:
+        written, _ = await write_reminders(UUID(trust_id))
+    finally:
+        await db.get_database().dispose()
+        db.use_database(None)
+    return written
+
+
+async def drain_messages(url: str, seconds: float) -> dict[str, int]:
+    """Wait for the worker to send what the load left (at most `seconds`)."""
+    deadline = time.monotonic() + seconds
+    counts = await outbox_statuses(url)
+    while unfinished(counts) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        counts = await outbox_statuses(url)
+    return counts
+
+
+def print_messages(messages: dict[str, Any], fake: dict[str, Any]) -> None:
+    verdict = "PASS" if messages["passed"] else "FAIL"
+    print(
+        f"  {verdict} messages: {messages['messages']} visit reminders, {messages['sent']} sent "
+        f"({messages['sent_during_load']} during the load); Notify stored "
+        f"{messages['stored_at_fake']}: {messages['duplicates']} duplicates, {messages['lost']} "
+        f"lost, {messages['strays']} strays; peak {fake.get('peak_requests_per_minute')} requests "
+        f"a minute, {fake.get('rate_limited')} refused (429)"
+    )
+
+
 async def main(args: argparse.Namespace) -> int:
     began = time.monotonic()
+    service = Service({}, api_workers=args.api_workers)
+    fake = FakeNotify(service.logs)
+    fake.start()
     async with throwaway_database("threshold_load") as url:
-        env = service_environment(url)
+        notify = fake.environment()
+        env = service.env = service_environment(url, **notify)
+        os.environ.update({k: v for k, v in notify.items() if "QUIET_HOURS" in k})
         print(f"seeding {url.rsplit('/', 1)[-1]} ...", flush=True)
         fixture = await seed_world(env, args.seed)
-        service = Service(env, api_workers=args.api_workers)
+        written = await write_messages(fixture.trust_id)
         try:
             service.start_api()
             service.start_worker()
@@ -179,13 +234,26 @@ async def main(args: argparse.Namespace) -> int:
             finally:
                 done.set()
             trend = await watch
+            sent_during_load = (await outbox_statuses(url)).get("sent", 0)
+            await drain_messages(url, args.drain)
         finally:
             service.stop()
+            fake_stats = fake.stats()
+            counted = await tally(url, fake)
+            fake.stop()
+        messages = {
+            "passed": counted["messages"] >= written
+            and counted["lost"] == 0
+            and counted["duplicates"] == 0
+            and counted["strays"] == 0,
+            "sent_during_load": sent_during_load,
+        } | {k: v for k, v in counted.items() if k != "examples_lost"}
         summary = stats.summary()
         print_table("load", summary)
         print_trend(stats, trend)
         checks = await check_all(url, fixture, ledger)
         print_checks(checks)
+        print_messages(messages, fake_stats)
         logged = service.logged_errors()
     problems_not_json = dict(stats.not_problem_json)
     print(f"\nerror responses that were not problem+json: {problems_not_json or 'none'}")
@@ -219,9 +287,12 @@ async def main(args: argparse.Namespace) -> int:
         "max_connections": max((t[2] for t in trend), default=0),
         "not_problem_json": sum(problems_not_json.values()),
         "logged_errors": sum(logged.values()),
+        "messages": messages,
+        "notify_peak_requests_per_minute": fake_stats.get("peak_requests_per_minute"),
+        "notify_refused_429": fake_stats.get("rate_limited"),
     }
     print(json.dumps(figures))
-    return 0 if checks["passed"] and not summary["errors"] else 1
+    return 0 if checks["passed"] and messages["passed"] and not summary["errors"] else 1
 
 
 if __name__ == "__main__":

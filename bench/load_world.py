@@ -349,8 +349,21 @@ class Fixture:
 async def seed_world(env: dict[str, str], seed: int = 1) -> Fixture:
     """Migrate the service's database and load the world described at the top of this module,
     with the service's own sealing key (so the office can read the codes back)."""
-    os.environ["DATABASE_URL"] = env["DATABASE_URL"]
-    os.environ["THRESHOLD_SEALING_KEYS"] = env["THRESHOLD_SEALING_KEYS"]
+    from app.core import db
+
+    await migrate(env)
+    try:
+        return await _seed(seed)
+    finally:
+        await db.get_database().dispose()
+        db.use_database(None)
+
+
+async def migrate(env: dict[str, str], *settings: str) -> None:
+    """Migrate the service's database and point this process at it, with the service's sealing
+    key and any of its other `settings` (variable names) this process needs to seed."""
+    for name in ("DATABASE_URL", "THRESHOLD_SEALING_KEYS", *settings):
+        os.environ[name] = env[name]
     os.environ.setdefault("THRESHOLD_DATA_DIR", tempfile.mkdtemp(prefix="threshold-seed-"))
     from app.cli import upgrade_database
     from app.core import db
@@ -360,11 +373,6 @@ async def seed_world(env: dict[str, str], seed: int = 1) -> Fixture:
     db.use_database(None)
     await asyncio.to_thread(upgrade_database)
     db.use_database(None)  # alembic's engine belonged to its own event loop
-    try:
-        return await _seed(seed)
-    finally:
-        await db.get_database().dispose()
-        db.use_database(None)
 
 
 async def _seed(seed: int) -> Fixture:
@@ -433,7 +441,7 @@ async def _sync_rosters(world: Any, seed: int) -> dict[str, Any]:
     return snapshots[keys[0]].model_dump(mode="json")
 
 
-def _admin_of(world: Any, school_index: int) -> Any:
+def admin_of(world: Any, school_index: int) -> Any:
     from app.core.permissions import Role
     from app.core.principal import Grant, Principal, PrincipalKind
 
@@ -458,7 +466,7 @@ async def _open_programme(
     from app.programmes.schemas import ProgrammeCreate
     from app.synthetic.answers import answer_programme
 
-    who = _admin_of(world, school_index)
+    who = admin_of(world, school_index)
     now = utcnow().replace(microsecond=0)
     body = ProgrammeCreate.model_validate(
         settings
@@ -491,7 +499,7 @@ async def _collecting_programme(world: Any, seed: int) -> dict[str, Any]:
     from app.roster.models import SchoolClass
 
     programme = await _open_programme(world, 0, COLLECTING, seed)
-    who = _admin_of(world, 0)
+    who = admin_of(world, 0)
     issued: dict[str, str] = {}
     async with open_session(system_scope("load: invitations")) as session:
         households = sorted(
@@ -574,7 +582,7 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
     wire()  # the transition hooks and the schedule run's job handler
 
     programme = await _open_programme(world, 1, SCHEDULING, seed)
-    who = _admin_of(world, 1)
+    who = admin_of(world, 1)
     pool = [
         world.login(Role.SUPPORT_STAFF, trust=0, school=1).staff_id,
         world.login(Role.SCHOOL_ADMIN, trust=0, school=1).staff_id,
