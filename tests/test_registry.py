@@ -17,6 +17,7 @@ from app.core import auth, db, jobs
 from app.core.jobs import Job, JobStatus
 from app.core.tenancy import system_scope
 from app.main import create_app
+from app.notifications import planners
 from app.programmes import capacity, transitions
 from app.roster import households
 from app.synthetic.generator import World
@@ -46,10 +47,17 @@ EXPECTED = {
         "app.notifications.repository.follow_household_merge",
     ],
     "transition_hooks": {
-        "published": ["app.scheduling.service.publish_schedule"],
+        "published": [
+            "app.scheduling.service.publish_schedule",
+            "app.visits.messages.confirm_on_publishing",
+        ],
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],
     },
     "capacity_counter": "app.scheduling.capacity.count_for_programme",
+    "planners": [
+        "app.parents.reminders.plan_answer_reminders",
+        "app.visits.messages.plan_reminders",
+    ],
 }
 
 # The real `threshold worker`, reporting at exit the job handlers it held and which of the API's
@@ -81,6 +89,7 @@ def test_the_registry_module_lists_every_entry() -> None:
     }
     assert transitions == EXPECTED["transition_hooks"]
     assert _name(registry.CAPACITY_COUNTER) == EXPECTED["capacity_counter"]
+    assert [_name(planner) for planner in registry.PLANNERS] == EXPECTED["planners"]
 
 
 def _live() -> dict[str, object]:
@@ -99,6 +108,7 @@ def _live() -> dict[str, object]:
             for status, hooks in transitions.transition_hooks().items()
         },
         "capacity_counter": _name(capacity.capacity_counter()),
+        "planners": [_name(planner) for planner in planners.planners()],
     }
 
 
