@@ -5,9 +5,9 @@ from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
 from app.integrations.router import router as integrations_router
-from app.notifications.templates_router import router as message_templates
 from app.notifications.router import messages as message_log
 from app.notifications.router import notify as notify_callbacks
+from app.notifications.templates_router import router as message_templates
 from app.parents.answers_router import programmes as answers_programmes
 from app.parents.messages_router import programmes as office_messages
 from app.parents.router import parent as parent_portal

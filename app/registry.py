@@ -5,8 +5,9 @@ handlers (app/core/jobs.py), the principal loaders that turn a verified token in
 (app/core/auth.py), the hooks that move an area's rows when two households merge
 (app/roster/households.py), the hooks that run when a programme reaches a status
 (app/programmes/transitions.py), the scheduler's count of each class's capacity, which
-programmes report (app/programmes/capacity.py), and what a delivered message marks
-(app/notifications/receipts.py). Nothing registers itself by being imported:
+programmes report (app/programmes/capacity.py), what a delivered message marks
+(app/notifications/receipts.py), and the planners of messages that fall due with time
+(app/notifications/planners.py). Nothing registers itself by being imported:
 `wire()` fills each registry with exactly what is listed here. It is called by `create_app` and by `threshold worker`,
 so the worker finds every job handler without importing the API, and tests/test_registry.py
 asserts what each registry holds.
@@ -17,9 +18,9 @@ This module sits above every area (it imports them all); no area imports it.
 from app.core import auth, jobs
 from app.core.principal import PrincipalKind
 from app.integrations import service as integrations
-from app.notifications import receipts
+from app.notifications import planners, receipts
 from app.notifications import repository as notifications
-from app.parents import invitations, sessions
+from app.parents import invitations, reminders, sessions
 from app.programmes import capacity, transitions
 from app.programmes import service as programmes
 from app.programmes.models import ProgrammeStatus
@@ -27,6 +28,7 @@ from app.roster import households, imports
 from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
+from app.visits import messages as visit_messages
 from app.visits import repository as visits
 
 JOB_HANDLERS: dict[str, jobs.Handler] = {
@@ -50,11 +52,16 @@ MERGE_HOOKS: tuple[households.MergeHook, ...] = (
 
 TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] = {
     ProgrammeStatus.SCHEDULING: (scheduling.refuse_reopening_mid_run,),
-    ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule,),
+    ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule, visit_messages.confirm_on_publishing),
 }
 
 # A message delivered (Notify's receipt): the areas whose rows record it.
 DELIVERY_HOOKS: tuple[receipts.DeliveryHook, ...] = (invitations.mark_delivered,)
+# Messages that fall due with time; the message worker runs each about once a minute.
+PLANNERS: tuple[planners.Planner, ...] = (
+    reminders.plan_answer_reminders,
+    visit_messages.plan_reminders,
+)
 
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.
 CAPACITY_COUNTER: capacity.CapacityCounter = scheduling_capacity.count_for_programme
@@ -74,3 +81,5 @@ def wire() -> None:
     capacity.register_capacity_counter(CAPACITY_COUNTER)
     for delivery_hook in DELIVERY_HOOKS:
         receipts.register_delivery_hook(delivery_hook)
+    for planner in PLANNERS:
+        planners.register_planner(planner)

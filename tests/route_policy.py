@@ -461,6 +461,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): Policy(
         CHASERS
     ),
+    ("POST", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation/resend"): (
+        Policy(CHASERS)
+    ),
     ("DELETE", f"{V1}/programmes/{{programme_id}}/households/{{household_id}}/invitation"): (
         Policy(CHASERS)
     ),

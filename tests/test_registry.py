@@ -17,7 +17,7 @@ from app.core import auth, db, jobs
 from app.core.jobs import Job, JobStatus
 from app.core.tenancy import system_scope
 from app.main import create_app
-from app.notifications import receipts
+from app.notifications import planners, receipts
 from app.programmes import capacity, transitions
 from app.roster import households
 from app.synthetic.generator import World
@@ -47,11 +47,18 @@ EXPECTED = {
         "app.notifications.repository.follow_household_merge",
     ],
     "transition_hooks": {
-        "published": ["app.scheduling.service.publish_schedule"],
+        "published": [
+            "app.scheduling.service.publish_schedule",
+            "app.visits.messages.confirm_on_publishing",
+        ],
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],
     },
     "capacity_counter": "app.scheduling.capacity.count_for_programme",
     "delivery_hooks": ["app.parents.invitations.mark_delivered"],
+    "planners": [
+        "app.parents.reminders.plan_answer_reminders",
+        "app.visits.messages.plan_reminders",
+    ],
 }
 
 # The real `threshold worker`, reporting at exit the job handlers it held and which of the API's
@@ -84,6 +91,7 @@ def test_the_registry_module_lists_every_entry() -> None:
     assert transitions == EXPECTED["transition_hooks"]
     assert _name(registry.CAPACITY_COUNTER) == EXPECTED["capacity_counter"]
     assert [_name(hook) for hook in registry.DELIVERY_HOOKS] == EXPECTED["delivery_hooks"]
+    assert [_name(planner) for planner in registry.PLANNERS] == EXPECTED["planners"]
 
 
 def _live() -> dict[str, object]:
@@ -103,6 +111,7 @@ def _live() -> dict[str, object]:
         },
         "capacity_counter": _name(capacity.capacity_counter()),
         "delivery_hooks": [_name(hook) for hook in receipts.delivery_hooks()],
+        "planners": [_name(planner) for planner in planners.planners()],
     }
 
 

@@ -13,7 +13,14 @@ from sqlmodel import col, select, update
 
 from app.core.bulk import ensure_in_trust
 from app.core.repository import ScopedRepository
-from app.notifications.models import Message, MessageTemplate, RecipientType
+from app.core.types import utcnow
+from app.notifications.models import (
+    Message,
+    MessageKind,
+    MessageStatus,
+    MessageTemplate,
+    RecipientType,
+)
 from app.roster.models import Contact
 
 _message: Table = Message.__table__  # type: ignore[attr-defined]
@@ -109,3 +116,66 @@ async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UU
         .values(recipient_id=to_id)
         .execution_options(synchronize_session=False)
     )
+
+
+async def of_households(
+    session: AsyncSession,
+    trust_id: UUID,
+    programme_id: UUID,
+    household_ids: Sequence[UUID],
+    kinds: Sequence[MessageKind],
+) -> list[Message]:
+    """A programme's messages of these kinds to these households, oldest first: what each family
+    has been told (or is about to be) about its visit."""
+    if not household_ids:
+        return []
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            col(Message.trust_id) == trust_id,
+            col(Message.programme_id) == programme_id,
+            col(Message.household_id).in_(household_ids),
+            col(Message.kind).in_(kinds),
+        )
+        .order_by(col(Message.created_at), col(Message.id))
+    )
+    return list(rows)
+
+
+async def cancel_unsent(
+    session: AsyncSession, trust_id: UUID, message_ids: Sequence[UUID], reason: str
+) -> set[UUID]:
+    """Cancel those of these messages no worker has claimed yet; the ids cancelled. One a worker
+    is already sending is left alone: it is on its way."""
+    if not message_ids:
+        return set()
+    result = await session.execute(
+        update(Message)
+        .where(
+            col(Message.trust_id) == trust_id,
+            col(Message.id).in_(message_ids),
+            col(Message.status) == MessageStatus.CREATED,
+        )
+        .values(status=MessageStatus.CANCELLED, status_reason=reason, updated_at=utcnow())
+        .returning(col(Message.id))
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+async def already_written(
+    session: AsyncSession, trust_id: UUID, cause_kind: str, cause_ids: Sequence[UUID]
+) -> set[UUID]:
+    """Which of these causes of one kind already have a message (to any recipient)."""
+    if not cause_ids:
+        return set()
+    rows = await session.scalars(
+        select(Message.cause_id)
+        .where(
+            col(Message.trust_id) == trust_id,
+            col(Message.cause_kind) == cause_kind,
+            col(Message.cause_id).in_(cause_ids),
+        )
+        .distinct()
+    )
+    return set(rows)

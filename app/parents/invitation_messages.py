@@ -1,59 +1,61 @@
 """Invitations leave through the outbox: each one issued writes, in the same transaction, the
-message that carries its code to the family (by text, email or letter: see notifications.reach)."""
+message that carries its code to the family (by text, email or a letter: see notifications.reach);
+and the office may ask for the same code to be sent again."""
 
+import uuid
 from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.london import local_time
-from app.core.principal import Principal
 from app.notifications import outbox, reach
 from app.notifications.models import MessageKind
-from app.programmes.households import family_labels
+from app.programmes.messages import family_names, school_values
 from app.programmes.models import VisitProgramme
-from app.trusts.repository import SchoolRepository
 
 CAUSE = "invitation"
+# A resend the office asked for: a cause of its own, new on each request, so asking twice sends
+# twice (the request's Idempotency-Key keeps a retried request to one).
+RESEND_CAUSE = "invitation_resend"
 
 
 async def send_codes(
     session: AsyncSession,
-    who: Principal,
     programme: VisitProgramme,
     issued: Sequence[tuple[UUID, UUID, str, str]],
-) -> None:
-    """`issued`: (invitation id, household id, code as shown, link) for each new invitation."""
+    *,
+    kind: MessageKind = MessageKind.INVITATION,
+    cause_kind: str = CAUSE,
+) -> list[UUID]:
+    """`issued`: (cause id, household id, code as shown, link) for each household; the cause is
+    the invitation for an invitation or a reminder. The ids of the messages written."""
     if not issued:
-        return
+        return []
     households = [household for _, household, _, _ in issued]
     recipients = await reach.families(session, programme.trust_id, households)
-    labels = await family_labels(session, who, programme, households)
-    common = await school_values(session, who, programme)
+    names = await family_names(session, programme, households)
+    common = await school_values(session, programme)
     drafts = [
         outbox.Draft(
-            kind=MessageKind.INVITATION,
+            kind=kind,
             school_id=programme.school_id,
             programme_id=programme.id,
             household_id=household,
             recipient=recipients[household],
-            cause_kind=CAUSE,
-            cause_id=invitation,
-            values={**common, "family_name": labels[household].name, "code": code, "link": link},
+            cause_kind=cause_kind,
+            cause_id=cause,
+            values={**common, "family_name": names[household], "code": code, "link": link},
         )
-        for invitation, household, code, link in issued
+        for cause, household, code, link in issued
     ]
-    await outbox.write(session, programme.trust_id, drafts)
+    return await outbox.write(session, programme.trust_id, drafts)
 
 
-async def school_values(
-    session: AsyncSession, who: Principal, programme: VisitProgramme
-) -> dict[str, str]:
-    """What every family message of a programme says about the school and its deadline."""
-    school = await SchoolRepository(session, who).get(programme.school_id)
-    closes = programme.preferences_close_at
-    return {
-        "school_name": school.name,
-        "school_phone": getattr(school, "phone", None) or "the school office",
-        "closes_on": local_time(closes).strftime("%A %-d %B") if closes else "the date given",
-    }
+async def resend_code(
+    session: AsyncSession, programme: VisitProgramme, household_id: UUID, code: str, link: str
+) -> UUID:
+    """The household's live code once more, as a new message; its id."""
+    written = await send_codes(
+        session, programme, [(uuid.uuid4(), household_id, code, link)], cause_kind=RESEND_CAUSE
+    )
+    return written[0]

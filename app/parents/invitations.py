@@ -26,7 +26,7 @@ from app.parents import answers_repository, codes, invitation_messages, messages
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
 from app.parents.repository import InvitationRepository
-from app.parents.schemas import InvitationCode, InvitationsIssued
+from app.parents.schemas import InvitationCode, InvitationResent, InvitationsIssued
 from app.programmes.exceptions import TransitionRefused
 from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
@@ -89,10 +89,10 @@ def _new_invitation(
 
 
 def _outgoing(row: dict[str, Any], code: str) -> tuple[UUID, UUID, str, str]:
-    return row["id"], row["household_id"], codes.display(code), _link(code)
+    return row["id"], row["household_id"], codes.display(code), link(code)
 
 
-def _link(code: str) -> str:
+def link(code: str) -> str:
     return f"{get_settings().parent_portal_url.rstrip('/')}/{code}"
 
 
@@ -109,7 +109,7 @@ async def issue_all(session: AsyncSession, who: Principal, programme_id: UUID) -
     new = [_new_invitation(programme, h, who) for h in wanted]
     await insert_rows(session, Invitation.__table__, [row for row, _ in new])  # type: ignore[attr-defined]
     await invitation_messages.send_codes(
-        session, who, programme, [_outgoing(row, code) for row, code in new]
+        session, programme, [_outgoing(row, code) for row, code in new]
     )
     await _audit(session, who, programme, "invitation.issue_all", None, {"issued": len(wanted)})
     return InvitationsIssued(
@@ -130,7 +130,7 @@ async def reissue(
     await InvitationRepository(session).revoke_live(programme.id, household_id, "reissued")
     row, code = _new_invitation(programme, household_id, who)
     await insert_rows(session, Invitation.__table__, [row])  # type: ignore[attr-defined]
-    await invitation_messages.send_codes(session, who, programme, [_outgoing(row, code)])
+    await invitation_messages.send_codes(session, programme, [_outgoing(row, code)])
     await _audit(session, who, programme, "invitation.issue", household_id)
     return await _with_delivery(session, _code_of(Invitation.model_validate(row)))
 
@@ -152,6 +152,33 @@ async def _with_delivery(session: AsyncSession, code: InvitationCode) -> Invitat
     """The code with how its message went (or will go) to the family."""
     found = await messages.invitation_deliveries(session, code.programme_id, [code.invitation_id])
     return code.model_copy(update={"delivery": found[code.invitation_id]})
+
+
+async def resend(
+    session: AsyncSession, who: Principal, programme_id: UUID, household_id: UUID
+) -> InvitationResent:
+    """The household's live code sent again, as the office asked (a family lost the text); the
+    code does not change. 404 when the household has no live invitation."""
+    programmes = ProgrammeRepository(session, who)
+    programme = await programmes.get_permitted(programme_id, Permission.FAMILIES_CHASE)
+    await ensure_household_in_scope(session, who, programme, household_id)
+    found = await InvitationRepository(session).live_for(programme.id, [household_id])
+    if not found:
+        raise NotFound("This household has no live invitation to send again; issue one.")
+    code = unseal(found[0].code_sealed)
+    if code is None:
+        raise NotFound(
+            "This invitation's code was sealed with a key that has been retired; issue a new one."
+        )
+    message_id = await invitation_messages.resend_code(
+        session, programme, household_id, codes.display(code), link(code)
+    )
+    await _audit(
+        session, who, programme, "invitation.resend", household_id, {"message_id": str(message_id)}
+    )
+    return InvitationResent(
+        invitation_id=found[0].id, household_id=household_id, message_id=message_id
+    )
 
 
 async def revoke(
@@ -177,7 +204,7 @@ def _code_of(invitation: Invitation) -> InvitationCode:
         programme_id=invitation.programme_id,
         household_id=invitation.household_id,
         code=codes.display(code),
-        link=_link(code),
+        link=link(code),
         issued_at=invitation.issued_at,
         expires_at=invitation.expires_at,
         delivered_at=invitation.delivered_at,

@@ -1,19 +1,21 @@
 """Reads and writes of invitations. An exchange happens before anyone is signed in, so looking a
 code up crosses trusts (the code is the key); everything else runs in the caller's scope."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select, update
 
 from app.core.lean import LeanQuery, trust_of
 from app.core.tenancy import scoped, system_scope
 from app.core.types import utcnow
+from app.notifications.models import Message
 from app.parents.models import Invitation, is_live
-from app.programmes.models import VisitProgramme
+from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.roster.models import Household
 
 _invitation = Invitation.__table__  # type: ignore[attr-defined]
@@ -186,3 +188,49 @@ class InvitationRepository:
             .values(household_id=to_id)
             .execution_options(synchronize_session=False)
         )
+
+
+class Closing(NamedTuple):
+    trust_id: UUID
+    school_id: UUID
+    programme_id: UUID
+    preferences_close_at: datetime
+    answer_reminder_days: int
+
+
+async def closing_soon(session: AsyncSession, now: datetime, within: timedelta) -> list[Closing]:
+    """Every trust's programmes collecting answers whose window closes within `within` and that
+    remind families at all: those whose answer reminders may be due. The planner reads across
+    trusts and writes each programme's messages in its own trust's scope."""
+    rows = await session.execute(
+        sa.select(  # tenancy: the answer-reminder planner's system scope, across trusts by design
+            col(VisitProgramme.trust_id),
+            col(VisitProgramme.school_id),
+            col(VisitProgramme.id),
+            col(VisitProgramme.preferences_close_at),
+            col(VisitProgramme.answer_reminder_days),
+        ).where(
+            col(VisitProgramme.status) == ProgrammeStatus.COLLECTING,
+            col(VisitProgramme.answer_reminder_days) > 0,
+            col(VisitProgramme.preferences_close_at) > now,
+            col(VisitProgramme.preferences_close_at) <= now + within,
+        )
+    )
+    return [Closing(t, s, p, closes, days) for t, s, p, closes, days in rows.all() if closes]
+
+
+async def live_unanswered(
+    session: AsyncSession, programme_id: UUID, households: Select[Any], cause_kind: str
+) -> list[Invitation]:
+    """The programme's live invitations of `households` (a statement of household ids) that no
+    message of `cause_kind` has followed yet: those still to remind."""
+    reminded = select(Message.cause_id).where(col(Message.cause_kind) == cause_kind)
+    rows = await session.scalars(
+        select(Invitation).where(
+            col(Invitation.programme_id) == programme_id,
+            col(Invitation.household_id).in_(households),
+            col(Invitation.id).not_in(reminded),
+            *_live_now(),
+        )
+    )
+    return list(rows)

@@ -14,6 +14,7 @@ from app.parents import invitations, portal, sessions
 from app.parents.answers_schemas import AnswerRead, AnswerWrite
 from app.parents.schemas import (
     InvitationCode,
+    InvitationResent,
     InvitationsIssued,
     ParentSession,
     ParentWhoAmI,
@@ -139,6 +140,20 @@ async def reissue_invitation(
     code = await invitations.reissue(session, who, programme_id, household_id)
     set_etag(response, code, identity=code.invitation_id)
     return code
+
+
+@staff_side.post(
+    "/{programme_id}/households/{household_id}/invitation/resend",
+    status_code=201,
+    summary="Send a household its live code again, as a new message (the code stays the same)",
+    responses={404: {"description": "The household has no live invitation"}},
+)
+async def resend_invitation(
+    programme_id: UUID, household_id: UUID, session: SessionDep, who: Chaser
+) -> InvitationResent:
+    """Each request is a new message (a family that lost the text twice gets it twice); send
+    an Idempotency-Key so that a retried request sends once. The daily cap applies (429)."""
+    return await invitations.resend(session, who, programme_id, household_id)
 
 
 @staff_side.delete(

@@ -16,6 +16,12 @@ class InvitationsIssued(Output):
     exempt: int = Field(description="Households exempted by SLT, not invited.")
 
 
+class InvitationResent(Output):
+    invitation_id: UUID = Field(description="The live invitation whose code was sent again.")
+    household_id: UUID
+    message_id: UUID = Field(description="The new message in the outbox.")
+
+
 class InvitationCode(Output):
     invitation_id: UUID
     programme_id: UUID

@@ -56,7 +56,10 @@ class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=Tru
     max_visits_per_adult_per_day: int
     preferences_open_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     preferences_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Days before each visit that its family is reminded (9:00 in England).
     reminder_lead_days: int = 3
+    # Days before preferences close that families who have not answered are reminded; 0: never.
+    answer_reminder_days: int = 3
     # Each time SLT took the published schedule back to scheduling: [{"at", "by", "reason"}].
     reopenings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 

@@ -259,3 +259,19 @@ class TeamRepository(ScopedRepository[TeamMember]):
             select(TeamMember.staff_id).where(col(TeamMember.programme_id) == programme_id)
         )
         return set(teams) | set(await self.pool(programme_id))
+
+
+async def family_surnames(
+    session: AsyncSession, programme: VisitProgramme, households: Collection[UUID]
+) -> dict[UUID, set[str]]:
+    """The surnames of each household's children in scope: how a message names the family. Runs
+    in the caller's trust (the floor); the programme was already read through its scope."""
+    found: dict[UUID, set[str]] = defaultdict(set)
+    if not households:
+        return found
+    rows = await session.execute(
+        children_in_scope(programme).where(col(Pupil.household_id).in_(list(households)))
+    )
+    for row in rows:
+        found[row.household_id].add(row.preferred_last_name or row.legal_last_name)
+    return found

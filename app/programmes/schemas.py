@@ -37,7 +37,16 @@ class ProgrammeSettings(Input):
     )
     preferences_open_at: IsoDateTime | None = None
     preferences_close_at: IsoDateTime | None = None
-    reminder_lead_days: int = Field(default=3, ge=0, le=30)
+    reminder_lead_days: int = Field(
+        default=3, ge=0, le=30, description="Days before each visit its reminder is sent."
+    )
+    answer_reminder_days: int = Field(
+        default=3,
+        ge=0,
+        le=30,
+        description="Days before preferences close that families not yet answered are "
+        "reminded (0: no reminder).",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -86,6 +95,7 @@ class ProgrammeUpdate(Patch):
     preferences_open_at: IsoDateTime | None = None
     preferences_close_at: IsoDateTime | None = None
     reminder_lead_days: int | None = Field(default=None, ge=0, le=30)
+    answer_reminder_days: int | None = Field(default=None, ge=0, le=30)
 
 
 class ProgrammeWarning(Output):
@@ -125,6 +135,7 @@ class ProgrammeRead(Output):
     preferences_open_at: datetime | None
     preferences_close_at: datetime | None
     reminder_lead_days: int
+    answer_reminder_days: int
     slot_count: int
     reopenings: list[Reopening] = Field(
         description="Each time SLT took the published schedule back to scheduling, and why."

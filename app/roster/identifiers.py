@@ -6,21 +6,21 @@ answered in 422s and import reports, which must not repeat personal data.
 """
 
 import re
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
-import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from phonenumbers import PhoneNumberType
 from stdnum import exceptions as stdnum_errors
 from stdnum.gb import upn as dfe_upn
+
+# Phone numbers have their home in core (a school's office number is one too); the roster reads
+# contacts' numbers through them.
+from app.core.phones import Phone as Phone
+from app.core.phones import normalise_mobile as normalise_mobile
+from app.core.phones import normalise_phone as normalise_phone
 
 UPN_LENGTH = 13
 # The DfE's placeholders for a pupil whose UPN is not known yet.
 UNKNOWN_UPNS = frozenset({"UN1", "UN2", "UN3", "UN4", "UN5"})
-# Some numbering plans (the US's, for one) do not tell mobiles from landlines.
-SMS_NUMBER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-DEFAULT_PHONE_REGION = "GB"
 
 
 @lru_cache(maxsize=65_536)
@@ -58,85 +58,6 @@ def _wrong_check_letter() -> ValueError:
         "the check letter of the UPN is wrong: by the DfE's algorithm it does not match the "
         "other 12 characters"
     )
-
-
-_UK_MOBILE_FORMS = re.compile(r"(?:\+44|0044|0)(7\d{9})")
-_SEPARATORS = re.compile(r"\(0\)|[\s\-.()]")
-
-
-@cache
-def _uk_mobile_patterns() -> tuple[re.Pattern[str], ...]:
-    """The mobile ranges of every +44 numbering plan (GB, Guernsey, Jersey, Isle of Man), from
-    the library's own metadata."""
-    patterns = []
-    for region in phonenumbers.region_codes_for_country_code(44):
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is not None and metadata.mobile and metadata.mobile.national_number_pattern:
-            patterns.append(re.compile(metadata.mobile.national_number_pattern))
-    return tuple(patterns)
-
-
-def _uk_mobile_fast(text: str) -> str | None:
-    # A roster carries tens of thousands of UK mobiles in a few written forms; matching them
-    # against the library's mobile ranges directly is a hundred times faster than a full parse.
-    # Anything else takes the full path below.
-    form = _UK_MOBILE_FORMS.fullmatch(_SEPARATORS.sub("", text))
-    if form is None:
-        return None
-    national = form.group(1)
-    if any(pattern.fullmatch(national) for pattern in _uk_mobile_patterns()):
-        return "+44" + national
-    return None
-
-
-@dataclass(frozen=True)
-class Phone:
-    """A phone number in E.164, and whether it can take a text (a mobile) or only calls."""
-
-    number: str
-    kind: int  # a phonenumbers.PhoneNumberType
-
-    @property
-    def mobile(self) -> bool:
-        return self.kind in SMS_NUMBER_TYPES
-
-
-@lru_cache(maxsize=65_536)
-def normalise_phone(value: str | None) -> Phone | None:
-    """Any phone number, in E.164 (+447911123456); numbers without a country code are read as UK.
-
-    A landline is a phone all the same: a school office rings it, it just never gets a text.
-    """
-    text = (value or "").strip()
-    if not text:
-        return None
-    fast = _uk_mobile_fast(text)
-    if fast is not None:
-        return Phone(fast, PhoneNumberType.MOBILE)
-    if any(char.isalpha() for char in text):
-        # phonenumbers reads letters as a phone keypad would ("0800 FLOWERS"), which would
-        # turn a mistyped number into someone else's.
-        raise ValueError("the number has letters in it; a phone number is digits only")
-    try:
-        number = phonenumbers.parse(text, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        raise ValueError("the text is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("the number is not a valid phone number")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Phone(e164, phonenumbers.number_type(number))
-
-
-def normalise_mobile(value: str | None) -> str | None:
-    """A mobile number in E.164 (+447911123456); numbers without a country code are read as UK."""
-    phone = normalise_phone(value)
-    if phone is None:
-        return None
-    if phone.kind == PhoneNumberType.FIXED_LINE:
-        raise ValueError("the number is a landline; an SMS needs a mobile number")
-    if not phone.mobile:
-        raise ValueError("the number is not a mobile number; an SMS needs a mobile number")
-    return phone.number
 
 
 _EMAIL_PARTS = re.compile(r"[^\W_]{2,}")

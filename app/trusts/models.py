@@ -56,6 +56,8 @@ class School(Identified, Timestamped, Versioned, TrustScoped, table=True):
     postcode: str = Field(max_length=10)
     latitude: float | None = None
     longitude: float | None = None
+    # The office's number in E.164: messages to families tell them to ring it if plans change.
+    phone: str | None = Field(default=None, max_length=20)
     participation: Participation = Field(
         default=Participation.FULL, sa_type=enum_type(Participation, 10)
     )

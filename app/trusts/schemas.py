@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
+from app.core.phones import PhoneNumber
 from app.core.schemas import Input, Output, Patch
 from app.core.types import Postcode, YearGroup
 from app.staff.schemas import Email, StaffInvitation
@@ -68,6 +69,7 @@ class SchoolCreate(Input):
     postcode: Postcode
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    phone: PhoneNumber | None = None
     participation: Participation = Participation.FULL
     participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
         None
@@ -89,6 +91,7 @@ class SchoolUpdate(Patch):
             "address_line2",
             "latitude",
             "longitude",
+            "phone",
             "participation_reason",
             "participating_year_groups",
         }
@@ -102,6 +105,7 @@ class SchoolUpdate(Patch):
     postcode: Postcode | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    phone: PhoneNumber | None = None
     participation: Participation | None = None
     participation_reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = (
         None
@@ -121,6 +125,7 @@ class SchoolRead(Output):
     postcode: str
     latitude: float | None
     longitude: float | None
+    phone: str | None
     participation: Participation
     participation_reason: str | None
     participating_year_groups: list[YearGroup] | None

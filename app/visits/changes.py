@@ -26,6 +26,7 @@ from app.scheduling import instance
 from app.scheduling.exceptions import RunUnderWay
 from app.scheduling.repository import ScheduleRunRepository
 from app.scheduling.solver import problem, validator
+from app.visits import messages
 from app.visits.models import Visit, VisitChange, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap
@@ -35,6 +36,8 @@ CHANGEABLE = frozenset(
     {ProgrammeStatus.SCHEDULING, ProgrammeStatus.PUBLISHED, ProgrammeStatus.IN_PROGRESS}
 )
 OPEN_VISITS = frozenset({VisitStatus.PROPOSED, VisitStatus.SCHEDULED})
+# Changes a family hears of, once its programme is published (see messages.py); locking is not.
+TOLD_TO_FAMILIES = frozenset({"moved", "second_adult_changed"})
 
 
 class RuleBroken(InvalidState):
@@ -81,7 +84,10 @@ async def change(
             await repository.replace_second_adult(visit, body.second_adult_id)
     if "locked" in changes:
         visit.locked = bool(body.locked)
-    await _record(session, who, visit, _kind(changes), body.note, was)
+    kind = _kind(changes)
+    record = await _record(session, who, visit, kind, body.note, was)
+    if kind in TOLD_TO_FAMILIES:
+        await messages.tell_families(session, programme, {visit.id: record.id})
     return await describe_one(repository, visit)
 
 
@@ -155,8 +161,11 @@ async def swap(
     first_slot = (first.slot_id, first.starts_at, first.ends_at)
     _move(first, second.slot_id, second.starts_at, second.ends_at)
     _move(second, *first_slot)
-    for visit in (first, second):
-        await _record(session, who, visit, "swapped", body.note, was[visit.id])
+    records = {
+        visit.id: (await _record(session, who, visit, "swapped", body.note, was[visit.id])).id
+        for visit in (first, second)
+    }
+    await messages.tell_families(session, programme, records)
     return [await describe_one(repository, v) for v in (first, second)]
 
 
@@ -247,20 +256,19 @@ async def _record(
     kind: str,
     note: str | None,
     was: datetime,
-) -> None:
+) -> VisitChange:
     visit.updated_at = utcnow()
-    session.add(
-        VisitChange(
-            trust_id=visit.trust_id,
-            school_id=visit.school_id,
-            visit_id=visit.id,
-            changed_by=who.id,
-            kind=kind,
-            from_starts_at=was,
-            to_starts_at=visit.starts_at,
-            note=note,
-        )
+    record = VisitChange(
+        trust_id=visit.trust_id,
+        school_id=visit.school_id,
+        visit_id=visit.id,
+        changed_by=who.id,
+        kind=kind,
+        from_starts_at=was,
+        to_starts_at=visit.starts_at,
+        note=note,
     )
+    session.add(record)
     await audit.record(
         session,
         who,
@@ -269,6 +277,7 @@ async def _record(
         subject_id=visit.id,
         school_id=visit.school_id,
     )
+    return record
 
 
 __all__ = ["change", "swap"]

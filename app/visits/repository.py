@@ -17,6 +17,7 @@ from app.parents.answers_models import HouseholdAnswer
 from app.programmes.models import Slot
 from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.staff.models import StaffMember
+from app.visits import messages
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
 
 _visit = Visit.__table__  # type: ignore[attr-defined]
@@ -333,6 +334,12 @@ class RunVisitRepository:
         for table, rows in ((VisitAdult, adults), (VisitPupil, pupils)):
             mine = [r for r in rows if r["visit_id"] in written]
             await insert_rows(self.session, table.__table__, mine)  # type: ignore[union-attr]
+        programme_id = next(
+            (v.programme_id for v in old.values()), visits[0]["programme_id"] if visits else None
+        )
+        if programme_id is not None:
+            # A published programme's families hear of what the run changed for them.
+            await messages.tell_after_run(self.session, programme_id)
 
     async def _children_of(self, visit_ids: list[UUID]) -> dict[UUID, tuple[frozenset[Any], ...]]:
         adults = await self.session.execute(

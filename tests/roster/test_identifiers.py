@@ -294,7 +294,7 @@ def test_the_fast_email_path_agrees_with_the_library(address: str) -> None:
 def test_the_fast_mobile_path_agrees_with_the_library(number: str) -> None:
     import phonenumbers
 
-    from app.roster.identifiers import _uk_mobile_fast
+    from app.core.phones import _uk_mobile_fast
 
     parsed = phonenumbers.parse(number.replace("(0)", ""), "GB")
     valid = phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in (
