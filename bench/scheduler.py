@@ -39,26 +39,39 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=None, help="solver time limit per school")
     parser.add_argument("--workers", type=int, default=2, help="processes solving schools")
+    parser.add_argument(
+        "--finish-at-last-visit",
+        action="store_true",
+        help="plan as if adults go home from their last visit (no drive back to school); the "
+        "validator still checks and counts the drive back by the day's end",
+    )
     return parser.parse_args()
 
 
-def baseline(instance: Instance) -> Validation:
-    prepared = prepare(instance)
+def baseline(instance: Instance, planned: Instance) -> Validation:
+    prepared = prepare(planned)
     assignment = office_baseline(prepared)
     unplaced = {h: "baseline: no time left" for h in prepared.households if h not in assignment}
     return validate(instance, Schedule(visits_of(prepared, assignment), unplaced))
 
 
-def run(instances: list[Instance], workers: int) -> dict[str, Any]:
+def run(
+    instances: list[Instance], workers: int, finish_at_last_visit: bool = False
+) -> dict[str, Any]:
+    """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
+    before the day's end held it), but check and score every schedule with it."""
+    planned = [
+        replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
+    ]
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            schedules = list(pool.map(solve, instances))
+            schedules = list(pool.map(solve, planned))
     else:
-        schedules = [solve(i) for i in instances]
+        schedules = [solve(i) for i in planned]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     checks = [validate(i, s) for i, s in zip(instances, schedules, strict=True)]
-    office = [baseline(i) for i in instances]
+    office = [baseline(i, p) for i, p in zip(instances, planned, strict=True)]
     ours, theirs = _sum([c.parts for c in checks]), _sum([c.parts for c in office])
     bound = sum(s.stats.best_bound or 0 for s in schedules)
     households = sum(len(i.households) for i in instances)
@@ -81,6 +94,8 @@ def run(instances: list[Instance], workers: int) -> dict[str, Any]:
         "first_choice_share": _share(ours.first_choice, ours.with_preferences),
         "any_preference_share": _share(ours.any_preference, ours.with_preferences),
         "travel_min_per_team_day": round(ours.travel_tenths / 10 / max(1, ours.team_days), 2),
+        "return_min_per_team_day": round(ours.return_tenths / 10 / max(1, ours.team_days), 2),
+        "return_legs_late": sum(c.late_returns for c in checks),  # must be 0
         "violations": sum(len(c.violations) for c in checks),
         "office_objective": theirs.total,
         "office_placed_share": round(1 - theirs.unplaced / households, 4),
@@ -89,6 +104,7 @@ def run(instances: list[Instance], workers: int) -> dict[str, Any]:
         "office_travel_min_per_team_day": round(
             theirs.travel_tenths / 10 / max(1, theirs.team_days), 2
         ),
+        "office_return_legs_late": sum(c.late_returns for c in office),
         "office_violations": sum(len(c.violations) for c in office),
         "statuses": sorted({s.stats.status for s in schedules}),
     }
@@ -111,7 +127,7 @@ def main() -> None:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(instances, args.workers)
+    figures = run(instances, args.workers, args.finish_at_last_visit)
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))

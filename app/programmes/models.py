@@ -54,6 +54,9 @@ class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=Tru
     breaks: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
     year_groups: list[str] = Field(default_factory=list, sa_type=JSON)
     max_visits_per_adult_per_day: int
+    # False: the daily window holds each adult's drive back to school after their last visit.
+    # True: adults go home from their last visit, so a day ends there.
+    adults_finish_at_last_visit: bool = False
     preferences_open_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     preferences_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Days before each visit that its family is reminded (9:00 in England).

@@ -20,6 +20,12 @@ class BreakTimes(Input):
         return self
 
 
+ADULTS_FINISH_AT_LAST_VISIT = (
+    "false (the default): adults drive back to school after their last visit, and that drive "
+    "must end by day_ends; true: adults go home from their last visit, so a day ends there."
+)
+
+
 class ProgrammeSettings(Input):
     visit_days: list[IsoDate] = Field(
         min_length=1, max_length=5, description="One to five dates, not necessarily consecutive."
@@ -34,6 +40,9 @@ class ProgrammeSettings(Input):
     year_groups: list[YearGroup] = Field(min_length=1, max_length=16)
     max_visits_per_adult_per_day: int | None = Field(
         default=None, ge=1, le=20, description="Default: the trust's (10 unless changed)."
+    )
+    adults_finish_at_last_visit: bool = Field(
+        default=False, description=ADULTS_FINISH_AT_LAST_VISIT
     )
     preferences_open_at: IsoDateTime | None = None
     preferences_close_at: IsoDateTime | None = None
@@ -92,6 +101,9 @@ class ProgrammeUpdate(Patch):
     breaks: list[BreakTimes] | None = Field(default=None, max_length=4)
     year_groups: list[YearGroup] | None = Field(default=None, min_length=1, max_length=16)
     max_visits_per_adult_per_day: int | None = Field(default=None, ge=1, le=20)
+    adults_finish_at_last_visit: bool | None = Field(
+        default=None, description=ADULTS_FINISH_AT_LAST_VISIT
+    )
     preferences_open_at: IsoDateTime | None = None
     preferences_close_at: IsoDateTime | None = None
     reminder_lead_days: int | None = Field(default=None, ge=0, le=30)
@@ -132,6 +144,7 @@ class ProgrammeRead(Output):
     breaks: list[BreakTimes]
     year_groups: list[YearGroup]
     max_visits_per_adult_per_day: int
+    adults_finish_at_last_visit: bool = Field(description=ADULTS_FINISH_AT_LAST_VISIT)
     preferences_open_at: datetime | None
     preferences_close_at: datetime | None
     reminder_lead_days: int

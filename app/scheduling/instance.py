@@ -100,6 +100,9 @@ async def load(
         max_visits_per_adult_per_day=programme.max_visits_per_adult_per_day,
         school_location=problem.Location(school.postcode, school.latitude, school.longitude),
         school_departure_minute=_minutes(programme.day_starts) - 30,
+        school_return_minute=(
+            None if programme.adults_finish_at_last_visit else _minutes(programme.day_ends)
+        ),
         seed=seed,
         time_limit_seconds=time_limit_seconds,
         previous=tuple(

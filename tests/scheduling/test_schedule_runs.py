@@ -2,6 +2,7 @@
 adults each, explained, and confirmed when the programme is published."""
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -133,9 +134,15 @@ async def test_a_run_states_a_class_over_capacity_above_the_families(
     client: httpx.AsyncClient, world: World
 ) -> None:
     """One visit day of one slot: the Robins' two families need two visits, and the run says so
-    once, as the root cause, before the family it could not place."""
+    once, as the root cause, before the family it could not place. (Adults finish at their last
+    visit: the day ends with the slot, leaving no time to drive back to school.)"""
     programme = await collecting_programme(
-        client, world, visit_days=[DAYS[0]], day_ends="09:45", breaks=[]
+        client,
+        world,
+        visit_days=[DAYS[0]],
+        day_ends="09:45",
+        breaks=[],
+        adults_finish_at_last_visit=True,
     )
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     pool = await client.put(
@@ -165,6 +172,47 @@ async def test_a_run_states_a_class_over_capacity_above_the_families(
         "detail": f"Robins: {robins[0]['capacity']['problem']}",  # as the teams read it
     }
     assert cause["detail"].startswith("Robins: 2 families, 1 visit possible: add a visit day")
+
+
+async def test_the_day_ends_back_at_school_unless_adults_finish_at_their_last_visit(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """One slot, 09:00-09:45, and the day ends at 09:45: no family can be visited and the drive
+    back made by then, and the run says so; once the programme says adults finish at their last
+    visit, the slot can be used."""
+    programme = await collecting_programme(
+        client, world, visit_days=[DAYS[0]], day_ends="09:45", breaks=[]
+    )
+    assert programme["adults_finish_at_last_visit"] is False  # the default: back to school
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{programme['id']}"
+    pool = await client.put(
+        f"{url}/second-adults",
+        json={"staff_ids": [str(world.login(Role.SUPPORT_STAFF).staff_id)]},
+        headers=admin,
+    )
+    assert pool.status_code == 200, pool.text
+    assert (await move(client, programme["id"], admin, "scheduling")).status_code == 200
+
+    async def run_once() -> dict[str, Any]:
+        started = await client.post(
+            f"{url}/schedule-runs", json={"time_limit_seconds": 2}, headers=admin
+        )
+        assert started.status_code == 202, started.text
+        assert await run_pending() == 1
+        found = await client.get(f"/api/v1/schedule-runs/{started.json()['id']}", headers=admin)
+        return dict(found.json())
+
+    late = await run_once()
+    assert late["placed"] == 0
+    assert {u["reason"] for u in late["unplaced"]} == {"too late to drive back to school by 09:45"}
+    etag = (await client.get(url, headers=admin)).headers["etag"]
+    changed = await client.patch(
+        url, json={"adults_finish_at_last_visit": True}, headers=admin | {"If-Match": etag}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["adults_finish_at_last_visit"] is True
+    assert (await run_once())["placed"] == 1  # two families, one slot, one teacher
 
 
 async def test_a_run_with_room_for_everyone_has_no_root_cause(

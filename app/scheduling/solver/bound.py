@@ -29,7 +29,7 @@ def lp_bound(prepared: Prepared, households: list[str]) -> int:
     placement = _placement(prepared, solver, households, objective)
     used = _class_days(prepared, solver, placement.options, placement.x, objective)
     _days_against_peaks(prepared, solver, households, placement.unplaced, placement.peaks, used)
-    _travel_floor(prepared, placement.by_adult, placement.x, objective)
+    _travel_floor(prepared, solver, placement.by_adult, placement.x, objective)
     solver.Minimize(solver.Sum(objective))
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return 0
@@ -212,7 +212,11 @@ def _cross(o: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> int:
 
 
 def _travel_floor(
-    prepared: Prepared, by_adult: dict[str, list[Option]], x: dict[int, Any], objective: list[Any]
+    prepared: Prepared,
+    solver: Any,
+    by_adult: dict[str, list[Option]],
+    x: dict[int, Any],
+    objective: list[Any],
 ) -> None:
     """Per teacher and visit: from school if it is the day's first slot, else the shortest
     drive from school or any other home the teacher might visit."""
@@ -232,3 +236,25 @@ def _travel_floor(
                 objective.append(
                     prepared.instance.weights.travel_tenth_minute * floor * x[option.index]
                 )
+        _return_floor(prepared, solver, options, x, objective)
+
+
+def _return_floor(
+    prepared: Prepared, solver: Any, options: list[Option], x: dict[int, Any], objective: list[Any]
+) -> None:
+    """One teacher's drives back to school: each day they work, at least the shortest drive
+    back from any home they might visit that day (a day of at most `limit` visits is worked at
+    least visits / limit of a day in the relaxation)."""
+    if prepared.instance.school_return_minute is None:
+        return
+    limit = prepared.instance.max_visits_per_adult_per_day
+    by_day: dict[date, list[Option]] = defaultdict(list)
+    for option in options:
+        by_day[prepared.slots[option.slot_id].day].append(option)
+    for day_options in by_day.values():
+        floor = min(prepared.return_leg(o.household_id) for o in day_options)
+        if not floor:
+            continue
+        works = solver.NumVar(0.0, 1.0, "")
+        solver.Add(solver.Sum([x[o.index] for o in day_options]) <= limit * works)
+        objective.append(prepared.instance.weights.travel_tenth_minute * floor * works)

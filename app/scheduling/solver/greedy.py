@@ -38,7 +38,8 @@ class Timetable:
         return self.sequence_feasible(ordered)
 
     def sequence_feasible(self, ordered: list[Option]) -> bool:
-        """Each visit starts after the previous ends plus the drive (from school for the first)."""
+        """Each visit starts after the previous ends plus the drive (from school for the first),
+        and the drive back to school after the last ends by the day's end."""
         slots = self.prepared.slots
         clock = self.prepared.instance.school_departure_minute
         here: str | None = None
@@ -47,7 +48,14 @@ class Timetable:
             if (slot.start_minute - clock) * 10 < self.prepared.travel(here, option.household_id):
                 return False
             clock, here = slot.end_minute, option.household_id
-        return True
+        if not ordered:
+            return True
+        last = ordered[-1]
+        # A confirmed visit stays exactly as it is, even one that ends too late to drive back
+        # (the validator names it); the rule holds for everything the solver places.
+        if self.prepared.households[last.household_id].locked is not None:
+            return True
+        return not self.prepared.returns_late(last.household_id, slots[last.slot_id])
 
     def add(self, option: Option) -> None:
         self.assignment[option.household_id] = option
@@ -64,7 +72,8 @@ class Timetable:
         return option
 
     def route(self, adult: str, day: date, extra: Option | None = None) -> int:
-        """Tenths of a minute from school through the adult's visits that day, in time order."""
+        """Tenths of a minute from school through the adult's visits that day, in time order,
+        and back to school from the last (unless adults finish at their last visit)."""
         ordered = list(self.days[(adult, day)])
         if extra is not None:
             ordered = sorted([*ordered, extra], key=lambda o: self.prepared.slot_order[o.slot_id])
@@ -72,7 +81,7 @@ class Timetable:
         for option in ordered:
             total += self.prepared.travel(here, option.household_id)
             here = option.household_id
-        return total
+        return total if here is None else total + self.prepared.return_leg(here)
 
     def insertion_travel(self, option: Option) -> int:
         day = self.prepared.slots[option.slot_id].day

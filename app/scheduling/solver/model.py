@@ -52,6 +52,7 @@ class CpsatModel:
     pairs: list[_Pair] = field(default_factory=list)
     merged: list[tuple[cp_model.IntVar, list[cp_model.IntVar]]] = field(default_factory=list)
     unplaced: list[tuple[cp_model.IntVar, str]] = field(default_factory=list)
+    lead_days: list[tuple[cp_model.IntVar, str, date]] = field(default_factory=list)
     moved: list[tuple[cp_model.IntVar, str]] = field(default_factory=list)
     by_adult: dict[str, list[Option]] = field(default_factory=lambda: defaultdict(list))
 
@@ -201,6 +202,7 @@ def _lead_travel(built: CpsatModel, lead: str) -> None:
     for h, s in at:
         at_slot[s].append(h)
     occupied = {s: _one_literal(built, [at[(h, s)] for h in hs]) for s, hs in at_slot.items()}
+    _lead_returns(built, lead, at)
     for (h, s), here in at.items():
         previous = prepared.previous_slot[s]
         if previous is None:
@@ -213,6 +215,34 @@ def _lead_travel(built: CpsatModel, lead: str) -> None:
             _after_previous(
                 built, _Visit(lead, h, s, previous, here), floor, before, at, occupied[previous]
             )
+
+
+def _lead_returns(built: CpsatModel, lead: str, at: dict[tuple[str, str], cp_model.IntVar]) -> None:
+    """The drive back to school on each day the teacher works: at least the shortest from any
+    home they might visit that day, and exactly the drive from a home visited at the day's last
+    slot (nothing can follow it)."""
+    prepared = built.prepared
+    if prepared.instance.school_return_minute is None:
+        return
+    limit = prepared.instance.max_visits_per_adult_per_day
+    by_day: dict[date, list[tuple[str, str]]] = defaultdict(list)
+    for h, s in at:
+        by_day[prepared.slots[s].day].append((h, s))
+    for day, keys in sorted(by_day.items()):
+        floor = min(prepared.return_leg(h) for h, _ in keys)
+        last = prepared.day_slots[day][-1].id
+        for h, s in keys:
+            if s == last and prepared.return_leg(h) > floor:
+                built.terms.append((prepared.return_leg(h) - floor, at[(h, s)]))
+        if not floor:
+            continue
+        works = built.model.new_bool_var(f"works_{lead}_{day}")
+        literals = [at[key] for key in keys]
+        for literal in literals:
+            built.model.add_implication(literal, works)
+        built.model.add(sum(literals) <= limit * works)  # implied; it tightens the LP
+        built.terms.append((floor, works))
+        built.lead_days.append((works, lead, day))
 
 
 @dataclass(frozen=True)
@@ -311,6 +341,8 @@ def add_hints(built: CpsatModel, assignment: Assignment) -> None:
             loads[(adult, prepared.slots[option.slot_id].day)] += 1
     for adult, var in built.peaks.items():
         model.add_hint(var, max((n for (a, _), n in loads.items() if a == adult), default=0))
+    for works, lead, day in built.lead_days:
+        model.add_hint(works, loads.get((lead, day), 0) > 0)
     for after in built.afters:
         model.add_hint(
             after.var,

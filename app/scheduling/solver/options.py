@@ -63,6 +63,21 @@ class Prepared:
             self.travel_cache[(a, b)] = self.travel_cache[(b, a)] = cached
         return cached
 
+    def returns_late(self, household_id: str, slot: Slot) -> bool:
+        """Whether the drive back to school after a visit here at this slot ends after the
+        day's end (never, when adults finish at their last visit)."""
+        back_by = self.instance.school_return_minute
+        if back_by is None:
+            return False
+        return (back_by - slot.end_minute) * 10 < self.travel(household_id, None)
+
+    def return_leg(self, household_id: str) -> int:
+        """Tenths of a minute back to school from a day's last visit (none when adults finish
+        at their last visit)."""
+        if self.instance.school_return_minute is None:
+            return 0
+        return self.travel(household_id, None)
+
     def _place(self, household_id: str | None) -> Location:
         return self.location(household_id) if household_id else self.instance.school_location
 
@@ -172,6 +187,9 @@ def _slot_options(
     reach = prepared.travel(None, household.id)
     if (slot.start_minute - instance.school_departure_minute) * 10 < reach:
         return "too early to get there from school"
+    if prepared.returns_late(household.id, slot):
+        back_by = instance.school_return_minute or 0
+        return f"too late to drive back to school by {back_by // 60:02d}:{back_by % 60:02d}"
     teachers = _teachers(prepared, household, slot)
     if isinstance(teachers, str):
         return teachers

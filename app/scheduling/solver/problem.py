@@ -154,6 +154,10 @@ class Instance:
     school_location: Location
     # Staff leave school from this local minute; the first visit of a day must allow for travel.
     school_departure_minute: int = 8 * 60 + 30
+    # The day's end: every adult is back at school by this local minute, so the last visit must
+    # leave time for the drive back, and that drive counts as travel. None: adults finish at
+    # their last visit (they go home from there), so a day has no return leg.
+    school_return_minute: int | None = 17 * 60 + 30
     travel: TravelSettings = field(default_factory=TravelSettings)
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     seed: int = 1
@@ -188,7 +192,8 @@ class ObjectiveParts:
     first_choice: int
     any_preference: int
     with_preferences: int
-    travel_tenths: int
+    travel_tenths: int  # the return legs to school included
+    return_tenths: int  # of which the drives back to school at the end of each team-day
     team_days: int
     class_days: int
     peak_visits: int

@@ -23,11 +23,19 @@ from app.scheduling.solver.problem import (
 )
 from app.scheduling.solver.travel import travel_tenths
 
+# Named in every violation of the day's end, so a count of late return legs reads them.
+LATE_RETURN = "back at school after the day's end"
+
 
 @dataclass(frozen=True)
 class Validation:
     violations: tuple[str, ...]
     parts: ObjectiveParts
+
+    @property
+    def late_returns(self) -> int:
+        """Adult-days whose drive back to school ends after the day's end."""
+        return sum(LATE_RETURN in v for v in self.violations)
 
     @property
     def valid(self) -> bool:
@@ -173,6 +181,25 @@ class _Checker:
                 self._place(visit),
                 self._family(visit.household_id),
             )
+        if here is not None:
+            self._return_leg(name, visits[-1], clock, here, here_name)
+
+    def _return_leg(
+        self, name: str, last: Visit, clock: int, here: Location, here_name: str
+    ) -> None:
+        """The day's end holds the drive back to school, unless adults finish at their last
+        visit."""
+        back_by = self.instance.school_return_minute
+        if back_by is None:
+            return
+        needed = travel_tenths(here, self.instance.school_location, self.instance.travel)
+        if (back_by - clock) * 10 < needed:
+            day = self.slots[last.slot_id].day
+            self.violations.append(
+                f"adult {name} is {LATE_RETURN} on {day}: the drive back from {here_name} "
+                f"takes {needed / 10:.1f} min but only {back_by - clock} min are left after "
+                f"{_clock(clock)} before {_clock(back_by)}"
+            )
 
     def _family(self, household_id: str) -> str:
         """A household as a message names it: the family's name and reference, not its id."""
@@ -214,7 +241,7 @@ def objective_parts(instance: Instance, schedule: Schedule) -> ObjectiveParts:
             any_stated += 1
         else:
             preference += weights.unlisted
-    travel, team_days = _travel(instance, visits, slots, households)
+    travel, back, team_days = _travel(instance, visits, slots, households)
     class_days = {
         (c, slots[v.slot_id].day) for v in visits for c in households[v.household_id].classes
     }
@@ -241,6 +268,7 @@ def objective_parts(instance: Instance, schedule: Schedule) -> ObjectiveParts:
         any_preference=any_stated,
         with_preferences=stated,
         travel_tenths=travel,
+        return_tenths=back,
         team_days=team_days,
         class_days=len(class_days),
         peak_visits=peaks,
@@ -254,15 +282,16 @@ def _travel(
     visits: list[Visit],
     slots: dict[str, Slot],
     households: dict[str, Household],
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Teachers' routes (second adults travel with the teacher they accompany): from school
-    through each day's homes in time order."""
+    through each day's homes in time order, and back to school from the last unless adults
+    finish there. The total, the return legs' part of it, and the number of team-days."""
     teachers = {t for team in instance.teams for t in team.teacher_ids}
     days: dict[tuple[str, date], list[Visit]] = defaultdict(list)
     for visit in visits:
         for adult_id in set(visit.adult_ids) & teachers:
             days[(adult_id, slots[visit.slot_id].day)].append(visit)
-    total = 0
+    total = back = 0
     for day_visits in days.values():
         here = instance.school_location
         for visit in sorted(day_visits, key=lambda v: slots[v.slot_id].start_minute):
@@ -270,7 +299,9 @@ def _travel(
             there = instance.school_location if household.neutral_venue else household.location
             total += travel_tenths(here, there, instance.travel)
             here = there
-    return total, len(days)
+        if instance.school_return_minute is not None:
+            back += travel_tenths(here, instance.school_location, instance.travel)
+    return total + back, back, len(days)
 
 
 def _peaks(visits: list[Visit], slots: dict[str, Slot]) -> int:

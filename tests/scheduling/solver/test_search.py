@@ -2,7 +2,10 @@
 breaks a rule, never hands back worse than it was given, and groups nearby homes by day."""
 
 import random
+from dataclasses import replace
 from datetime import date
+
+import pytest
 
 from app.scheduling.solver.greedy import office_baseline, visits_of
 from app.scheduling.solver.options import Prepared, prepare
@@ -18,21 +21,47 @@ def _always(_delta: int) -> bool:
     return True
 
 
-def test_each_scored_change_is_the_exact_change_in_the_objective() -> None:
-    prepared = prepare(school_instance(5, pupils=90))
+def _return_legs(search: Search) -> int:
+    """Tenths of a minute of the teachers' drives back to school, from the timetable."""
+    prepared = search.prepared
+    return sum(
+        prepared.return_leg(day[-1].household_id)
+        for (adult, _), day in search.table.days.items()
+        if day and adult in prepared.lead_ids
+    )
+
+
+@pytest.mark.parametrize(
+    "back_by",
+    [17 * 60 + 30, 16 * 60 + 51, None],
+    ids=["back-at-school-by-17:30", "back-by-16:51", "finish-at-last-visit"],
+)
+def test_each_scored_change_is_the_exact_change_in_the_objective(back_by: int | None) -> None:
+    """Also for the drive back to school: moves that change a day's last visit change the
+    return legs, and the scored change says so exactly; no move makes a drive back late. (16:51
+    is a minute after the 16:20 slot ends: only homes within a minute of school fit there.)"""
+    inst = replace(school_instance(5, pupils=90), school_return_minute=back_by)
+    prepared = prepare(inst)
     search = Search(prepared, office_baseline(prepared))
     rng = random.Random(7)
     households = sorted(prepared.households)
-    checked = 0
+    checked = changed_return = 0
     for _ in range(400):
         before = exact_objective(prepared, search.table.assignment)
+        returns = _return_legs(search)
         household_id = households[rng.randrange(len(households))]
         delta = search.relocate(household_id, rng, _always)
         if delta is None:
             continue
         assert exact_objective(prepared, search.table.assignment) - before == delta
         checked += 1
+        changed_return += _return_legs(search) != returns
     assert checked > 50
+    assert changed_return > 10 if back_by is not None else changed_return == 0
+    schedule = Schedule(visits_of(prepared, search.table.assignment), {})
+    check = validate(inst, schedule)
+    assert check.late_returns == 0
+    assert check.parts.total == exact_objective(prepared, search.table.assignment)
 
 
 def test_taking_a_day_out_of_a_class_is_scored_exactly() -> None:

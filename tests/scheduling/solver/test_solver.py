@@ -2,8 +2,20 @@
 
 from dataclasses import replace
 
-from app.scheduling.solver.problem import Adult, DayPart, Household, LockedVisit, PreviousVisit
+from app.scheduling.solver.greedy import Timetable
+from app.scheduling.solver.options import Option, prepare
+from app.scheduling.solver.problem import (
+    Adult,
+    DayPart,
+    Household,
+    Instance,
+    Location,
+    LockedVisit,
+    PreviousVisit,
+    Slot,
+)
 from app.scheduling.solver.solve import solve
+from app.scheduling.solver.travel import travel_tenths
 from app.scheduling.solver.validator import validate
 from app.synthetic.instances import school_instance
 from tests.scheduling.cases import DAY1, DAY2, household, instance, with_adult
@@ -136,6 +148,80 @@ def test_a_neutral_venue_visit_is_at_the_venue() -> None:
     schedule = solve(inst)
     assert schedule.visits[0].location_kind.value == "neutral_venue"
     assert validate(inst, schedule).violations == ()
+
+
+def _last_slot_wanted(return_minute: int | None) -> Instance:
+    """h0 asks first for 16:30-17:00, the day's last slot, then 09:00; the day ends at 17:00,
+    and every home is a minute or so from school."""
+    inst = instance((household(0, preferences=("late", "2-0")), household(1)))
+    late = Slot("late", DAY1, 16 * 60 + 30, 17 * 60)
+    return replace(inst, slots=(*inst.slots, late), school_return_minute=return_minute)
+
+
+def test_no_visit_is_planned_too_late_to_drive_back_to_school() -> None:
+    inst = _last_slot_wanted(17 * 60)
+    schedule = solve(inst)
+    check = validate(inst, schedule)
+    assert check.violations == ()
+    placed = {v.household_id: v.slot_id for v in schedule.visits}
+    assert placed["h0"] == "2-0"
+    assert "late" not in placed.values()
+    assert schedule.unmet_preferences["h0"] == (
+        "placed at 2nd choice (Wed 2 Sep 09:00); "
+        "1st choice (Wed 2 Sep 16:30): too late to drive back to school by 17:00"
+    )
+
+
+def test_a_day_that_ends_at_the_last_visit_may_end_with_the_last_slot() -> None:
+    inst = _last_slot_wanted(None)
+    schedule = solve(inst)
+    assert validate(inst, schedule).violations == ()
+    assert {v.household_id: v.slot_id for v in schedule.visits}["h0"] == "late"
+    assert schedule.unmet_preferences == {}
+
+
+def test_the_timetable_refuses_a_day_whose_drive_back_ends_late() -> None:
+    late = Option(0, "h1", "late", ("oak-t", "oak-ta"), ("oak-t",))
+    assert not Timetable(prepare(_last_slot_wanted(17 * 60))).fits(late)
+    assert Timetable(prepare(_last_slot_wanted(17 * 60 + 10))).fits(late)
+    assert Timetable(prepare(_last_slot_wanted(None))).fits(late)
+
+
+def test_a_confirmed_visit_that_ends_too_late_stays_and_is_named() -> None:
+    """A visit locked before the day's end held the drive back keeps its time and adults; the
+    validator names the late return, and nothing else is planned after it."""
+    inst = _last_slot_wanted(17 * 60)
+    locked = replace(household(0), locked=LockedVisit("late", ("oak-t", "oak-ta")))
+    inst = replace(inst, households=(locked, household(1)))
+    schedule = solve(inst)
+    placed = {v.household_id: v.slot_id for v in schedule.visits}
+    assert placed["h0"] == "late"
+    assert "h1" in placed
+    check = validate(inst, schedule)
+    assert check.late_returns == 2
+    assert len(check.violations) == 2, check.violations
+
+
+def test_the_drive_back_to_school_is_priced_and_bounded() -> None:
+    """Three homes about 5 km from school: the drive back adds at least the shortest return to
+    both the objective and its proven bound, and the bound stays below the objective."""
+    far = tuple(
+        Household(f"h{n}", Location(f"ME3 9A{chr(65 + n)}", 51.39, 0.56 + 0.001 * n), ("oak",))
+        for n in range(3)
+    )
+    inst = instance(far)
+    back = min(travel_tenths(h.location, inst.school_location, inst.travel) for h in far)
+    assert back > 100
+    returning, finishing = solve(inst), solve(replace(inst, school_return_minute=None))
+    assert validate(inst, returning).violations == ()
+    assert returning.stats.objective == validate(inst, returning).parts.total
+    assert finishing.stats.objective == validate(inst, finishing).parts.total - (
+        validate(inst, finishing).parts.return_tenths
+    )
+    objective, bound = returning.stats.objective, returning.stats.best_bound or 0
+    assert objective >= finishing.stats.objective + back
+    assert bound >= (finishing.stats.best_bound or 0) + back
+    assert bound <= objective
 
 
 def test_a_synthetic_school_is_valid_complete_and_deterministic() -> None:

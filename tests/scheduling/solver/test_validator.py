@@ -2,10 +2,19 @@
 
 from dataclasses import replace
 
-from app.scheduling.solver.problem import Adult, DayPart, Household, Location, Schedule, Visit
+from app.scheduling.solver.problem import (
+    Adult,
+    DayPart,
+    Household,
+    Instance,
+    Location,
+    Schedule,
+    Slot,
+    Visit,
+)
 from app.scheduling.solver.solve import solve
 from app.scheduling.solver.travel import travel_tenths
-from app.scheduling.solver.validator import validate
+from app.scheduling.solver.validator import LATE_RETURN, validate
 from tests.scheduling.cases import DAY1, household, instance, with_adult
 
 
@@ -36,6 +45,47 @@ def test_too_short_a_gap_for_the_drive() -> None:
     found = validate(inst, schedule).violations
     needed = travel_tenths(household(0).location, far.location, inst.travel) / 10
     assert any(f"takes {needed:.1f} min but only 15 min" in v for v in found)
+
+
+def _late_day() -> Instance:
+    """h0's visit is the day's last, 16:30-17:00; the day ends at 17:00 (or 17:10)."""
+    inst = instance((household(0),))
+    late = Slot("late", DAY1, 16 * 60 + 30, 17 * 60)
+    return replace(inst, slots=(*inst.slots, late), school_return_minute=17 * 60)
+
+
+def test_a_drive_back_to_school_after_the_days_end() -> None:
+    inst = _late_day()
+    back = travel_tenths(household(0).location, inst.school_location, inst.travel)
+    assert 0 < back < 100  # a minute or so: at 17:00 sharp it is late, ten minutes later not
+    last_at_1630 = Schedule((_visit(0, "late"),), {})
+    check = validate(inst, last_at_1630)
+    assert check.late_returns == 2  # the teacher's day and the TA's
+    assert any(
+        f"adult oak teacher is {LATE_RETURN} on 2026-09-02: the drive back from household h0 "
+        f"takes {back / 10:.1f} min but only 0 min are left after 17:00 before 17:00" in v
+        for v in check.violations
+    ), check.violations
+    later = validate(replace(inst, school_return_minute=17 * 60 + 10), last_at_1630)
+    assert later.violations == ()
+    at_last_visit = validate(replace(inst, school_return_minute=None), last_at_1630)
+    assert at_last_visit.violations == ()
+    earlier = validate(inst, Schedule((_visit(0, "2-2"),), {}))  # 10:30: back in good time
+    assert earlier.violations == ()
+
+
+def test_the_drive_back_to_school_is_travel() -> None:
+    """One visit: the teacher drives there and back, and both legs are the objective's travel;
+    a day that ends at the last visit has no drive back."""
+    inst = _late_day()
+    schedule = Schedule((_visit(0, "2-0"),), {})
+    there = travel_tenths(inst.school_location, household(0).location, inst.travel)
+    back = travel_tenths(household(0).location, inst.school_location, inst.travel)
+    parts = validate(inst, schedule).parts
+    assert (parts.travel_tenths, parts.return_tenths) == (there + back, back)
+    finishing = validate(replace(inst, school_return_minute=None), schedule).parts
+    assert (finishing.travel_tenths, finishing.return_tenths) == (there, 0)
+    assert parts.total - finishing.total == back * inst.weights.travel_tenth_minute
 
 
 def test_over_the_daily_maximum() -> None:
