@@ -40,6 +40,7 @@ from app.scheduling.solver.greedy import (
     visits_of,
     warm_start,
 )
+from app.scheduling.solver.insertion import place_unplaced
 from app.scheduling.solver.model import add_hints, build_model
 from app.scheduling.solver.options import Prepared, prepare
 from app.scheduling.solver.problem import Instance, Schedule, SolveStats
@@ -81,6 +82,7 @@ def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
         prepared, assignment, steps, instance.seed, lambda share: report(0.4 + 0.55 * share)
     )
     assignment = order_stops(prepared, assignment)
+    assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
     report(1.0)
     stats.components = len(components)
     stats.status = _overall(stats.notes)
