@@ -30,19 +30,23 @@ def slot_grid(
     slot_minutes: int,
     travel_buffer_minutes: int,
     breaks: list[Break],
+    start_every_minutes: int | None = None,
 ) -> list[GridSlot]:
+    """Back to back (each slot, then the travel buffer) unless `start_every_minutes` is given:
+    then a slot may start every so many minutes, and slots overlap when that is shorter than a
+    visit (30-minute visits starting every 5 minutes). The solver keeps each adult's visits apart
+    by the drive between them, so overlapping slots are only choices, never double bookings."""
+    step = start_every_minutes if start_every_minutes else slot_minutes + travel_buffer_minutes
     slots: list[GridSlot] = []
     for day in sorted(days):
-        slots.extend(
-            _day_slots(day, day_starts, day_ends, slot_minutes, travel_buffer_minutes, breaks)
-        )
+        slots.extend(_day_slots(day, day_starts, day_ends, slot_minutes, step, breaks))
     return slots
 
 
 def _day_slots(
-    day: date, starts: time, ends: time, minutes: int, buffer: int, breaks: list[Break]
+    day: date, starts: time, ends: time, minutes: int, step_minutes: int, breaks: list[Break]
 ) -> list[GridSlot]:
-    length, gap = timedelta(minutes=minutes), timedelta(minutes=buffer)
+    length, step = timedelta(minutes=minutes), timedelta(minutes=step_minutes)
     cursor, close = datetime.combine(day, starts), datetime.combine(day, ends)
     pauses = sorted(
         (datetime.combine(day, b.starts), datetime.combine(day, b.ends)) for b in breaks
@@ -54,5 +58,5 @@ def _day_slots(
             cursor = overlap[1]
             continue
         found.append(GridSlot(day, utc_from_london(cursor), utc_from_london(cursor + length)))
-        cursor += length + gap
+        cursor += step
     return found

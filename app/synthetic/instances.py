@@ -31,11 +31,25 @@ from app.synthetic.answers import AnswerGenerator
 from app.synthetic.roster import RosterGenerator
 
 VISIT_DAYS = (date(2026, 9, 2), date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 7))
+FIVE_VISIT_DAYS = (*VISIT_DAYS, date(2026, 9, 8))
 NAMESPACE = uuid.UUID("6b1f2a4e-9c1d-4e0b-8a51-0d7c3b7e9a10")
 # Staff absences: a teacher's half-day (a training course), a second adult's whole day.
 TEACHER_ABSENCE_RATE = 0.03
 SECOND_ADULT_ABSENCE_RATE = 0.05
 POOL_SIZE = 3
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The programme's slot grid: the default is ten back-to-back slots a day on four days;
+    `start_every_minutes=5` gives the fine overlapping grid (a 30-minute visit may start every
+    five minutes, about 80 starts a day)."""
+
+    visit_days: tuple[date, ...] = VISIT_DAYS
+    start_every_minutes: int | None = None
+
+
+FINE_GRID = Grid(FIVE_VISIT_DAYS, start_every_minutes=5)
 
 
 @dataclass(frozen=True)
@@ -48,10 +62,17 @@ class _SlotRow:
 
 
 def school_instance(
-    seed: int = 1, *, pupils: int = 650, key: str = "school", time_limit_seconds: float = 10.0
+    seed: int = 1,
+    *,
+    pupils: int = 650,
+    key: str = "school",
+    time_limit_seconds: float = 10.0,
+    grid: Grid = Grid(),
 ) -> Instance:
     snapshot = RosterGenerator(seed).school_snapshot(key, pupils=pupils)
-    return instance_from_snapshot(snapshot, key, seed=seed, time_limit_seconds=time_limit_seconds)
+    return instance_from_snapshot(
+        snapshot, key, seed=seed, time_limit_seconds=time_limit_seconds, grid=grid
+    )
 
 
 def trust_instances(
@@ -67,17 +88,18 @@ def trust_instances(
     ]
 
 
-def programme_slots(key: str) -> list[tuple[Slot, GridSlot]]:
-    grid = slot_grid(
-        list(VISIT_DAYS),
+def programme_slots(key: str, grid: Grid = Grid()) -> list[tuple[Slot, GridSlot]]:
+    rows = slot_grid(
+        list(grid.visit_days),
         day_starts=time(9, 0),
         day_ends=time(17, 30),
         slot_minutes=30,
         travel_buffer_minutes=10,
         breaks=[Break(time(12, 0), time(13, 0))],
+        start_every_minutes=grid.start_every_minutes,
     )
     found = []
-    for index, row in enumerate(grid):
+    for index, row in enumerate(rows):
         starts, ends = local_time(row.starts_at), local_time(row.ends_at)
         slot_id = str(uuid.uuid5(NAMESPACE, f"{key}-slot-{index}"))
         minutes = starts.hour * 60 + starts.minute, ends.hour * 60 + ends.minute
@@ -86,12 +108,17 @@ def programme_slots(key: str) -> list[tuple[Slot, GridSlot]]:
 
 
 def instance_from_snapshot(
-    snapshot: RosterSnapshot, key: str, *, seed: int = 1, time_limit_seconds: float = 10.0
+    snapshot: RosterSnapshot,
+    key: str,
+    *,
+    seed: int = 1,
+    time_limit_seconds: float = 10.0,
+    grid: Grid = Grid(),
 ) -> Instance:
     rng = random.Random(seed)
-    slots = programme_slots(key)
+    slots = programme_slots(key, grid)
     households, school = _households(snapshot, key, seed, slots)
-    adults, teams, pool = _staff(snapshot, key, rng)
+    adults, teams, pool = _staff(snapshot, key, rng, grid.visit_days)
     return Instance(
         slots=tuple(s for s, _ in slots),
         adults=adults,
@@ -160,16 +187,20 @@ def _school_location(snapshot: RosterSnapshot, rows: dict[str, HouseholdRow]) ->
 
 
 def _staff(
-    snapshot: RosterSnapshot, key: str, rng: random.Random
+    snapshot: RosterSnapshot, key: str, rng: random.Random, days: tuple[date, ...]
 ) -> tuple[tuple[Adult, ...], tuple[ClassTeam, ...], tuple[str, ...]]:
     adults: list[Adult] = []
     teams: list[ClassTeam] = []
     for row in snapshot.classes:
         class_id = f"{key}:{row.mis_id}"
         teacher, second = f"{class_id}:teacher", f"{class_id}:ta"
-        adults.append(_adult(teacher, f"{row.name} class teacher", rng, TEACHER_ABSENCE_RATE, 240))
         adults.append(
-            _adult(second, f"{row.name} support staff", rng, SECOND_ADULT_ABSENCE_RATE, 24 * 60)
+            _adult(teacher, f"{row.name} class teacher", rng, TEACHER_ABSENCE_RATE, 240, days)
+        )
+        adults.append(
+            _adult(
+                second, f"{row.name} support staff", rng, SECOND_ADULT_ABSENCE_RATE, 24 * 60, days
+            )
         )
         teams.append(ClassTeam(class_id, (teacher,), second, row.name))
     pool = tuple(f"{key}:pool-{i + 1}" for i in range(POOL_SIZE))
@@ -177,9 +208,11 @@ def _staff(
     return tuple(adults), tuple(teams), pool
 
 
-def _adult(adult_id: str, name: str, rng: random.Random, rate: float, minutes: int) -> Adult:
+def _adult(
+    adult_id: str, name: str, rng: random.Random, rate: float, minutes: int, days: tuple[date, ...]
+) -> Adult:
     if rng.random() >= rate:
         return Adult(adult_id, name, trained=True)
-    day = rng.choice(VISIT_DAYS)
+    day = rng.choice(days)
     start = 9 * 60 if minutes < 24 * 60 else 0
     return Adult(adult_id, name, trained=True, unavailable=((day, start, start + minutes),))

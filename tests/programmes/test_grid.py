@@ -70,3 +70,38 @@ def test_days_that_are_not_consecutive_come_out_in_order() -> None:
         s.starts_at.tzinfo is UTC or s.starts_at.utcoffset() == datetime.now(UTC).utcoffset()
         for s in found
     )
+
+
+def test_a_fine_grid_starts_a_slot_every_few_minutes_and_slots_overlap() -> None:
+    slots = grid(
+        [date(2026, 9, 1)],
+        day_starts=time(9, 0),
+        day_ends=time(10, 0),
+        slot_minutes=30,
+        start_every_minutes=10,
+    )
+    assert [local for _, local in slots] == [
+        "Tue 09:00",
+        "Tue 09:10",
+        "Tue 09:20",
+        "Tue 09:30",
+    ]
+
+
+def test_a_fine_grid_still_skips_a_break() -> None:
+    slots = grid(
+        [date(2026, 9, 1)],
+        day_starts=time(11, 0),
+        day_ends=time(14, 0),
+        slot_minutes=30,
+        start_every_minutes=15,
+        breaks=[Break(time(12, 0), time(13, 0))],
+    )
+    assert [local for _, local in slots] == [
+        "Tue 11:00",
+        "Tue 11:15",
+        "Tue 11:30",
+        "Tue 13:00",
+        "Tue 13:15",
+        "Tue 13:30",
+    ]

@@ -10,9 +10,11 @@ or also serve elsewhere, a trained adult from the pool.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from app.scheduling.solver.problem import (
     Adult,
+    ClassTeam,
     Household,
     Instance,
     Location,
@@ -49,6 +51,14 @@ class Prepared:
     # household -> slot -> why that slot cannot be used (plain English)
     excluded: dict[str, dict[str, str]] = field(default_factory=dict)
     travel_cache: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
+    # (classes, slot) -> the team's choices then: the same for every family of those classes,
+    # so a fine grid's 80 starts a day are worked out once per class, not once per family.
+    team_cache: dict[tuple[tuple[str, ...], str], "_Choices"] = field(default_factory=dict)
+
+    @cached_property
+    def teams(self) -> dict[str, ClassTeam]:
+        """The instance's teams by class, built once (options ask for them per slot)."""
+        return self.instance.team_map()
 
     def location(self, household_id: str) -> Location:
         household = self.households[household_id]
@@ -190,6 +200,20 @@ def _slot_options(
     if prepared.returns_late(household.id, slot):
         back_by = instance.school_return_minute or 0
         return f"too late to drive back to school by {back_by // 60:02d}:{back_by % 60:02d}"
+    key = (household.classes, slot.id)
+    found = prepared.team_cache.get(key)
+    if found is None:
+        found = prepared.team_cache[key] = _team_choices(prepared, household, slot, shared)
+    return found
+
+
+_Choices = str | list[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def _team_choices(
+    prepared: Prepared, household: Household, slot: Slot, shared: frozenset[str]
+) -> _Choices:
+    """What `_slot_options` offers once the family itself is free: depends on its classes only."""
     teachers = _teachers(prepared, household, slot)
     if isinstance(teachers, str):
         return teachers
@@ -202,7 +226,7 @@ def _slot_options(
 
 
 def _teachers(prepared: Prepared, household: Household, slot: Slot) -> str | tuple[str, ...]:
-    teams = prepared.instance.team_map()
+    teams = prepared.teams
     chosen: list[str] = []
     for class_id in household.classes:
         team = teams.get(class_id)
@@ -235,7 +259,7 @@ def _teacher_reason(
 def _second_adults(
     prepared: Prepared, household: Household, slot: Slot, teacher: str, shared: frozenset[str]
 ) -> list[str]:
-    teams = prepared.instance.team_map()
+    teams = prepared.teams
     team = teams.get(household.classes[0])
     default = team.second_adult_id if team else None
     co_teachers = [t for t in (team.teacher_ids if team else ()) if t != teacher]

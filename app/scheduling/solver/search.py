@@ -9,11 +9,14 @@ touches (those teachers' routes that day, those classes' days, those adults' bus
 families' preferences), so a step costs microseconds, not a whole re-score.
 
 Deterministic: a seeded generator and a number of steps fixed by the instance's time limit and
-size, never by the clock.
+size. The clock only cuts the steps short (`anneal_until`'s deadline) on a machine too slow or
+too busy to take them in the search's share of the time limit; the schedule then depends on how
+far it got.
 """
 
 import math
 import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ START_TEMPERATURE = 100.0  # points: worse moves of about a preference rank are 
 END_TEMPERATURE = 1.0
 PROGRESS_REPORTS = 20
 CLEAR_DAY_SHARE = 0.01  # of steps that try to take a day out of a class's programme
+CLOCK_EVERY = 64  # steps between looks at the clock (a look costs about a step)
 
 
 @dataclass
@@ -247,11 +251,27 @@ def anneal(
 ) -> Assignment:
     """The best schedule seen in `steps` moves from `assignment` (never worse than it);
     `progress` hears the share of steps taken, twenty times over."""
+    return anneal_until(prepared, assignment, steps, seed, progress)[0]
+
+
+def anneal_until(
+    prepared: Prepared,
+    assignment: Assignment,
+    steps: int,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
+    deadline: float | None = None,
+) -> tuple[Assignment, int]:
+    """`anneal`, stopped early if the wall clock (time.perf_counter) passes `deadline`, and how
+    many steps it took. The temperature still falls over all `steps`, so a run cut short ends
+    warmer; the best schedule seen is returned either way."""
     movable = sorted(
         h for h, hh in prepared.households.items() if hh.locked is None and prepared.by_household[h]
     )
     if not movable or steps <= 0:
-        return dict(assignment)
+        return dict(assignment), steps
+    if deadline is not None and time.perf_counter() > deadline:
+        return dict(assignment), 0
     search = Search(prepared, assignment)
     rng = random.Random(seed)  # noqa: S311 - a search heuristic, not security
     accept = Acceptance(rng)
@@ -261,6 +281,8 @@ def anneal(
     cooling = (END_TEMPERATURE / START_TEMPERATURE) ** (1 / steps)
     every = max(1, steps // PROGRESS_REPORTS)
     for step in range(steps):
+        if step % CLOCK_EVERY == 0 and deadline is not None and time.perf_counter() > deadline:
+            return best, step
         if progress is not None and step % every == 0:
             progress(step / steps)
         accept.temperature *= cooling
@@ -270,7 +292,7 @@ def anneal(
         cost += delta
         if cost < best_cost:
             best_cost, best = cost, dict(search.table.assignment)
-    return best
+    return best, steps
 
 
 def _step(

@@ -32,6 +32,14 @@ from collections.abc import Callable
 from ortools.sat.python import cp_model
 
 from app.scheduling.solver.bound import lp_bound, min_unplaced
+from app.scheduling.solver.budget import (
+    BOUND_BY,
+    DONE_BY,
+    ORDER_BY,
+    SEARCH_BY,
+    STARTS_BY,
+    Budget,
+)
 from app.scheduling.solver.explain import explain_unmet, explain_unplaced
 from app.scheduling.solver.greedy import (
     Assignment,
@@ -44,15 +52,21 @@ from app.scheduling.solver.insertion import place_unplaced
 from app.scheduling.solver.model import add_hints, build_model
 from app.scheduling.solver.options import Prepared, prepare
 from app.scheduling.solver.problem import Instance, Schedule, SolveStats
-from app.scheduling.solver.search import STEPS_PER_SECOND, anneal
+from app.scheduling.solver.search import STEPS_PER_SECOND, anneal_until
 from app.scheduling.solver.stops import order_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
 # Above this many options the travel sequence makes the model too big to search in seconds;
 # visits are then priced at their shortest possible drive and the stops ordered afterwards.
 SEQUENCE_LIMIT = 1500
-DETERMINISTIC_SHARE = 0.3  # of the time limit, in CP-SAT's deterministic seconds
-SEARCH_SHARE = 0.6  # of the time limit, as annealing steps at the calibrated rate
+DETERMINISTIC_SHARE = 0.2  # of the time limit, in CP-SAT's deterministic seconds
+# Building the sequence model runs at about this many options a second here (a busy machine):
+# CP-SAT is tried only when the build and its deterministic time fit before its deadline.
+MODEL_OPTIONS_PER_SECOND = 1_000
+# Of the time limit, as annealing steps at the calibrated rate: less than the search's window
+# (budget.STARTS_BY to SEARCH_BY), so a machine that keeps pace ends by steps, the same schedule
+# every time; the clock stops the search at SEARCH_BY whatever the steps.
+SEARCH_SHARE = 0.4
 
 
 Progress = Callable[[float], None]
@@ -60,47 +74,81 @@ Progress = Callable[[float], None]
 
 def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
     """The best schedule found in the time limit, its proven bound and every reason.
-    `progress`, if given, hears the share of the work done (0 to 1) as it goes."""
+    `progress`, if given, hears the share of the work done (0 to 1) as it goes.
+
+    The time limit is a wall-clock budget for the whole run (budget.py gives each phase its
+    share). On a machine that keeps pace, every phase ends by its own measure (CP-SAT's
+    deterministic time, the search's fixed steps) and a seed always gives the same schedule. On a
+    slow or busy machine the clock ends a phase first: the answer still comes within the limit,
+    but with fewer search steps (stats.notes says how many), so it may differ from run to run,
+    and the bound may come from the cheaper day LP (a weaker bound, a wider gap)."""
     report = progress or _ignore
-    started = time.perf_counter()
+    budget = Budget(instance.time_limit_seconds)
     prepared = prepare(instance)
     report(0.05)
     stats = SolveStats()
+    starts_by = budget.deadline(STARTS_BY)
+    starts = [warm_start(prepared, starts_by), office_baseline(prepared)]
     assignment: Assignment = {}
-    bound = 0
+    model_bounds: list[tuple[list[str], int]] = []
     components = _components(prepared)
     total = sum(len(c) for c in components) or 1
     for households in components:
         share = instance.time_limit_seconds * len(households) / total
-        found, found_bound, status = _solve_component(prepared, households, share)
+        found, found_bound, status = _solve_component(
+            prepared, households, share, starts, starts_by
+        )
         assignment.update(found)
-        bound += found_bound
+        model_bounds.append((households, found_bound))
         stats.notes.append(status)
         report(0.05 + 0.35 * len(assignment) / total)
     steps = int(instance.time_limit_seconds * SEARCH_SHARE * STEPS_PER_SECOND)
-    assignment = anneal(
-        prepared, assignment, steps, instance.seed, lambda share: report(0.4 + 0.55 * share)
+    assignment, taken = anneal_until(
+        prepared,
+        assignment,
+        steps,
+        instance.seed,
+        lambda share: report(0.4 + 0.5 * share),
+        budget.deadline(SEARCH_BY),
     )
-    assignment = order_stops(prepared, assignment)
+    if taken < steps:
+        stats.notes.append(f"search stopped by the clock after {taken} of {steps} steps")
+    report(0.9)
+    assignment = order_stops(prepared, assignment, budget.deadline(ORDER_BY))
     assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
+    report(0.95)
+    bound = _bound(prepared, model_bounds, budget)
     report(1.0)
     stats.components = len(components)
     stats.status = _overall(stats.notes)
-    return _schedule(prepared, assignment, bound, stats, started)
+    return _schedule(prepared, assignment, bound, stats, budget)
+
+
+def _bound(prepared: Prepared, model_bounds: list[tuple[list[str], int]], budget: Budget) -> int:
+    """Per component, the better of CP-SAT's bound and the LP's, the LPs sharing what is left of
+    the bound's share of the time by size."""
+    total = sum(len(households) for households, _ in model_bounds) or 1
+    bound = 0
+    for households, model_bound in model_bounds:
+        seconds = budget.left(BOUND_BY) * len(households) / total
+        bound += max(model_bound, lp_bound(prepared, households, seconds))
+        total -= len(households)
+    return bound
 
 
 def _ignore(_share: float) -> None:
     return None
 
 
-def _overall(statuses: list[str]) -> str:
+def _overall(notes: list[str]) -> str:
+    statuses = [n for n in notes if not n.startswith("search stopped")]
     if statuses and all(s == "OPTIMAL" for s in statuses):
         return "OPTIMAL"
     return "FEASIBLE" if statuses else "EMPTY"
 
 
 def _schedule(
-    prepared: Prepared, assignment: Assignment, bound: int, stats: SolveStats, started: float
+    prepared: Prepared, assignment: Assignment, bound: int, stats: SolveStats, budget: Budget
 ) -> Schedule:
     objective = exact_objective(prepared, assignment)
     stats.objective = objective
@@ -113,8 +161,10 @@ def _schedule(
     stats.moved = _moved(prepared, assignment)
     unplaced = explain_unplaced(prepared, assignment)
     if unplaced:  # only then is the proof worth its LP
-        stats.unplaced_minimum = min_unplaced(prepared, sorted(prepared.households))
-    stats.wall_seconds = time.perf_counter() - started
+        stats.unplaced_minimum = min_unplaced(
+            prepared, sorted(prepared.households), budget.left(DONE_BY)
+        )
+    stats.wall_seconds = budget.elapsed()
     return Schedule(
         visits=visits_of(prepared, assignment),
         unplaced=unplaced,
@@ -186,19 +236,25 @@ def exact_objective(prepared: Prepared, assignment: Assignment) -> int:
 
 
 def _solve_component(
-    prepared: Prepared, households: list[str], seconds: float
+    prepared: Prepared,
+    households: list[str],
+    seconds: float,
+    starts: list[Assignment],
+    deadline: float,
 ) -> tuple[Assignment, int, str]:
-    """CP-SAT from the greedy schedule when the component is small enough for the travel
-    sequence; the bound is the better of CP-SAT's and the LP's."""
+    """CP-SAT from the better greedy start when the component is small enough for the travel
+    sequence and there is time before `deadline`; its proven bound (0 without CP-SAT: the LP's
+    comes later, in `_bound`)."""
     wanted = set(households)
-    starts = [warm_start(prepared), office_baseline(prepared)]
     warm = min(
         ({h: o for h, o in start.items() if h in wanted} for start in starts),
         key=lambda a: exact_objective(prepared, a),
     )
     size = sum(len(prepared.by_household[h]) for h in households)
-    if size > SEQUENCE_LIMIT:
-        return warm, lp_bound(prepared, households), "GREEDY"
+    deterministic = max(0.2, seconds * DETERMINISTIC_SHARE)
+    needs = size / MODEL_OPTIONS_PER_SECOND + deterministic
+    if size > SEQUENCE_LIMIT or deadline - time.perf_counter() < needs:
+        return warm, 0, "GREEDY"
     built = build_model(prepared, households)
     add_hints(built, warm)
     solver = cp_model.CpSolver()
@@ -207,13 +263,13 @@ def _solve_component(
     params.interleave_search = True  # deterministic whatever the machine's load
     params.random_seed = prepared.instance.seed
     params.cp_model_probing_level = 0  # probing costs seconds on a school for little gain
-    params.max_deterministic_time = max(0.2, seconds * DETERMINISTIC_SHARE)
-    # A safety net only: the deterministic limit normally stops it first.
-    params.max_time_in_seconds = max(2.0, seconds * 3)
+    params.max_deterministic_time = deterministic
+    # The wall clock stops it only when the machine is slow: normally the deterministic limit
+    # comes first, which keeps the result the same from run to run.
+    params.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
     status = solver.solve(built.model)
-    bound = lp_bound(prepared, households)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return warm, bound, solver.status_name(status)
+        return warm, 0, solver.status_name(status)
     chosen = {o.household_id: o for o in built.options if solver.boolean_value(built.x[o.index])}
-    bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
+    bound = max(0, math.ceil(solver.best_objective_bound - 1e-6))
     return chosen, bound, solver.status_name(status)

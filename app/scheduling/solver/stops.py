@@ -4,6 +4,7 @@ preference) without breaking a rule. The day, the adults and every adult's numbe
 the same, so class days and load balance cannot get worse. Each change is kept or undone by the
 search's exact, local scoring (`Search.change`)."""
 
+import time
 from itertools import combinations
 
 from app.scheduling.solver.greedy import Assignment
@@ -13,18 +14,26 @@ from app.scheduling.solver.search import Search
 MAX_PASSES = 8
 
 
-def order_stops(prepared: Prepared, assignment: Assignment) -> Assignment:
+def order_stops(
+    prepared: Prepared, assignment: Assignment, deadline: float | None = None
+) -> Assignment:
+    """`deadline` (time.perf_counter) ends the passes early: each change only lowers the
+    objective, so stopping at any team-day leaves a valid, no worse schedule."""
+    if deadline is not None and time.perf_counter() > deadline:
+        return dict(assignment)
     search = Search(prepared, assignment)
     for _ in range(MAX_PASSES):
-        if not _improve_once(prepared, search):
+        if not _improve_once(prepared, search, deadline):
             break
     return search.table.assignment
 
 
-def _improve_once(prepared: Prepared, search: Search) -> bool:
+def _improve_once(prepared: Prepared, search: Search, deadline: float | None) -> bool:
     improved = False
     table = search.table
     for adult, day in sorted(k for k in table.days if k[0] in prepared.lead_ids):
+        if deadline is not None and time.perf_counter() > deadline:
+            return False
         movable = [o for o in table.days[(adult, day)] if _movable(prepared, o)]
         for first, second in combinations(movable, 2):
             current = table.assignment
