@@ -171,7 +171,8 @@ class _Roots:
             families = sum(class_id in h.classes for h in self.prepared.households.values())
             most = self._most_visits(teachers)
             name = self._class_name(class_id)
-            if families > most:
+            # With no usable time at all the times' own reasons say why; "at most 0" says nothing.
+            if 0 < most < families:
                 found.append(
                     f"{name} has {families} families but its teacher can make at most {most} "
                     f"visits on the programme's days ({self.limit} a day at most)"
@@ -195,10 +196,14 @@ class _Roots:
         ]
 
     def _most_visits(self, teachers: list[Adult]) -> int:
-        """Per day, one visit a slot while a teacher is free, at most the daily maximum each."""
+        """Per day, one visit a slot some family could have with a teacher free then (a slot
+        no family can use, such as one too late for the drive back, counts for nothing), at
+        most the daily maximum each."""
+        ids = {t.id for t in teachers}
+        usable = {o.slot_id for o in self.prepared.options if ids.intersection(o.teacher_ids)}
         return sum(
             min(
-                sum(any(adult_free(t, s) for t in teachers) for s in slots),
+                sum(s.id in usable and any(adult_free(t, s) for t in teachers) for s in slots),
                 self.limit * len(teachers),
             )
             for slots in self.prepared.day_slots.values()
