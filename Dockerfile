@@ -13,11 +13,16 @@
 #       -e DATABASE_URL=postgresql://user:password@host:5432/threshold \
 #       -e THRESHOLD_JWT_PRIVATE_KEYS="$(openssl genpkey -algorithm ed25519)" \
 #       -e THRESHOLD_SEALING_KEYS="$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+#       -e THRESHOLD_MESSAGES_DELIVERY=notify -e THRESHOLD_NOTIFY_API_KEY=... \
+#       -e THRESHOLD_NOTIFY_SMS_TEMPLATE_ID=... -e THRESHOLD_NOTIFY_EMAIL_TEMPLATE_ID=... \
+#       -e THRESHOLD_NOTIFY_CALLBACK_TOKEN=... \
 #       threshold
 #
 # With THRESHOLD_ENVIRONMENT=production (set below) the app refuses to start without
-# THRESHOLD_JWT_PRIVATE_KEYS, THRESHOLD_SEALING_KEYS and a PostgreSQL DATABASE_URL. docker-compose.yml runs it with
-# PostgreSQL and a one-shot migration service.
+# THRESHOLD_JWT_PRIVATE_KEYS, THRESHOLD_SEALING_KEYS, a PostgreSQL DATABASE_URL and GOV.UK
+# Notify's settings (THRESHOLD_MESSAGES_DELIVERY=notify, the key, both template ids and the
+# callback token). docker-compose.yml runs it with PostgreSQL, a one-shot migration service
+# and a worker that sends the messages.
 
 # ---------------------------------------------------------------------------------------------
 FROM python:3.11-slim AS builder

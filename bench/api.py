@@ -76,11 +76,21 @@ class Fixture:
 
 
 def server_env(database_url: str, keys: dict[str, str]) -> dict[str, str]:
+    from app.notifications.fake_notify import new_api_key
+
     return os.environ | {
         "DATABASE_URL": database_url,
         "THRESHOLD_ENVIRONMENT": "production",
         "THRESHOLD_JWT_PRIVATE_KEYS": keys["jwt"],
         "THRESHOLD_SEALING_KEYS": keys["sealing"],
+        # Production sends through Notify. This bench sends nothing (no message worker runs),
+        # so the settings name a Notify nobody answers at.
+        "THRESHOLD_MESSAGES_DELIVERY": "notify",
+        "THRESHOLD_NOTIFY_API_KEY": new_api_key("threshold_bench"),
+        "THRESHOLD_NOTIFY_BASE_URL": "http://127.0.0.1:9",
+        "THRESHOLD_NOTIFY_SMS_TEMPLATE_ID": str(uuid.uuid4()),
+        "THRESHOLD_NOTIFY_EMAIL_TEMPLATE_ID": str(uuid.uuid4()),
+        "THRESHOLD_NOTIFY_CALLBACK_TOKEN": "bench-callback-token",
         "PYTHONPATH": str(ROOT),
     }
 

@@ -20,6 +20,7 @@ household, so writing the same world twice writes nothing new).
 import asyncio
 import contextlib
 import json
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -58,6 +59,7 @@ class FakeNotify:
     api_key: str = ""
     sms_template_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     email_template_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    callback_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -100,6 +102,7 @@ class FakeNotify:
             "THRESHOLD_NOTIFY_BASE_URL": self.base_url,
             "THRESHOLD_NOTIFY_SMS_TEMPLATE_ID": self.sms_template_id,
             "THRESHOLD_NOTIFY_EMAIL_TEMPLATE_ID": self.email_template_id,
+            "THRESHOLD_NOTIFY_CALLBACK_TOKEN": self.callback_token,
             "THRESHOLD_MESSAGES_QUIET_HOURS_START": "00:00",
             "THRESHOLD_MESSAGES_QUIET_HOURS_END": "00:00",
         }

@@ -266,6 +266,13 @@ class Settings(BaseSettings):
                 raise ValueError("THRESHOLD_SEALING_KEYS must be set in production")
             if not self.database_url.startswith("postgresql"):
                 raise ValueError("DATABASE_URL must point at PostgreSQL in production")
+            # The log channel reaches nobody: in production it would drop every family's
+            # invitation silently. Without the callback token no receipt is accepted, so no
+            # failed text would reach the office's could-not-reach list.
+            if self.messages_delivery != "notify":
+                raise ValueError("THRESHOLD_MESSAGES_DELIVERY must be notify in production")
+            if not self.notify_callback_token:
+                raise ValueError("THRESHOLD_NOTIFY_CALLBACK_TOKEN must be set in production")
         return self
 
     @property

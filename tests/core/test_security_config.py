@@ -33,6 +33,11 @@ def production(**overrides: Any) -> Settings:
         "database_url": "postgresql://threshold@db.internal/threshold",
         "jwt_private_keys": "set",
         "sealing_keys": "set",
+        "messages_delivery": "notify",
+        "notify_api_key": "set",
+        "notify_sms_template_id": "set",
+        "notify_email_template_id": "set",
+        "notify_callback_token": "set",
     }
     return Settings(**(values | overrides))
 
@@ -190,3 +195,21 @@ def test_proxy_addresses_must_be_addresses() -> None:
     for wrong in ("proxy.internal", "10.0.0.1/8"):
         with pytest.raises(ValidationError, match=re.escape(wrong)):
             Settings(forwarded_allow_ips=f"10.0.0.1,{wrong}")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"messages_delivery": "log"}, "THRESHOLD_MESSAGES_DELIVERY must be notify in production"),
+        ({"notify_callback_token": None}, "THRESHOLD_NOTIFY_CALLBACK_TOKEN must be set"),
+        ({"notify_api_key": None}, "THRESHOLD_NOTIFY_API_KEY must be set"),
+    ],
+)
+def test_production_refuses_to_start_without_a_way_to_reach_families(
+    overrides: dict[str, Any], refusal: str
+) -> None:
+    """The log channel texts nobody, and without the callback token no failed text would reach
+    the office's could-not-reach list: production refuses both at start-up."""
+    with pytest.raises(ValidationError, match=re.escape(refusal)):
+        production(**overrides)
+    assert Settings(environment="development", messages_delivery="log").messages_delivery == "log"
