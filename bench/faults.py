@@ -101,6 +101,10 @@ from load_world import (
 )
 
 FAULTS = ("restart", "slow", "worker", "messages")
+# The messages fault: the workers' pace (Notify's allowance, THRESHOLD_NOTIFY_RATE_PER_MINUTE) and
+# how long the fake takes to answer the sends around the kill.
+MESSAGES_PER_MINUTE = 600
+SLOW_ANSWER_S = 0.5
 # Operations whose statements read or write `household_answer` (the table the slow-database
 # fault locks); the others must keep being served while it is held.
 ANSWER_OPS = {
@@ -491,6 +495,15 @@ async def _kill_mid_job(
     to now). Returns the job that was killed, whether its lease held, and the next worker."""
     caught = await _running_under(url, ids, worker.pid, kind)
     await asyncio.sleep(delay)
+    for _ in range(3):  # the job caught may be done by now: catch the next of its kind
+        if caught is None:
+            break
+        row = (await _jobs(url, ids))[str(caught["id"])]
+        if row["status"] == "running" and row["locked_by"] == caught["locked_by"]:
+            break
+        delay /= 2
+        caught = await _running_under(url, ids, worker.pid, kind, within=10)
+        await asyncio.sleep(delay)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     held = [
@@ -498,12 +511,16 @@ async def _kill_mid_job(
         for r in (await _jobs(url, ids)).values()
         if r["status"] == "running" and str(r["locked_by"]).endswith(f":{worker.pid}")
     ]
+    # The job it died holding: it may have finished the one it was caught in and taken the next.
     victim = str(held[0]["id"]) if held else None
+    died_in = str(held[0]["kind"]) if held else "no"
     print(
-        f"  killed worker {worker.pid} {delay:.1f} s into a {kind} job"
-        f" ({'job ' + victim[:8] + ' left running' if victim else 'it was between jobs'})"
+        f"  killed worker {worker.pid} {delay:.2f} s into a {kind} job: it died holding"
+        f" {'a ' + died_in + ' job, ' + victim[:8] + ', left running' if victim else 'no job'}"
         f"{'' if caught else ' (never saw it start one)'}"
     )
+    if died_in != kind:
+        victim = None
     successor = service.start_worker()
     await asyncio.sleep(3)
     lease_held = True
@@ -554,28 +571,34 @@ async def fault_worker(
             )
             assert started.status_code == 202, started.text
             import_ids.append(UUID(started.json()["id"]))
-        run = await client.post(
-            f"/api/v1/programmes/{fx.scheduling_id}/schedule-runs",
-            json={"time_limit_seconds": 8, "seed": args.seed},
-            headers=await _bearer(client, slt.email, slt.password),
-        )
-        assert run.status_code == 202, run.text
-        run_id = UUID(run.json()["id"])
+        slt_headers = await _bearer(client, slt.email, slt.password)
     job_of = {
         str(r["job_id"]): str(r["id"])
         for r in await sql(
             url, "SELECT id, job_id FROM roster_import WHERE id = ANY($1::uuid[])", import_ids
         )
     }
-    run_job = (await sql(url, "SELECT job_id FROM schedule_run WHERE id = $1", run_id))[0]["job_id"]
-    ids = [*(UUID(j) for j in job_of), run_job]
+    ids = [UUID(j) for j in job_of]
     began = time.monotonic()
     first = service.start_worker()
-    moment = random.uniform(0.1, 0.4)  # noqa: S311 - a moment, not a secret
+    # Soon after the import starts its rows: a 1,500-pupil import is over in well under a second.
+    moment = random.uniform(0.02, 0.1)  # noqa: S311 - a moment, not a secret
     import_victim, lease1, second = await _kill_mid_job(
         service, url, ids, first, "roster.import", moment
     )
-    run_victim, lease2, _ = await _kill_mid_job(service, url, ids, second, "scheduling.run", 1.5)
+    # Queued only now: this small programme's run is over in about a second, and would otherwise
+    # be done while the first worker's lease is shown holding.
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
+        run = await client.post(
+            f"/api/v1/programmes/{fx.scheduling_id}/schedule-runs",
+            json={"time_limit_seconds": 8, "seed": args.seed},
+            headers=slt_headers,
+        )
+    assert run.status_code == 202, run.text
+    run_id = UUID(run.json()["id"])
+    run_job = (await sql(url, "SELECT job_id FROM schedule_run WHERE id = $1", run_id))[0]["job_id"]
+    ids.append(run_job)
+    run_victim, lease2, _ = await _kill_mid_job(service, url, ids, second, "scheduling.run", 0.3)
     during_run = await _toggle_lock(service, fx, url)
     print(f"  SLT locking a visit while the run is under way: {during_run}")
     deadline = time.monotonic() + 240
@@ -587,6 +610,8 @@ async def fault_worker(
     elapsed = time.monotonic() - began
     jobs = await _jobs(url, ids)
     victims = {v for v in (import_victim, run_victim) if v}
+    # Each kill costs its job one attempt: a job killed once runs twice (one that was killed
+    # without being caught as the kind looked for is not counted as a victim, and fails here).
     attempts_ok = all(
         j["attempts"] == (2 if job_id in victims else 1) for job_id, j in jobs.items()
     )
@@ -748,13 +773,19 @@ async def fault_messages(
         f"stopped for {args.outage:.0f} s mid-batch"
     )
     began = time.monotonic()
+    # A pace the batch cannot outrun on a quiet machine (about 80 s for 800), so PostgreSQL stops
+    # half-way through it, whatever the machine.
+    service.env = {**service.env, "THRESHOLD_NOTIFY_RATE_PER_MINUTE": str(MESSAGES_PER_MINUTE)}
     first = service.start_worker()
-    caught = await _until(
-        url,
-        lambda c: c.get("sent", 0) >= 40 and c.get("sending", 0) > 0,
-        limit=120,
-    )
-    held = await claimed_by(url, first.pid)
+    caught = await _until(url, lambda c: c.get("sent", 0) >= 40, limit=120)
+    # Slow answers from here, so the worker is caught holding a claimed batch, its requests in
+    # flight: what Notify stores after the worker died is found by reference, never sent again.
+    fake.inject(*[f"slow:{SLOW_ANSWER_S}"] * 40)
+    held = 0
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        held = await claimed_by(url, first.pid)
+        await asyncio.sleep(0.02)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     held = await claimed_by(url, first.pid)  # what it held when it died
