@@ -15,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from uuid import UUID
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import pydantic_core
 from sqlalchemy import ColumnElement, event, false, true
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Select
@@ -59,7 +61,10 @@ class LeanQuery:
             return mappings
         sql, names, defaults = self._for(dialect)
         values = defaults | params
-        rows = await driver.fetch(sql, *[values[n] for n in names])
+        try:
+            rows = await driver.fetch(sql, *[values[n] for n in names])
+        except Exception as exc:
+            raise driver_error(sql, exc) from exc
         return cast(Sequence[Row], rows)
 
     async def first(self, session: AsyncSession, **params: Any) -> Row | None:
@@ -68,6 +73,25 @@ class LeanQuery:
 
 
 _DRIVER = "threshold.lean.driver"
+
+
+def driver_error(sql: str, exc: Exception) -> Exception:
+    """The driver's own error as SQLAlchemy would have raised it, since the lean path skips
+    SQLAlchemy's translation: the error handlers then answer as for any statement (503 for a
+    database gone, restarting or too slow, by its SQLSTATE; 409 for a constraint; 500 for a
+    bug). Anything that is not a database error is left as it is."""
+    state = str(getattr(exc, "sqlstate", "") or "")
+    if state.startswith("23"):
+        return IntegrityError(sql, None, exc)
+    if state:
+        return DBAPIError(sql, None, exc)
+    if isinstance(exc, OSError):
+        return OperationalError(sql, None, exc)
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        # "connection is closed": the server ended it (as SQLAlchemy's dialect reads it too).
+        closed = "closed" in str(exc)
+        return DBAPIError(sql, None, exc, connection_invalidated=closed)
+    return exc
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -1,17 +1,20 @@
 """A database that is down, restarting or too slow answers 503 problem+json with Retry-After,
 never a 500 (bench/faults.py shows each against the real service)."""
 
+import asyncio
 import logging
 import time
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import httpx
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.core import db
 from app.core.db import SessionDep, make_engine
+from app.core.lean import LeanQuery, driver_error
 from app.core.permissions import Role
 from app.core.settings import Settings, get_settings
 from app.main import create_app
@@ -81,6 +84,71 @@ async def test_a_statement_over_the_timeout_is_503_database_timeout() -> None:
 
     response = await _get(app, "/slow")
     assert_problem(response, 503, "database-timeout")
+    assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "slug"),
+    [
+        (
+            asyncpg.exceptions.AdminShutdownError("terminating connection"),
+            503,
+            "service-unavailable",
+        ),
+        (
+            asyncpg.exceptions.ConnectionDoesNotExistError("connection closed"),
+            503,
+            "service-unavailable",
+        ),
+        (asyncpg.exceptions.CannotConnectNowError("starting up"), 503, "service-unavailable"),
+        (asyncpg.exceptions.QueryCanceledError("statement timeout"), 503, "database-timeout"),
+        (ConnectionResetError("reset by peer"), 503, "service-unavailable"),
+        (asyncpg.exceptions.InterfaceError("connection is closed"), 503, "service-unavailable"),
+        (
+            asyncpg.exceptions.InterfaceError("another operation is in progress"),
+            500,
+            "internal-error",
+        ),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), 409, "conflict"),
+        (asyncpg.exceptions.UndefinedTableError("no such table"), 500, "internal-error"),
+    ],
+)
+async def test_the_lean_paths_driver_errors_map_as_any_statements_do(
+    error: Exception, status: int, slug: str
+) -> None:
+    """The lean path runs SQL on asyncpg itself, without SQLAlchemy's translation of its errors
+    (the restart fault found a 500 there)."""
+    app = create_app()
+
+    @app.get("/lean")
+    async def lean() -> None:
+        try:
+            raise error
+        except Exception as exc:
+            raise driver_error("SELECT secret FROM pupil", exc) from exc
+
+    response = await _get(app, "/lean")
+    assert_problem(response, status, slug)
+    assert "secret" not in response.text
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="the lean path reaches the driver on PostgreSQL only")
+async def test_a_lean_read_on_a_connection_the_server_ended_is_503() -> None:
+    app = create_app()
+    backend = LeanQuery(select(func.pg_backend_pid().label("pid")))
+
+    @app.get("/lean")
+    async def lean(session: SessionDep) -> None:
+        # Only lean reads, as a request's authentication makes: SQLAlchemy never uses the
+        # connection itself, so nothing of its own raises in the driver's place.
+        pid = (await backend.all(session))[0]["pid"]
+        async with db.get_database().engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)  # the driver has heard the connection end
+        await backend.all(session)
+
+    response = await _get(app, "/lean")
+    assert_problem(response, 503, "service-unavailable")
     assert response.headers["retry-after"]
 
 
