@@ -3,6 +3,17 @@ independent validator.
 
     python bench/scheduler.py --school   # one 650-pupil primary, all year groups in scope
     python bench/scheduler.py --trust    # 20 schools of one trust, ~3,500 households
+    python bench/scheduler.py --shapes   # the school in shapes that stress the solver (below)
+
+The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
+school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
+`five-days`; `fine-grid` (five days, a 30-minute visit may start every 5 minutes: about 400
+overlapping slots); `class-at-95%` (families moved into the largest class until it holds 95 % of
+what its team can visit); `siblings-3-classes` (20 households with children in three classes);
+`staff-away` (every teacher away one day, the pool's second adults a morning each);
+`neutral-venues` (a quarter of the families met at school). Per shape: wall and CPU time against
+the limit, placed against the proven most placeable, objective and bound, first choices, travel
+per team-day and late return legs (must be 0).
 
 Each school's programme is one schedule run, which one worker solves; `--workers 2` (the default)
 solves the trust's schools in two processes, as two `threshold worker`s on this 2-core machine
@@ -13,8 +24,10 @@ The last line of output is one JSON object of the figures.
 
 import argparse
 import json
+import random
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +41,13 @@ from app.scheduling.solver.options import prepare  # noqa: E402
 from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
 from app.scheduling.solver.solve import solve  # noqa: E402
 from app.scheduling.solver.validator import Validation, validate  # noqa: E402
-from app.synthetic.instances import school_instance, trust_instances  # noqa: E402
+from app.synthetic.instances import (  # noqa: E402
+    FINE_GRID,
+    FIVE_VISIT_DAYS,
+    Grid,
+    school_instance,
+    trust_instances,
+)
 
 
 def parse() -> argparse.Namespace:
@@ -36,6 +55,7 @@ def parse() -> argparse.Namespace:
     scope = parser.add_mutually_exclusive_group(required=True)
     scope.add_argument("--school", action="store_true")
     scope.add_argument("--trust", action="store_true")
+    scope.add_argument("--shapes", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=None, help="solver time limit per school")
     parser.add_argument("--workers", type=int, default=2, help="processes solving schools")
@@ -75,6 +95,8 @@ def run(
     ours, theirs = _sum([c.parts for c in checks]), _sum([c.parts for c in office])
     bound = sum(s.stats.best_bound or 0 for s in schedules)
     households = sum(len(i.households) for i in instances)
+    # No schedule can place more than this (each run's LP proof; 0 unplaced when none is needed).
+    placeable = households - sum(s.stats.unplaced_minimum for s in schedules if s.unplaced)
     return {
         "schools": len(instances),
         "households": households,
@@ -91,6 +113,9 @@ def run(
         "gap": round((ours.total - bound) / ours.total, 4) if ours.total else 0.0,
         "gap_of": "full objective (points) vs LP/CP-SAT lower bound with travel relaxed",
         "placed_share": round(1 - ours.unplaced / households, 4),
+        "placed": households - len([h for s in schedules for h in s.unplaced]),
+        "placeable_at_most": placeable,
+        "time_limit_seconds": max(i.time_limit_seconds for i in instances),
         "first_choice_share": _share(ours.first_choice, ours.with_preferences),
         "any_preference_share": _share(ours.any_preference, ours.with_preferences),
         "travel_min_per_team_day": round(ours.travel_tenths / 10 / max(1, ours.team_days), 2),
@@ -119,8 +144,116 @@ def _sum(parts: list[ObjectiveParts]) -> ObjectiveParts:
     return ObjectiveParts(**{f: sum(getattr(p, f) for p in parts) for f in fields})
 
 
+def shapes(seed: int) -> dict[str, Instance]:
+    school = school_instance(seed, pupils=650)
+    return {
+        "school": school,
+        "five-days": school_instance(seed, pupils=650, grid=Grid(FIVE_VISIT_DAYS)),
+        "fine-grid": school_instance(seed, pupils=650, grid=FINE_GRID),
+        "class-at-95%": _class_near_capacity(school, 0.95),
+        "siblings-3-classes": _siblings_across_three_classes(school, 20),
+        "staff-away": _staff_away(school, seed),
+        "neutral-venues": _neutral_venues(school, 4),
+    }
+
+
+def _class_near_capacity(inst: Instance, share: float) -> Instance:
+    """Families of other classes moved into the largest class until it holds `share` of what its
+    team can visit (its visit days times the daily maximum)."""
+    sizes = Counter(c for h in inst.households for c in h.classes)
+    largest = max(sizes, key=lambda c: (sizes[c], c))
+    days = len({s.day for s in inst.slots})
+    wanted = int(share * days * inst.max_visits_per_adult_per_day)
+    households = list(inst.households)
+    for index, household in enumerate(households):
+        if sizes[largest] >= wanted:
+            break
+        if largest not in household.classes and len(household.classes) == 1:
+            households[index] = replace(household, classes=(largest,))
+            sizes[largest] += 1
+    return replace(inst, households=tuple(households), name=f"{inst.name}-class-at-95")
+
+
+def _siblings_across_three_classes(inst: Instance, count: int) -> Instance:
+    classes = sorted({c for h in inst.households for c in h.classes})
+    households = list(inst.households)
+    for n in range(count):
+        index = n * (len(households) // count)
+        three = tuple(classes[(n + k * 5) % len(classes)] for k in range(3))
+        households[index] = replace(households[index], classes=three)
+    return replace(inst, households=tuple(households), name=f"{inst.name}-siblings")
+
+
+def _staff_away(inst: Instance, seed: int) -> Instance:
+    """Every teacher away one whole day; each of the pool's second adults away one morning."""
+    rng = random.Random(seed)  # noqa: S311 - a shape, not a secret
+    days = sorted({s.day for s in inst.slots})
+    teachers = {t for team in inst.teams for t in team.teacher_ids}
+    adults = []
+    for adult in inst.adults:
+        day = rng.choice(days)
+        if adult.id in teachers:
+            adult = replace(adult, unavailable=(*adult.unavailable, (day, 0, 24 * 60)))
+        elif adult.id in inst.second_adult_pool:
+            adult = replace(adult, unavailable=(*adult.unavailable, (day, 0, 12 * 60)))
+        adults.append(adult)
+    return replace(inst, adults=tuple(adults), name=f"{inst.name}-staff-away")
+
+
+def _neutral_venues(inst: Instance, every: int) -> Instance:
+    households = tuple(
+        replace(h, neutral_venue=True) if i % every == 0 else h
+        for i, h in enumerate(inst.households)
+    )
+    return replace(inst, households=households, name=f"{inst.name}-neutral")
+
+
+def main_shapes(args: argparse.Namespace) -> None:
+    found: dict[str, dict[str, Any]] = {}
+    for name, inst in shapes(args.seed).items():
+        if args.seconds is not None:
+            inst = replace(inst, time_limit_seconds=args.seconds)
+        figures = run([inst], 1, args.finish_at_last_visit)
+        found[name] = {k: figures[k] for k in SHAPE_FIGURES}
+        print(
+            f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
+            f" (limit {figures['time_limit_seconds']:.0f})  placed {figures['placed']}"
+            f" of at most {figures['placeable_at_most']}  objective {figures['objective']:,}"
+            f"  bound {figures['bound']:,}  first choice {figures['first_choice_share']:.0%}"
+            f"  travel {figures['travel_min_per_team_day']} min/team-day"
+            f"  late returns {figures['return_legs_late']}  violations {figures['violations']}"
+            f"  (office {figures['office_objective']:,})",
+            flush=True,
+        )
+    print(json.dumps(found))
+
+
+SHAPE_FIGURES = (
+    "households",
+    "slots_per_school",
+    "time_limit_seconds",
+    "wall_seconds",
+    "cpu_seconds",
+    "placed",
+    "placeable_at_most",
+    "objective",
+    "bound",
+    "gap",
+    "first_choice_share",
+    "travel_min_per_team_day",
+    "return_legs_late",
+    "violations",
+    "office_objective",
+    "office_placed_share",
+    "statuses",
+)
+
+
 def main() -> None:
     args = parse()
+    if args.shapes:
+        main_shapes(args)
+        return
     if args.school:
         instances = [school_instance(args.seed, pupils=650)]
     else:
