@@ -23,6 +23,8 @@ from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
+from app.visits.notes_router import pupils as visit_notes_of_pupils
+from app.visits.notes_router import visits as visit_notes
 from app.visits.router import programmes as visits_programmes
 from app.visits.router import visits
 
@@ -53,6 +55,8 @@ for router in (
     scheduling_programmes,
     schedule_runs,
     visits_programmes,
+    visit_notes,
+    visit_notes_of_pupils,
     integrations_router,
     message_templates,
     audit_router,

@@ -132,7 +132,8 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "name": "visits",
         "description": "The planned visits: each adult's itinerary in order with travel between "
         "homes, and changes (move, swap, change the second adult, lock) checked against every "
-        "rule before they are saved.",
+        "rule before they are saved; and notes after the visit, per child, read only by the "
+        "child's teachers and SLT.",
     },
     {
         "name": "messages",

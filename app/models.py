@@ -28,6 +28,7 @@ from app.staff.models import (
 )
 from app.trusts.models import School, Trust
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
+from app.visits.notes_models import VisitNote, VisitNoteVersion
 
 __all__ = [
     "AuditEntry",
@@ -64,6 +65,8 @@ __all__ = [
     "Visit",
     "VisitAdult",
     "VisitChange",
+    "VisitNote",
+    "VisitNoteVersion",
     "VisitProgramme",
     "VisitPupil",
 ]

@@ -213,6 +213,19 @@ VISIT_READERS = rule(
         TWO_SCHOOLS,
     ),
 )
+NOTE_READERS = rule(
+    ok=("teacher", "school_admin"),
+    hide=(
+        "office",
+        "dsl",
+        "trust_admin",
+        "trust_dsl",
+        "support_staff",
+        "other_school_admin",
+        "other_trust_admin",
+        TWO_SCHOOLS,
+    ),
+)
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
 CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
@@ -497,6 +510,25 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {"locked": True}
     ),
+    # Notes after the visit: the matrix's visit is only proposed, so its adult (the home
+    # teacher) is refused with 409; staff who see the visit but did not make it, 403; others 404.
+    ("PUT", f"{V1}/visits/{{visit_id}}/pupils/{{pupil_id}}/note"): Policy(
+        rule(
+            teacher=409,
+            hide=(
+                "support_staff",
+                "other_school_admin",
+                "other_trust_admin",
+                TWO_SCHOOLS,
+            ),
+        ),
+        json=lambda w: {"enjoys": "Drawing", "interpreter_used": False},
+        if_match=True,
+    ),
+    # Read by the child's teachers and the school's SLT; the office, the DSLs and the trust
+    # oversee visits, not notes.
+    ("GET", f"{V1}/visits/{{visit_id}}/notes"): Policy(NOTE_READERS),
+    ("GET", f"{V1}/pupils/{{pupil_id}}/visit-notes"): Policy(NOTE_READERS),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)),
         json=lambda w: {

@@ -52,6 +52,9 @@ class Permission(StrEnum):
     # DSLs, the office and the trust read every visit of their schools.
     VISITS_READ = "visits:read"
     VISITS_READ_ALL = "visits:read-all"
+    # Notes after the visit: read by the staff who teach the child and the school's SLT, nobody
+    # else (not the office, not the DSLs as such: a note is no place for safeguarding).
+    VISIT_NOTES_READ_ALL = "visit-notes:read-all"
     # Reaching families: invitations and their codes, the chase list, entering a family's answer.
     FAMILIES_CHASE = "families:chase"
     # A staff member's own periods when they cannot visit.
@@ -108,6 +111,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERY_STAFF_MEMBER
         | _SLT
         | {
+            P.VISIT_NOTES_READ_ALL,
             P.STAFF_READ,
             P.STAFF_MANAGE,
             P.ROSTER_WRITE,

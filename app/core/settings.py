@@ -143,6 +143,14 @@ class Settings(BaseSettings):
         "what would have been sent, readable through the API; refused in production.",
     )
 
+    # Visits in the field (app/visits).
+    visit_notes_edit_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days after it is first written that a note after a visit may be changed "
+        "by its author; then it is locked (every version is kept).",
+    )
+
     max_body_bytes: int = 1024 * 1024
     max_bulk_body_bytes: int = Field(
         default=32 * 1024 * 1024,
