@@ -529,6 +529,16 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # oversee visits, not notes.
     ("GET", f"{V1}/visits/{{visit_id}}/notes"): Policy(NOTE_READERS),
     ("GET", f"{V1}/pupils/{{pupil_id}}/visit-notes"): Policy(NOTE_READERS),
+    # Placing a family by hand: SLT and the office; the matrix's programme still collects
+    # answers (409); tests/test_route_contracts.py prepares a family to place.
+    ("POST", f"{V1}/programmes/{{programme_id}}/visits"): Policy(
+        rule(school_admin=409, office=409, hide=("other_school_admin",)),
+        json=lambda w: {
+            "household_id": str(TARGETS["other_household_id"]),
+            "slot_id": str(TARGETS.get("free_slot_id") or uuid4()),
+            "second_adult_id": str(w.login(Role.SUPPORT_STAFF).staff_id),
+        },
+    ),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)),
         json=lambda w: {

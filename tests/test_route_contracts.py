@@ -9,19 +9,25 @@ lets through.
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from typing import Any, get_origin
 from uuid import uuid4
 
 import httpx
 import pytest
 from pydantic import TypeAdapter
+from sqlmodel import col, update
 
+from app.core import db
 from app.core.idempotency import CREATED, IdempotentRoute
 from app.core.pagination import Page
 from app.core.schemas import without_secrets
+from app.core.tenancy import system_scope
+from app.programmes.models import Slot, VisitProgramme
 from app.synthetic.generator import World
+from app.visits.models import Visit, VisitStatus
 from tests.conftest import all_rows, bearer
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import TUESDAY, move
 from tests.route_policy import CLIENTS, OK, PARENTS, POLICIES, PRINCIPALS, TARGETS
 from tests.test_route_matrix import (  # noqa: F401 (the matrix's seeded world, by fixture name)
     API_ROUTES,
@@ -124,10 +130,36 @@ async def _scheduling(client: httpx.AsyncClient, headers: dict[str, str]) -> Non
     assert moved.status_code == 200, moved.text
 
 
+async def _a_family_to_place(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """Scheduling, the matrix's two visits cancelled (their families to place again) and a free
+    slot mid-morning, so the home teacher can reach the family and be back by noon."""
+    await _scheduling(client, headers)
+    programme_id = TARGETS["programme_id"]
+    async with db.open_session(system_scope("contracts: a family to place")) as session:
+        await session.execute(
+            update(Visit)
+            .where(col(Visit.programme_id) == programme_id)
+            .values(status=VisitStatus.CANCELLED)
+        )
+        programme = await session.get(VisitProgramme, programme_id)  # tenancy: system scope
+        assert programme is not None
+        slot = Slot(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme_id,
+            day=TUESDAY,
+            starts_at=datetime.combine(TUESDAY, time(9, 30), tzinfo=UTC),  # 10:30 BST
+            ends_at=datetime.combine(TUESDAY, time(10, 15), tzinfo=UTC),
+        )
+        session.add(slot)
+    TARGETS["free_slot_id"] = slot.id
+
+
 Prepare = Callable[[httpx.AsyncClient, dict[str, str]], Awaitable[None]]
 # Routes the matrix's state refuses to everyone (409), with who succeeds once prepared, and how.
 PREPARED: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("POST", "/api/v1/programmes/{programme_id}/schedule-runs"): ("school_admin", _scheduling),
+    ("POST", "/api/v1/programmes/{programme_id}/visits"): ("school_admin", _a_family_to_place),
 }
 
 

@@ -52,6 +52,9 @@ class Permission(StrEnum):
     # DSLs, the office and the trust read every visit of their schools.
     VISITS_READ = "visits:read"
     VISITS_READ_ALL = "visits:read-all"
+    # Arranging a family's visit by hand (a family the schedule could not place): SLT and the
+    # office, who take the families' calls.
+    VISITS_ARRANGE = "visits:arrange"
     # Notes after the visit: read by the staff who teach the child and the school's SLT, nobody
     # else (not the office, not the DSLs as such: a note is no place for safeguarding).
     VISIT_NOTES_READ_ALL = "visit-notes:read-all"
@@ -112,6 +115,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _SLT
         | {
             P.VISIT_NOTES_READ_ALL,
+            P.VISITS_ARRANGE,
             P.STAFF_READ,
             P.STAFF_MANAGE,
             P.ROSTER_WRITE,
@@ -125,7 +129,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The office chases families: contact details and addresses, not the equity flags.
     Role.OFFICE: frozenset(
         _EVERY_STAFF_MEMBER
-        | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE, P.VISITS_READ_ALL, P.MESSAGES_TEMPLATES_READ}
+        | {
+            P.ROSTER_CONTACTS,
+            P.FAMILIES_CHASE,
+            P.VISITS_READ_ALL,
+            P.VISITS_ARRANGE,
+            P.MESSAGES_TEMPLATES_READ,
+        }
     ),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),

@@ -71,7 +71,7 @@ async def change(
         teachers = tuple(str(s) for s, r in roles if r is VisitRole.TEACHER)
         if body.second_adult_id is not None:
             await _ensure_second_adult(session, who, programme, body.second_adult_id, teachers)
-        await _check(
+        await check_plan(
             session,
             repository,
             programme,
@@ -85,7 +85,7 @@ async def change(
     if "locked" in changes:
         visit.locked = bool(body.locked)
     kind = _kind(changes)
-    record = await _record(session, who, visit, kind, body.note, was)
+    record = await record_change(session, who, visit, kind, body.note, was)
     if kind in TOLD_TO_FAMILIES:
         await messages.tell_families(session, programme, {visit.id: record.id})
     return await describe_one(repository, visit)
@@ -156,13 +156,13 @@ async def swap(
             b.household_id, a.slot_id, b.adult_ids, b.location_kind
         )
 
-    await _check(session, repository, programme, exchange)
+    await check_plan(session, repository, programme, exchange)
     was = {first.id: first.starts_at, second.id: second.starts_at}
     first_slot = (first.slot_id, first.starts_at, first.ends_at)
     _move(first, second.slot_id, second.starts_at, second.ends_at)
     _move(second, *first_slot)
     records = {
-        visit.id: (await _record(session, who, visit, "swapped", body.note, was[visit.id])).id
+        visit.id: (await record_change(session, who, visit, "swapped", body.note, was[visit.id])).id
         for visit in (first, second)
     }
     await messages.tell_families(session, programme, records)
@@ -195,14 +195,18 @@ def _ensure_movable(visit: Visit) -> None:
         )
 
 
-async def _check(
+async def check_plan(
     session: AsyncSession,
     repository: VisitRepository,
     programme: VisitProgramme,
     alter: Callable[[Plan], None],
     named: set[str] | None = None,
+    loaded: instance.Loaded | None = None,
 ) -> None:
-    loaded = await instance.load(
+    """Refuse (409 naming the rule) a change of the programme's open visits that breaks a hard
+    rule not already broken; `alter` makes the change to the plan. `loaded`: the programme as
+    the validator sees it, when the caller has loaded it already."""
+    loaded = loaded or await instance.load(
         session, programme, seed=1, time_limit_seconds=1, also_staff=frozenset(named or ())
     )
     plan = await _current_plan(repository, programme)
@@ -249,7 +253,7 @@ def _move(visit: Visit, slot_id: UUID, starts_at: datetime, ends_at: datetime) -
     visit.ends_at = ends_at
 
 
-async def _record(
+async def record_change(
     session: AsyncSession,
     who: Principal,
     visit: Visit,
@@ -280,4 +284,4 @@ async def _record(
     return record
 
 
-__all__ = ["change", "swap"]
+__all__ = ["change", "check_plan", "record_change", "swap"]

@@ -14,11 +14,19 @@ from app.core.permissions import Permission
 from app.core.repository import ScopedRepository
 from app.core.types import utcnow
 from app.parents.answers_models import HouseholdAnswer
-from app.programmes.models import Slot
+from app.programmes.models import Slot, VisitProgramme
 from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.staff.models import StaffMember
 from app.visits import messages
-from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
+from app.visits.models import (
+    Visit,
+    VisitAdult,
+    VisitChange,
+    VisitLocation,
+    VisitPupil,
+    VisitRole,
+    VisitStatus,
+)
 
 _visit = Visit.__table__  # type: ignore[attr-defined]
 _adult = VisitAdult.__table__  # type: ignore[attr-defined]
@@ -158,6 +166,55 @@ class VisitRepository(ScopedRepository[Visit]):
                 role=VisitRole.SECOND_ADULT,
             )
         )
+
+    async def of_household(self, programme_id: UUID, household_id: UUID) -> Visit | None:
+        """The family's visit in the programme, whatever its status (one at most)."""
+        found: Visit | None = await self.session.scalar(
+            self.of_programme(programme_id)
+            .where(col(Visit.household_id) == household_id)
+            .with_for_update()
+        )
+        return found
+
+    async def placed(
+        self,
+        programme: VisitProgramme,
+        existing: Visit | None,
+        *,
+        household_id: UUID,
+        slot: Slot,
+        location: VisitLocation,
+        status: VisitStatus,
+        adults: list[tuple[UUID, VisitRole]],
+        pupils: list[UUID],
+    ) -> Visit:
+        """A visit placed by hand: new, or the family's cancelled visit given again (a family
+        has one visit a programme, whose id a sent message may hold), with its adults and
+        children written afresh."""
+        visit = existing or Visit(
+            trust_id=programme.trust_id,
+            school_id=programme.school_id,
+            programme_id=programme.id,
+            household_id=household_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            location=location,
+            status=status,
+        )
+        visit.slot_id, visit.starts_at, visit.ends_at = slot.id, slot.starts_at, slot.ends_at
+        visit.location, visit.status, visit.locked, visit.run_id = location, status, False, None
+        self.session.add(visit)
+        await self.session.flush()
+        for child in (VisitAdult, VisitPupil):
+            await self.session.execute(delete(child).where(col(child.visit_id) == visit.id))
+        common = {"trust_id": visit.trust_id, "school_id": visit.school_id, "visit_id": visit.id}
+        self.session.add_all(
+            [VisitAdult(**common, staff_id=staff_id, role=role) for staff_id, role in adults]
+        )
+        self.session.add_all([VisitPupil(**common, pupil_id=p) for p in pupils])
+        await self.session.flush()
+        return visit
 
     async def adults(self, visit_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, VisitRole]]]:
         found: dict[UUID, list[tuple[UUID, VisitRole]]] = defaultdict(list)

@@ -10,11 +10,12 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, itineraries, service
+from app.visits import changes, itineraries, placing, service
 from app.visits.schemas import (
     Itinerary,
     VisitChangeRead,
     VisitChangeRequest,
+    VisitPlace,
     VisitRead,
     VisitSwap,
 )
@@ -74,6 +75,27 @@ async def change_visit(
     changed = await changes.change(session, who, visit_id, body, if_match)
     set_etag(response, changed)
     return changed
+
+
+@programmes.post(
+    "/{programme_id}/visits",
+    status_code=201,
+    summary="Place a family by hand: a visit at a free time with its class's teachers and a "
+    "second adult, checked against every rule (409 naming the one it would break)",
+)
+async def place_visit(
+    programme_id: UUID,
+    body: VisitPlace,
+    session: SessionDep,
+    response: Response,
+    who: Annotated[Principal, require(P.VISITS_ARRANGE)],
+) -> VisitRead:
+    """For a family the schedule could not place, or whose visit a re-run had to cancel (the
+    family keeps one visit a programme: that one is given again). Once the programme is
+    published the family is sent its confirmation at once."""
+    placed = await placing.place(session, who, programme_id, body)
+    set_etag(response, placed)
+    return placed
 
 
 @programmes.post(

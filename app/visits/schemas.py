@@ -64,6 +64,18 @@ class VisitChangeRequest(Patch):
         return self
 
 
+class VisitPlace(Input):
+    """A visit for a family the schedule could not place (or whose visit a re-run cancelled):
+    at this slot, with its children's class teachers and a second adult."""
+
+    household_id: UUID
+    slot_id: UUID
+    second_adult_id: UUID | None = Field(
+        default=None, description="Default: the second adult of the class's team."
+    )
+    note: str | None = Field(default=None, max_length=500, description="Why, for the history.")
+
+
 class VisitSwap(Input):
     first_visit_id: UUID
     second_visit_id: UUID
