@@ -23,6 +23,9 @@ from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
+from app.visits.change_requests_router import family as family_visits
+from app.visits.change_requests_router import office as change_requests_office
+from app.visits.change_requests_router import requests as change_requests
 from app.visits.notes_router import pupils as visit_notes_of_pupils
 from app.visits.notes_router import visits as visit_notes
 from app.visits.router import programmes as visits_programmes
@@ -57,6 +60,9 @@ for router in (
     visits_programmes,
     visit_notes,
     visit_notes_of_pupils,
+    family_visits,
+    change_requests_office,
+    change_requests,
     integrations_router,
     message_templates,
     audit_router,

@@ -27,6 +27,7 @@ from app.staff.models import (
     StaffUnavailability,
 )
 from app.trusts.models import School, Trust
+from app.visits.change_requests_models import VisitChangeRequest
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
 from app.visits.notes_models import VisitNote, VisitNoteVersion
 
@@ -65,6 +66,7 @@ __all__ = [
     "Visit",
     "VisitAdult",
     "VisitChange",
+    "VisitChangeRequest",
     "VisitNote",
     "VisitNoteVersion",
     "VisitProgramme",

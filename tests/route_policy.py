@@ -227,6 +227,8 @@ NOTE_READERS = rule(
     ),
 )
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
+# Arranging families' visits: SLT and the office, who take the families' calls.
+ARRANGERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
 CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
 
@@ -508,7 +510,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     # Visits of a programme still collecting cannot be changed yet (409).
     ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
-        rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {"locked": True}
+        rule(school_admin=409, office=409, hide=("other_school_admin",)),
+        json=lambda w: {"locked": True},
     ),
     # Notes after the visit: the matrix's visit is only proposed, so its adult (the home
     # teacher) is refused with 409; staff who see the visit but did not make it, 403; others 404.
@@ -539,8 +542,22 @@ POLICIES: dict[tuple[str, str], Policy] = {
             "second_adult_id": str(w.login(Role.SUPPORT_STAFF).staff_id),
         },
     ),
+    # A family's booked visit and its change requests: the matrix's programme is collecting,
+    # so even the family's own parent finds no visit yet (404); tests/test_route_contracts.py
+    # publishes it for the request's retry.
+    ("GET", f"{V1}/parent/programmes/{{programme_id}}/households/{{household_id}}/visit"): (
+        Policy(rule(hide=PARENTS))
+    ),
+    (
+        "POST",
+        f"{V1}/parent/programmes/{{programme_id}}/households/{{household_id}}/visit/change-requests",
+    ): Policy(rule(hide=PARENTS), json=lambda w: {"kind": "cancel", "reason": "Moving away"}),
+    ("GET", f"{V1}/programmes/{{programme_id}}/change-requests"): Policy(ARRANGERS),
+    ("POST", f"{V1}/change-requests/{{request_id}}/close"): Policy(
+        ARRANGERS, json=lambda w: {"resolution": "kept"}
+    ),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
-        rule(school_admin=409, hide=("other_school_admin",)),
+        rule(school_admin=409, office=409, hide=("other_school_admin",)),
         json=lambda w: {
             "first_visit_id": str(TARGETS["visit_id"]),
             "second_visit_id": str(TARGETS["other_visit_id"]),

@@ -16,15 +16,16 @@ from uuid import uuid4
 import httpx
 import pytest
 from pydantic import TypeAdapter
-from sqlmodel import col, update
+from sqlmodel import col, delete, update
 
 from app.core import db
 from app.core.idempotency import CREATED, IdempotentRoute
 from app.core.pagination import Page
 from app.core.schemas import without_secrets
 from app.core.tenancy import system_scope
-from app.programmes.models import Slot, VisitProgramme
+from app.programmes.models import ProgrammeStatus, Slot, VisitProgramme
 from app.synthetic.generator import World
+from app.visits.change_requests_models import VisitChangeRequest
 from app.visits.models import Visit, VisitStatus
 from tests.conftest import all_rows, bearer
 from tests.programmes.test_programmes import TUESDAY, move
@@ -155,11 +156,35 @@ async def _a_family_to_place(client: httpx.AsyncClient, headers: dict[str, str])
     TARGETS["free_slot_id"] = slot.id
 
 
+async def _a_booked_visit(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """The matrix's programme published, the home family's visit given to it."""
+    async with db.open_session(system_scope("contracts: a booked visit")) as session:
+        await session.execute(
+            update(VisitProgramme)
+            .where(col(VisitProgramme.id) == TARGETS["programme_id"])
+            .values(status=ProgrammeStatus.PUBLISHED)
+        )
+        await session.execute(
+            update(Visit)
+            .where(col(Visit.id) == TARGETS["visit_id"])
+            .values(status=VisitStatus.SCHEDULED)
+        )
+        await session.execute(
+            delete(VisitChangeRequest).where(
+                col(VisitChangeRequest.visit_id) == TARGETS["visit_id"]
+            )
+        )
+
+
 Prepare = Callable[[httpx.AsyncClient, dict[str, str]], Awaitable[None]]
 # Routes the matrix's state refuses to everyone (409), with who succeeds once prepared, and how.
 PREPARED: dict[tuple[str, str], tuple[str, Prepare]] = {
     ("POST", "/api/v1/programmes/{programme_id}/schedule-runs"): ("school_admin", _scheduling),
     ("POST", "/api/v1/programmes/{programme_id}/visits"): ("school_admin", _a_family_to_place),
+    (
+        "POST",
+        "/api/v1/parent/programmes/{programme_id}/households/{household_id}/visit/change-requests",
+    ): ("parent", _a_booked_visit),
 }
 
 

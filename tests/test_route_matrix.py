@@ -28,6 +28,7 @@ from app.roster.models import Pupil, SchoolClass
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
+from app.visits.change_requests_models import ChangeKind, VisitChangeRequest
 from app.visits.models import (
     Visit,
 )
@@ -155,6 +156,7 @@ async def _build_targets(world: World) -> Targets:
     _, TARGETS["other_visit_id"] = await a_run_and_visit(
         TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
+    TARGETS["request_id"] = await _a_change_request(world, household_id)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -163,6 +165,23 @@ async def _build_targets(world: World) -> Targets:
         login = _login(world, targets, principal)
         targets.headers[principal] = await bearer(login) if login else {}
     return targets
+
+
+async def _a_change_request(world: World, household_id: UUID) -> UUID:
+    """The home family's open request about its visit, as the portal leaves one."""
+    school = world.trusts[0].schools[0]
+    async with db.open_session(system_scope("matrix change request")) as session:
+        request = VisitChangeRequest(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            programme_id=TARGETS["programme_id"],
+            household_id=household_id,
+            visit_id=TARGETS["visit_id"],
+            kind=ChangeKind.NEW_TIME,
+            reason="A hospital appointment",
+        )
+        session.add(request)
+    return request.id
 
 
 class Seeded:
@@ -331,6 +350,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         period_id=TARGETS["period_id"],
         run_id=TARGETS["run_id"],
         visit_id=TARGETS["visit_id"],
+        request_id=TARGETS["request_id"],
         kind="invitation",
         channel="sms",
         language="cy",

@@ -170,12 +170,13 @@ async def swap(
 
 
 async def _changeable(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
-    """The visit's programme, locked, once the caller may manage it and its visits may change."""
+    """The visit's programme, locked, once the caller may arrange its visits (SLT, the office)
+    and they may change."""
     # A change is validated against every other visit of the programme, so changes to one
     # programme take turns (a row lock on it): two moves checked at once could each pass and
     # together double-book an adult (found by bench/load.py).
     programme = await ProgrammeRepository(session, who).get_permitted(
-        visit.programme_id, Permission.PROGRAMMES_MANAGE, for_update=True
+        visit.programme_id, Permission.VISITS_ARRANGE, for_update=True
     )
     if programme.status not in CHANGEABLE:
         raise VisitNotChangeable(f"Visits of a {programme.status} programme cannot be changed.")

@@ -71,7 +71,7 @@ async def confirm_on_publishing(
     the publishing transaction. Past the daily cap, publishing is refused (429) with nothing
     written."""
     facts = await repository.visit_facts(session, programme.id)
-    common = await _school(session, programme)
+    common = await school_words(session, programme)
     drafts = await _about_visits(session, programme, facts, common, {}, NO_REASON)
     drafts.extend(_itineraries(programme, facts, common))
     await outbox.write(session, programme.trust_id, drafts)
@@ -92,7 +92,7 @@ async def tell_families(
         return
     await session.flush()
     facts = await repository.visit_facts(session, programme.id, causes.keys() if causes else None)
-    common = await _school(session, programme)
+    common = await school_words(session, programme)
     drafts = await _about_visits(
         session, programme, facts, common, causes or {}, reason or NO_REASON
     )
@@ -120,7 +120,7 @@ async def tell_after_run(session: AsyncSession, programme_id: UUID) -> None:
         await tell_families(session, programme)
 
 
-async def _school(session: AsyncSession, programme: VisitProgramme) -> dict[str, str]:
+async def school_words(session: AsyncSession, programme: VisitProgramme) -> dict[str, str]:
     values = await school_values(session, programme)
     return {k: values[k] for k in ("school_name", "school_phone")}
 
@@ -140,7 +140,7 @@ async def _about_visits(
     ):
         assert message.household_id is not None
         history[message.household_id].append(message)
-    wanted = {f.id: _said(f, common) for f in facts}
+    wanted = {f.id: what_is_said(f, common) for f in facts}
     to_settle = [f for f in facts if _contradicted(f, wanted[f.id], history[f.household_id])]
     if not to_settle:
         return []
@@ -177,7 +177,7 @@ async def _about_visits(
     return drafts
 
 
-def _said(visit: VisitFacts, common: Mapping[str, str]) -> dict[str, str]:
+def what_is_said(visit: VisitFacts, common: Mapping[str, str]) -> dict[str, str]:
     """What a message about the visit says of it as it stands."""
     return {
         "visit_day": day_of(visit.starts_at),
@@ -191,13 +191,13 @@ def _said(visit: VisitFacts, common: Mapping[str, str]) -> dict[str, str]:
 
 def _visitors(visit: VisitFacts) -> str:
     """ "Sarah (class teacher) and Tom (second adult)": first names and roles only."""
-    named = [f"{_first_name(a.full_name)} ({ROLE_WORDS[a.role]})" for a in visit.adults]
+    named = [f"{first_name(a.full_name)} ({ROLE_WORDS[a.role]})" for a in visit.adults]
     if len(named) < 2:
         return "".join(named) or "two members of staff"
     return ", ".join(named[:-1]) + " and " + named[-1]
 
 
-def _first_name(full_name: str) -> str:
+def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.strip() else full_name
 
 
@@ -293,7 +293,7 @@ def _itineraries(
             values={
                 "school_name": common["school_name"],
                 "school_phone": common["school_phone"],
-                "staff_name": _first_name(names[staff_id]),
+                "staff_name": first_name(names[staff_id]),
                 "visit_count": str(len(starts)),
                 "first_day": day_of(min(starts)),
             },
@@ -348,7 +348,7 @@ async def _remind(
     ]
     if not facts:
         return 0
-    common = await _school(session, programme)
+    common = await school_words(session, programme)
     households = [f.household_id for f in facts]
     names = await family_names(session, programme, households)
     recipients = await reach.families(session, programme.trust_id, households)
@@ -361,7 +361,11 @@ async def _remind(
             recipient=recipients[visit.household_id],
             cause_kind=REMINDER,
             cause_id=visit.id,
-            values={**common, "family_name": names[visit.household_id], **_said(visit, common)},
+            values={
+                **common,
+                "family_name": names[visit.household_id],
+                **what_is_said(visit, common),
+            },
         )
         for visit in facts
     ]

@@ -46,7 +46,7 @@ async def place(
             f"Household {body.household_id} is not one this programme visits (not in its year "
             "groups, exempt or declined)."
         )
-    existing = await repository.of_household(programme.id, body.household_id)
+    existing = await repository.of_household(programme.id, body.household_id, for_update=True)
     if existing is not None and existing.status is not VisitStatus.CANCELLED:
         raise AlreadyVisited(
             f"This family already has a {existing.status} visit ({existing.id}); move it "

@@ -167,14 +167,29 @@ class VisitRepository(ScopedRepository[Visit]):
             )
         )
 
-    async def of_household(self, programme_id: UUID, household_id: UUID) -> Visit | None:
+    async def of_household(
+        self, programme_id: UUID, household_id: UUID, *, for_update: bool = False
+    ) -> Visit | None:
         """The family's visit in the programme, whatever its status (one at most)."""
+        statement = self.of_programme(programme_id).where(col(Visit.household_id) == household_id)
         found: Visit | None = await self.session.scalar(
-            self.of_programme(programme_id)
-            .where(col(Visit.household_id) == household_id)
-            .with_for_update()
+            statement.with_for_update() if for_update else statement
         )
         return found
+
+    async def slot_ids(self, programme_id: UUID) -> set[UUID]:
+        rows = await self.session.scalars(
+            select(Slot.id).where(col(Slot.programme_id) == programme_id)
+        )
+        return set(rows)
+
+    async def starts(self, visit_ids: list[UUID]) -> dict[UUID, datetime]:
+        rows = await self.session.execute(
+            self.base_statement()
+            .with_only_columns(col(Visit.id), col(Visit.starts_at))
+            .where(col(Visit.id).in_(visit_ids))
+        )
+        return {row.id: row.starts_at for row in rows.all()}
 
     async def placed(
         self,

@@ -24,7 +24,8 @@ programmes = APIRouter(prefix="/programmes", tags=["visits"], route_class=Idempo
 visits = APIRouter(prefix="/visits", tags=["visits"], route_class=IdempotentRoute)
 
 Reader = Annotated[Principal, require(P.VISITS_READ, kinds=STAFF_OR_CLIENT)]
-Planner = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
+# Changing planned visits: SLT, and the office, who take the families' calls.
+Planner = Annotated[Principal, require(P.VISITS_ARRANGE)]
 
 
 @programmes.get("/{programme_id}/visits", summary="The programme's visits, in time order")
