@@ -23,6 +23,8 @@ from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
+from app.visits.calendar_router import feeds as calendar_feeds
+from app.visits.calendar_router import mine as my_calendar_feed
 from app.visits.change_requests_router import family as family_visits
 from app.visits.change_requests_router import office as change_requests_office
 from app.visits.change_requests_router import requests as change_requests
@@ -63,6 +65,8 @@ for router in (
     family_visits,
     change_requests_office,
     change_requests,
+    my_calendar_feed,
+    calendar_feeds,
     integrations_router,
     message_templates,
     audit_router,
@@ -79,6 +83,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", f"{API_PREFIX}/parent/sessions"),
         # Notify's delivery receipts: its own bearer token, checked in constant time.
         ("POST", f"{API_PREFIX}/notify/delivery-receipts"),
+        # A staff member's calendar feed: the address carries its own 256-bit secret.
+        ("GET", f"{API_PREFIX}/calendar-feeds/{{token}}.ics"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),

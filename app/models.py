@@ -27,6 +27,7 @@ from app.staff.models import (
     StaffUnavailability,
 )
 from app.trusts.models import School, Trust
+from app.visits.calendar_models import CalendarFeed
 from app.visits.change_requests_models import VisitChangeRequest
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
 from app.visits.notes_models import VisitNote, VisitNoteVersion
@@ -34,6 +35,7 @@ from app.visits.notes_models import VisitNote, VisitNoteVersion
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "CalendarFeed",
     "ClassStaff",
     "Contact",
     "Household",

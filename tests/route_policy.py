@@ -365,6 +365,11 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     # Anyone who visits records their own periods; a period belongs to the home teacher, so it
     # is not found for everyone else. Managers record and remove a colleague's periods.
+    # Each member's own calendar feed: any member of a trust's staff; the matrix's members
+    # have none to revoke (404). The feed itself answers no token: its address is the secret.
+    ("POST", f"{V1}/me/calendar-feed"): Policy(rule(ok=TRUST_STAFF)),
+    ("DELETE", f"{V1}/me/calendar-feed"): Policy(rule(hide=TRUST_STAFF)),
+    ("GET", f"{V1}/calendar-feeds/{{token}}.ics"): Policy(public(404), public=True),
     ("GET", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF)),
     ("POST", f"{V1}/me/unavailability"): Policy(rule(ok=TRUST_STAFF), json=_period_body),
     ("DELETE", f"{V1}/me/unavailability/{{period_id}}"): Policy(

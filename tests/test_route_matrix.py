@@ -351,6 +351,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         run_id=TARGETS["run_id"],
         visit_id=TARGETS["visit_id"],
         request_id=TARGETS["request_id"],
+        token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",
         language="cy",

@@ -111,7 +111,7 @@ class RequestContextMiddleware:
                     "request_id": request_id,
                     "method": scope.get("method"),
                     # The path only: query strings may carry personal data (names, postcodes).
-                    "path": scope.get("path"),
+                    "path": _logged_path(scope),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
@@ -316,3 +316,14 @@ class BodySizeLimitMiddleware:
             refusal.status, refusal.slug, refusal.title, refusal.detail, current_request_id() or ""
         )
         await _send_problem(send, refusal.status, body, [])
+
+
+def _logged_path(scope: Scope) -> str | None:
+    """The request's path, or the route's template where the path itself is a secret (a
+    calendar feed's address): such a route says so with `x-path-is-secret` in its OpenAPI."""
+    path: str | None = scope.get("path")
+    extra = getattr(scope.get("route"), "openapi_extra", None) or {}
+    if path and extra.get("x-path-is-secret"):
+        for name, value in (scope.get("path_params") or {}).items():
+            path = path.replace(str(value), "{" + name + "}")
+    return path
