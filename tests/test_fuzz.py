@@ -166,6 +166,8 @@ test_boundaries_are_refused_cleanly_as_trust_admin = _boundary_test(Role.TRUST_A
 # The operations neither boundary role passes the gate of: creating a trust, and the parents'.
 test_boundaries_are_refused_cleanly_as_platform_admin = _boundary_test(Role.PLATFORM_ADMIN)
 test_boundaries_are_refused_cleanly_as_parent = _boundary_test(PARENT)
+# A note after a visit is written only by the adults who made it (SLT see the visit: 403).
+test_boundaries_are_refused_cleanly_as_teacher = _boundary_test(Role.TEACHER)
 
 
 def _operations(source: BaseSchema) -> set[tuple[str, str]]:
