@@ -36,7 +36,7 @@ from app.visits.change_requests_schemas import (
 )
 from app.visits.messages import ROLE_WORDS, first_name, school_words, what_is_said
 from app.visits.messages_repository import TOLD
-from app.visits.models import Visit, VisitStatus
+from app.visits.models import Visit, VisitChange, VisitStatus
 from app.visits.repository import VisitRepository
 
 
@@ -103,6 +103,7 @@ async def ask(
     )
     session.add(request)
     await session.flush()
+    _history(session, visit, f"change_requested_{body.kind.value}", None)
     await audit.record(
         session,
         who,
@@ -160,6 +161,8 @@ async def close(
     request.closed_at, request.closed_by = utcnow(), who.id
     request.resolution, request.resolution_note = body.resolution, body.note
     await session.flush()
+    visit = await VisitRepository(session, who).get(request.visit_id)
+    _history(session, visit, f"change_request_{body.resolution.value}", who.id, body.note)
     await audit.record(
         session,
         who,
@@ -185,6 +188,25 @@ async def _family_visit(
     if programme.status not in TOLD or visit is None or visit.status is not VisitStatus.SCHEDULED:
         raise NotFound("Your visit has not been arranged yet: the school will tell you its time.")
     return programme, visit
+
+
+def _history(
+    session: AsyncSession, visit: Visit, kind: str, by: UUID | None, note: str | None = None
+) -> None:
+    """The request in the visit's history: raised by the family (no one of staff; never the
+    family's words), closed by the office with what was done."""
+    session.add(
+        VisitChange(
+            trust_id=visit.trust_id,
+            school_id=visit.school_id,
+            visit_id=visit.id,
+            changed_by=by,
+            kind=kind,
+            from_starts_at=visit.starts_at,
+            to_starts_at=visit.starts_at,
+            note=note,
+        )
+    )
 
 
 def _read(request: VisitChangeRequest) -> ChangeRequestRead:

@@ -138,6 +138,13 @@ async def test_the_office_moves_the_visit_and_closes_the_request(
     seen = await client.get(booked["base"], headers=booked["parent"])
     assert seen.json()["open_request"] is None
     assert seen.json()["starts_at"] == moved.json()["starts_at"]
+    history = await client.get(f"{visit_url}/changes", headers=office)
+    assert [(c["kind"], c["changed_by"]) for c in history.json()["items"]] == [
+        ("change_requested_new_time", None),
+        ("moved", str(world.login(Role.OFFICE).staff_id)),
+        ("change_request_moved", str(world.login(Role.OFFICE).staff_id)),
+    ]
+    assert ASK["reason"] not in history.text  # the family's words stay in the request
 
 
 async def test_only_the_schools_office_and_slt_see_and_close_requests(
