@@ -497,6 +497,22 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PATCH", f"{V1}/visits/{{visit_id}}"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)), json=lambda w: {"locked": True}
     ),
+    # The home teacher is on the home visit and SLT records any: both pass, and the visit of a
+    # programme still collecting has no outcome yet (409). The school's other overseers see it
+    # (403); a support assistant not on it and a teacher of another class do not (404).
+    ("POST", f"{V1}/visits/{{visit_id}}/outcome"): Policy(
+        rule(
+            teacher=409,
+            school_admin=409,
+            hide=("other_school_admin", "other_trust_admin", "support_staff", TWO_SCHOOLS),
+        ),
+        json=lambda w: {"outcome": "completed"},
+    ),
+    # SLT and the office close a no-access visit; the home visit is only proposed (409).
+    ("POST", f"{V1}/visits/{{visit_id}}/close"): Policy(
+        rule(school_admin=409, office=409, hide=("other_school_admin", TWO_SCHOOLS)),
+        json=lambda w: {"reason": "No answer on two calls and a visit"},
+    ),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, hide=("other_school_admin",)),
         json=lambda w: {

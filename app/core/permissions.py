@@ -52,6 +52,12 @@ class Permission(StrEnum):
     # DSLs, the office and the trust read every visit of their schools.
     VISITS_READ = "visits:read"
     VISITS_READ_ALL = "visits:read-all"
+    # Visits in the field: the two adults on a visit record its outcome and check in and out
+    # (being on it is their right, no permission needed); SLT record any visit's outcome at
+    # their school; SLT and the office follow the day (its board) and close a visit no one could
+    # make (no access) as not visited.
+    VISITS_OUTCOMES = "visits:outcomes"
+    VISITS_FOLLOW_UP = "visits:follow-up"
     # Reaching families: invitations and their codes, the chase list, entering a family's answer.
     FAMILIES_CHASE = "families:chase"
     # A staff member's own periods when they cannot visit.
@@ -115,13 +121,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROGRAMMES_MANAGE,
             P.FAMILIES_CHASE,
             P.MESSAGES_TEMPLATES_READ,
+            P.VISITS_OUTCOMES,
+            P.VISITS_FOLLOW_UP,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
     # The office chases families: contact details and addresses, not the equity flags.
     Role.OFFICE: frozenset(
         _EVERY_STAFF_MEMBER
-        | {P.ROSTER_CONTACTS, P.FAMILIES_CHASE, P.VISITS_READ_ALL, P.MESSAGES_TEMPLATES_READ}
+        | {
+            P.ROSTER_CONTACTS,
+            P.FAMILIES_CHASE,
+            P.VISITS_READ_ALL,
+            P.VISITS_FOLLOW_UP,
+            P.MESSAGES_TEMPLATES_READ,
+        }
     ),
     Role.TEACHER: frozenset(_EVERY_STAFF_MEMBER),
     Role.SUPPORT_STAFF: frozenset(_EVERY_STAFF_MEMBER),

@@ -18,7 +18,15 @@ from app.programmes.models import Slot
 from app.roster.models import ClassStaff, Contact, Pupil, SchoolClass
 from app.staff.models import StaffMember
 from app.visits import messages
-from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil, VisitRole, VisitStatus
+from app.visits.models import (
+    Visit,
+    VisitAdult,
+    VisitChange,
+    VisitOutcome,
+    VisitPupil,
+    VisitRole,
+    VisitStatus,
+)
 
 _visit = Visit.__table__  # type: ignore[attr-defined]
 _adult = VisitAdult.__table__  # type: ignore[attr-defined]
@@ -39,9 +47,18 @@ class VisitRow(NamedTuple):
     status: str
     locked: bool
     version: int
+    arrived_at: datetime | None
+    departed_at: datetime | None
+    outcome_at: datetime | None
+    outcome_by: UUID | None
+    outcome_reason: str | None
+    closed_at: datetime | None
+    closed_by: UUID | None
+    closed_reason: str | None
     staff_id: UUID | None
     role: str | None
     pupil_id: UUID | None
+    pupil_outcome: str | None
 
 
 # One visit with its adults and children in one round trip: a row per (adult, child) pair, a
@@ -59,9 +76,18 @@ ONE_VISIT = LeanQuery(
         _visit.c.status,
         _visit.c.locked,
         _visit.c.version,
+        _visit.c.arrived_at,
+        _visit.c.departed_at,
+        _visit.c.outcome_at,
+        _visit.c.outcome_by,
+        _visit.c.outcome_reason,
+        _visit.c.closed_at,
+        _visit.c.closed_by,
+        _visit.c.closed_reason,
         _adult.c.staff_id,
         _adult.c.role,
         _pupil.c.pupil_id,
+        _pupil.c.outcome.label("pupil_outcome"),
     )
     .select_from(_visit)
     .outerjoin(
@@ -170,16 +196,29 @@ class VisitRepository(ScopedRepository[Visit]):
             found[visit_id].append((staff_id, VisitRole(role)))
         return found
 
-    async def pupils(self, visit_ids: list[UUID]) -> dict[UUID, list[UUID]]:
-        found: dict[UUID, list[UUID]] = defaultdict(list)
+    async def pupils(
+        self, visit_ids: list[UUID]
+    ) -> dict[UUID, list[tuple[UUID, VisitOutcome | None]]]:
+        """Each visit's children, with a joined sibling's own outcome where it differs."""
+        found: dict[UUID, list[tuple[UUID, VisitOutcome | None]]] = defaultdict(list)
         rows = await self.session.execute(
-            select(VisitPupil.visit_id, VisitPupil.pupil_id)
+            select(VisitPupil.visit_id, VisitPupil.pupil_id, VisitPupil.outcome)
             .where(col(VisitPupil.visit_id).in_(visit_ids))
             .order_by(col(VisitPupil.pupil_id))
         )
-        for visit_id, pupil_id in rows.all():
-            found[visit_id].append(pupil_id)
+        for visit_id, pupil_id, outcome in rows.all():
+            found[visit_id].append((pupil_id, VisitOutcome(outcome) if outcome else None))
         return found
+
+    async def set_pupil_outcomes(
+        self, visit_id: UUID, outcomes: dict[UUID, VisitOutcome | None]
+    ) -> None:
+        for pupil_id, outcome in outcomes.items():
+            await self.session.execute(
+                update(VisitPupil)
+                .where(col(VisitPupil.visit_id) == visit_id, col(VisitPupil.pupil_id) == pupil_id)
+                .values(outcome=outcome)
+            )
 
 
 class ItineraryRepository:
@@ -295,6 +334,8 @@ class RunVisitRepository:
                 col(Visit.programme_id) == programme_id,
                 col(Visit.locked).is_(False),
                 col(Visit.status).in_(GIVING_WAY),
+                # A visit whose outcome is recorded happened (or was called off) for good.
+                col(Visit.outcome_at).is_(None),
             )
         )
         return {visit.household_id: visit for visit in rows}

@@ -10,11 +10,13 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, itineraries, service
+from app.visits import changes, itineraries, outcomes, service
 from app.visits.schemas import (
     Itinerary,
     VisitChangeRead,
     VisitChangeRequest,
+    VisitClose,
+    VisitOutcomeWrite,
     VisitRead,
     VisitSwap,
 )
@@ -24,6 +26,9 @@ visits = APIRouter(prefix="/visits", tags=["visits"], route_class=IdempotentRout
 
 Reader = Annotated[Principal, require(P.VISITS_READ, kinds=STAFF_OR_CLIENT)]
 Planner = Annotated[Principal, require(P.PROGRAMMES_MANAGE)]
+# Who records a visit's outcome is decided on the visit: its adults, or the school's SLT.
+InTheField = Annotated[Principal, require(P.VISITS_READ)]
+FollowUp = Annotated[Principal, require(P.VISITS_FOLLOW_UP)]
 
 
 @programmes.get("/{programme_id}/visits", summary="The programme's visits, in time order")
@@ -98,3 +103,45 @@ async def get_itinerary(
     who: Annotated[Principal, require(P.VISITS_READ)],
 ) -> Itinerary:
     return await itineraries.itinerary(session, who, programme_id, staff_id)
+
+
+@visits.post(
+    "/{visit_id}/outcome",
+    summary="Record what happened on a scheduled visit: completed, no_access, declined or "
+    "cancelled (with a reason), by an adult on it or SLT; once",
+)
+async def record_visit_outcome(
+    visit_id: UUID,
+    body: VisitOutcomeWrite,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: InTheField,
+) -> VisitRead:
+    """Either adult on the visit, or the school's SLT, records its outcome once the programme
+    is published: 409 for a visit that is not `scheduled` (a second outcome included), and for
+    `completed` before the visit's planned start. `reason` is required unless completed.
+    `pupils` names joined siblings whose outcome differs from the visit's. `If-Match` is
+    optional (412 when stale)."""
+    recorded = await outcomes.record(session, who, visit_id, body, if_match)
+    set_etag(response, recorded)
+    return recorded
+
+
+@visits.post(
+    "/{visit_id}/close",
+    summary="Close a no-access visit as not visited, with a reason (SLT or the office)",
+)
+async def close_visit(
+    visit_id: UUID,
+    body: VisitClose,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: FollowUp,
+) -> VisitRead:
+    """Only a `no_access` visit is closed (409 otherwise, or when already closed); it stays
+    `no_access`, its outcome marked closed with who, when and why."""
+    closed = await outcomes.close(session, who, visit_id, body, if_match)
+    set_etag(response, closed)
+    return closed
