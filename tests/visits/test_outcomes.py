@@ -16,6 +16,7 @@ from app.core.tenancy import system_scope
 from app.core.types import utcnow
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer, staff_with_roles
+from tests.programmes.test_publishing import run_schedule, visits_of
 from tests.visits.helpers import planned_programme, published_programme, pupil_of, visit_begun
 
 
@@ -266,3 +267,28 @@ async def test_an_outcome_s_reason_stays_out_of_the_audit_log(
     assert entry is not None
     assert entry.details == {"status": "cancelled"}
     assert reason not in str(entry.details)
+
+
+async def test_a_re_run_leaves_a_visit_with_an_outcome_as_it_was(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A published programme may be re-run; a visit whose outcome is recorded happened (or was
+    called off) for good: the run neither brings a cancelled one back nor places the family
+    again."""
+    programme = await published_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    cancelled = _of(programme, await pupil_of("P-1"))
+    recorded = await client.post(
+        _url(cancelled["id"]),
+        json={"outcome": "cancelled", "reason": "The family moved away"},
+        headers=admin,
+    )
+    assert recorded.status_code == 200, recorded.text
+    run = await run_schedule(client, programme["id"], admin)
+    assert run["status"] == "succeeded", run
+    after = {v["id"]: v for v in await visits_of(client, programme["id"], admin)}
+    assert len(after) == 2
+    assert after[cancelled["id"]]["status"] == "cancelled"
+    assert after[cancelled["id"]]["outcome"] == recorded.json()["outcome"]
+    other = _of(programme, await pupil_of("P-3"))
+    assert after[other["id"]]["status"] == "scheduled"
