@@ -213,6 +213,12 @@ VISIT_READERS = rule(
         TWO_SCHOOLS,
     ),
 )
+# The adults on the home visit: the home teacher (the action itself refuses the matrix's
+# proposed visit, 409); the school's other staff who see the visit are refused, others hidden.
+ON_THE_VISIT = rule(
+    teacher=409,
+    hide=("other_school_admin", "other_trust_admin", "support_staff", TWO_SCHOOLS),
+)
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
 CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
@@ -508,6 +514,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
         ),
         json=lambda w: {"outcome": "completed"},
     ),
+    # Only the adults on a visit check in and out: the home teacher passes, and the visit of a
+    # programme still collecting cannot be checked in to (409), nor out of (409: no check-in).
+    ("POST", f"{V1}/visits/{{visit_id}}/check-in"): Policy(ON_THE_VISIT),
+    ("POST", f"{V1}/visits/{{visit_id}}/check-out"): Policy(ON_THE_VISIT),
     # SLT and the office close a no-access visit; the home visit is only proposed (409).
     ("POST", f"{V1}/visits/{{visit_id}}/close"): Policy(
         rule(school_admin=409, office=409, hide=("other_school_admin", TWO_SCHOOLS)),

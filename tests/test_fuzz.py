@@ -166,6 +166,8 @@ test_boundaries_are_refused_cleanly_as_trust_admin = _boundary_test(Role.TRUST_A
 # The operations neither boundary role passes the gate of: creating a trust, and the parents'.
 test_boundaries_are_refused_cleanly_as_platform_admin = _boundary_test(Role.PLATFORM_ADMIN)
 test_boundaries_are_refused_cleanly_as_parent = _boundary_test(PARENT)
+# Checking in and out of a visit: only the adults on it, whom a teacher stands for.
+test_boundaries_are_refused_cleanly_as_teacher = _boundary_test(Role.TEACHER)
 
 
 def _operations(source: BaseSchema) -> set[tuple[str, str]]:

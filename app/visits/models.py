@@ -66,6 +66,12 @@ class Visit(Identified, Timestamped, Versioned, SchoolScoped, table=True):
     arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     departed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome_reason: str | None = Field(default=None, max_length=500)
+    # Safety: the adults say when they go in and come out (checks.py), so the school knows
+    # who is still in a home.
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_in_by: UUID | None = None
+    checked_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_out_by: UUID | None = None
     # A no-access visit SLT or the office closed as not visited (it stays no_access).
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: UUID | None = None

@@ -49,7 +49,7 @@ async def load_in_field(
 ) -> tuple[VisitRepository, Visit, set[UUID]]:
     """The visit, locked, and its adults, for an adult on it or a holder of `slt` at its school:
     404 outside the caller's scope or need to know (as reading it), 403 for anyone else."""
-    repository, visit, adults = await _visible(session, who, visit_id)
+    repository, visit, adults = await visible_for_update(session, who, visit_id)
     if who.id not in adults and not who.can(slt, visit.school_id):
         raise Forbidden(
             "Only the adults on this visit, or the school's SLT, record what happened on it."
@@ -57,7 +57,7 @@ async def load_in_field(
     return repository, visit, adults
 
 
-async def _visible(
+async def visible_for_update(
     session: AsyncSession, who: Principal, visit_id: UUID
 ) -> tuple[VisitRepository, Visit, set[UUID]]:
     """The visit, locked, as reading it finds it (404, then 403 without visits:read at its
@@ -157,7 +157,7 @@ async def close(
     session: AsyncSession, who: Principal, visit_id: UUID, body: VisitClose, if_match: str | None
 ) -> VisitRead:
     """A no-access visit closed as not visited, by SLT or the office: no one goes back."""
-    repository, visit, _ = await _visible(session, who, visit_id)
+    repository, visit, _ = await visible_for_update(session, who, visit_id)
     repository.permit(visit, Permission.VISITS_FOLLOW_UP)
     ensure_matches(etag_of(visit), if_match)
     if visit.status is not VisitStatus.NO_ACCESS:

@@ -49,6 +49,10 @@ class VisitRow(NamedTuple):
     version: int
     arrived_at: datetime | None
     departed_at: datetime | None
+    checked_in_at: datetime | None
+    checked_in_by: UUID | None
+    checked_out_at: datetime | None
+    checked_out_by: UUID | None
     outcome_at: datetime | None
     outcome_by: UUID | None
     outcome_reason: str | None
@@ -78,6 +82,10 @@ ONE_VISIT = LeanQuery(
         _visit.c.version,
         _visit.c.arrived_at,
         _visit.c.departed_at,
+        _visit.c.checked_in_at,
+        _visit.c.checked_in_by,
+        _visit.c.checked_out_at,
+        _visit.c.checked_out_by,
         _visit.c.outcome_at,
         _visit.c.outcome_by,
         _visit.c.outcome_reason,

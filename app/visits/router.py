@@ -10,7 +10,7 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, itineraries, outcomes, service
+from app.visits import changes, checks, itineraries, outcomes, service
 from app.visits.schemas import (
     Itinerary,
     VisitChangeRead,
@@ -145,3 +145,31 @@ async def close_visit(
     closed = await outcomes.close(session, who, visit_id, body, if_match)
     set_etag(response, closed)
     return closed
+
+
+@visits.post(
+    "/{visit_id}/check-in",
+    summary="Check in to a visit: an adult on it says they have gone in (idempotent)",
+)
+async def check_in_to_visit(
+    visit_id: UUID, session: SessionDep, response: Response, who: InTheField
+) -> VisitRead:
+    """By either adult on the visit, from an hour before its planned start. A second check-in
+    answers the first's time. Sets `arrived_at` unless already recorded."""
+    visit = await checks.check_in(session, who, visit_id)
+    set_etag(response, visit)
+    return visit
+
+
+@visits.post(
+    "/{visit_id}/check-out",
+    summary="Check out of a visit: an adult on it says they have come out (idempotent)",
+)
+async def check_out_of_visit(
+    visit_id: UUID, session: SessionDep, response: Response, who: InTheField
+) -> VisitRead:
+    """By either adult on the visit, once someone has checked in (409 before). A second
+    check-out answers the first's time. Sets `departed_at` unless already recorded."""
+    visit = await checks.check_out(session, who, visit_id)
+    set_etag(response, visit)
+    return visit

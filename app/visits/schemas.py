@@ -53,6 +53,10 @@ class VisitRead(Output):
     adults: list[VisitAdultRead]
     arrived_at: datetime | None
     departed_at: datetime | None
+    checked_in_at: datetime | None
+    checked_in_by: UUID | None
+    checked_out_at: datetime | None
+    checked_out_by: UUID | None
     outcome: VisitOutcomeRead | None = Field(description="None until the outcome is recorded.")
     version: int
 

@@ -114,6 +114,10 @@ def visit_read(
         adults=[VisitAdultRead.model_construct(staff_id=s, role=r) for s, r in adults],
         arrived_at=visit.arrived_at,
         departed_at=visit.departed_at,
+        checked_in_at=visit.checked_in_at,
+        checked_in_by=visit.checked_in_by,
+        checked_out_at=visit.checked_out_at,
+        checked_out_by=visit.checked_out_by,
         outcome=_outcome(visit, pupils),
         version=visit.version,
     )
