@@ -489,6 +489,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_LISTERS),
+    # Like the answers' progress: every member of the school (counts, no names).
+    ("GET", f"{V1}/programmes/{{programme_id}}/visit-progress"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}/changes"): Policy(VISIT_READERS),
     # The home teacher's own itinerary; SLT may read anyone's.

@@ -111,6 +111,15 @@ ONE_VISIT = LeanQuery(
 )
 
 
+class ProgressRow(NamedTuple):
+    pupil_id: UUID
+    class_id: UUID | None
+    class_name: str | None
+    year_group: str | None
+    status: str
+    outcome: str | None
+
+
 class VisitRepository(ScopedRepository[Visit]):
     model, label = Visit, "visit"
 
@@ -217,6 +226,26 @@ class VisitRepository(ScopedRepository[Visit]):
         for visit_id, pupil_id, outcome in rows.all():
             found[visit_id].append((pupil_id, VisitOutcome(outcome) if outcome else None))
         return found
+
+    async def progress_rows(self, programme_id: UUID) -> list[ProgressRow]:
+        """Each child on the programme's visits: their class, their visit's status and their
+        own outcome where it differs. Runs once the programme has loaded through the scope."""
+        rows = await self.session.execute(
+            sa.select(
+                col(VisitPupil.pupil_id),
+                col(Pupil.class_id),
+                col(SchoolClass.name),
+                col(SchoolClass.year_group),
+                col(Visit.status),
+                col(VisitPupil.outcome),
+            )
+            .select_from(VisitPupil)
+            .join(Visit, col(Visit.id) == col(VisitPupil.visit_id))
+            .join(Pupil, col(Pupil.id) == col(VisitPupil.pupil_id))
+            .outerjoin(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
+            .where(col(Visit.programme_id) == programme_id)
+        )
+        return [ProgressRow(*row) for row in rows.all()]
 
     async def set_pupil_outcomes(
         self, visit_id: UUID, outcomes: dict[UUID, VisitOutcome | None]

@@ -10,13 +10,14 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, checks, itineraries, outcomes, service
+from app.visits import changes, checks, itineraries, outcomes, progress, service
 from app.visits.schemas import (
     Itinerary,
     VisitChangeRead,
     VisitChangeRequest,
     VisitClose,
     VisitOutcomeWrite,
+    VisitProgressRead,
     VisitRead,
     VisitSwap,
 )
@@ -37,6 +38,22 @@ async def list_visits(
 ) -> Page[VisitRead]:
     items, cursor = await service.list_for_programme(session, who, programme_id, page)
     return Page(items=items, next_cursor=cursor)
+
+
+@programmes.get(
+    "/{programme_id}/visit-progress",
+    summary="Children visited, not reached, declined, called off and still to visit, for the "
+    "programme and each class",
+)
+async def get_visit_progress(
+    programme_id: UUID,
+    session: SessionDep,
+    who: Annotated[Principal, require(P.PROGRAMMES_READ)],
+) -> VisitProgressRead:
+    """Each child counts by their own outcome (a joined sibling's where it differs from the
+    visit's), once in the totals and in their own class: siblings joined in one visit count in
+    each of their classes. A visit without an outcome yet counts as not yet visited."""
+    return await progress.visit_progress(session, who, programme_id)
 
 
 @visits.get("/{visit_id}", summary="A visit: its household, children, adults, time and place")

@@ -5,7 +5,7 @@ from uuid import UUID
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.core.schemas import Input, Output, Patch
-from app.core.types import IsoDateTime
+from app.core.types import IsoDateTime, YearGroup
 from app.visits.models import VisitLocation, VisitOutcome, VisitRole, VisitStatus
 
 
@@ -208,3 +208,30 @@ class VisitClose(Input):
     """Close a no-access visit as not visited: no one will go back."""
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class VisitCounts(Output):
+    """Children on the programme's visits, each counted by its own outcome (a joined sibling's
+    where it differs from the visit's)."""
+
+    pupils: int = Field(description="Children on the programme's visits.")
+    visited: int = Field(description="Their visit was completed.")
+    no_access: int
+    declined: int
+    cancelled: int = Field(description="Called off, or cancelled by a re-run.")
+    not_yet_visited: int = Field(description="Their visit is still to come (no outcome yet).")
+
+
+class ClassVisitProgress(VisitCounts):
+    class_id: UUID | None = Field(description="None for children no longer in a class.")
+    class_name: str | None
+    year_group: YearGroup | None
+
+
+class VisitProgressRead(Output):
+    """Siblings joined in one visit count in each of their classes, and once each in the
+    totals."""
+
+    programme_id: UUID
+    totals: VisitCounts
+    classes: list[ClassVisitProgress]
