@@ -226,6 +226,12 @@ NOTE_READERS = rule(
         TWO_SCHOOLS,
     ),
 )
+# The adults on the home visit: the home teacher (the action itself refuses the matrix's
+# proposed visit, 409); the school's other staff who see the visit are refused, others hidden.
+ON_THE_VISIT = rule(
+    teacher=409,
+    hide=("other_school_admin", "other_trust_admin", "support_staff", TWO_SCHOOLS),
+)
 PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 # Arranging families' visits: SLT and the office, who take the families' calls.
 ARRANGERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
@@ -503,6 +509,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_LISTERS),
+    # Like the answers' progress: every member of the school (counts, no names).
+    ("GET", f"{V1}/programmes/{{programme_id}}/visit-progress"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}/changes"): Policy(VISIT_READERS),
     # The home teacher's own itinerary; SLT may read anyone's.
@@ -521,15 +529,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # Notes after the visit: the matrix's visit is only proposed, so its adult (the home
     # teacher) is refused with 409; staff who see the visit but did not make it, 403; others 404.
     ("PUT", f"{V1}/visits/{{visit_id}}/pupils/{{pupil_id}}/note"): Policy(
-        rule(
-            teacher=409,
-            hide=(
-                "support_staff",
-                "other_school_admin",
-                "other_trust_admin",
-                TWO_SCHOOLS,
-            ),
-        ),
+        ON_THE_VISIT,
         json=lambda w: {"enjoys": "Drawing", "interpreter_used": False},
         if_match=True,
     ),
@@ -560,6 +560,26 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/programmes/{{programme_id}}/change-requests"): Policy(ARRANGERS),
     ("POST", f"{V1}/change-requests/{{request_id}}/close"): Policy(
         ARRANGERS, json=lambda w: {"resolution": "kept"}
+    ),
+    # The home teacher is on the home visit and SLT records any: both pass, and the visit of a
+    # programme still collecting has no outcome yet (409). The school's other overseers see it
+    # (403); a support assistant not on it and a teacher of another class do not (404).
+    ("POST", f"{V1}/visits/{{visit_id}}/outcome"): Policy(
+        rule(
+            teacher=409,
+            school_admin=409,
+            hide=("other_school_admin", "other_trust_admin", "support_staff", TWO_SCHOOLS),
+        ),
+        json=lambda w: {"outcome": "completed"},
+    ),
+    # Only the adults on a visit check in and out: the home teacher passes, and the visit of a
+    # programme still collecting cannot be checked in to (409), nor out of (409: no check-in).
+    ("POST", f"{V1}/visits/{{visit_id}}/check-in"): Policy(ON_THE_VISIT),
+    ("POST", f"{V1}/visits/{{visit_id}}/check-out"): Policy(ON_THE_VISIT),
+    # SLT and the office close a no-access visit; the home visit is only proposed (409).
+    ("POST", f"{V1}/visits/{{visit_id}}/close"): Policy(
+        rule(school_admin=409, office=409, hide=("other_school_admin", TWO_SCHOOLS)),
+        json=lambda w: {"reason": "No answer on two calls and a visit"},
     ),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, office=409, hide=("other_school_admin",)),

@@ -166,7 +166,8 @@ test_boundaries_are_refused_cleanly_as_trust_admin = _boundary_test(Role.TRUST_A
 # The operations neither boundary role passes the gate of: creating a trust, and the parents'.
 test_boundaries_are_refused_cleanly_as_platform_admin = _boundary_test(Role.PLATFORM_ADMIN)
 test_boundaries_are_refused_cleanly_as_parent = _boundary_test(PARENT)
-# A note after a visit is written only by the adults who made it (SLT see the visit: 403).
+# The adults on a visit alone pass the gate of writing a note after it and of checking in
+# and out (SLT see the visit: 403); a teacher stands for them.
 test_boundaries_are_refused_cleanly_as_teacher = _boundary_test(Role.TEACHER)
 
 

@@ -58,6 +58,12 @@ class Permission(StrEnum):
     # Notes after the visit: read by the staff who teach the child and the school's SLT, nobody
     # else (not the office, not the DSLs as such: a note is no place for safeguarding).
     VISIT_NOTES_READ_ALL = "visit-notes:read-all"
+    # Visits in the field: the two adults on a visit record its outcome and check in and out
+    # (being on it is their right, no permission needed); SLT record any visit's outcome at
+    # their school; SLT and the office follow the day (its board) and close a visit no one could
+    # make (no access) as not visited.
+    VISITS_OUTCOMES = "visits:outcomes"
+    VISITS_FOLLOW_UP = "visits:follow-up"
     # Reaching families: invitations and their codes, the chase list, entering a family's answer.
     FAMILIES_CHASE = "families:chase"
     # A staff member's own periods when they cannot visit.
@@ -123,6 +129,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROGRAMMES_MANAGE,
             P.FAMILIES_CHASE,
             P.MESSAGES_TEMPLATES_READ,
+            P.VISITS_OUTCOMES,
+            P.VISITS_FOLLOW_UP,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
@@ -134,6 +142,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.FAMILIES_CHASE,
             P.VISITS_READ_ALL,
             P.VISITS_ARRANGE,
+            P.VISITS_FOLLOW_UP,
             P.MESSAGES_TEMPLATES_READ,
         }
     ),

@@ -60,9 +60,12 @@ async def load(
         surnames[child.household_id].add(child.last_name)
         pupils[str(child.household_id)].append(child.pupil_id)
     locked = {v.household_id: v for v in visits if v.locked}
+    visited = await repository.households_visited(programme.id)
     households = []
     declined = exempt = 0
     for household_id, class_ids in classes.items():
+        if household_id in visited:
+            continue
         answer = answers.get(household_id)
         if kinds.get(household_id) == "exempt":
             exempt += 1

@@ -112,6 +112,16 @@ class SchedulingRepository:
         )
         return list(rows)
 
+    async def households_visited(self, programme_id: UUID) -> set[UUID]:
+        """Households whose visit has its outcome recorded: what happened stands, and a run
+        neither places them again nor gives their visit way."""
+        rows = await self.session.scalars(
+            select(Visit.household_id).where(
+                col(Visit.programme_id) == programme_id, col(Visit.outcome_at).is_not(None)
+            )
+        )
+        return set(rows)
+
     async def visit_adults(self, visit_ids: list[UUID]) -> dict[UUID, list[str]]:
         found: dict[UUID, list[str]] = defaultdict(list)
         if not visit_ids:

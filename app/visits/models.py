@@ -21,6 +21,15 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class VisitOutcome(StrEnum):
+    """What happened on a scheduled visit, recorded after it (or, short of completed, before)."""
+
+    COMPLETED = "completed"
+    NO_ACCESS = "no_access"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
 class VisitLocation(StrEnum):
     HOME = "home"
     NEUTRAL_VENUE = "neutral_venue"
@@ -51,6 +60,22 @@ class Visit(Identified, Timestamped, Versioned, SchoolScoped, table=True):
     # Order within the visiting teacher's day, and minutes of travel to it from the last stop.
     travel_minutes_before: int | None = None
     run_id: UUID | None = Field(default=None, foreign_key="schedule_run.id")
+    # The outcome, recorded by an adult on the visit or SLT (see outcomes.py); `status` holds it.
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome_by: UUID | None = None
+    arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    departed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome_reason: str | None = Field(default=None, max_length=500)
+    # Safety: the adults say when they go in and come out (checks.py), so the school knows
+    # who is still in a home.
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_in_by: UUID | None = None
+    checked_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_out_by: UUID | None = None
+    # A no-access visit SLT or the office closed as not visited (it stays no_access).
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: UUID | None = None
+    closed_reason: str | None = Field(default=None, max_length=500)
 
 
 class VisitAdult(Identified, SchoolScoped, table=True):
@@ -68,6 +93,8 @@ class VisitPupil(Identified, SchoolScoped, table=True):
 
     visit_id: UUID = Field(foreign_key="visit.id", index=True, ondelete="CASCADE")
     pupil_id: UUID = Field(foreign_key="pupil.id", index=True)
+    # A joined sibling whose outcome differs from the visit's; None: the visit's applies.
+    outcome: VisitOutcome | None = Field(default=None, sa_type=enum_type(VisitOutcome, 10))
 
 
 class VisitChange(Identified, SchoolScoped, table=True):

@@ -1,7 +1,7 @@
 """Notes after the visit.
 
-Written by the adults on the visit, per child, once the visit is over (its planned end has
-passed): never during it, so that a visit does not feel like an inspection. Its author may change
+Written by the adults on the visit, per child, once the visit is over (they have checked out,
+or its planned end has passed): never during it, so that a visit does not feel like an inspection. Its author may change
 a note for `THRESHOLD_VISIT_NOTES_EDIT_DAYS` after first writing it; then it is locked. Every save
 is kept as a version.
 
@@ -58,7 +58,10 @@ async def save(
     pupils = {r.pupil_id for r in await visits.one_described(visit_id)}
     if pupil_id not in pupils:
         raise visits.not_found(visit_id)
-    _ensure_writable(first)
+    checked_out = None
+    if utcnow() < first.ends_at:  # over early only if its adults have left
+        checked_out = (await visits.get(visit_id)).checked_out_at
+    _ensure_writable(first, checked_out is not None)
     notes = VisitNoteRepository(session, who)
     note = await notes.own_for_update(visit_id, pupil_id, who.id)
     now = utcnow()
@@ -161,14 +164,14 @@ async def _visit_on_it(visits: VisitRepository, visit_id: UUID) -> VisitRow:
     raise visits.not_found(visit_id)
 
 
-def _ensure_writable(visit: VisitRow) -> None:
+def _ensure_writable(visit: VisitRow, checked_out: bool) -> None:
     status = VisitStatus(visit.status)
     if status not in WRITABLE:
         raise InvalidState(f"This visit is {status}: there is nothing to write a note about.")
-    if utcnow() < visit.ends_at:
+    if utcnow() < visit.ends_at and not checked_out:
         raise NotYetOver(
-            "Notes are written after the visit, never during it: this one is planned to end at "
-            f"{visit.ends_at.isoformat()}."
+            "Notes are written after the visit, never during it: check out of it first, or wait "
+            f"for its planned end ({visit.ends_at.isoformat()})."
         )
 
 

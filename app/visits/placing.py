@@ -47,7 +47,10 @@ async def place(
             "groups, exempt or declined)."
         )
     existing = await repository.of_household(programme.id, body.household_id, for_update=True)
-    if existing is not None and existing.status is not VisitStatus.CANCELLED:
+    if existing is not None and (
+        existing.status is not VisitStatus.CANCELLED or existing.outcome_at is not None
+    ):
+        # A visit cancelled on the day has a recorded outcome, which stays as it was.
         raise AlreadyVisited(
             f"This family already has a {existing.status} visit ({existing.id}); move it "
             "instead (PATCH /visits/{id})."

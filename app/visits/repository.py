@@ -23,6 +23,7 @@ from app.visits.models import (
     VisitAdult,
     VisitChange,
     VisitLocation,
+    VisitOutcome,
     VisitPupil,
     VisitRole,
     VisitStatus,
@@ -47,9 +48,22 @@ class VisitRow(NamedTuple):
     status: str
     locked: bool
     version: int
+    arrived_at: datetime | None
+    departed_at: datetime | None
+    checked_in_at: datetime | None
+    checked_in_by: UUID | None
+    checked_out_at: datetime | None
+    checked_out_by: UUID | None
+    outcome_at: datetime | None
+    outcome_by: UUID | None
+    outcome_reason: str | None
+    closed_at: datetime | None
+    closed_by: UUID | None
+    closed_reason: str | None
     staff_id: UUID | None
     role: str | None
     pupil_id: UUID | None
+    pupil_outcome: str | None
 
 
 # One visit with its adults and children in one round trip: a row per (adult, child) pair, a
@@ -67,9 +81,22 @@ ONE_VISIT = LeanQuery(
         _visit.c.status,
         _visit.c.locked,
         _visit.c.version,
+        _visit.c.arrived_at,
+        _visit.c.departed_at,
+        _visit.c.checked_in_at,
+        _visit.c.checked_in_by,
+        _visit.c.checked_out_at,
+        _visit.c.checked_out_by,
+        _visit.c.outcome_at,
+        _visit.c.outcome_by,
+        _visit.c.outcome_reason,
+        _visit.c.closed_at,
+        _visit.c.closed_by,
+        _visit.c.closed_reason,
         _adult.c.staff_id,
         _adult.c.role,
         _pupil.c.pupil_id,
+        _pupil.c.outcome.label("pupil_outcome"),
     )
     .select_from(_visit)
     .outerjoin(
@@ -83,6 +110,15 @@ ONE_VISIT = LeanQuery(
     .where(_visit.c.id == sa.bindparam("visit_id"), _visit.c.trust_id == sa.bindparam("trust_id"))
     .order_by(_adult.c.role, _adult.c.staff_id, _pupil.c.pupil_id)
 )
+
+
+class ProgressRow(NamedTuple):
+    pupil_id: UUID
+    class_id: UUID | None
+    class_name: str | None
+    year_group: str | None
+    status: str
+    outcome: str | None
 
 
 class VisitRepository(ScopedRepository[Visit]):
@@ -223,11 +259,25 @@ class VisitRepository(ScopedRepository[Visit]):
         await self.session.flush()
         for child in (VisitAdult, VisitPupil):
             await self.session.execute(delete(child).where(col(child.visit_id) == visit.id))
-        common = {"trust_id": visit.trust_id, "school_id": visit.school_id, "visit_id": visit.id}
+        trust_id, school_id, visit_id = visit.trust_id, visit.school_id, visit.id
         self.session.add_all(
-            [VisitAdult(**common, staff_id=staff_id, role=role) for staff_id, role in adults]
+            [
+                VisitAdult(
+                    trust_id=trust_id,
+                    school_id=school_id,
+                    visit_id=visit_id,
+                    staff_id=staff_id,
+                    role=role,
+                )
+                for staff_id, role in adults
+            ]
         )
-        self.session.add_all([VisitPupil(**common, pupil_id=p) for p in pupils])
+        self.session.add_all(
+            [
+                VisitPupil(trust_id=trust_id, school_id=school_id, visit_id=visit_id, pupil_id=p)
+                for p in pupils
+            ]
+        )
         await self.session.flush()
         return visit
 
@@ -242,16 +292,49 @@ class VisitRepository(ScopedRepository[Visit]):
             found[visit_id].append((staff_id, VisitRole(role)))
         return found
 
-    async def pupils(self, visit_ids: list[UUID]) -> dict[UUID, list[UUID]]:
-        found: dict[UUID, list[UUID]] = defaultdict(list)
+    async def pupils(
+        self, visit_ids: list[UUID]
+    ) -> dict[UUID, list[tuple[UUID, VisitOutcome | None]]]:
+        """Each visit's children, with a joined sibling's own outcome where it differs."""
+        found: dict[UUID, list[tuple[UUID, VisitOutcome | None]]] = defaultdict(list)
         rows = await self.session.execute(
-            select(VisitPupil.visit_id, VisitPupil.pupil_id)
+            select(VisitPupil.visit_id, VisitPupil.pupil_id, VisitPupil.outcome)
             .where(col(VisitPupil.visit_id).in_(visit_ids))
             .order_by(col(VisitPupil.pupil_id))
         )
-        for visit_id, pupil_id in rows.all():
-            found[visit_id].append(pupil_id)
+        for visit_id, pupil_id, outcome in rows.all():
+            found[visit_id].append((pupil_id, VisitOutcome(outcome) if outcome else None))
         return found
+
+    async def progress_rows(self, programme_id: UUID) -> list[ProgressRow]:
+        """Each child on the programme's visits: their class, their visit's status and their
+        own outcome where it differs. Runs once the programme has loaded through the scope."""
+        rows = await self.session.execute(
+            sa.select(
+                col(VisitPupil.pupil_id),
+                col(Pupil.class_id),
+                col(SchoolClass.name),
+                col(SchoolClass.year_group),
+                col(Visit.status),
+                col(VisitPupil.outcome),
+            )
+            .select_from(VisitPupil)
+            .join(Visit, col(Visit.id) == col(VisitPupil.visit_id))
+            .join(Pupil, col(Pupil.id) == col(VisitPupil.pupil_id))
+            .outerjoin(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
+            .where(col(Visit.programme_id) == programme_id)
+        )
+        return [ProgressRow(*row) for row in rows.all()]
+
+    async def set_pupil_outcomes(
+        self, visit_id: UUID, outcomes: dict[UUID, VisitOutcome | None]
+    ) -> None:
+        for pupil_id, outcome in outcomes.items():
+            await self.session.execute(
+                update(VisitPupil)
+                .where(col(VisitPupil.visit_id) == visit_id, col(VisitPupil.pupil_id) == pupil_id)
+                .values(outcome=outcome)
+            )
 
 
 class ItineraryRepository:
@@ -367,6 +450,8 @@ class RunVisitRepository:
                 col(Visit.programme_id) == programme_id,
                 col(Visit.locked).is_(False),
                 col(Visit.status).in_(GIVING_WAY),
+                # A visit whose outcome is recorded happened (or was called off) for good.
+                col(Visit.outcome_at).is_(None),
             )
         )
         return {visit.household_id: visit for visit in rows}

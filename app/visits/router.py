@@ -10,12 +10,15 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, itineraries, placing, service
+from app.visits import changes, checks, itineraries, outcomes, placing, progress, service
 from app.visits.schemas import (
     Itinerary,
     VisitChangeRead,
     VisitChangeRequest,
+    VisitClose,
+    VisitOutcomeWrite,
     VisitPlace,
+    VisitProgressRead,
     VisitRead,
     VisitSwap,
 )
@@ -26,6 +29,9 @@ visits = APIRouter(prefix="/visits", tags=["visits"], route_class=IdempotentRout
 Reader = Annotated[Principal, require(P.VISITS_READ, kinds=STAFF_OR_CLIENT)]
 # Changing planned visits: SLT, and the office, who take the families' calls.
 Planner = Annotated[Principal, require(P.VISITS_ARRANGE)]
+# Who records a visit's outcome is decided on the visit: its adults, or the school's SLT.
+InTheField = Annotated[Principal, require(P.VISITS_READ)]
+FollowUp = Annotated[Principal, require(P.VISITS_FOLLOW_UP)]
 
 
 @programmes.get("/{programme_id}/visits", summary="The programme's visits, in time order")
@@ -34,6 +40,22 @@ async def list_visits(
 ) -> Page[VisitRead]:
     items, cursor = await service.list_for_programme(session, who, programme_id, page)
     return Page(items=items, next_cursor=cursor)
+
+
+@programmes.get(
+    "/{programme_id}/visit-progress",
+    summary="Children visited, not reached, declined, called off and still to visit, for the "
+    "programme and each class",
+)
+async def get_visit_progress(
+    programme_id: UUID,
+    session: SessionDep,
+    who: Annotated[Principal, require(P.PROGRAMMES_READ)],
+) -> VisitProgressRead:
+    """Each child counts by their own outcome (a joined sibling's where it differs from the
+    visit's), once in the totals and in their own class: siblings joined in one visit count in
+    each of their classes. A visit without an outcome yet counts as not yet visited."""
+    return await progress.visit_progress(session, who, programme_id)
 
 
 @visits.get("/{visit_id}", summary="A visit: its household, children, adults, time and place")
@@ -121,3 +143,73 @@ async def get_itinerary(
     who: Annotated[Principal, require(P.VISITS_READ)],
 ) -> Itinerary:
     return await itineraries.itinerary(session, who, programme_id, staff_id)
+
+
+@visits.post(
+    "/{visit_id}/outcome",
+    summary="Record what happened on a scheduled visit: completed, no_access, declined or "
+    "cancelled (with a reason), by an adult on it or SLT; once",
+)
+async def record_visit_outcome(
+    visit_id: UUID,
+    body: VisitOutcomeWrite,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: InTheField,
+) -> VisitRead:
+    """Either adult on the visit, or the school's SLT, records its outcome once the programme
+    is published: 409 for a visit that is not `scheduled` (a second outcome included), and for
+    `completed` before the visit's planned start. `reason` is required unless completed.
+    `pupils` names joined siblings whose outcome differs from the visit's. `If-Match` is
+    optional (412 when stale)."""
+    recorded = await outcomes.record(session, who, visit_id, body, if_match)
+    set_etag(response, recorded)
+    return recorded
+
+
+@visits.post(
+    "/{visit_id}/close",
+    summary="Close a no-access visit as not visited, with a reason (SLT or the office)",
+)
+async def close_visit(
+    visit_id: UUID,
+    body: VisitClose,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: FollowUp,
+) -> VisitRead:
+    """Only a `no_access` visit is closed (409 otherwise, or when already closed); it stays
+    `no_access`, its outcome marked closed with who, when and why."""
+    closed = await outcomes.close(session, who, visit_id, body, if_match)
+    set_etag(response, closed)
+    return closed
+
+
+@visits.post(
+    "/{visit_id}/check-in",
+    summary="Check in to a visit: an adult on it says they have gone in (idempotent)",
+)
+async def check_in_to_visit(
+    visit_id: UUID, session: SessionDep, response: Response, who: InTheField
+) -> VisitRead:
+    """By either adult on the visit, from an hour before its planned start. A second check-in
+    answers the first's time. Sets `arrived_at` unless already recorded."""
+    visit = await checks.check_in(session, who, visit_id)
+    set_etag(response, visit)
+    return visit
+
+
+@visits.post(
+    "/{visit_id}/check-out",
+    summary="Check out of a visit: an adult on it says they have come out (idempotent)",
+)
+async def check_out_of_visit(
+    visit_id: UUID, session: SessionDep, response: Response, who: InTheField
+) -> VisitRead:
+    """By either adult on the visit, once someone has checked in (409 before). A second
+    check-out answers the first's time. Sets `departed_at` unless already recorded."""
+    visit = await checks.check_out(session, who, visit_id)
+    set_etag(response, visit)
+    return visit

@@ -2,15 +2,40 @@ from datetime import datetime
 from typing import Self
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.core.schemas import Input, Output, Patch
-from app.visits.models import VisitLocation, VisitRole, VisitStatus
+from app.core.types import IsoDateTime, YearGroup
+from app.visits.models import VisitLocation, VisitOutcome, VisitRole, VisitStatus
 
 
 class VisitAdultRead(Output):
     staff_id: UUID
     role: VisitRole
+
+
+class PupilOutcome(Output):
+    pupil_id: UUID
+    outcome: VisitOutcome
+
+
+class VisitOutcomeRead(Output):
+    """What happened, as recorded; a no-access visit may then be closed as not visited."""
+
+    outcome: VisitOutcome
+    recorded_at: datetime
+    recorded_by: UUID | None
+    reason: str | None
+    pupils: list[PupilOutcome] = Field(
+        description="Joined siblings whose outcome differs from the visit's; the visit's "
+        "outcome applies to every other child."
+    )
+    closed: bool = Field(
+        description="A no-access visit closed by SLT or the office as not visited."
+    )
+    closed_at: datetime | None
+    closed_by: UUID | None
+    closed_reason: str | None
 
 
 class VisitRead(Output):
@@ -26,6 +51,13 @@ class VisitRead(Output):
     status: VisitStatus
     locked: bool
     adults: list[VisitAdultRead]
+    arrived_at: datetime | None
+    departed_at: datetime | None
+    checked_in_at: datetime | None
+    checked_in_by: UUID | None
+    checked_out_at: datetime | None
+    checked_out_by: UUID | None
+    outcome: VisitOutcomeRead | None = Field(description="None until the outcome is recorded.")
     version: int
 
 
@@ -38,8 +70,8 @@ class VisitChangeRead(Output):
     changed_by: UUID | None
     kind: str = Field(
         description="moved, swapped, second_adult_changed, locked, unlocked, rescheduled "
-        "(a re-run moved it), or cancelled (a re-run of a published programme could not place "
-        "it)"
+        "(a re-run moved it), cancelled (a re-run of a published programme could not place "
+        "it), outcome_recorded (the note holds the outcome) or closed_not_visited"
     )
     from_starts_at: datetime | None
     to_starts_at: datetime | None
@@ -129,3 +161,89 @@ class Itinerary(Output):
     programme_id: UUID
     staff_id: UUID
     days: list[ItineraryDay]
+
+
+# Outcomes that say the visit did not happen: each needs a reason.
+NOT_VISITED = frozenset({VisitOutcome.NO_ACCESS, VisitOutcome.DECLINED, VisitOutcome.CANCELLED})
+
+
+class PupilOutcomeWrite(Input):
+    pupil_id: UUID
+    outcome: VisitOutcome
+
+
+class VisitOutcomeWrite(Input):
+    """The outcome of a scheduled visit. A reason is required unless it was completed; arrival
+    and departure times are optional (check-in and check-out record them too)."""
+
+    outcome: VisitOutcome
+    arrived_at: IsoDateTime | None = Field(default=None, examples=["2026-09-02T09:02:00+01:00"])
+    departed_at: IsoDateTime | None = Field(default=None, examples=["2026-09-02T09:41:00+01:00"])
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        validate_default=True,
+        description="Why it did not happen (required for no_access, declined, cancelled). Never "
+        "a place for safeguarding detail: that is a concern.",
+    )
+    pupils: list[PupilOutcomeWrite] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Joined siblings whose outcome differs from the visit's.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_when_not_visited(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("outcome") in NOT_VISITED:
+            raise ValueError(f"say why the visit was {info.data['outcome']}")
+        return value
+
+    @field_validator("departed_at")
+    @classmethod
+    def _after_arrival(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        arrived = info.data.get("arrived_at")
+        if value is not None and arrived is not None and value < arrived:
+            raise ValueError("departed_at is before arrived_at")
+        return value
+
+    @field_validator("pupils")
+    @classmethod
+    def _each_once(cls, value: list[PupilOutcomeWrite]) -> list[PupilOutcomeWrite]:
+        if len({p.pupil_id for p in value}) != len(value):
+            raise ValueError("a child is named more than once")
+        return value
+
+
+class VisitClose(Input):
+    """Close a no-access visit as not visited: no one will go back."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class VisitCounts(Output):
+    """Children on the programme's visits, each counted by its own outcome (a joined sibling's
+    where it differs from the visit's)."""
+
+    pupils: int = Field(description="Children on the programme's visits.")
+    visited: int = Field(description="Their visit was completed.")
+    no_access: int
+    declined: int
+    cancelled: int = Field(description="Called off, or cancelled by a re-run.")
+    not_yet_visited: int = Field(description="Their visit is still to come (no outcome yet).")
+
+
+class ClassVisitProgress(VisitCounts):
+    class_id: UUID | None = Field(description="None for children no longer in a class.")
+    class_name: str | None
+    year_group: YearGroup | None
+
+
+class VisitProgressRead(Output):
+    """Siblings joined in one visit count in each of their classes, and once each in the
+    totals."""
+
+    programme_id: UUID
+    totals: VisitCounts
+    classes: list[ClassVisitProgress]

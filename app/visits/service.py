@@ -9,9 +9,22 @@ from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes.repository import ProgrammeRepository
-from app.visits.models import Visit, VisitChange, VisitLocation, VisitRole, VisitStatus
+from app.visits.models import (
+    Visit,
+    VisitChange,
+    VisitLocation,
+    VisitOutcome,
+    VisitRole,
+    VisitStatus,
+)
 from app.visits.repository import VisitRepository, VisitRow
-from app.visits.schemas import VisitAdultRead, VisitChangeRead, VisitRead
+from app.visits.schemas import (
+    PupilOutcome,
+    VisitAdultRead,
+    VisitChangeRead,
+    VisitOutcomeRead,
+    VisitRead,
+)
 
 
 async def list_for_programme(
@@ -60,8 +73,12 @@ async def get(session: AsyncSession, who: Principal, visit_id: UUID) -> VisitRea
     }
     if not await repository.needs_to_know(visit_id, first.school_id, {s for s, _ in adults}):
         raise repository.not_found(visit_id)
-    pupils = {r.pupil_id: None for r in rows if r.pupil_id is not None}
-    return visit_read(first, list(pupils), list(adults))
+    pupils = {
+        r.pupil_id: VisitOutcome(r.pupil_outcome) if r.pupil_outcome else None
+        for r in rows
+        if r.pupil_id is not None
+    }
+    return visit_read(first, list(pupils.items()), list(adults))
 
 
 async def describe_one(repository: VisitRepository, visit: Visit) -> VisitRead:
@@ -75,7 +92,9 @@ async def _describe(repository: VisitRepository, visits: list[Visit]) -> list[Vi
 
 
 def visit_read(
-    visit: Visit | VisitRow, pupil_ids: list[UUID], adults: list[tuple[UUID, VisitRole]]
+    visit: Visit | VisitRow,
+    pupils: list[tuple[UUID, VisitOutcome | None]],
+    adults: list[tuple[UUID, VisitRole]],
 ) -> VisitRead:
     """The one way a VisitRead is built: a visit's own columns (a loaded Visit, or ONE_VISIT's
     row), its children and its adults. Built from rows the database has already constrained:
@@ -84,7 +103,7 @@ def visit_read(
         id=visit.id,
         programme_id=visit.programme_id,
         household_id=visit.household_id,
-        pupil_ids=pupil_ids,
+        pupil_ids=[p for p, _ in pupils],
         slot_id=visit.slot_id,
         starts_at=visit.starts_at,
         ends_at=visit.ends_at,
@@ -93,5 +112,32 @@ def visit_read(
         status=VisitStatus(visit.status),
         locked=visit.locked,
         adults=[VisitAdultRead.model_construct(staff_id=s, role=r) for s, r in adults],
+        arrived_at=visit.arrived_at,
+        departed_at=visit.departed_at,
+        checked_in_at=visit.checked_in_at,
+        checked_in_by=visit.checked_in_by,
+        checked_out_at=visit.checked_out_at,
+        checked_out_by=visit.checked_out_by,
+        outcome=_outcome(visit, pupils),
         version=visit.version,
+    )
+
+
+def _outcome(
+    visit: Visit | VisitRow, pupils: list[tuple[UUID, VisitOutcome | None]]
+) -> VisitOutcomeRead | None:
+    if visit.outcome_at is None:
+        return None
+    return VisitOutcomeRead.model_construct(
+        outcome=VisitOutcome(visit.status),
+        recorded_at=visit.outcome_at,
+        recorded_by=visit.outcome_by,
+        reason=visit.outcome_reason,
+        pupils=[
+            PupilOutcome.model_construct(pupil_id=p, outcome=o) for p, o in pupils if o is not None
+        ],
+        closed=visit.closed_at is not None,
+        closed_at=visit.closed_at,
+        closed_by=visit.closed_by,
+        closed_reason=visit.closed_reason,
     )

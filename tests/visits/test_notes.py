@@ -91,6 +91,20 @@ async def test_no_note_before_the_visit_has_ended(client: httpx.AsyncClient, wor
     assert await _notes() == []
 
 
+async def test_checking_out_early_lets_the_note_be_written(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    visit = await _visited(client, world)
+    await _ends(visit["id"], utcnow() + timedelta(minutes=20))  # planned to end later
+    teacher = await bearer(world.login(Role.TEACHER))
+    url = f"/api/v1/visits/{visit['id']}"
+    assert (await client.post(f"{url}/check-in", headers=teacher)).status_code == 200
+    assert_problem(await client.put(_url(visit), json=NOTE, headers=teacher), 409)
+    assert (await client.post(f"{url}/check-out", headers=teacher)).status_code == 200
+    written = await client.put(_url(visit), json=NOTE, headers=teacher)
+    assert written.status_code == 200, written.text
+
+
 async def test_its_author_changes_it_with_its_etag_every_version_kept_then_it_locks(
     client: httpx.AsyncClient, world: World
 ) -> None:
