@@ -509,6 +509,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/schedule-runs/{{run_id}}"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/schedule-runs"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/visits"): Policy(VISIT_LISTERS),
+    # The day's board: SLT and the office (today's, empty: the home programme is collecting).
+    ("GET", f"{V1}/programmes/{{programme_id}}/board"): Policy(
+        rule(ok=("school_admin", "office"), hide=("other_school_admin",))
+    ),
     # Like the answers' progress: every member of the school (counts, no names).
     ("GET", f"{V1}/programmes/{{programme_id}}/visit-progress"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/visits/{{visit_id}}"): Policy(VISIT_READERS),

@@ -123,6 +123,14 @@ class Settings(BaseSettings):
         "schools; more are refused with 429.",
     )
 
+    # Visits in the field (app/visits/board.py): when the day's board flags a visit overdue.
+    visits_overdue_checkin_minutes: int = Field(
+        default=20, ge=1, description="Nobody checked in this long after a visit's planned start."
+    )
+    visits_overdue_checkout_minutes: int = Field(
+        default=15, ge=1, description="Still checked in this long after a visit's planned end."
+    )
+
     # Messages (app/notifications). Family messages wait out quiet hours; staff alerts do not.
     messages_quiet_hours_start: time = Field(
         default=time(20, 0), description="Europe/London: family messages wait from this time…"

@@ -9,7 +9,7 @@ Each record is a VisitChange entry and an audit entry (ids only: the reason's te
 the visit, never in the audit log). A refused request writes nothing.
 
 Raises NotFound (404), Forbidden (403), PreconditionFailed (412: a stale If-Match),
-OutcomeRefused (409) and Unprocessable (422, naming the field).
+OutcomeRefused and RunUnderWay (409) and Unprocessable (422, naming the field).
 """
 
 from datetime import datetime, timedelta
@@ -26,6 +26,8 @@ from app.core.principal import Principal
 from app.core.types import utcnow
 from app.programmes.models import ProgrammeStatus
 from app.programmes.repository import ProgrammeRepository
+from app.scheduling.exceptions import RunUnderWay
+from app.scheduling.repository import ScheduleRunRepository
 from app.visits.models import Visit, VisitChange, VisitOutcome, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitClose, VisitOutcomeWrite, VisitRead
@@ -90,6 +92,10 @@ async def record(
         session, who, visit_id, slt=Permission.VISITS_OUTCOMES
     )
     await ensure_in_field(session, who, visit)
+    if await ScheduleRunRepository.any_under_way(session, visit.programme_id):
+        # The run rewrites the schedule it read before this outcome, undoing it (as it would a
+        # manual change, refused likewise in changes.py).
+        raise RunUnderWay("A schedule run is under way; record the outcome once it has finished.")
     ensure_matches(etag_of(visit), if_match)
     now = utcnow()
     _ensure_recordable(visit, body.outcome, now)

@@ -139,6 +139,17 @@ class VisitRepository(ScopedRepository[Visit]):
     def of_programme(self, programme_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Visit.programme_id) == programme_id)
 
+    async def of_programme_between(
+        self, programme_id: UUID, starts: datetime, ends: datetime
+    ) -> list[Visit]:
+        """The programme's visits starting in [starts, ends), in time order."""
+        rows = await self.session.scalars(
+            self.of_programme(programme_id)
+            .where(col(Visit.starts_at) >= starts, col(Visit.starts_at) < ends)
+            .order_by(col(Visit.starts_at), col(Visit.id))
+        )
+        return list(rows)
+
     def readable_of_programme(self, programme_id: UUID, school_id: UUID) -> Select[Any]:
         """The programme's visits the caller needs to know about (see `_known_to`)."""
         statement = self.of_programme(programme_id)

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from app.core.auth import require
 from app.core.concurrency import IfMatch, set_etag
@@ -10,8 +10,10 @@ from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
-from app.visits import changes, checks, itineraries, outcomes, placing, progress, service
+from app.core.types import IsoDate
+from app.visits import board, changes, checks, itineraries, outcomes, placing, progress, service
 from app.visits.schemas import (
+    BoardRead,
     Itinerary,
     VisitChangeRead,
     VisitChangeRequest,
@@ -56,6 +58,26 @@ async def get_visit_progress(
     visit's), once in the totals and in their own class: siblings joined in one visit count in
     each of their classes. A visit without an outcome yet counts as not yet visited."""
     return await progress.visit_progress(session, who, programme_id)
+
+
+@programmes.get(
+    "/{programme_id}/board",
+    summary="The day's board: every team's visits on a day, their status, check-in and "
+    "check-out times, and which are overdue (SLT and the office)",
+)
+async def get_day_board(
+    programme_id: UUID,
+    session: SessionDep,
+    who: FollowUp,
+    day: Annotated[
+        IsoDate | None, Query(description="A visit day (Europe/London); today when omitted.")
+    ] = None,
+) -> BoardRead:
+    """A visit is overdue for check-in when still scheduled with nobody checked in
+    `THRESHOLD_VISITS_OVERDUE_CHECKIN_MINUTES` (20) after its planned start, and for check-out
+    when checked in and not out `THRESHOLD_VISITS_OVERDUE_CHECKOUT_MINUTES` (15) after its
+    planned end."""
+    return await board.board(session, who, programme_id, day)
 
 
 @visits.get("/{visit_id}", summary="A visit: its household, children, adults, time and place")

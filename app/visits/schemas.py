@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Self
 from uuid import UUID
 
@@ -71,7 +71,10 @@ class VisitChangeRead(Output):
     kind: str = Field(
         description="moved, swapped, second_adult_changed, locked, unlocked, rescheduled "
         "(a re-run moved it), cancelled (a re-run of a published programme could not place "
-        "it), outcome_recorded (the note holds the outcome) or closed_not_visited"
+        "it), placed (by hand), outcome_recorded (the note holds the outcome), "
+        "closed_not_visited, change_requested_new_time or change_requested_cancel (by the "
+        "family: changed_by is empty), or change_request_moved, change_request_cancelled or "
+        "change_request_kept (the office's answer)"
     )
     from_starts_at: datetime | None
     to_starts_at: datetime | None
@@ -247,3 +250,42 @@ class VisitProgressRead(Output):
     programme_id: UUID
     totals: VisitCounts
     classes: list[ClassVisitProgress]
+
+
+class BoardAdult(Output):
+    staff_id: UUID
+    name: str
+    role: VisitRole
+
+
+class BoardVisit(Output):
+    visit_id: UUID
+    household_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    local_start: str = Field(description="Europe/London, HH:MM")
+    local_end: str
+    status: VisitStatus
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    overdue_check_in: bool = Field(
+        description="Still scheduled, and nobody checked in THRESHOLD_VISITS_OVERDUE_CHECKIN_"
+        "MINUTES (20) after the planned start."
+    )
+    overdue_check_out: bool = Field(
+        description="Checked in, and not out THRESHOLD_VISITS_OVERDUE_CHECKOUT_MINUTES (15) "
+        "after the planned end."
+    )
+
+
+class BoardTeam(Output):
+    adults: list[BoardAdult]
+    visits: list[BoardVisit] = Field(description="The team's visits that day, in time order.")
+
+
+class BoardRead(Output):
+    programme_id: UUID
+    day: date
+    as_of: datetime = Field(description="When the overdue flags were worked out.")
+    teams: list[BoardTeam]
+    overdue: int = Field(description="Visits overdue for check-in or check-out.")

@@ -292,3 +292,24 @@ async def test_a_re_run_leaves_a_visit_with_an_outcome_as_it_was(
     assert after[cancelled["id"]]["outcome"] == recorded.json()["outcome"]
     other = _of(programme, await pupil_of("P-3"))
     assert after[other["id"]]["status"] == "scheduled"
+
+
+async def test_no_outcome_while_a_schedule_run_is_under_way(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A run rewrites the schedule it read before the outcome, which would undo it."""
+    programme = await published_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    started = await client.post(
+        f"/api/v1/programmes/{programme['id']}/schedule-runs",
+        json={"time_limit_seconds": 2},
+        headers=admin,
+    )
+    assert started.status_code == 202, started.text
+    visit = programme["visits"][0]
+    before = await all_rows()
+    refused = await client.post(
+        _url(visit["id"]), json={"outcome": "cancelled", "reason": "Moved away"}, headers=admin
+    )
+    assert_problem(refused, 409, "schedule-run-under-way")
+    assert await all_rows() == before
