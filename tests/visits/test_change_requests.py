@@ -7,8 +7,10 @@ from uuid import UUID
 import httpx
 
 from app.core.permissions import Role
+from app.notifications.models import MessageKind, MessageStatus
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
+from tests.notifications.helpers import messages
 from tests.parents.helpers import household_of, parent_bearer
 from tests.programmes.test_programmes import move
 from tests.visits.helpers import planned_programme
@@ -138,6 +140,16 @@ async def test_the_office_moves_the_visit_and_closes_the_request(
     seen = await client.get(booked["base"], headers=booked["parent"])
     assert seen.json()["open_request"] is None
     assert seen.json()["starts_at"] == moved.json()["starts_at"]
+    # The family is sent the new time through the outbox.
+    told = [
+        m
+        for m in await messages()
+        if m.household_id == booked["khans"]
+        and m.kind in (MessageKind.VISIT_CHANGED, MessageKind.VISIT_CONFIRMATION)
+        and m.status is not MessageStatus.CANCELLED
+    ]
+    assert told[-1].values["visit_day"] == seen.json()["day"]
+    assert told[-1].values["visit_time"] == seen.json()["time"]
     history = await client.get(f"{visit_url}/changes", headers=office)
     assert [(c["kind"], c["changed_by"]) for c in history.json()["items"]] == [
         ("change_requested_new_time", None),
@@ -145,6 +157,21 @@ async def test_the_office_moves_the_visit_and_closes_the_request(
         ("change_request_moved", str(world.login(Role.OFFICE).staff_id)),
     ]
     assert ASK["reason"] not in history.text  # the family's words stay in the request
+
+
+async def test_an_office_move_that_double_books_an_adult_is_refused(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    booked = await _published(client, world)
+    office = await bearer(world.login(Role.OFFICE))
+    other = next(v for v in booked["visits"] if v["id"] != booked["visit"]["id"])
+    url = f"/api/v1/visits/{booked['visit']['id']}"
+    etag = (await client.get(url, headers=office)).headers["etag"]
+    refused = await client.patch(
+        url, json={"slot_id": other["slot_id"]}, headers=office | {"If-Match": etag}
+    )
+    assert_problem(refused, 409, "schedule-rule-broken")
+    assert (await client.get(url, headers=office)).json()["slot_id"] == booked["visit"]["slot_id"]
 
 
 async def test_only_the_schools_office_and_slt_see_and_close_requests(
