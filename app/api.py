@@ -30,6 +30,7 @@ from app.visits.change_requests_router import office as change_requests_office
 from app.visits.change_requests_router import requests as change_requests
 from app.visits.notes_router import pupils as visit_notes_of_pupils
 from app.visits.notes_router import visits as visit_notes
+from app.visits.router import alerts_router as visit_alerts
 from app.visits.router import programmes as visits_programmes
 from app.visits.router import visits
 
@@ -67,6 +68,7 @@ for router in (
     change_requests,
     my_calendar_feed,
     calendar_feeds,
+    visit_alerts,
     integrations_router,
     message_templates,
     audit_router,

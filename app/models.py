@@ -27,6 +27,7 @@ from app.staff.models import (
     StaffUnavailability,
 )
 from app.trusts.models import School, Trust
+from app.visits.alerts_models import VisitAlert
 from app.visits.calendar_models import CalendarFeed
 from app.visits.change_requests_models import VisitChangeRequest
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
@@ -67,6 +68,7 @@ __all__ = [
     "Trust",
     "Visit",
     "VisitAdult",
+    "VisitAlert",
     "VisitChange",
     "VisitChangeRequest",
     "VisitNote",

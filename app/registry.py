@@ -28,6 +28,7 @@ from app.roster import households, imports
 from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
+from app.visits import alerts as visit_alerts
 from app.visits import messages as visit_messages
 from app.visits import repository as visits
 
@@ -61,6 +62,7 @@ DELIVERY_HOOKS: tuple[receipts.DeliveryHook, ...] = (invitations.mark_delivered,
 PLANNERS: tuple[planners.Planner, ...] = (
     reminders.plan_answer_reminders,
     visit_messages.plan_reminders,
+    visit_alerts.plan_overdue_alerts,
 )
 
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.

@@ -585,6 +585,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
         rule(school_admin=409, office=409, hide=("other_school_admin", TWO_SCHOOLS)),
         json=lambda w: {"reason": "No answer on two calls and a visit"},
     ),
+    # Safety alerts: the school's office and SLT follow and acknowledge them.
+    ("GET", f"{V1}/programmes/{{programme_id}}/visit-alerts"): Policy(ARRANGERS),
+    ("POST", f"{V1}/visit-alerts/{{alert_id}}/acknowledgement"): Policy(ARRANGERS),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, office=409, hide=("other_school_admin",)),
         json=lambda w: {

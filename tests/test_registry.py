@@ -58,6 +58,7 @@ EXPECTED = {
     "planners": [
         "app.parents.reminders.plan_answer_reminders",
         "app.visits.messages.plan_reminders",
+        "app.visits.alerts.plan_overdue_alerts",
     ],
 }
 

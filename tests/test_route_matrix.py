@@ -28,6 +28,7 @@ from app.roster.models import Pupil, SchoolClass
 from app.staff.models import StaffUnavailability
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
+from app.visits.alerts_models import OverdueKind, VisitAlert
 from app.visits.change_requests_models import ChangeKind, VisitChangeRequest
 from app.visits.models import (
     Visit,
@@ -157,6 +158,7 @@ async def _build_targets(world: World) -> Targets:
         TARGETS["programme_id"], other_household_id, world.login(Role.TEACHER).staff_id
     )
     TARGETS["request_id"] = await _a_change_request(world, household_id)
+    TARGETS["alert_id"] = await _an_alert(world)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -182,6 +184,21 @@ async def _a_change_request(world: World, household_id: UUID) -> UUID:
         )
         session.add(request)
     return request.id
+
+
+async def _an_alert(world: World) -> UUID:
+    """An open safety alert on the home visit, as the planner raises one."""
+    school = world.trusts[0].schools[0]
+    async with db.open_session(system_scope("matrix alert")) as session:
+        alert = VisitAlert(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            visit_id=TARGETS["visit_id"],
+            programme_id=TARGETS["programme_id"],
+            kind=OverdueKind.NO_CHECK_OUT,
+        )
+        session.add(alert)
+    return alert.id
 
 
 class Seeded:
@@ -351,6 +368,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         run_id=TARGETS["run_id"],
         visit_id=TARGETS["visit_id"],
         request_id=TARGETS["request_id"],
+        alert_id=TARGETS["alert_id"],
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",

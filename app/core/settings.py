@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     visits_overdue_checkout_minutes: int = Field(
         default=15, ge=1, description="Still checked in this long after a visit's planned end."
     )
+    visits_alert_escalate_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="An overdue visit's alert not acknowledged within this many minutes goes to "
+        "the next person in the school's chain (the office, then SLT), and so on.",
+    )
 
     # Messages (app/notifications). Family messages wait out quiet hours; staff alerts do not.
     messages_quiet_hours_start: time = Field(

@@ -21,10 +21,11 @@ class MessageKind(StrEnum):
     VISIT_CHANGED = "visit_changed"  # moved to another time or other adults
     VISIT_CANCELLED = "visit_cancelled"
     ITINERARY_PUBLISHED = "itinerary_published"  # to staff: your visits are published
+    VISIT_OVERDUE = "visit_overdue"  # to staff: two adults not checked in, or not out, in time
 
 
 # Messages to staff are not held back by families' quiet hours.
-STAFF_KINDS = frozenset({MessageKind.ITINERARY_PUBLISHED})
+STAFF_KINDS = frozenset({MessageKind.ITINERARY_PUBLISHED, MessageKind.VISIT_OVERDUE})
 
 
 class MessageChannel(StrEnum):

@@ -28,6 +28,14 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.VISIT_CHANGED: (*_VISIT, "previous_day", "previous_time"),
     MessageKind.VISIT_CANCELLED: (*_COMMON, "family_name", "visit_day", "visit_time", "reason"),
     MessageKind.ITINERARY_PUBLISHED: (*_COMMON, "staff_name", "visit_count", "first_day"),
+    MessageKind.VISIT_OVERDUE: (
+        *_COMMON,
+        "staff_name",
+        "visitors",
+        "family_name",
+        "visit_time",
+        "overdue",
+    ),
 }
 
 # What a template of each kind must say, checked when a trust saves one: an invitation without
@@ -41,6 +49,7 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.VISIT_CHANGED: ("visit_day", "visit_time"),
     MessageKind.VISIT_CANCELLED: ("visit_day", "visit_time"),
     MessageKind.ITINERARY_PUBLISHED: (),
+    MessageKind.VISIT_OVERDUE: ("visitors", "overdue"),
 }
 
 # Realistic values for every placeholder, for previews and for measuring a text's length before
@@ -60,6 +69,7 @@ SAMPLES: dict[str, str] = {
     "previous_time": "14:00",
     "reason": "the teacher is unwell",
     "staff_name": "Priya",
+    "overdue": "have not checked out 15 minutes after the planned end",
     "visit_count": "12",
     "first_day": "Monday 7 September",
 }
@@ -129,6 +139,14 @@ DEFAULTS: dict[MessageKind, Wording] = {
         body=(
             "((staff_name)), your home visits for ((school_name)) are published: ((visit_count)) "
             "visits from ((first_day)). Your itinerary is in Threshold."
+        ),
+    ),
+    MessageKind.VISIT_OVERDUE: Wording(
+        subject="Safety check: a home visit is overdue",
+        body=(
+            "((staff_name)), safety check for ((school_name)): ((visitors)) ((overdue)) at "
+            "the ((family_name)) family's ((visit_time)) visit. Please call them now, then "
+            "acknowledge the alert in Threshold."
         ),
     ),
 }

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.london import local_time, london_today, utc_from_london
 from app.core.permissions import Permission
 from app.core.principal import Principal
-from app.core.settings import get_settings
 from app.core.types import utcnow
 from app.programmes.repository import ProgrammeRepository
-from app.visits.models import Visit, VisitStatus
+from app.visits.alerts import overdue
+from app.visits.alerts_models import OverdueKind
+from app.visits.models import Visit
 from app.visits.repository import ItineraryRepository, VisitRepository
 from app.visits.schemas import BoardAdult, BoardRead, BoardTeam, BoardVisit
 
@@ -58,9 +59,7 @@ async def board(
 
 
 def _row(visit: Visit, now: datetime) -> BoardVisit:
-    settings = get_settings()
-    late_in = visit.starts_at + timedelta(minutes=settings.visits_overdue_checkin_minutes)
-    late_out = visit.ends_at + timedelta(minutes=settings.visits_overdue_checkout_minutes)
+    late = overdue(visit, now)
     return BoardVisit(
         visit_id=visit.id,
         household_id=visit.household_id,
@@ -71,10 +70,6 @@ def _row(visit: Visit, now: datetime) -> BoardVisit:
         status=visit.status,
         checked_in_at=visit.checked_in_at,
         checked_out_at=visit.checked_out_at,
-        overdue_check_in=(
-            visit.status is VisitStatus.SCHEDULED and visit.checked_in_at is None and now > late_in
-        ),
-        overdue_check_out=(
-            visit.checked_in_at is not None and visit.checked_out_at is None and now > late_out
-        ),
+        overdue_check_in=late is OverdueKind.NO_CHECK_IN,
+        overdue_check_out=late is OverdueKind.NO_CHECK_OUT,
     )

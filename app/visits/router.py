@@ -11,10 +11,21 @@ from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import STAFF_OR_CLIENT, Principal
 from app.core.types import IsoDate
-from app.visits import board, changes, checks, itineraries, outcomes, placing, progress, service
+from app.visits import (
+    alerts,
+    board,
+    changes,
+    checks,
+    itineraries,
+    outcomes,
+    placing,
+    progress,
+    service,
+)
 from app.visits.schemas import (
     BoardRead,
     Itinerary,
+    VisitAlertRead,
     VisitChangeRead,
     VisitChangeRequest,
     VisitClose,
@@ -235,3 +246,32 @@ async def check_out_of_visit(
     visit = await checks.check_out(session, who, visit_id)
     set_etag(response, visit)
     return visit
+
+
+alerts_router = APIRouter(prefix="/visit-alerts", tags=["visits"], route_class=IdempotentRoute)
+
+
+@programmes.get(
+    "/{programme_id}/visit-alerts",
+    summary="Safety alerts: visits whose adults are overdue checking in or out (open ones by "
+    "default), oldest first",
+)
+async def list_visit_alerts(
+    programme_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: FollowUp,
+    open_only: Annotated[bool, Query(alias="open")] = True,
+) -> Page[VisitAlertRead]:
+    items, cursor = await alerts.list_for_programme(session, who, programme_id, open_only, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@alerts_router.post(
+    "/{alert_id}/acknowledgement",
+    summary="Acknowledge a safety alert: you have it in hand, so nobody further up is told",
+)
+async def acknowledge_visit_alert(
+    alert_id: UUID, session: SessionDep, who: FollowUp
+) -> VisitAlertRead:
+    return await alerts.acknowledge(session, who, alert_id)

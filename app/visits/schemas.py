@@ -289,3 +289,19 @@ class BoardRead(Output):
     as_of: datetime = Field(description="When the overdue flags were worked out.")
     teams: list[BoardTeam]
     overdue: int = Field(description="Visits overdue for check-in or check-out.")
+
+
+class VisitAlertRead(Output):
+    """A safety alert: a visit's adults overdue checking in or out."""
+
+    id: UUID
+    visit_id: UUID
+    programme_id: UUID
+    kind: str = Field(description="no_check_in or no_check_out")
+    raised_at: datetime
+    level: int = Field(description="How far up the school's chain it has gone (0: the first).")
+    acknowledged_at: datetime | None
+    acknowledged_by: UUID | None
+    resolved_at: datetime | None = Field(
+        description="When the adults checked in (or out) after all."
+    )
