@@ -29,6 +29,12 @@ EXPECTED_REFUSALS: dict[str, set[int]] = {
     "office_answer_put": {422},
     "unavailability_post": {409},  # an exact duplicate period
     "visit_patch": {409, 412},  # a rule the move would break; a version someone else changed
+    # The day's visits answer for themselves: not checked in yet, not begun or not over, an
+    # outcome already recorded, two first saves of one note at once.
+    "check_in": {409},
+    "check_out": {409},
+    "outcome": {409},
+    "note_put": {409},
 }
 
 
@@ -258,10 +264,10 @@ def json_or_none(response: httpx.Response | None) -> dict[str, Any] | None:
 class Mix:
     """What the users do, weighted per iteration of a virtual user.
 
-    Notes on visits do not exist yet (no notes route): they join the mix when that area lands.
-    Until then the writes are the ones that exist: parents' answers, the office entering an
-    answer on a family's behalf, staff recording when they cannot visit, SLT moving and locking
-    visits, and the MIS re-syncing the roster (its own loop, every few seconds).
+    The writes: parents' answers, the office entering an answer on a family's behalf, staff
+    recording when they cannot visit, SLT moving and locking visits, the adults on the day's
+    visits checking in and out, recording outcomes and writing their notes, and the MIS
+    re-syncing the roster (its own loop, every few seconds).
     """
 
     def __init__(self, api: Api, fixture: Fixture, ledger: Ledger, rng: random.Random) -> None:
@@ -280,6 +286,7 @@ class Mix:
             (self.staff_record_unavailability, 4),
             (self.slt_changes_visit, 6),
             (self.slt_race_two_moves, 2),
+            (self.adults_in_the_field, 8),
         ]
 
     async def one(self) -> None:
@@ -464,6 +471,42 @@ class Mix:
         self.ledger.visits.append(
             Write(visit_id, body, status_of(response), json_or_none(response))
         )
+
+    async def adults_in_the_field(self) -> None:
+        """An adult on one of the day's visits checks in or out, records its outcome, or
+        writes a note on one of its children; refusals (409: not checked in, already
+        recorded, not over yet) are the visit's own answers."""
+        if not self.fx.field_visits:
+            return
+        visit = self.rng.choice(self.fx.field_visits)
+        logins = [lg for lg in self.fx.logins if lg.staff_id in visit["adults"]]
+        if not logins:
+            return
+        login = self.rng.choice(logins)
+        headers = await self.api.tokens.staff(login.email, login.password)
+        url = f"/api/v1/visits/{visit['id']}"
+        roll = self.rng.random()
+        if roll < 0.3:
+            await self.api.call("check_in", "POST", f"{url}/check-in", headers=headers)
+        elif roll < 0.55:
+            await self.api.call("check_out", "POST", f"{url}/check-out", headers=headers)
+        elif roll < 0.7:
+            await self.api.call(
+                "outcome", "POST", f"{url}/outcome", json={"outcome": "completed"}, headers=headers
+            )
+        elif visit["pupils"]:
+            pupil = self.rng.choice(visit["pupils"])
+            body = {
+                "enjoys": self.rng.choice(["Lego", "Drawing", "Football", "Dinosaurs"]),
+                "family_questions": "How to help with reading at home",
+            }
+            await self.api.call(
+                "note_put",
+                "PUT",
+                f"{url}/pupils/{pupil}/note",
+                json=body,
+                headers=headers | {"If-Match": "*"},
+            )
 
     async def slt_race_two_moves(self) -> None:
         """Two SLT members, at the same moment, move two visits that share an adult into the

@@ -334,6 +334,9 @@ class Fixture:
     client_secret: str
     snapshot: dict[str, Any]
     answer_versions: dict[str, int]
+    # School 2's programme, published and on its visit day: visits under way or just over.
+    field_id: str = ""
+    field_visits: list[dict[str, Any]] = field(default_factory=list)
 
     def login(self, role: str, school: str | None = None) -> StaffLogin:
         return next(
@@ -386,6 +389,7 @@ async def _seed(seed: int) -> Fixture:
     snapshot = await _sync_rosters(world, seed)
     collecting = await _collecting_programme(world, seed)
     scheduling = await _scheduling_programme(world, seed)
+    in_the_field = await _field_programme(world, seed)
     client_id, secret = await _integration_client(world)
     trust = world.trusts[0]
     logins = [
@@ -410,6 +414,7 @@ async def _seed(seed: int) -> Fixture:
         snapshot=snapshot,
         **collecting,
         **scheduling,
+        **in_the_field,
     )
 
 
@@ -623,6 +628,91 @@ async def _scheduling_programme(world: Any, seed: int) -> dict[str, Any]:
         "scheduling_slots": [_slot_info(s) for s in slots],
         "visiting_staff": sorted(str(a) for a in adults),
     }
+
+
+async def _field_programme(world: Any, seed: int) -> dict[str, Any]:
+    """School 2's programme scheduled, published, and its first visit day moved to today (its
+    first visit began two hours ago), so the day's adults check in and out, record outcomes and
+    write their notes during the load."""
+    from datetime import timedelta
+
+    from sqlmodel import col, select
+
+    from app.core.db import open_session
+    from app.core.jobs import run_pending
+    from app.core.permissions import Role
+    from app.core.tenancy import system_scope
+    from app.core.types import utcnow
+    from app.programmes import teams, transitions
+    from app.programmes.models import ProgrammeStatus
+    from app.programmes.schemas import SecondAdultsWrite
+    from app.scheduling import service as scheduling
+    from app.scheduling.models import ScheduleRun
+    from app.scheduling.schemas import ScheduleRunCreate
+    from app.visits.models import Visit, VisitAdult, VisitPupil
+
+    programme = await _open_programme(world, 2, SCHEDULING, seed)
+    who = admin_of(world, 2)
+    pool = [
+        world.login(Role.SUPPORT_STAFF, trust=0, school=2).staff_id,
+        world.login(Role.SCHOOL_ADMIN, trust=0, school=2).staff_id,
+    ]
+    async with open_session(system_scope("load: the field programme")) as session:
+        await teams.set_pool(session, who, programme.id, SecondAdultsWrite(staff_ids=pool))
+        await transitions.transition(session, who, programme.id, ProgrammeStatus.SCHEDULING, "*")
+        await scheduling.start_run(
+            session, who, programme.id, ScheduleRunCreate(time_limit_seconds=3, seed=seed)
+        )
+    await run_pending("load-seed")
+    async with open_session(system_scope("load: publish the field programme")) as session:
+        run = await session.scalar(
+            select(ScheduleRun).where(  # tenancy: system scope (seeding)
+                col(ScheduleRun.programme_id) == programme.id
+            )
+        )
+        unplaced = [uuid.UUID(u["household_id"]) for u in (run.unplaced if run else [])]
+        await transitions.transition(
+            session,
+            who,
+            programme.id,
+            ProgrammeStatus.PUBLISHED,
+            "*",
+            acknowledged_unplaced=unplaced,
+        )
+    found: list[dict[str, Any]] = []
+    async with open_session(system_scope("load: the visit day")) as session:
+        visits = list(
+            await session.scalars(
+                select(Visit)  # tenancy: system scope (seeding)
+                .where(col(Visit.programme_id) == programme.id)
+                .order_by(col(Visit.starts_at), col(Visit.id))
+            )
+        )
+        # The first visit day moved whole to today, its first visit begun two hours ago: the
+        # schedule keeps its shape (no adult in two places), the rest of the day still to come.
+        first_day = [v for v in visits if v.starts_at.date() == visits[0].starts_at.date()]
+        shift = utcnow() - timedelta(hours=2) - first_day[0].starts_at
+        for visit in first_day:
+            visit.starts_at += shift
+            visit.ends_at += shift
+            adults = await session.scalars(
+                select(VisitAdult.staff_id).where(  # tenancy: system scope (seeding)
+                    col(VisitAdult.visit_id) == visit.id
+                )
+            )
+            pupils = await session.scalars(
+                select(VisitPupil.pupil_id).where(  # tenancy: system scope (seeding)
+                    col(VisitPupil.visit_id) == visit.id
+                )
+            )
+            found.append(
+                {
+                    "id": str(visit.id),
+                    "adults": [str(a) for a in adults],
+                    "pupils": [str(p) for p in pupils],
+                }
+            )
+    return {"field_id": str(programme.id), "field_visits": found}
 
 
 async def _integration_client(world: Any) -> tuple[str, str]:
