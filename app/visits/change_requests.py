@@ -23,7 +23,7 @@ from app.programmes.households import family_labels
 from app.programmes.messages import day_of, time_of
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
-from app.visits import messages_repository
+from app.visits import history, messages_repository
 from app.visits.change_requests_models import RequestStatus, VisitChangeRequest
 from app.visits.change_requests_repository import ChangeRequestRepository
 from app.visits.change_requests_schemas import (
@@ -36,7 +36,7 @@ from app.visits.change_requests_schemas import (
 )
 from app.visits.messages import ROLE_WORDS, first_name, school_words, what_is_said
 from app.visits.messages_repository import TOLD
-from app.visits.models import Visit, VisitChange, VisitStatus
+from app.visits.models import Visit, VisitStatus
 from app.visits.repository import VisitRepository
 
 
@@ -195,18 +195,7 @@ def _history(
 ) -> None:
     """The request in the visit's history: raised by the family (no one of staff; never the
     family's words), closed by the office with what was done."""
-    session.add(
-        VisitChange(
-            trust_id=visit.trust_id,
-            school_id=visit.school_id,
-            visit_id=visit.id,
-            changed_by=by,
-            kind=kind,
-            from_starts_at=visit.starts_at,
-            to_starts_at=visit.starts_at,
-            note=note,
-        )
-    )
+    history.entry(session, visit, kind, by, note)
 
 
 def _read(request: VisitChangeRequest) -> ChangeRequestRead:

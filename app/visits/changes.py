@@ -26,7 +26,7 @@ from app.scheduling import instance
 from app.scheduling.exceptions import RunUnderWay
 from app.scheduling.repository import ScheduleRunRepository
 from app.scheduling.solver import problem, validator
-from app.visits import messages
+from app.visits import history, messages
 from app.visits.models import Visit, VisitChange, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitChangeRequest, VisitRead, VisitSwap
@@ -263,17 +263,7 @@ async def record_change(
     was: datetime,
 ) -> VisitChange:
     visit.updated_at = utcnow()
-    record = VisitChange(
-        trust_id=visit.trust_id,
-        school_id=visit.school_id,
-        visit_id=visit.id,
-        changed_by=who.id,
-        kind=kind,
-        from_starts_at=was,
-        to_starts_at=visit.starts_at,
-        note=note,
-    )
-    session.add(record)
+    record = history.entry(session, visit, kind, who.id, note, was)
     await audit.record(
         session,
         who,

@@ -21,6 +21,7 @@ from app.core.errors import Forbidden, InvalidState
 from app.core.london import local_time
 from app.core.principal import Principal
 from app.core.types import utcnow
+from app.visits import history
 from app.visits.models import Visit, VisitStatus
 from app.visits.outcomes import ensure_in_field, visible_for_update
 from app.visits.repository import VisitRepository
@@ -76,6 +77,7 @@ async def _adult_on(
 
 async def _audit(session: AsyncSession, who: Principal, visit: Visit, action: str) -> None:
     visit.updated_at = utcnow()
+    history.entry(session, visit, action.removeprefix("visit."), who.id)
     await audit.record(
         session, who, action, subject_type="visit", subject_id=visit.id, school_id=visit.school_id
     )

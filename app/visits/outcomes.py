@@ -28,7 +28,8 @@ from app.programmes.models import ProgrammeStatus
 from app.programmes.repository import ProgrammeRepository
 from app.scheduling.exceptions import RunUnderWay
 from app.scheduling.repository import ScheduleRunRepository
-from app.visits.models import Visit, VisitChange, VisitOutcome, VisitStatus
+from app.visits import history
+from app.visits.models import Visit, VisitOutcome, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitClose, VisitOutcomeWrite, VisitRead
 from app.visits.service import describe_one
@@ -182,18 +183,7 @@ async def close(
 async def _history(
     session: AsyncSession, who: Principal, visit: Visit, kind: str, note: str | None
 ) -> None:
-    session.add(
-        VisitChange(
-            trust_id=visit.trust_id,
-            school_id=visit.school_id,
-            visit_id=visit.id,
-            changed_by=who.id,
-            kind=kind,
-            from_starts_at=visit.starts_at,
-            to_starts_at=visit.starts_at,
-            note=note,
-        )
-    )
+    history.entry(session, visit, kind, who.id, note)
     await audit.record(
         session,
         who,

@@ -103,6 +103,9 @@ async def test_checking_out_early_lets_the_note_be_written(
     assert (await client.post(f"{url}/check-out", headers=teacher)).status_code == 200
     written = await client.put(_url(visit), json=NOTE, headers=teacher)
     assert written.status_code == 200, written.text
+    history = await client.get(f"{url}/changes", headers=teacher)
+    kinds = [c["kind"] for c in history.json()["items"]]
+    assert kinds[-2:] == ["checked_in", "checked_out"]
 
 
 async def test_its_author_changes_it_with_its_etag_every_version_kept_then_it_locks(
