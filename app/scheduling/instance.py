@@ -40,8 +40,11 @@ async def load(
     seed: int,
     time_limit_seconds: float,
     also_staff: frozenset[str] = frozenset(),
+    again: frozenset[UUID] = frozenset(),
 ) -> Loaded:
-    """`also_staff`: adults beyond the teams and pool to describe (one a manual change names)."""
+    """`also_staff`: adults beyond the teams and pool to describe (one a manual change names).
+    `again`: households whose visit has an outcome (no access) that the office is offering
+    another time, described as any family to place (others with an outcome are left out)."""
     repository = SchedulingRepository(session)
     slots = await availability.slots_of(session, programme.id)
     children = await availability.children_in_scope(session, programme)
@@ -64,7 +67,7 @@ async def load(
     households = []
     declined = exempt = 0
     for household_id, class_ids in classes.items():
-        if household_id in visited:
+        if household_id in visited and household_id not in again:
             continue
         answer = answers.get(household_id)
         if kinds.get(household_id) == "exempt":

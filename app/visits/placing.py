@@ -1,5 +1,6 @@
 """Placing a family by hand: the office or SLT give a family the schedule could not place (or
-whose visit a re-run had to cancel) a visit at any time its class's teachers and a second adult
+whose visit a re-run had to cancel, or whom nobody could reach at home: offered another time) a
+visit at any time its class's teachers and a second adult
 can make, checked by the scheduler's independent validator against every hard rule, as a manual
 change is (409 naming the rule). Once the programme is published the family is told at once."""
 
@@ -19,7 +20,7 @@ from app.scheduling.repository import ScheduleRunRepository
 from app.scheduling.solver import problem
 from app.visits import messages
 from app.visits.changes import CHANGEABLE, Plan, check_plan, record_change
-from app.visits.models import VisitLocation, VisitRole, VisitStatus
+from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitPlace, VisitRead
 from app.visits.service import describe_one
@@ -34,9 +35,21 @@ async def place(
 ) -> VisitRead:
     programme = await _arrangeable(session, who, programme_id)
     repository = VisitRepository(session, who)
+    existing = await repository.of_household(programme.id, body.household_id, for_update=True)
+    if existing is not None and not _offerable(existing):
+        raise AlreadyVisited(
+            f"This family already has a {existing.status} visit ({existing.id}); move it "
+            "instead (PATCH /visits/{id})."
+        )
+    again = existing is not None and existing.status is VisitStatus.NO_ACCESS
     named = {str(body.second_adult_id)} if body.second_adult_id else set()
     loaded = await instance.load(
-        session, programme, seed=1, time_limit_seconds=1, also_staff=frozenset(named)
+        session,
+        programme,
+        seed=1,
+        time_limit_seconds=1,
+        also_staff=frozenset(named),
+        again=frozenset({body.household_id}) if again else frozenset(),
     )
     household = next(
         (h for h in loaded.instance.households if h.id == str(body.household_id)), None
@@ -45,15 +58,6 @@ async def place(
         raise NotFound(
             f"Household {body.household_id} is not one this programme visits (not in its year "
             "groups, exempt or declined)."
-        )
-    existing = await repository.of_household(programme.id, body.household_id, for_update=True)
-    if existing is not None and (
-        existing.status is not VisitStatus.CANCELLED or existing.outcome_at is not None
-    ):
-        # A visit cancelled on the day has a recorded outcome, which stays as it was.
-        raise AlreadyVisited(
-            f"This family already has a {existing.status} visit ({existing.id}); move it "
-            "instead (PATCH /visits/{id})."
         )
     slot = loaded.slots.get(str(body.slot_id))
     if slot is None:
@@ -80,7 +84,8 @@ async def place(
         + [(second, VisitRole.SECOND_ADULT)],
         pupils=loaded.pupils[household.id],
     )
-    record = await record_change(session, who, visit, "placed", body.note, visit.starts_at)
+    change = "offered_another_time" if again else "placed"
+    record = await record_change(session, who, visit, change, body.note, visit.starts_at)
     await messages.tell_families(session, programme, {visit.id: record.id})
     return await describe_one(repository, visit)
 
@@ -129,6 +134,15 @@ async def _second_adult(
         "second_adult_id: the family's class has no second adult in its team; name one.",
         extra={"errors": [{"pointer": json_pointer("second_adult_id"), "detail": "required"}]},
     )
+
+
+def _offerable(visit: Visit) -> bool:
+    """A visit a family may be given again: one a re-run cancelled (no outcome), or one nobody
+    could make (no access) that was not closed as not visited. A visit cancelled on the day
+    keeps its recorded outcome."""
+    if visit.status is VisitStatus.CANCELLED:
+        return visit.outcome_at is None
+    return visit.status is VisitStatus.NO_ACCESS and visit.closed_at is None
 
 
 def _status(programme: VisitProgramme) -> VisitStatus:

@@ -266,6 +266,11 @@ class VisitRepository(ScopedRepository[Visit]):
         )
         visit.slot_id, visit.starts_at, visit.ends_at = slot.id, slot.starts_at, slot.ends_at
         visit.location, visit.status, visit.locked, visit.run_id = location, status, False, None
+        # Given again: the last attempt's outcome and check-ins stay in the history only.
+        visit.outcome_at = visit.outcome_by = visit.outcome_reason = None
+        visit.arrived_at = visit.departed_at = None
+        visit.checked_in_at = visit.checked_in_by = None
+        visit.checked_out_at = visit.checked_out_by = None
         self.session.add(visit)
         await self.session.flush()
         for child in (VisitAdult, VisitPupil):

@@ -71,11 +71,11 @@ class VisitChangeRead(Output):
     kind: str = Field(
         description="moved, swapped, second_adult_changed, locked, unlocked, rescheduled "
         "(a re-run moved it), cancelled (a re-run of a published programme could not place "
-        "it), placed (by hand), outcome_recorded (the note holds the outcome), checked_in, "
-        "checked_out, "
-        "closed_not_visited, change_requested_new_time or change_requested_cancel (by the "
-        "family: changed_by is empty), or change_request_moved, change_request_cancelled or "
-        "change_request_kept (the office's answer)"
+        "it), placed (by hand), offered_another_time (after no access), outcome_recorded (the "
+        "note holds the outcome), checked_in, checked_out, closed_not_visited, "
+        "change_requested_new_time or change_requested_cancel (by the family: changed_by is "
+        "empty), or change_request_moved, change_request_cancelled or change_request_kept (the "
+        "office's answer)"
     )
     from_starts_at: datetime | None
     to_starts_at: datetime | None

@@ -13,7 +13,7 @@ from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 from tests.notifications.helpers import messages
 from tests.programmes.test_programmes import move
-from tests.visits.helpers import scheduling_programme
+from tests.visits.helpers import published_programme, scheduling_programme
 
 
 async def _run(client: httpx.AsyncClient, programme_id: str, headers: Any) -> None:
@@ -161,3 +161,56 @@ async def test_after_publishing_a_cancelled_family_gets_its_visit_back_and_is_to
         if m.kind is MessageKind.VISIT_CONFIRMATION and m.household_id == UUID(programme["home"])
     ]
     assert len(confirmations) == 2  # on publishing, and now
+
+
+async def test_a_family_nobody_could_reach_is_offered_another_time(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await published_programme(client, world)
+    teacher = await bearer(world.login(Role.TEACHER))
+    office = await bearer(world.login(Role.OFFICE))
+    first, second = programme["visits"]
+    for visit in (first, second):
+        missed = await client.post(
+            f"/api/v1/visits/{visit['id']}/outcome",
+            json={"outcome": "no_access", "reason": "Nobody answered the door"},
+            headers=teacher,
+        )
+        assert missed.status_code == 200, missed.text
+    closed = await client.post(
+        f"/api/v1/visits/{second['id']}/close", json={"reason": "Moved away"}, headers=office
+    )
+    assert closed.status_code == 200, closed.text
+    slot = _free_slot(programme, await _slots(client, programme["id"], office))
+    assistant = str(world.login(Role.SUPPORT_STAFF).staff_id)
+    url = f"/api/v1/programmes/{programme['id']}/visits"
+    offered = await client.post(
+        url,
+        json={"household_id": first["household_id"], "slot_id": slot, "second_adult_id": assistant},
+        headers=office,
+    )
+    assert offered.status_code == 201, offered.text
+    body = offered.json()
+    assert (body["id"], body["status"], body["slot_id"]) == (first["id"], "scheduled", slot)
+    assert body["outcome"] is None  # the missed attempt stays in the history
+    history = await client.get(f"/api/v1/visits/{first['id']}/changes", headers=office)
+    kinds = [c["kind"] for c in history.json()["items"]]
+    assert kinds.index("outcome_recorded") < kinds.index("offered_another_time")
+    told = [
+        m
+        for m in await messages()
+        if m.household_id == UUID(first["household_id"])
+        and m.kind in (MessageKind.VISIT_CHANGED, MessageKind.VISIT_CONFIRMATION)
+    ]
+    assert told[-1].values["visit_day"] != told[0].values["visit_day"]
+    # A visit closed as not visited is not offered again.
+    refused = await client.post(
+        url,
+        json={
+            "household_id": second["household_id"],
+            "slot_id": slot,
+            "second_adult_id": assistant,
+        },
+        headers=office,
+    )
+    assert_problem(refused, 409, "household-has-a-visit")
