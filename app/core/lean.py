@@ -91,6 +91,10 @@ def driver_error(sql: str, exc: Exception) -> Exception:
         # "connection is closed": the server ended it (as SQLAlchemy's dialect reads it too).
         closed = "closed" in str(exc)
         return DBAPIError(sql, None, exc, connection_invalidated=closed)
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        # The driver's protocol state broken mid-statement: met when the server went away
+        # during a restart (bench/faults.py); the connection is of no further use.
+        return DBAPIError(sql, None, exc, connection_invalidated=True)
     return exc
 
 

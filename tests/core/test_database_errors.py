@@ -105,6 +105,11 @@ async def test_a_statement_over_the_timeout_is_503_database_timeout() -> None:
         (ConnectionResetError("reset by peer"), 503, "service-unavailable"),
         (asyncpg.exceptions.InterfaceError("connection is closed"), 503, "service-unavailable"),
         (
+            asyncpg.exceptions.InternalClientError("cannot switch to state 15"),
+            503,
+            "service-unavailable",
+        ),
+        (
             asyncpg.exceptions.InterfaceError("another operation is in progress"),
             500,
             "internal-error",
