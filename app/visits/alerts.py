@@ -116,10 +116,16 @@ async def _drafts(
 ) -> dict[UUID, list[outbox.Draft]]:
     programmes = await repository.programmes(session, list({a.programme_id for a in alerts}))
     adults = await repository.adult_names(session, [a.visit_id for a in alerts])
+    # Per programme, not per alert: a school's words and its families' names, each read once.
+    words = {pid: await school_words(session, p) for pid, p in programmes.items()}
+    families: dict[UUID, str] = {}
+    for pid, programme in programmes.items():
+        households = [visits[a.visit_id].household_id for a in alerts if a.programme_id == pid]
+        families |= await family_names(session, programme, households)
     chains: dict[UUID, list[tuple[UUID, str]]] = {}
     drafts: dict[UUID, list[outbox.Draft]] = defaultdict(list)
     for alert in alerts:
-        visit, programme = visits[alert.visit_id], programmes[alert.programme_id]
+        visit = visits[alert.visit_id]
         if alert.school_id not in chains:
             chains[alert.school_id] = await repository.chain(session, alert.school_id)
         chain = chains[alert.school_id]
@@ -129,12 +135,10 @@ async def _drafts(
             )
             continue
         alert.level = min(int((now - alert.raised_at) / step), len(chain) - 1)
-        common = await school_words(session, programme)
-        family = (await family_names(session, programme, [visit.household_id]))[visit.household_id]
         values = {
-            **common,
+            **words[alert.programme_id],
             "visitors": " and ".join(adults[visit.id]) or "the visiting adults",
-            "family_name": family,
+            "family_name": families[visit.household_id],
             "visit_time": time_of(visit.starts_at),
             "overdue": _overdue_words(alert.kind, visit),
         }

@@ -170,13 +170,17 @@ async def swap(
 
 
 async def _changeable(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
-    """The visit's programme, locked, once the caller may arrange its visits (SLT, the office)
-    and they may change."""
+    return await arrangeable(session, who, visit.programme_id)
+
+
+async def arrangeable(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
+    """The programme, locked, once the caller may arrange its visits (SLT, the office) and they
+    may change: the one gate for moves, swaps and families placed by hand."""
     # A change is validated against every other visit of the programme, so changes to one
     # programme take turns (a row lock on it): two moves checked at once could each pass and
     # together double-book an adult (found by bench/load.py).
     programme = await ProgrammeRepository(session, who).get_permitted(
-        visit.programme_id, Permission.VISITS_ARRANGE, for_update=True
+        programme_id, Permission.VISITS_ARRANGE, for_update=True
     )
     if programme.status not in CHANGEABLE:
         raise VisitNotChangeable(f"Visits of a {programme.status} programme cannot be changed.")
@@ -275,4 +279,4 @@ async def record_change(
     return record
 
 
-__all__ = ["change", "check_plan", "record_change", "swap"]
+__all__ = ["arrangeable", "change", "check_plan", "record_change", "swap"]

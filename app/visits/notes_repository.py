@@ -56,14 +56,6 @@ class VisitNoteRepository(ScopedRepository[VisitNote]):
             found[row.note_id].append(row)
         return found
 
-    async def pupil(self, pupil_id: UUID) -> Pupil | None:
-        statement = select(Pupil).where(col(Pupil.id) == pupil_id)
-        schools = self.principal.scope.school_ids
-        if schools is not None:
-            statement = statement.where(col(Pupil.school_id).in_(schools))
-        found: Pupil | None = (await self.session.scalars(statement)).one_or_none()
-        return found
-
     async def taught_by(self, staff_id: UUID, pupil_ids: Collection[UUID]) -> set[UUID]:
         """Which of the pupils are in a class the staff member teaches or supports."""
         if not pupil_ids:

@@ -25,6 +25,7 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
 from app.core.types import utcnow
+from app.roster.repository import PupilRepository
 from app.visits.models import VisitStatus
 from app.visits.notes_models import NOTE_FIELDS, VisitNote, VisitNoteVersion
 from app.visits.notes_repository import VisitNoteRepository
@@ -54,9 +55,9 @@ async def save(
     """The caller's note on one child of the visit, written or replaced whole. If-Match is
     needed to change a note already written (its ETag), not to write the first."""
     visits = VisitRepository(session, who)
-    first = await _visit_on_it(visits, visit_id)
-    pupils = {r.pupil_id for r in await visits.one_described(visit_id)}
-    if pupil_id not in pupils:
+    rows = await _visit_on_it(visits, visit_id)
+    first = rows[0]
+    if pupil_id not in {r.pupil_id for r in rows}:
         raise visits.not_found(visit_id)
     checked_out = None
     if utcnow() < first.ends_at:  # over early only if its adults have left
@@ -137,9 +138,7 @@ async def of_visit(session: AsyncSession, who: Principal, visit_id: UUID) -> lis
 async def of_pupil(session: AsyncSession, who: Principal, pupil_id: UUID) -> list[VisitNoteRead]:
     """Every note on the child, newest first, for its teachers and SLT; 404 to anyone else."""
     notes = VisitNoteRepository(session, who)
-    pupil = await notes.pupil(pupil_id)
-    if pupil is None:
-        raise notes.not_found(pupil_id)
+    pupil = await PupilRepository(session, who).get(pupil_id)
     notes.permit_at(pupil.school_id, Permission.VISITS_READ)
     if not who.can(Permission.VISIT_NOTES_READ_ALL, pupil.school_id) and not (
         await notes.taught_by(who.id, [pupil_id])
@@ -148,9 +147,9 @@ async def of_pupil(session: AsyncSession, who: Principal, pupil_id: UUID) -> lis
     return await _read(notes, await notes.of_pupil(pupil_id))
 
 
-async def _visit_on_it(visits: VisitRepository, visit_id: UUID) -> VisitRow:
-    """The visit, if the caller is one of its adults: 403 to staff who may see it but were not
-    on it, 404 to everyone else."""
+async def _visit_on_it(visits: VisitRepository, visit_id: UUID) -> list[VisitRow]:
+    """The visit's rows (see ONE_VISIT), if the caller is one of its adults: 403 to staff who
+    may see it but were not on it, 404 to everyone else."""
     rows = await visits.one_described(visit_id)
     if not rows:
         raise visits.not_found(visit_id)
@@ -158,7 +157,7 @@ async def _visit_on_it(visits: VisitRepository, visit_id: UUID) -> VisitRow:
     visits.permit_at(first.school_id, Permission.VISITS_READ)
     adults = {r.staff_id for r in rows if r.staff_id is not None}
     if visits.principal.id in adults:
-        return first
+        return rows
     if await visits.needs_to_know(visit_id, first.school_id, adults):
         raise Forbidden("Notes after a visit are written by the adults who made it.")
     raise visits.not_found(visit_id)

@@ -9,17 +9,13 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidState, NotFound, Unprocessable, json_pointer
-from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.programmes import teams
 from app.programmes.models import ProgrammeStatus, VisitProgramme
-from app.programmes.repository import ProgrammeRepository
 from app.scheduling import instance
-from app.scheduling.exceptions import RunUnderWay
-from app.scheduling.repository import ScheduleRunRepository
 from app.scheduling.solver import problem
 from app.visits import messages
-from app.visits.changes import CHANGEABLE, Plan, check_plan, record_change
+from app.visits.changes import Plan, arrangeable, check_plan, record_change
 from app.visits.models import Visit, VisitLocation, VisitRole, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitPlace, VisitRead
@@ -33,7 +29,7 @@ class AlreadyVisited(InvalidState):
 async def place(
     session: AsyncSession, who: Principal, programme_id: UUID, body: VisitPlace
 ) -> VisitRead:
-    programme = await _arrangeable(session, who, programme_id)
+    programme = await arrangeable(session, who, programme_id)
     repository = VisitRepository(session, who)
     existing = await repository.of_household(programme.id, body.household_id, for_update=True)
     if existing is not None and not _offerable(existing):
@@ -88,21 +84,6 @@ async def place(
     record = await record_change(session, who, visit, change, body.note, visit.starts_at)
     await messages.tell_families(session, programme, {visit.id: record.id})
     return await describe_one(repository, visit)
-
-
-async def _arrangeable(session: AsyncSession, who: Principal, programme_id: UUID) -> VisitProgramme:
-    # Locked as manual changes lock it: placements and changes are checked one at a time.
-    programme = await ProgrammeRepository(session, who).get_permitted(
-        programme_id, Permission.VISITS_ARRANGE, for_update=True
-    )
-    if programme.status not in CHANGEABLE:
-        raise InvalidState(
-            f"Families are placed by hand while a programme is scheduling, published or in "
-            f"progress; this one is {programme.status}."
-        )
-    if await ScheduleRunRepository.any_under_way(session, programme.id):
-        raise RunUnderWay("A schedule run is under way; place families once it has finished.")
-    return programme
 
 
 def _teachers(inst: problem.Instance, household: problem.Household) -> tuple[str, ...]:
