@@ -8,7 +8,14 @@ from app.integrations.models import IntegrationClient, IntegrationClientSchool
 from app.notifications.models import LoggedMessage, Message, MessageAttempt, MessageTemplate
 from app.parents.answers_models import HouseholdAnswer
 from app.parents.models import Invitation
-from app.programmes.models import HouseholdExemption, SecondAdult, Slot, TeamMember, VisitProgramme
+from app.programmes.models import (
+    DayDuty,
+    HouseholdExemption,
+    SecondAdult,
+    Slot,
+    TeamMember,
+    VisitProgramme,
+)
 from app.roster.models import (
     ClassStaff,
     Contact,
@@ -39,6 +46,7 @@ __all__ = [
     "CalendarFeed",
     "ClassStaff",
     "Contact",
+    "DayDuty",
     "Household",
     "HouseholdAnswer",
     "HouseholdExemption",

@@ -470,6 +470,12 @@ POLICIES: dict[tuple[str, str], Policy] = {
         json=lambda w: {"staff_ids": [str(w.login(Role.SUPPORT_STAFF).staff_id)]},
     ),
     ("GET", f"{V1}/programmes/{{programme_id}}/staff-unavailability"): Policy(PROGRAMME_MANAGERS),
+    # The home programme's one visit day (VISIT_WEEK[1]); its office member as safety contact.
+    ("GET", f"{V1}/programmes/{{programme_id}}/duty-rota"): Policy(PROGRAMME_READERS),
+    ("PUT", f"{V1}/programmes/{{programme_id}}/duty-rota/{{day}}"): Policy(
+        PROGRAMME_MANAGERS,
+        json=lambda w: {"safety_contact_id": str(w.login(Role.OFFICE).staff_id)},
+    ),
     ("GET", f"{V1}/programmes/{{programme_id}}/progress"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/demand"): Policy(PROGRAMME_READERS),
     ("GET", f"{V1}/programmes/{{programme_id}}/chase-list"): Policy(CHASERS),

@@ -26,6 +26,7 @@ from app.main import create_app
 from app.programmes.models import HouseholdExemption
 from app.roster.models import Pupil, SchoolClass
 from app.staff.models import StaffUnavailability
+from app.synthetic.dates import VISIT_WEEK
 from app.synthetic.generator import Login, World
 from app.trusts.models import School
 from app.visits.alerts_models import OverdueKind, VisitAlert
@@ -373,6 +374,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         kind="invitation",
         channel="sms",
         language="cy",
+        day=VISIT_WEEK[1].isoformat(),
     )
 
 

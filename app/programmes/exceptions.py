@@ -35,3 +35,7 @@ class ScheduleMissing(InvalidState):
 
 class ScheduleIncomplete(InvalidState):
     type, title = "schedule-incomplete", "Families without a visit"
+
+
+class ProgrammeClosed(InvalidState):
+    type, title = "programme-closed", "Programme closed"

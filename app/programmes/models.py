@@ -123,3 +123,28 @@ class SecondAdult(Identified, SchoolScoped, table=True):
 
     programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
     staff_id: UUID = Field(foreign_key="staff_member.id", index=True)
+
+
+class Duty(StrEnum):
+    """Who is named for a visit day: the office or SLT member safety alerts go to first, and
+    the designated safeguarding lead on call with their deputies (KCSIE: pre-term visits are
+    out-of-term activity, so every visit day has a DSL to ring)."""
+
+    SAFETY_CONTACT = "safety_contact"
+    DSL_ON_CALL = "dsl_on_call"
+    DSL_DEPUTY = "dsl_deputy"
+
+
+class DayDuty(Identified, SchoolScoped, table=True):
+    """One person's duty on one visit day of a programme."""
+
+    __tablename__ = "day_duty"
+    __table_args__ = (UniqueConstraint("programme_id", "day", "duty", "staff_id"),)
+
+    programme_id: UUID = Field(foreign_key="visit_programme.id", ondelete="CASCADE")
+    day: date
+    duty: Duty = Field(sa_type=enum_type(Duty, 20))
+    staff_id: UUID = Field(foreign_key="staff_member.id", index=True)
+    rank: int = 0  # deputies are called in this order
+    named_by: UUID | None = None
+    named_at: datetime = Field(sa_type=UTCDateTime)

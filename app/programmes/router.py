@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,9 +12,12 @@ from app.core.models import FIRST_VERSION
 from app.core.pagination import Page, PageDep
 from app.core.permissions import Permission as P
 from app.core.principal import Principal
-from app.programmes import households, service, staff_unavailability, teams, transitions
+from app.programmes import duties, households, service, staff_unavailability, teams, transitions
 from app.programmes.schemas import (
     ClassTeamRead,
+    DayDutiesRead,
+    DayDutiesWrite,
+    DutyRotaRead,
     ExemptionSet,
     HouseholdInScope,
     ProgrammeCreate,
@@ -210,3 +214,27 @@ async def list_staff_unavailability(
 ) -> Page[NamedUnavailabilityRead]:
     items, cursor = await staff_unavailability.for_programme(session, who, programme_id, page)
     return Page(items=items, next_cursor=cursor)
+
+
+@programmes.get(
+    "/{programme_id}/duty-rota",
+    summary="Each visit day's safety contact and on-call designated safeguarding lead",
+)
+async def get_duty_rota(programme_id: UUID, session: SessionDep, who: Reader) -> DutyRotaRead:
+    """Every visit day in order, with what is still unnamed. Safety alerts for overdue visits
+    go to the day's safety contact first, then the office, then SLT."""
+    return await duties.get_rota(session, who, programme_id)
+
+
+@programmes.put(
+    "/{programme_id}/duty-rota/{day}",
+    summary="Name one visit day's safety contact, on-call DSL and deputies (SLT)",
+)
+async def set_day_duties(
+    programme_id: UUID, day: date, body: DayDutiesWrite, session: SessionDep, who: Manager
+) -> DayDutiesRead:
+    """Replaces the day's names. The safety contact is an office or SLT member of the school;
+    the on-call DSL and deputies hold the school's `dsl` role or the trust's `trust_dsl`; each
+    active (422 naming the field otherwise). 404 for a date that is not a visit day; 409 once
+    the programme is closed."""
+    return await duties.set_day(session, who, programme_id, day, body)

@@ -292,3 +292,46 @@ class ClassTeamRead(Output):
 class SecondAdultsRead(Output):
     staff: list[TeamPerson]
     problems: list[str] = Field(description="Pool members who can no longer visit, and why.")
+
+
+class DayDutiesWrite(Input):
+    """Everyone named for one visit day; a duty left out or empty is cleared."""
+
+    safety_contact_id: UUID | None = Field(
+        default=None,
+        description="The office or SLT member who hears first when the visiting adults are "
+        "overdue (then the office, then SLT). Unset: the office first.",
+    )
+    dsl_on_call_id: UUID | None = Field(
+        default=None,
+        description="The designated safeguarding lead on call (the school's DSL or the trust's).",
+    )
+    dsl_deputy_ids: list[UUID] = Field(
+        default_factory=list, max_length=10, description="Deputies, in the order they are called."
+    )
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        _distinct(self.dsl_deputy_ids, "dsl_deputy_ids")
+        if self.dsl_on_call_id is not None and self.dsl_on_call_id in self.dsl_deputy_ids:
+            raise ValueError("the DSL on call is not also their own deputy")
+        return self
+
+
+class DutyPerson(Output):
+    staff_id: UUID
+    full_name: str
+
+
+class DayDutiesRead(Output):
+    day: date
+    safety_contact: DutyPerson | None
+    dsl_on_call: DutyPerson | None
+    dsl_deputies: list[DutyPerson]
+
+
+class DutyRotaRead(Output):
+    days: list[DayDutiesRead] = Field(description="Every visit day, in order, named or not.")
+    unnamed: list[str] = Field(
+        description="What is missing, in plain English: days with no DSL on call or no deputy."
+    )

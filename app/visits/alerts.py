@@ -4,7 +4,8 @@ Two adults are in a family's home: the school must know when they have not check
 minutes after the visit's planned start, or have not checked out 15 minutes after its end
 (`THRESHOLD_VISITS_OVERDUE_CHECKIN_MINUTES`, `…_CHECKOUT_MINUTES`). The message worker runs the
 planner about once a minute: an overdue visit raises an alert, whose email goes at once, quiet
-hours or not, to the first of the school's chain (its office, then its SLT, each by name), and,
+hours or not, to the first of the school's chain (the day's safety contact named on the
+programme's duty rota, then its office, then its SLT, each by name), and,
 while nobody acknowledges it, to the next every `THRESHOLD_VISITS_ALERT_ESCALATE_MINUTES` (10),
 until the chain is exhausted. Each person is told once (the outbox's unique key). The alert ends
 when someone of the office or SLT acknowledges it, or when the adults check in (or out) after
@@ -14,13 +15,14 @@ all. Safety messages are not counted against a programme's daily cap.
 import logging
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.db import open_session
+from app.core.london import local_time
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
@@ -122,13 +124,16 @@ async def _drafts(
     for pid, programme in programmes.items():
         households = [visits[a.visit_id].household_id for a in alerts if a.programme_id == pid]
         families |= await family_names(session, programme, households)
-    chains: dict[UUID, list[tuple[UUID, str]]] = {}
+    chains: dict[tuple[UUID, date], list[tuple[UUID, str]]] = {}
     drafts: dict[UUID, list[outbox.Draft]] = defaultdict(list)
     for alert in alerts:
         visit = visits[alert.visit_id]
-        if alert.school_id not in chains:
-            chains[alert.school_id] = await repository.chain(session, alert.school_id)
-        chain = chains[alert.school_id]
+        day = local_time(visit.starts_at).date()
+        if (alert.programme_id, day) not in chains:
+            chains[alert.programme_id, day] = await repository.chain(
+                session, alert.school_id, alert.programme_id, day
+            )
+        chain = chains[alert.programme_id, day]
         if not chain:
             log.error(
                 "an overdue visit's school has nobody to tell", extra={"alert": str(alert.id)}

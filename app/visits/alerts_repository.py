@@ -2,7 +2,7 @@
 each school's chain of people to tell, and the alerts themselves."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,14 +12,14 @@ from sqlmodel import col, select
 
 from app.core.permissions import Role
 from app.core.repository import ScopedRepository
-from app.programmes.models import ProgrammeStatus, VisitProgramme
+from app.programmes.models import DayDuty, Duty, ProgrammeStatus, VisitProgramme
 from app.staff.models import RoleGrant, StaffMember
 from app.visits.alerts_models import VisitAlert
 from app.visits.models import Visit, VisitAdult, VisitStatus
 
 # Alerts are for the day's visits: a visit overdue for longer is history, not an emergency.
 LOOK_BACK = timedelta(hours=12)
-# The chain: the office first (it watches the day), then SLT.
+# The chain after the day's named safety contact: the office (it watches the day), then SLT.
 CHAIN_ROLES = (Role.OFFICE, Role.SCHOOL_ADMIN)
 
 
@@ -78,8 +78,22 @@ async def visits(session: AsyncSession, visit_ids: Sequence[UUID]) -> dict[UUID,
     return {v.id: v for v in rows}
 
 
-async def chain(session: AsyncSession, school_id: UUID) -> list[tuple[UUID, str]]:
-    """Who is told, in order: the school's office, then its SLT (each by name); active only."""
+async def chain(
+    session: AsyncSession, school_id: UUID, programme_id: UUID, day: date
+) -> list[tuple[UUID, str]]:
+    """Who is told, in order: the day's named safety contact, then the school's office, then its
+    SLT (each by name); active only."""
+    named = await session.execute(
+        select(StaffMember.id, StaffMember.full_name)  # tenancy: the planner's system scope
+        .join(DayDuty, col(DayDuty.staff_id) == col(StaffMember.id))
+        .where(
+            col(DayDuty.programme_id) == programme_id,
+            col(DayDuty.day) == day,
+            col(DayDuty.duty) == Duty.SAFETY_CONTACT,
+            col(StaffMember.is_active).is_(True),
+        )
+    )
+    found: list[tuple[UUID, str]] = [(staff_id, name) for staff_id, name in named.all()]
     rows = await session.execute(
         select(RoleGrant.role, StaffMember.id, StaffMember.full_name)  # tenancy: system scope
         .join(StaffMember, col(StaffMember.id) == col(RoleGrant.staff_id))
@@ -90,7 +104,6 @@ async def chain(session: AsyncSession, school_id: UUID) -> list[tuple[UUID, str]
         )
     )
     order = {role: i for i, role in enumerate(CHAIN_ROLES)}
-    found: list[tuple[UUID, str]] = []
     for _, staff_id, name in sorted(rows.all(), key=lambda r: (order[Role(r[0])], r[2], r[1])):
         if staff_id not in {s for s, _ in found}:
             found.append((staff_id, name))

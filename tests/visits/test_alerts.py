@@ -10,6 +10,7 @@ import httpx
 from sqlmodel import col, select, update
 
 from app.core import db
+from app.core.london import local_time
 from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
@@ -136,3 +137,32 @@ async def test_only_the_schools_office_and_slt_acknowledge(
     assert (await client.post(url, headers=slt)).status_code == 200
     again = await client.post(url, headers=slt)  # idempotent: the first acknowledgement stands
     assert again.json()["acknowledged_at"] is not None
+
+
+async def test_the_days_named_safety_contact_hears_first(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await published_programme(client, world)
+    visit = programme["visits"][0]
+    ends = datetime.fromisoformat(visit["ends_at"])
+    async with db.open_session(system_scope("test: the adults checked in")) as session:
+        await session.execute(
+            update(Visit)
+            .where(col(Visit.id) == UUID(visit["id"]))
+            .values(checked_in_at=datetime.fromisoformat(visit["starts_at"]))
+        )
+    day = local_time(ends).date().isoformat()
+    slt = world.login(Role.SCHOOL_ADMIN)
+    named = await client.put(
+        f"/api/v1/programmes/{programme['id']}/duty-rota/{day}",
+        json={"safety_contact_id": str(slt.staff_id)},
+        headers=await bearer(slt),
+    )
+    assert named.status_code == 200, named.text
+    first = ends + timedelta(minutes=16)
+    assert await plan_overdue_alerts(first) == 1
+    assert await plan_overdue_alerts(first + timedelta(minutes=10)) == 1
+    told = [m.recipient_id for m in await _alerts_sent()]
+    chain = await _chain(world)
+    # The day's contact first, then the office; nobody told twice for being in both.
+    assert told == [slt.staff_id, next(s for s in chain if s != slt.staff_id)]
