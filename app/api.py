@@ -30,6 +30,8 @@ from app.visits.change_requests_router import office as change_requests_office
 from app.visits.change_requests_router import requests as change_requests
 from app.visits.notes_router import pupils as visit_notes_of_pupils
 from app.visits.notes_router import visits as visit_notes
+from app.visits.replans_router import programmes as replans_programmes
+from app.visits.replans_router import proposals as replans
 from app.visits.router import alerts_router as visit_alerts
 from app.visits.router import programmes as visits_programmes
 from app.visits.router import visits
@@ -69,6 +71,8 @@ for router in (
     my_calendar_feed,
     calendar_feeds,
     visit_alerts,
+    replans_programmes,
+    replans,
     integrations_router,
     message_templates,
     audit_router,

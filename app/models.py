@@ -39,6 +39,7 @@ from app.visits.calendar_models import CalendarFeed
 from app.visits.change_requests_models import VisitChangeRequest
 from app.visits.models import Visit, VisitAdult, VisitChange, VisitPupil
 from app.visits.notes_models import VisitNote, VisitNoteVersion
+from app.visits.replans_models import Replan
 
 __all__ = [
     "AuditEntry",
@@ -63,6 +64,7 @@ __all__ = [
     "Pupil",
     "RateLimitHit",
     "RefreshToken",
+    "Replan",
     "RoleGrant",
     "RosterImport",
     "ScheduleRun",

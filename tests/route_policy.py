@@ -594,6 +594,19 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # Safety alerts: the school's office and SLT follow and acknowledge them.
     ("GET", f"{V1}/programmes/{{programme_id}}/visit-alerts"): Policy(ARRANGERS),
     ("POST", f"{V1}/visit-alerts/{{alert_id}}/acknowledgement"): Policy(ARRANGERS),
+    # Re-planning a day: SLT; the home programme still collects answers, so there is no
+    # schedule to mend yet (409), and its proposal cannot be accepted (409).
+    ("POST", f"{V1}/programmes/{{programme_id}}/replans"): Policy(
+        rule(school_admin=409, hide=("other_school_admin",)),
+        json=lambda w: {
+            "day": VISIT_WEEK[1].isoformat(),
+            "absent_staff_ids": [str(w.login(Role.TEACHER).staff_id)],
+        },
+    ),
+    ("GET", f"{V1}/replans/{{replan_id}}"): Policy(PROGRAMME_MANAGERS),
+    ("POST", f"{V1}/replans/{{replan_id}}/acceptance"): Policy(
+        rule(school_admin=409, hide=("other_school_admin",))
+    ),
     ("POST", f"{V1}/programmes/{{programme_id}}/visits/swap"): Policy(
         rule(school_admin=409, office=409, hide=("other_school_admin",)),
         json=lambda w: {

@@ -185,6 +185,7 @@ PREPARED: dict[tuple[str, str], tuple[str, Prepare]] = {
         "POST",
         "/api/v1/parent/programmes/{programme_id}/households/{household_id}/visit/change-requests",
     ): ("parent", _a_booked_visit),
+    ("POST", "/api/v1/programmes/{programme_id}/replans"): ("school_admin", _a_booked_visit),
 }
 
 

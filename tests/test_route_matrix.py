@@ -34,6 +34,7 @@ from app.visits.change_requests_models import ChangeKind, VisitChangeRequest
 from app.visits.models import (
     Visit,
 )
+from app.visits.replans_models import Replan
 from tests.conftest import (
     TableSnapshot,
     all_rows,
@@ -160,6 +161,7 @@ async def _build_targets(world: World) -> Targets:
     )
     TARGETS["request_id"] = await _a_change_request(world, household_id)
     TARGETS["alert_id"] = await _an_alert(world)
+    TARGETS["replan_id"] = await _a_replan(world)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -200,6 +202,21 @@ async def _an_alert(world: World) -> UUID:
         )
         session.add(alert)
     return alert.id
+
+
+async def _a_replan(world: World) -> UUID:
+    """A proposed re-plan of the home programme (with no changes: enough to be read)."""
+    school = world.trusts[0].schools[0]
+    async with db.open_session(system_scope("matrix re-plan")) as session:
+        proposal = Replan(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            programme_id=TARGETS["programme_id"],
+            day=VISIT_WEEK[1],
+            absent_staff_ids=[str(world.login(Role.TEACHER).staff_id)],
+        )
+        session.add(proposal)
+    return proposal.id
 
 
 class Seeded:
@@ -370,6 +387,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         visit_id=TARGETS["visit_id"],
         request_id=TARGETS["request_id"],
         alert_id=TARGETS["alert_id"],
+        replan_id=TARGETS["replan_id"],
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",

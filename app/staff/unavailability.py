@@ -8,7 +8,7 @@ Periods may overlap (nothing is merged), but an exact duplicate of a recorded pe
 found (404); a colleague the caller does not manage is refused (403).
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,4 +101,31 @@ async def _remove(session: AsyncSession, who: Principal, staff_id: UUID, period_
     if period is None or period.staff_id != staff_id:
         raise repository.not_found(period_id)
     await session.delete(period)
+    await session.flush()
+
+
+async def record_absence(
+    session: AsyncSession,
+    who: Principal,
+    staff: list[StaffMember],
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+) -> None:
+    """A day's absence SLT acted on (a re-plan accepted), recorded for each adult unless the
+    same period already is, so later runs and changes keep them off that day."""
+    repository = UnavailabilityRepository(session, who)
+    for person in staff:
+        if person.trust_id is None or await repository.exists(person.id, starts_at, ends_at):
+            continue
+        session.add(
+            StaffUnavailability(
+                trust_id=person.trust_id,
+                staff_id=person.id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                reason=reason,
+                recorded_by=who.id,
+            )
+        )
     await session.flush()

@@ -214,7 +214,7 @@ async def check_plan(
     loaded = loaded or await instance.load(
         session, programme, seed=1, time_limit_seconds=1, also_staff=frozenset(named or ())
     )
-    plan = await _current_plan(repository, programme)
+    plan = await current_plan(repository, programme)
     before = set(_violations(loaded.instance, plan))
     alter(plan)
     broken = [v for v in _violations(loaded.instance, plan) if v not in before]
@@ -227,7 +227,7 @@ def _violations(problem_instance: problem.Instance, plan: Plan) -> tuple[str, ..
     return validator.validate(problem_instance, schedule).violations
 
 
-async def _current_plan(repository: VisitRepository, programme: VisitProgramme) -> Plan:
+async def current_plan(repository: VisitRepository, programme: VisitProgramme) -> Plan:
     visits = await repository.open_visits(programme.id)
     adults = await repository.adults([v.id for v in visits])
     return {
@@ -279,4 +279,4 @@ async def record_change(
     return record
 
 
-__all__ = ["arrangeable", "change", "check_plan", "record_change", "swap"]
+__all__ = ["arrangeable", "change", "check_plan", "current_plan", "record_change", "swap"]

@@ -214,6 +214,19 @@ class VisitRepository(ScopedRepository[Visit]):
             )
         )
 
+    async def replace_adults(self, visit: Visit, adults: list[tuple[UUID, VisitRole]]) -> None:
+        await self.session.execute(delete(VisitAdult).where(col(VisitAdult.visit_id) == visit.id))
+        self.session.add_all(
+            VisitAdult(
+                trust_id=visit.trust_id,
+                school_id=visit.school_id,
+                visit_id=visit.id,
+                staff_id=staff_id,
+                role=role,
+            )
+            for staff_id, role in adults
+        )
+
     async def of_household(
         self, programme_id: UUID, household_id: UUID, *, for_update: bool = False
     ) -> Visit | None:

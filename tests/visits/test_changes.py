@@ -159,14 +159,14 @@ async def test_two_moves_at_once_cannot_double_book_an_adult(
 ) -> None:
     """Each move alone is valid; together they would put the shared teacher in two homes at
     once. Checked at the same moment, only one may win (found by bench/load.py)."""
-    read_plan = changes._current_plan
+    read_plan = changes.current_plan
 
     async def slowly(repository: Any, programme: Any) -> Any:
         plan = await read_plan(repository, programme)
         await asyncio.sleep(0.3)  # widen the race: both would read before either writes
         return plan
 
-    monkeypatch.setattr(changes, "_current_plan", slowly)
+    monkeypatch.setattr(changes, "current_plan", slowly)
     programme = await planned_programme(client, world)
     first, second = programme["visits"]
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))

@@ -42,6 +42,22 @@ def place_unplaced(prepared: Prepared, assignment: Assignment) -> Assignment:
     return dict(repair.search.table.assignment)
 
 
+def place_in_turn(search: Search, household_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Each household placed in turn into the search's schedule (directly, else by an ejection
+    chain): for each, the families its chain moved to make room (empty when it went straight in,
+    or when nothing placed it)."""
+    repair = _Repair(search, int(search.prepared.instance.time_limit_seconds * CHECKS_PER_SECOND))
+    moved_for: dict[str, list[str]] = {}
+    for household_id in household_ids:
+        before = dict(search.table.assignment)
+        repair.place(household_id)
+        after = search.table.assignment
+        moved_for[household_id] = sorted(
+            h for h, option in before.items() if h != household_id and after.get(h) != option
+        )
+    return moved_for
+
+
 def _unplaced(prepared: Prepared, assignment: Assignment) -> list[str]:
     return sorted(
         h for h in prepared.households if h not in assignment and prepared.by_household[h]
@@ -59,7 +75,7 @@ class _Score:
         return False
 
 
-def _take(_delta: int) -> bool:
+def take(_delta: int) -> bool:
     return True
 
 
@@ -98,7 +114,7 @@ class _Repair:
             return False
         found = cheapest(self.search, self.search.prepared.by_household[household_id])
         if found is not None:
-            self.search.change([], [found[1]], _take)
+            self.search.change([], [found[1]], take)
         if found is not None or _eject(self, household_id):
             self.version += 1
             self.mobile.clear()
@@ -200,7 +216,7 @@ def _chain_delta(search: Search, option: Option, ejected: tuple[Option, ...]) ->
     if applied is None:
         return None
     delta, placed = applied
-    search.change(placed, list(ejected), _take)
+    search.change(placed, list(ejected), take)
     return delta
 
 
@@ -210,16 +226,16 @@ def _apply_chain(
     """Take `ejected` out, put `option` in, re-place each family taken out at its cheapest
     fitting option: the change and what was placed, or None (nothing changed) when one of them
     fits nowhere."""
-    total = search.change(list(ejected), [option], _take)
+    total = search.change(list(ejected), [option], take)
     if total is None:
         return None
     placed = [option]
     for out in ejected:
         found = cheapest(search, search.prepared.by_household[out.household_id])
         if found is None:
-            search.change(placed, list(ejected), _take)
+            search.change(placed, list(ejected), take)
             return None
-        search.change([], [found[1]], _take)
+        search.change([], [found[1]], take)
         total += found[0]
         placed.append(found[1])
     return total, placed
