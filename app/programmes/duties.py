@@ -108,6 +108,11 @@ async def _ensure_allowed(
         )
 
 
+async def rota_of(session: AsyncSession, who: Principal, programme: VisitProgramme) -> DutyRotaRead:
+    """The rota of a programme the caller has already loaded (and may read)."""
+    return await _describe(session, who, programme)
+
+
 async def _describe(
     session: AsyncSession, who: Principal, programme: VisitProgramme
 ) -> DutyRotaRead:

@@ -5,7 +5,7 @@ token of its own (256 random bits), stored only as its digest: issuing a new one
 /me/calendar-feed`) retires the old URL at once, and revoking removes the feed. The feed
 (`GET /calendar-feeds/{token}.ics`, iCalendar written with `icalendar`) holds each visit's time
 (UTC, so it is right across the clock change), the family's surname and postcode, the other
-adults and the school: never anything about the children. Cancelled visits stay in it, marked
+adults, the school and the day's on-call safeguarding lead: never anything about the children. Cancelled visits stay in it, marked
 cancelled, so calendars take them away. A token that matches no feed, or the feed of an account
 no longer active, answers 404.
 """
@@ -96,6 +96,8 @@ def _event(visit: FeedVisit, stamp: datetime) -> Event:
     event.add("location", where)
     with_whom = ", ".join(f"{name} ({ROLE_WORDS[role]})" for name, role in visit.others)
     lines = [f"With {with_whom}." if with_whom else "", f"{visit.school_name}."]
+    if visit.dsl_on_call:
+        lines.append(f"On-call safeguarding lead: {visit.dsl_on_call}.")
     if at_school:
         lines.insert(0, "At the school (a neutral venue).")
     event.add("description", " ".join(line for line in lines if line))

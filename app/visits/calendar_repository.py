@@ -2,7 +2,7 @@
 family's surname and postcode and the other adults (nothing about the children)."""
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 from uuid import UUID
 
@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from app.programmes.models import ProgrammeStatus, VisitProgramme
+from app.core.london import local_time
+from app.programmes.models import DayDuty, Duty, ProgrammeStatus, VisitProgramme
 from app.roster.models import Household, Pupil
 from app.staff.models import StaffMember
 from app.trusts.models import School
@@ -31,6 +32,7 @@ class FeedVisit(NamedTuple):
     school_name: str
     surnames: tuple[str, ...]
     others: tuple[tuple[str, VisitRole], ...]  # the other adults: name, role
+    dsl_on_call: str | None  # the day's on-call designated safeguarding lead, when named
 
 
 async def feed_by_digest(session: AsyncSession, token_digest: str) -> CalendarFeed | None:
@@ -76,6 +78,7 @@ async def visits_of(session: AsyncSession, staff_id: UUID, since: datetime) -> l
                 col(Visit.location),
                 col(Household.postcode),
                 col(School.name),
+                col(Visit.programme_id),
             )
             .join(VisitProgramme, col(VisitProgramme.id) == col(Visit.programme_id))
             .join(Household, col(Household.id) == col(Visit.household_id))
@@ -94,6 +97,7 @@ async def visits_of(session: AsyncSession, staff_id: UUID, since: datetime) -> l
     ids = [r[0] for r in rows]
     surnames = await _surnames(session, ids)
     others = await _other_adults(session, ids, staff_id)
+    on_call = await _on_call(session, {r[8] for r in rows})
     return [
         FeedVisit(
             id=r[0],
@@ -106,9 +110,24 @@ async def visits_of(session: AsyncSession, staff_id: UUID, since: datetime) -> l
             school_name=r[7],
             surnames=tuple(sorted(surnames[r[0]])),
             others=tuple(others[r[0]]),
+            dsl_on_call=on_call.get((r[8], local_time(r[2]).date())),
         )
         for r in rows
     ]
+
+
+async def _on_call(session: AsyncSession, programme_ids: set[UUID]) -> dict[tuple[UUID, date], str]:
+    if not programme_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(col(DayDuty.programme_id), col(DayDuty.day), col(StaffMember.full_name))
+        .join(StaffMember, col(StaffMember.id) == col(DayDuty.staff_id))
+        .where(
+            col(DayDuty.programme_id).in_(list(programme_ids)),
+            col(DayDuty.duty) == Duty.DSL_ON_CALL,
+        )
+    )
+    return {(programme_id, day): name for programme_id, day, name in rows.all()}
 
 
 async def _surnames(session: AsyncSession, visit_ids: list[UUID]) -> dict[UUID, set[str]]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.london import local_time
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.programmes import duties
 from app.programmes.repository import ProgrammeRepository
 from app.roster.models import Household
 from app.scheduling.repository import SchedulingRepository
@@ -40,11 +41,18 @@ async def itinerary(
     by_day: dict[str, list[ItineraryStop]] = defaultdict(list)
     for stop in stops:
         by_day[local_time(stop.starts_at).date().isoformat()].append(stop)
+    rota = {d.day.isoformat(): d for d in (await duties.rota_of(session, who, programme)).days}
     return Itinerary(
         programme_id=programme.id,
         staff_id=staff_id,
         days=[
-            ItineraryDay(day=day, stops=found, travel_minutes=sum(s.travel_minutes for s in found))
+            ItineraryDay(
+                day=day,
+                stops=found,
+                travel_minutes=sum(s.travel_minutes for s in found),
+                safety_contact=rota[day].safety_contact if day in rota else None,
+                dsl_on_call=rota[day].dsl_on_call if day in rota else None,
+            )
             for day, found in sorted(by_day.items())
         ],
     )

@@ -24,11 +24,11 @@ from app.core.london import local_time
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
-from app.programmes.models import ProgrammeStatus
+from app.programmes.models import ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.scheduling.exceptions import RunUnderWay
 from app.scheduling.repository import ScheduleRunRepository
-from app.visits import history
+from app.visits import history, messages
 from app.visits.models import Visit, VisitOutcome, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitClose, VisitOutcomeWrite, VisitRead
@@ -74,12 +74,13 @@ async def visible_for_update(
     return repository, visit, adults
 
 
-async def ensure_in_field(session: AsyncSession, who: Principal, visit: Visit) -> None:
+async def ensure_in_field(session: AsyncSession, who: Principal, visit: Visit) -> VisitProgramme:
     programme = await ProgrammeRepository(session, who).get(visit.programme_id)
     if programme.status not in IN_THE_FIELD:
         raise OutcomeRefused(
             f"The programme is {programme.status}: visits are recorded once it is published."
         )
+    return programme
 
 
 async def record(
@@ -92,7 +93,7 @@ async def record(
     repository, visit, _ = await load_in_field(
         session, who, visit_id, slt=Permission.VISITS_OUTCOMES
     )
-    await ensure_in_field(session, who, visit)
+    programme = await ensure_in_field(session, who, visit)
     if await ScheduleRunRepository.any_under_way(session, visit.programme_id):
         # The run rewrites the schedule it read before this outcome, undoing it (as it would a
         # manual change, refused likewise in changes.py).
@@ -109,7 +110,11 @@ async def record(
     visit.departed_at = body.departed_at or visit.departed_at
     visit.updated_at = now
     await repository.set_pupil_outcomes(visit.id, pupils)
-    await _history(session, who, visit, "outcome_recorded", body.outcome.value)
+    record_id = await _history(session, who, visit, "outcome_recorded", body.outcome.value)
+    if body.outcome is VisitOutcome.CANCELLED and visit.starts_at > now:
+        # The family is still expecting the visit: it is told, in the school's words (never
+        # the reason staff recorded), that the school will be in touch.
+        await messages.tell_cancelled(session, programme, visit.id, record_id)
     return await describe_one(repository, visit)
 
 
@@ -182,8 +187,8 @@ async def close(
 
 async def _history(
     session: AsyncSession, who: Principal, visit: Visit, kind: str, note: str | None
-) -> None:
-    history.entry(session, visit, kind, who.id, note)
+) -> UUID:
+    record = history.entry(session, visit, kind, who.id, note)
     await audit.record(
         session,
         who,
@@ -193,3 +198,4 @@ async def _history(
         school_id=visit.school_id,
         details={"status": visit.status.value},
     )
+    return record.id

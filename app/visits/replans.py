@@ -43,8 +43,7 @@ from app.visits.repository import VisitRepository
 
 RUNNING = frozenset({ProgrammeStatus.PUBLISHED, ProgrammeStatus.IN_PROGRESS})
 CANCELLED_FOR_FAMILIES = (
-    "one of the adults visiting you cannot come that day and no other time could be found yet; "
-    "the school will contact you to arrange a new one"
+    "one of your visitors cannot come that day; the school will be in touch to arrange another time"
 )
 
 

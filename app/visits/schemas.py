@@ -6,6 +6,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.core.schemas import Input, Output, Patch
 from app.core.types import IsoDateTime, YearGroup
+from app.programmes.schemas import DutyPerson
 from app.visits.models import VisitLocation, VisitOutcome, VisitRole, VisitStatus
 
 
@@ -159,6 +160,12 @@ class ItineraryDay(Output):
     day: str
     stops: list[ItineraryStop]
     travel_minutes: int
+    safety_contact: DutyPerson | None = Field(
+        default=None, description="Who hears first if the adults are overdue (the duty rota)."
+    )
+    dsl_on_call: DutyPerson | None = Field(
+        default=None, description="The designated safeguarding lead on call that day."
+    )
 
 
 class Itinerary(Output):
@@ -227,15 +234,24 @@ class VisitClose(Input):
 
 
 class VisitCounts(Output):
-    """Children on the programme's visits, each counted by its own outcome (a joined sibling's
-    where it differs from the visit's)."""
+    """Every child in the programme's scope (and any other on its visits), each counted once:
+    by their own outcome where they are on a visit (a joined sibling's where it differs from
+    the visit's), else by why they have none."""
 
-    pupils: int = Field(description="Children on the programme's visits.")
+    pupils: int = Field(description="Children in scope, and any others on its visits.")
     visited: int = Field(description="Their visit was completed.")
     no_access: int
-    declined: int
-    cancelled: int = Field(description="Called off, or cancelled by a re-run.")
+    declined: int = Field(
+        description="Declined at the door, or the family declined the visit in the portal."
+    )
+    cancelled: int = Field(description="Called off, or cancelled by a re-run or a re-plan.")
     not_yet_visited: int = Field(description="Their visit is still to come (no outcome yet).")
+    no_visit_yet: int = Field(
+        default=0,
+        description="In scope with no visit arranged (not placed by the schedule, or new): the "
+        "office's to place by hand.",
+    )
+    exempt: int = Field(default=0, description="SLT decided the family is not visited.")
 
 
 class ClassVisitProgress(VisitCounts):

@@ -140,3 +140,22 @@ async def test_a_feed_shows_only_published_visits_and_is_each_adults_own(
     )
     own = await _issue(client, await bearer(other))
     assert _events((await client.get(own)).content) == []
+
+
+async def test_a_visit_day_shows_its_on_call_safeguarding_lead(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await _published(client, world)
+    visit = programme["visits"][0]
+    day = datetime.fromisoformat(visit["starts_at"]).astimezone(LONDON).date().isoformat()
+    named = await client.put(
+        f"/api/v1/programmes/{programme['id']}/duty-rota/{day}",
+        json={"dsl_on_call_id": str(world.login(Role.DSL).staff_id)},
+        headers=await bearer(world.login(Role.SCHOOL_ADMIN)),
+    )
+    assert named.status_code == 200, named.text
+    path = await _issue(client, await bearer(world.login(Role.TEACHER)))
+    events = _events((await client.get(path)).content)
+    event = next(e for e in events if e.uid.value == f"{visit['id']}@threshold")
+    dsl = world.login(Role.DSL).full_name
+    assert f"On-call safeguarding lead: {dsl}." in event.description.value

@@ -33,3 +33,23 @@ async def test_a_teacher_reads_their_own_days_and_slt_reads_anyones(
     assert slt.json() == own.json()
     support = await bearer(world.login(Role.SUPPORT_STAFF))
     assert_problem(await client.get(url, headers=support), 403)
+
+
+async def test_each_day_names_whom_to_ring(client: httpx.AsyncClient, world: World) -> None:
+    programme = await planned_programme(client, world)
+    teacher = world.login(Role.TEACHER)
+    url = f"/api/v1/programmes/{programme['id']}/itineraries/{teacher.staff_id}"
+    before = (await client.get(url, headers=await bearer(teacher))).json()["days"]
+    assert before[0]["dsl_on_call"] is None  # nobody named yet: said so, not guessed
+    named = await client.put(
+        f"/api/v1/programmes/{programme['id']}/duty-rota/{before[0]['day']}",
+        json={
+            "safety_contact_id": str(world.login(Role.OFFICE).staff_id),
+            "dsl_on_call_id": str(world.login(Role.DSL).staff_id),
+        },
+        headers=await bearer(world.login(Role.SCHOOL_ADMIN)),
+    )
+    assert named.status_code == 200, named.text
+    day = (await client.get(url, headers=await bearer(teacher))).json()["days"][0]
+    assert day["safety_contact"]["full_name"] == world.login(Role.OFFICE).full_name
+    assert day["dsl_on_call"]["full_name"] == world.login(Role.DSL).full_name

@@ -187,3 +187,24 @@ async def test_visit_reminders_fall_due_at_the_programme_s_lead_and_go_once(
     # A second run, or a second worker, writes nothing more.
     assert await plan_reminders(due + timedelta(minutes=2)) == 0
     assert len(await _about_visits(MessageKind.VISIT_REMINDER)) == len(reminders)
+
+
+async def test_a_visit_called_off_before_it_begins_tells_the_family(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await _published(client, world)
+    confirmations = {m.household_id: m for m in await _about_visits()}
+    visit = programme["visits"][0]
+    await mark_sent(confirmations[UUID(visit["household_id"])].id, "notify-1")
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/visits/{visit['id']}"
+    etag = (await client.get(url, headers=admin)).headers["etag"]
+    called_off = await client.post(
+        f"{url}/outcome",
+        json={"outcome": "cancelled", "reason": "Teacher unwell"},
+        headers=admin | {"If-Match": etag},
+    )
+    assert called_off.status_code == 200, called_off.text
+    (cancelled,) = await _about_visits(MessageKind.VISIT_CANCELLED)
+    assert cancelled.household_id == UUID(visit["household_id"])
+    assert "unwell" not in cancelled.values["reason"]  # the school's words, not the staff note

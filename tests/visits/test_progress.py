@@ -2,11 +2,17 @@
 the programme and each class, each child by their own outcome and in their own class."""
 
 from typing import Any
+from uuid import UUID
 
 import httpx
+from sqlmodel import col, delete
 
+from app.core import db
 from app.core.permissions import Role
+from app.core.tenancy import system_scope
+from app.programmes.models import HouseholdExemption, VisitProgramme
 from app.synthetic.generator import World
+from app.visits.models import Visit, VisitPupil
 from tests.conftest import assert_problem, bearer
 from tests.visits.helpers import published_programme, pupil_of, visit_begun
 
@@ -79,3 +85,33 @@ async def test_another_school_finds_no_programme(client: httpx.AsyncClient, worl
     assert_problem(
         await client.get(url, headers=await bearer(world.login(Role.TRUST_ADMIN, trust=1))), 404
     )
+
+
+async def test_children_in_scope_with_no_visit_are_counted_by_why(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await published_programme(client, world)
+    khans, browns = programme["visits"]
+    async with db.open_session(system_scope("test: a family left unplaced, one exempted")) as s:
+        for visit in (khans, browns):
+            await s.execute(delete(VisitPupil).where(col(VisitPupil.visit_id) == UUID(visit["id"])))
+            await s.execute(delete(Visit).where(col(Visit.id) == UUID(visit["id"])))
+        found = await s.get(VisitProgramme, UUID(programme["id"]))  # tenancy: system scope
+        assert found is not None
+        s.add(
+            HouseholdExemption(
+                trust_id=found.trust_id,
+                school_id=found.school_id,
+                programme_id=found.id,
+                household_id=UUID(browns["household_id"]),
+                kind="exempt",
+                reason="Moving away",
+            )
+        )
+    read = await client.get(
+        f"/api/v1/programmes/{programme['id']}/visit-progress",
+        headers=await bearer(world.login(Role.TEACHER)),
+    )
+    totals = read.json()["totals"]
+    assert totals["pupils"] == 4
+    assert (totals["no_visit_yet"], totals["exempt"], totals["not_yet_visited"]) == (2, 2, 0)
