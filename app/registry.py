@@ -21,7 +21,7 @@ from app.integrations import service as integrations
 from app.notifications import planners, receipts
 from app.notifications import repository as notifications
 from app.parents import invitations, reminders, sessions
-from app.programmes import capacity, transitions
+from app.programmes import capacity, duties, transitions
 from app.programmes import service as programmes
 from app.programmes.models import ProgrammeStatus
 from app.roster import households, imports
@@ -53,7 +53,11 @@ MERGE_HOOKS: tuple[households.MergeHook, ...] = (
 
 TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] = {
     ProgrammeStatus.SCHEDULING: (scheduling.refuse_reopening_mid_run,),
-    ProgrammeStatus.PUBLISHED: (scheduling.publish_schedule, visit_messages.confirm_on_publishing),
+    ProgrammeStatus.PUBLISHED: (
+        scheduling.publish_schedule,
+        duties.refuse_publishing_without_on_call,
+        visit_messages.confirm_on_publishing,
+    ),
 }
 
 # A message delivered (Notify's receipt): the areas whose rows record it.

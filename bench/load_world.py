@@ -643,9 +643,9 @@ async def _field_programme(world: Any, seed: int) -> dict[str, Any]:
     from app.core.permissions import Role
     from app.core.tenancy import system_scope
     from app.core.types import utcnow
-    from app.programmes import teams, transitions
+    from app.programmes import duties, teams, transitions
     from app.programmes.models import ProgrammeStatus
-    from app.programmes.schemas import SecondAdultsWrite
+    from app.programmes.schemas import DayDutiesWrite, SecondAdultsWrite
     from app.scheduling import service as scheduling
     from app.scheduling.models import ScheduleRun
     from app.scheduling.schemas import ScheduleRunCreate
@@ -665,6 +665,9 @@ async def _field_programme(world: Any, seed: int) -> dict[str, Any]:
         )
     await run_pending("load-seed")
     async with open_session(system_scope("load: publish the field programme")) as session:
+        dsl = DayDutiesWrite(dsl_on_call_id=world.login(Role.DSL, trust=0, school=2).staff_id)
+        for day in programme.days():
+            await duties.set_day(session, who, programme.id, day, dsl)
         run = await session.scalar(
             select(ScheduleRun).where(  # tenancy: system scope (seeding)
                 col(ScheduleRun.programme_id) == programme.id

@@ -49,6 +49,7 @@ EXPECTED = {
     "transition_hooks": {
         "published": [
             "app.scheduling.service.publish_schedule",
+            "app.programmes.duties.refuse_publishing_without_on_call",
             "app.visits.messages.confirm_on_publishing",
         ],
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],

@@ -17,10 +17,11 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
 from app.programmes.duties_repository import DutyRepository
-from app.programmes.exceptions import ProgrammeClosed, StaffNotEligible
+from app.programmes.exceptions import OnCallMissing, ProgrammeClosed, StaffNotEligible
 from app.programmes.models import DayDuty, Duty, ProgrammeStatus, VisitProgramme
 from app.programmes.repository import ProgrammeRepository
 from app.programmes.schemas import DayDutiesRead, DayDutiesWrite, DutyPerson, DutyRotaRead
+from app.programmes.transitions import TransitionContext
 from app.staff.models import StaffMember
 from app.staff.repository import StaffRepository
 
@@ -105,6 +106,21 @@ async def _ensure_allowed(
     if errors:
         raise StaffNotEligible(
             "; ".join(e["detail"] for e in errors) + ".", extra={"errors": errors}
+        )
+
+
+async def refuse_publishing_without_on_call(
+    session: AsyncSession, programme: VisitProgramme, context: TransitionContext
+) -> None:
+    """Every visit day has a designated safeguarding lead to ring (KCSIE: visits before term
+    are out-of-term activity): publishing waits until each names one on call."""
+    rota = await _describe(session, context.who, programme)
+    missing = [d.day.isoformat() for d in rota.days if d.dsl_on_call is None]
+    if missing:
+        raise OnCallMissing(
+            f"Not published: no designated safeguarding lead is on call on {', '.join(missing)}. "
+            "Name one for each visit day (PUT …/duty-rota/{day}), then publish.",
+            extra={"days": missing},
         )
 
 

@@ -39,3 +39,7 @@ class ScheduleIncomplete(InvalidState):
 
 class ProgrammeClosed(InvalidState):
     type, title = "programme-closed", "Programme closed"
+
+
+class OnCallMissing(InvalidState):
+    type, title = "on-call-dsl-missing", "A visit day has no safeguarding lead on call"

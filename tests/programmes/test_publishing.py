@@ -18,7 +18,7 @@ from app.core.tenancy import system_scope
 from app.programmes.models import VisitProgramme
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer, load_roster
-from tests.programmes.test_programmes import DAYS, create, move
+from tests.programmes.test_programmes import DAYS, create, move, publish
 from tests.roster.snapshots import small_snapshot
 from tests.visits.helpers import planned_programme, scheduling_programme
 
@@ -51,7 +51,7 @@ async def status_of(client: httpx.AsyncClient, programme_id: str, headers: Any) 
 async def test_publishing_needs_a_schedule(client: httpx.AsyncClient, world: World) -> None:
     programme = await scheduling_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    refused = await move(client, programme["id"], admin, "published")
+    refused = await publish(client, programme["id"], admin)
     problem = assert_problem(refused, 409, "schedule-missing")
     assert "run the scheduler" in problem["detail"]
     assert await status_of(client, programme["id"], admin) == "scheduling"
@@ -80,7 +80,7 @@ async def test_every_family_needs_a_visit_or_slts_acknowledgement(
     run = await run_schedule(client, programme["id"], admin)
     assert [u["household_id"] for u in run["unplaced"]] == [browns]
 
-    refused = await move(client, programme["id"], admin, "published")
+    refused = await publish(client, programme["id"], admin)
     problem = assert_problem(refused, 409, "schedule-incomplete")
     assert "1 family has no visit: Brown (F-2)" in problem["detail"]
     assert problem["unplaced"] == [
@@ -126,7 +126,7 @@ async def test_a_family_that_came_into_scope_after_the_run_is_named(
     run = await run_schedule(client, programme["id"], admin)
     assert run["placed"] == 1
     assert (await client.delete(f"{url}/{khans}/exemption", headers=admin)).status_code == 204
-    problem = assert_problem(await move(client, programme["id"], admin, "published"), 409)
+    problem = assert_problem(await publish(client, programme["id"], admin), 409)
     assert [(u["family_name"], u["reference"], u["reason"]) for u in problem["unplaced"]] == [
         ("Khan", "F-1", None)
     ]
@@ -138,7 +138,7 @@ async def test_a_published_schedule_is_reopened_before_its_first_day(
     programme = await planned_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     url = f"/api/v1/programmes/{programme['id']}"
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     why = "The Robins' teacher is ill that week"
     back = {"to": "scheduling", "reason": why}
     assert_problem(await client.post(f"{url}/transitions", json=back, headers=admin), 428)
@@ -165,7 +165,7 @@ async def test_a_published_schedule_is_reopened_before_its_first_day(
     # The teams unlock, and the programme publishes again.
     teams = (await client.get(f"{url}/teams", headers=admin)).json()
     assert teams[0]["class_name"] == "Robins"
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
 
     # Once the first visit day has begun it is too late.
     async with db.open_session(system_scope("test: the visits begin")) as session:
@@ -184,7 +184,7 @@ async def test_a_published_programme_is_re_run_and_its_moves_recorded(
 ) -> None:
     programme = await planned_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     before = {v["household_id"]: v for v in await visits_of(client, programme["id"], admin)}
     khans = before[programme["home"]]
     browns = next(v for h, v in before.items() if h != programme["home"])
@@ -267,3 +267,24 @@ async def test_a_re_run_that_changes_nothing_leaves_the_visits_alone(
     run = await run_schedule(client, programme["id"], admin)
     assert (run["status"], run["moved"]) == ("succeeded", 0)
     assert await visits_of(client, programme["id"], admin) == before
+
+
+async def test_publishing_waits_for_an_on_call_safeguarding_lead_every_visit_day(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await planned_programme(client, world)
+    admin = await bearer(world.login(Role.SCHOOL_ADMIN))
+    url = f"/api/v1/programmes/{programme['id']}"
+    named = await client.put(
+        f"{url}/duty-rota/{DAYS[0]}",
+        json={"dsl_on_call_id": str(world.login(Role.TRUST_DSL).staff_id)},  # the trust's covers
+        headers=admin,
+    )
+    assert named.status_code == 200, named.text
+    refused = assert_problem(
+        await move(client, programme["id"], admin, "published"), 409, "on-call-dsl-missing"
+    )
+    assert refused["days"] == DAYS[1:]
+    assert await status_of(client, programme["id"], admin) == "scheduling"
+    assert {v["status"] for v in await visits_of(client, programme["id"], admin)} == {"proposed"}
+    assert (await publish(client, programme["id"], admin)).status_code == 200

@@ -11,7 +11,7 @@ from app.core.london import london_today
 from app.core.permissions import Role
 from app.synthetic.generator import Login, World
 from tests.conftest import assert_problem, bearer, load_roster
-from tests.programmes.test_programmes import DAYS, create, move
+from tests.programmes.test_programmes import DAYS, create, publish
 from tests.roster.snapshots import small_snapshot
 from tests.visits.helpers import planned_programme
 
@@ -204,7 +204,7 @@ async def test_teams_are_fixed_once_published(client: httpx.AsyncClient, world: 
     url = f"/api/v1/programmes/{programme['id']}"
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     (robins,) = await teams_of(client, url, admin)
-    published = await move(client, programme["id"], admin, "published")
+    published = await publish(client, programme["id"], admin)
     assert published.status_code == 200, published.text
     body = team([world.login(Role.TEACHER)], world.login(Role.SUPPORT_STAFF))
     locked = await client.put(f"{url}/teams/{robins['class_id']}", json=body, headers=admin)

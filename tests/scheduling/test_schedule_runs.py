@@ -18,7 +18,7 @@ from app.scheduling.service import quality
 from app.synthetic.generator import World
 from tests.conftest import all_rows, assert_problem, bearer
 from tests.parents.helpers import collecting_programme
-from tests.programmes.test_programmes import DAYS, move
+from tests.programmes.test_programmes import DAYS, move, publish
 from tests.roster.importing.test_pupil_csv import sims_file
 from tests.visits.helpers import scheduling_programme
 
@@ -65,7 +65,7 @@ async def test_a_run_proposes_visits_and_publishing_confirms_them(
     assert first_choice["slot_id"] == programme["slots"][3]
     assert {a["role"] for a in first_choice["adults"]} == {"teacher", "second_adult"}
 
-    published = await move(client, programme["id"], admin, "published")
+    published = await publish(client, programme["id"], admin)
     assert published.status_code == 200, published.text
     one = await client.get(f"/api/v1/visits/{first_choice['id']}", headers=teacher)
     assert one.json()["status"] == "scheduled"

@@ -33,7 +33,7 @@ from tests.parents.helpers import (
     parent_headers,
     slot_ids,
 )
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import move, publish
 from tests.roster.snapshots import small_snapshot
 
 
@@ -165,7 +165,7 @@ async def published_programme(
         roster["classes"][1]["support_staff_emails"] = [support_3b.email]
     programme = await planned_programme(client, world, roster, year_groups=["R", "3"])
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    moved = await move(client, programme["id"], admin, "published")
+    moved = await publish(client, programme["id"], admin)
     assert moved.status_code == 200, moved.text
     listed = await client.get(f"/api/v1/programmes/{programme['id']}/visits", headers=admin)
     visits = listed.json()["items"]

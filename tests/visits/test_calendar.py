@@ -21,7 +21,7 @@ from app.synthetic.generator import World
 from app.visits.models import Visit
 from tests.conftest import assert_problem, bearer
 from tests.parents.helpers import household_of
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import publish
 from tests.visits.helpers import planned_programme
 
 LONDON = ZoneInfo("Europe/London")
@@ -42,7 +42,7 @@ def _events(body: bytes) -> list[Any]:
 async def _published(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     programme = await planned_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     return programme
 
 

@@ -12,7 +12,7 @@ from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 from tests.notifications.helpers import messages
 from tests.parents.helpers import household_of, parent_bearer
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import publish
 from tests.visits.helpers import planned_programme
 
 
@@ -21,7 +21,7 @@ async def _published(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     khans = await household_of("P-1")
     parent = await parent_bearer(UUID(programme["id"]), khans)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     visit = next(v for v in programme["visits"] if v["household_id"] == str(khans))
     base = f"/api/v1/parent/programmes/{programme['id']}/households/{khans}/visit"
     return programme | {"parent": parent, "khans": khans, "visit": visit, "base": base}

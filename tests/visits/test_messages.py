@@ -15,7 +15,7 @@ from app.synthetic.generator import World
 from app.visits.messages import plan_reminders, reminder_moment
 from tests.conftest import bearer
 from tests.notifications.helpers import mark_sent, messages
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import move, publish
 from tests.visits.helpers import planned_programme
 
 
@@ -33,7 +33,7 @@ async def _about_visits(kind: MessageKind | None = None) -> list[Message]:
 async def _published(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     programme = await planned_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    published = await move(client, programme["id"], admin, "published")
+    published = await publish(client, programme["id"], admin)
     assert published.status_code == 200, published.text
     return programme
 
@@ -85,7 +85,7 @@ async def test_publishing_confirms_each_family_s_visit_and_tells_each_adult_once
     reason = "The head wants one more look"
     assert (await move(client, programme["id"], admin, "scheduling", reason=reason)).is_success
     before = {m.id for m in await _about_visits()}
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     assert {m.id for m in await _about_visits()} == before
 
 

@@ -19,7 +19,7 @@ from app.visits.models import Visit
 from app.visits.notes_models import VisitNote, VisitNoteVersion
 from tests.conftest import assert_problem, bearer
 from tests.parents.helpers import household_of
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import publish
 from tests.visits.helpers import planned_programme
 from tests.visits.test_reading import _other_teacher
 
@@ -35,7 +35,7 @@ async def _visited(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
     """A published programme whose Khan visit (Yusuf, P-1, in the Robins) is over."""
     programme = await planned_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     khans = str(await household_of("P-1"))
     visit: dict[str, Any] = next(v for v in programme["visits"] if v["household_id"] == khans)
     await _ends(visit["id"], utcnow() - timedelta(minutes=5))

@@ -12,7 +12,7 @@ from app.notifications.models import MessageKind
 from app.synthetic.generator import World
 from tests.conftest import assert_problem, bearer
 from tests.notifications.helpers import messages
-from tests.programmes.test_programmes import move
+from tests.programmes.test_programmes import publish
 from tests.visits.helpers import published_programme, scheduling_programme
 
 
@@ -132,7 +132,7 @@ async def test_after_publishing_a_cancelled_family_gets_its_visit_back_and_is_to
     programme = await scheduling_programme(client, world)
     admin = await bearer(world.login(Role.SCHOOL_ADMIN))
     await _run(client, programme["id"], admin)
-    assert (await move(client, programme["id"], admin, "published")).status_code == 200
+    assert (await publish(client, programme["id"], admin)).status_code == 200
     before = {v["household_id"]: v for v in await _visits(client, programme["id"], admin)}
     khans = before[programme["home"]]
     # Exempt meanwhile, the Khans' visit is cancelled by a re-run; then they come back.
