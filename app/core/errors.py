@@ -227,7 +227,8 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
         409,
         "conflict",
         "Conflict",
-        "The change conflicts with existing data (a duplicate or a missing reference).",
+        "The change conflicts with existing data: a duplicate, a missing reference, or the same "
+        "thing saved by someone else at the same moment (read it again, then retry).",
         request,
     )
 
