@@ -18,6 +18,8 @@ from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
+from app.safeguarding.router import concerns as safeguarding_concerns
+from app.safeguarding.router import schools as safeguarding_schools
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
@@ -69,6 +71,8 @@ for router in (
     my_calendar_feed,
     calendar_feeds,
     visit_alerts,
+    safeguarding_schools,
+    safeguarding_concerns,
     integrations_router,
     message_templates,
     audit_router,

@@ -18,6 +18,7 @@ from app.roster.models import (
     RosterImport,
     SchoolClass,
 )
+from app.safeguarding.models import ChronologyEntry, Concern, ConcernPupil
 from app.scheduling.models import ScheduleRun
 from app.staff.models import (
     AuthSession,
@@ -37,7 +38,10 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "CalendarFeed",
+    "ChronologyEntry",
     "ClassStaff",
+    "Concern",
+    "ConcernPupil",
     "Contact",
     "Household",
     "HouseholdAnswer",

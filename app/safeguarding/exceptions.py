@@ -1,0 +1,15 @@
+"""What a concern's workflow refuses, as problem types."""
+
+from app.core.errors import InvalidState, Unprocessable
+
+
+class NotAcknowledged(InvalidState):
+    type, title = "concern-not-acknowledged", "The concern has not been acknowledged"
+
+
+class StatusRefused(InvalidState):
+    type, title = "concern-status-refused", "The concern cannot move to that status"
+
+
+class UnknownReference(Unprocessable):
+    type, title = "concern-unknown-reference", "The concern names something that is not there"

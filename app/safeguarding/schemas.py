@@ -1,0 +1,171 @@
+"""Concerns as raised, as their raiser reads them back, and as the DSLs read them."""
+
+from datetime import datetime
+from typing import Self
+from uuid import UUID
+
+from pydantic import model_validator
+from sqlmodel import Field
+
+from app.core.schemas import Input, Output
+from app.core.types import IsoDateTime
+from app.safeguarding.models import (
+    ACCOUNT_MAX,
+    TEXT_MAX,
+    ActionKind,
+    Category,
+    ConcernStatus,
+    Decision,
+    EntryKind,
+    PupilRole,
+    Urgency,
+)
+
+PUPILS_MAX = 20
+
+
+class ConcernPupilWrite(Input):
+    pupil_id: UUID
+    role: PupilRole = Field(description="The pupil's part: the subject, a sibling, or other.")
+
+
+class ConcernRaise(Input):
+    """A worry about a child's safety, in your own words. The school's DSLs are told at once
+    that a concern awaits; nobody else can read it."""
+
+    pupils: list[ConcernPupilWrite] = Field(default_factory=list, max_length=PUPILS_MAX)
+    household_id: UUID | None = Field(default=None, description="The household it is about.")
+    visit_id: UUID | None = Field(default=None, description="The visit it arose on, if any.")
+    category: Category
+    urgency: Urgency
+    account: str = Field(
+        min_length=1, max_length=ACCOUNT_MAX, description="What you saw or heard, as it was."
+    )
+    occurred_at: IsoDateTime = Field(description="When it happened.")
+    place: str | None = Field(default=None, max_length=300, description="Where it happened.")
+    said: str | None = Field(
+        default=None, max_length=TEXT_MAX, description="What was said, and by whom."
+    )
+    action_taken: str | None = Field(
+        default=None, max_length=TEXT_MAX, description="What you already did (999 called…)."
+    )
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> Self:
+        if not self.pupils and self.household_id is None and self.visit_id is None:
+            raise ValueError("name at least one pupil, or the household, or the visit")
+        pupil_ids = [p.pupil_id for p in self.pupils]
+        if len(set(pupil_ids)) != len(pupil_ids):
+            raise ValueError("each pupil is named once")
+        return self
+
+
+class ConcernPupilRead(Output):
+    pupil_id: UUID
+    role: PupilRole
+
+
+class _Account(Output):
+    id: UUID
+    school_id: UUID
+    raised_by: UUID
+    raised_at: datetime
+    visit_id: UUID | None
+    household_id: UUID | None
+    category: Category
+    urgency: Urgency
+    account: str
+    occurred_at: datetime
+    place: str | None
+    said: str | None
+    action_taken: str | None
+    pupils: list[ConcernPupilRead]
+    status: ConcernStatus
+    acknowledged_at: datetime | None
+
+
+class ConcernReceipt(_Account):
+    """What the raiser reads: what they raised, where it stands and when a DSL first read it;
+    nothing the DSLs added after."""
+
+    first_read_at: datetime | None = Field(
+        description="When a DSL first opened it (null while nobody has)."
+    )
+
+
+class ConcernRead(_Account):
+    acknowledged_by: UUID | None
+    closed_at: datetime | None
+
+
+class ConcernSummary(Output):
+    id: UUID
+    school_id: UUID
+    raised_at: datetime
+    category: Category
+    urgency: Urgency
+    status: ConcernStatus
+
+
+class EntryWrite(Input):
+    """One chronology entry. `status`: the concern moves on (acknowledged, action_taken, closed,
+    reopened); `note`: text; `decision`: a decision and why (text required, "no referral"
+    included); `action`: what was done (referral, early help, police, monitor); `contact`: a
+    contact with an agency. A correction names the entry it corrects in `corrects_id`."""
+
+    kind: EntryKind
+    status: ConcernStatus | None = None
+    decision: Decision | None = None
+    action: ActionKind | None = None
+    agency: str | None = Field(default=None, min_length=1, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
+    corrects_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        needs = {
+            EntryKind.STATUS: ("status",),
+            EntryKind.NOTE: ("text",),
+            EntryKind.DECISION: ("decision", "text"),
+            EntryKind.ACTION: ("action",),
+            EntryKind.CONTACT: ("agency", "text"),
+        }[self.kind]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} entry needs {' and '.join(missing)}")
+        allowed = {*needs, "text", "corrects_id"}
+        stray = [
+            name
+            for name in ("status", "decision", "action", "agency")
+            if getattr(self, name) is not None and name not in allowed
+        ]
+        if stray:
+            raise ValueError(f"a {self.kind} entry takes no {', '.join(stray)}")
+        if self.kind is EntryKind.STATUS and self.status is ConcernStatus.RAISED:
+            raise ValueError("a concern is raised once, by raising it")
+        if self.kind is EntryKind.STATUS and self.corrects_id is not None:
+            raise ValueError("a status is not corrected: move the concern on instead")
+        return self
+
+
+class EntryRead(Output):
+    id: UUID
+    concern_id: UUID
+    at: datetime
+    by: UUID
+    kind: EntryKind
+    status: ConcernStatus | None
+    decision: Decision | None
+    action: ActionKind | None
+    agency: str | None
+    text: str | None
+    corrects_id: UUID | None
+
+
+class ReaderRead(Output):
+    """One read of a concern's file: who, when, and what they opened."""
+
+    actor_id: UUID | None
+    actor_kind: str | None
+    at: datetime
+    part: str

@@ -1,0 +1,271 @@
+"""Concerns: raised by any member of a school's staff, read and moved on by its DSLs.
+
+Raising writes the concern, the pupils it names and the DSLs' alert in one transaction (a
+rejected request writes none of them). The raiser reads back what they raised, its status and
+when a DSL first read it, nothing added after. The DSLs of the school and the trust's DSLs read
+the concern and its chronology; every read is written to the audit log, and they can list who
+has read a file. To everyone else a concern answers 404, as if it did not exist.
+
+The workflow is `raised → acknowledged → action_taken → closed`, each step a chronology entry;
+`reopened` follows `closed`. Nothing is changed in place: a correction is an entry naming the
+entry it corrects.
+"""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.errors import NotFound
+from app.core.pagination import PageParams, SortKey, paginate
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.core.types import utcnow
+from app.safeguarding import alerts, repository
+from app.safeguarding.exceptions import NotAcknowledged, StatusRefused, UnknownReference
+from app.safeguarding.models import (
+    ChronologyEntry,
+    Concern,
+    ConcernPupil,
+    ConcernStatus,
+    EntryKind,
+)
+from app.safeguarding.repository import ConcernRepository, RaisedRepository
+from app.safeguarding.schemas import (
+    ConcernPupilRead,
+    ConcernRaise,
+    ConcernRead,
+    ConcernReceipt,
+    ConcernSummary,
+    EntryRead,
+    EntryWrite,
+    ReaderRead,
+)
+from app.trusts.repository import SchoolRepository
+
+S = ConcernStatus
+# Where a concern may go from where it stands.
+NEXT: dict[ConcernStatus, frozenset[ConcernStatus]] = {
+    S.RAISED: frozenset({S.ACKNOWLEDGED}),
+    S.ACKNOWLEDGED: frozenset({S.ACTION_TAKEN, S.CLOSED}),
+    S.ACTION_TAKEN: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset({S.REOPENED}),
+    S.REOPENED: frozenset({S.ACTION_TAKEN, S.CLOSED}),
+}
+
+
+async def raise_concern(
+    session: AsyncSession, who: Principal, school_id: UUID, body: ConcernRaise
+) -> ConcernReceipt:
+    """Any member of the school's staff (404 for a school they cannot see, 403 without
+    SAFEGUARDING_RAISE there). 422 when a pupil, the visit or the household is not the school's."""
+    school = await SchoolRepository(session, who).get_permitted(
+        school_id, Permission.SAFEGUARDING_RAISE
+    )
+    household_id = await _household(session, school.id, body)
+    pupil_ids = [p.pupil_id for p in body.pupils]
+    unknown = set(pupil_ids) - await repository.pupils_at(session, school.id, pupil_ids)
+    if unknown:
+        raise UnknownReference(
+            f"No pupil {sorted(map(str, unknown))[0]} is on the roll of this school. Nothing "
+            "was recorded: name the school's pupils, or raise the concern about the household."
+        )
+    concern = Concern(
+        trust_id=school.trust_id,
+        school_id=school.id,
+        raised_by=who.id,
+        raised_at=utcnow(),
+        household_id=household_id,
+        **body.model_dump(exclude={"pupils", "household_id"}),
+    )
+    session.add(concern)
+    await session.flush()
+    for pupil in body.pupils:
+        session.add(
+            ConcernPupil(
+                trust_id=school.trust_id,
+                school_id=school.id,
+                concern_id=concern.id,
+                pupil_id=pupil.pupil_id,
+                role=pupil.role,
+            )
+        )
+    await session.flush()
+    await alerts.alert_at_once(session, concern)
+    await _audit(session, who, "safeguarding.concern_raised", concern)
+    return await _receipt(session, concern)
+
+
+async def _household(session: AsyncSession, school_id: UUID, body: ConcernRaise) -> UUID | None:
+    household_id = body.household_id
+    if body.visit_id is not None:
+        found, of_visit = await repository.visit_household(session, school_id, body.visit_id)
+        if not found:
+            raise UnknownReference(
+                f"There is no visit {body.visit_id} of this school. Nothing was recorded."
+            )
+        household_id = household_id or of_visit
+    if body.household_id is not None and not await repository.household_known(
+        session, body.household_id
+    ):
+        raise UnknownReference(
+            f"There is no household {body.household_id} of this trust. Nothing was recorded."
+        )
+    return household_id
+
+
+async def receipt(session: AsyncSession, who: Principal, concern_id: UUID) -> ConcernReceipt:
+    """The raiser's own: what they raised and where it stands. 404 to anyone else."""
+    concern = await RaisedRepository(session, who).get(concern_id)
+    await _audit(session, who, "safeguarding.receipt_read", concern)
+    return await _receipt(session, concern)
+
+
+async def read(session: AsyncSession, who: Principal, concern_id: UUID) -> ConcernRead:
+    concern = await ConcernRepository(session, who).get(concern_id)
+    await _audit(session, who, "safeguarding.concern_read", concern, part="concern")
+    account = await _account(session, concern)
+    return ConcernRead.model_validate(account)
+
+
+async def chronology(session: AsyncSession, who: Principal, concern_id: UUID) -> list[EntryRead]:
+    concern = await ConcernRepository(session, who).get(concern_id)
+    await _audit(session, who, "safeguarding.concern_read", concern, part="chronology")
+    entries = await repository.chronology(session, concern.id)
+    return [EntryRead.model_validate(e) for e in entries]
+
+
+async def readers(session: AsyncSession, who: Principal, concern_id: UUID) -> list[ReaderRead]:
+    """Who has read the concern, its chronology or its receipt, and when: this read included."""
+    concern = await ConcernRepository(session, who).get(concern_id)
+    await _audit(session, who, "safeguarding.concern_read", concern, part="readers")
+    await session.flush()
+    return [
+        ReaderRead(
+            actor_id=e.actor_id,
+            actor_kind=e.actor_kind,
+            at=e.at,
+            part=str(e.details.get("part", "receipt")),
+        )
+        for e in await repository.readers(session, concern.id)
+    ]
+
+
+async def add_entry(
+    session: AsyncSession, who: Principal, concern_id: UUID, body: EntryWrite
+) -> EntryRead:
+    """A DSL's entry. 409 when the status cannot follow the current one, or when anything but
+    acknowledging comes before the concern is acknowledged; 422 when `corrects_id` names no
+    entry of this concern (or a status, which is not corrected)."""
+    concern = await ConcernRepository(session, who).get(concern_id)
+    await repository.lock(session, concern.id)
+    current = _status((await repository.statuses_of(session, [concern.id]))[concern.id])
+    if body.kind is EntryKind.STATUS:
+        assert body.status is not None
+        if body.status not in NEXT[current]:
+            raise StatusRefused(
+                f"The concern is {current}; it can move to "
+                f"{' or '.join(sorted(NEXT[current]))}, not {body.status}."
+            )
+    elif current is S.RAISED:
+        raise NotAcknowledged(
+            "Acknowledge the concern (a status entry, 'acknowledged') before adding to its "
+            "chronology: until then its alert keeps escalating."
+        )
+    if body.corrects_id is not None:
+        corrected = await repository.entry(session, concern.id, body.corrects_id)
+        if corrected is None or corrected.kind is EntryKind.STATUS:
+            raise UnknownReference(
+                f"There is no entry {body.corrects_id} of this concern to correct (a status "
+                "entry is not corrected: move the concern on instead)."
+            )
+    entry = ChronologyEntry(
+        trust_id=concern.trust_id,
+        school_id=concern.school_id,
+        concern_id=concern.id,
+        at=utcnow(),
+        by=who.id,
+        **body.model_dump(),
+    )
+    session.add(entry)
+    await session.flush()
+    await _audit(session, who, "safeguarding.entry_added", concern, part=body.kind.value)
+    return EntryRead.model_validate(entry)
+
+
+async def list_for_school(
+    session: AsyncSession, who: Principal, school_id: UUID, page: PageParams
+) -> tuple[list[ConcernSummary], str | None]:
+    """The school's concerns, newest first: its DSLs and the trust's. 404 to anyone else."""
+    concerns = ConcernRepository(session, who)
+    schools = who.schools_with(Permission.SAFEGUARDING_READ)
+    if schools is not None and school_id not in schools:
+        raise NotFound(f"There is no list of concerns of school {school_id} that you can see.")
+    school = await SchoolRepository(session, who).get(school_id)
+    rows, cursor = await paginate(
+        session,
+        concerns.of_school(school.id),
+        page,
+        [SortKey(Concern.raised_at, descending=True), SortKey(Concern.id, descending=True)],
+    )
+    statuses = await repository.statuses_of(session, [c.id for c in rows])
+    await audit.record(
+        session,
+        who,
+        "safeguarding.concerns_listed",
+        subject_type="school",
+        subject_id=school.id,
+        school_id=school.id,
+        details={"concerns": [str(c.id) for c in rows]},
+    )
+    return [
+        ConcernSummary(
+            id=c.id,
+            school_id=c.school_id,
+            raised_at=c.raised_at,
+            category=c.category,
+            urgency=c.urgency,
+            status=_status(statuses[c.id]),
+        )
+        for c in rows
+    ], cursor
+
+
+def _status(entries: list[ChronologyEntry]) -> ConcernStatus:
+    return entries[-1].status or S.RAISED if entries else S.RAISED
+
+
+async def _account(session: AsyncSession, concern: Concern) -> dict[str, object]:
+    pupils = (await repository.pupils_of(session, [concern.id]))[concern.id]
+    entries = (await repository.statuses_of(session, [concern.id]))[concern.id]
+    acknowledged = next((e for e in entries if e.status is S.ACKNOWLEDGED), None)
+    current = _status(entries)
+    return {
+        **concern.model_dump(exclude={"trust_id"}),
+        "pupils": [ConcernPupilRead.model_validate(p) for p in pupils],
+        "status": current,
+        "acknowledged_at": acknowledged.at if acknowledged else None,
+        "acknowledged_by": acknowledged.by if acknowledged else None,
+        "closed_at": entries[-1].at if current is S.CLOSED else None,
+    }
+
+
+async def _receipt(session: AsyncSession, concern: Concern) -> ConcernReceipt:
+    account = await _account(session, concern)
+    first_read = await repository.first_read_at(session, concern.id)
+    return ConcernReceipt.model_validate(account | {"first_read_at": first_read})
+
+
+async def _audit(
+    session: AsyncSession, who: Principal, action: str, concern: Concern, part: str | None = None
+) -> None:
+    """Ids only: never a name, a category or a word of the account."""
+    await audit.record(
+        session,
+        who,
+        action,
+        subject_type="concern",
+        subject_id=concern.id,
+        school_id=concern.school_id,
+        details={"part": part} if part else {},
+    )
