@@ -91,9 +91,7 @@ async def test_an_urgent_concern_escalates_until_acknowledged(
     assert await plan_escalations(raised_at + timedelta(minutes=51)) == 0
 
 
-async def test_a_routine_concern_does_not_escalate(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def test_a_routine_concern_does_not_escalate(client: httpx.AsyncClient, world: World) -> None:
     receipt = await raise_one(client, world, "routine")
     assert len(await alerts_written()) == len(await _holders(world, Role.DSL, 0))
     later = datetime.fromisoformat(receipt["raised_at"]) + timedelta(hours=3)
