@@ -710,6 +710,11 @@ POLICIES: dict[tuple[str, str], Policy] = {
         NEED_TO_KNOW, json=lambda w: {"kind": "status", "status": "acknowledged"}
     ),
     ("GET", f"{V1}/concerns/{{concern_id}}/readers"): Policy(NEED_TO_KNOW),
+    ("GET", f"{V1}/pupils/{{pupil_id}}/concerns"): Policy(NEED_TO_KNOW),
+    # Counts by school, never which concern: the trust's admins and DSLs.
+    ("GET", f"{V1}/trusts/{{trust_id}}/concern-counts"): Policy(
+        rule(ok=("trust_admin", "trust_dsl"), hide=("other_trust_admin",))
+    ),
     ("GET", f"{V1}/concerns/{{concern_id}}/receipt"): Policy(
         rule(ok=(CONCERN_RAISER,), hide=set(PRINCIPALS) - {CONCERN_RAISER, "anonymous"})
     ),

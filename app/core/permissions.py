@@ -79,6 +79,9 @@ class Permission(StrEnum):
     # DSLs and the trust's DSLs read concerns (need-to-know), and move them on.
     SAFEGUARDING_RAISE = "safeguarding:raise"
     SAFEGUARDING_READ = "safeguarding:read"
+    # How many concerns each school raised during a programme, suppressed when small: the
+    # trust's admins and DSLs, who answer for the programme; never which, or about whom.
+    SAFEGUARDING_COUNTS = "safeguarding:counts"
 
 
 P = Permission
@@ -117,10 +120,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.INTEGRATIONS_MANAGE,
             P.MESSAGES_TEMPLATES,
             P.MESSAGES_TEMPLATES_READ,
+            P.SAFEGUARDING_COUNTS,
         }
         | _SLT
     ),
-    Role.TRUST_DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ}),
+    Role.TRUST_DSL: frozenset(
+        _EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ, P.SAFEGUARDING_COUNTS}
+    ),
     Role.SCHOOL_ADMIN: frozenset(
         _EVERY_STAFF_MEMBER
         | _SLT

@@ -149,6 +149,16 @@ class Settings(BaseSettings):
         ge=1,
         description="…and escalated again every this many minutes until a DSL acknowledges it.",
     )
+    safeguarding_elevated_after_days: int = Field(
+        default=365,
+        ge=1,
+        description="Opening a closed concern raised longer ago than this needs a fresh sign-in.",
+    )
+    safeguarding_fresh_signin_minutes: int = Field(
+        default=5,
+        ge=1,
+        description="A sign-in this recent is fresh enough to open an old closed concern.",
+    )
     safeguarding_counts_suppressed_below: int = Field(
         default=10,
         ge=1,

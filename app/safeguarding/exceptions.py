@@ -1,6 +1,6 @@
 """What a concern's workflow refuses, as problem types."""
 
-from app.core.errors import InvalidState, Unprocessable
+from app.core.errors import Forbidden, InvalidState, Unprocessable
 
 
 class NotAcknowledged(InvalidState):
@@ -13,3 +13,7 @@ class StatusRefused(InvalidState):
 
 class UnknownReference(Unprocessable):
     type, title = "concern-unknown-reference", "The concern names something that is not there"
+
+
+class FreshSignInRequired(Forbidden):
+    type, title = "fresh-sign-in-required", "Sign in again to open this concern"

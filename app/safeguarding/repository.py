@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from app.core.audit import AuditEntry
 from app.core.permissions import Permission, Role
 from app.core.repository import ScopedRepository
+from app.programmes.models import VisitProgramme
 from app.roster.models import Household, Pupil
 from app.safeguarding.models import (
     ESCALATING,
@@ -22,7 +23,7 @@ from app.safeguarding.models import (
     ConcernPupil,
     EntryKind,
 )
-from app.staff.models import RoleGrant, StaffMember
+from app.staff.models import AuthSession, RoleGrant, StaffMember
 from app.trusts.models import School
 from app.visits.models import Visit
 
@@ -226,3 +227,36 @@ async def household_known(session: AsyncSession, household_id: UUID) -> bool:
         select(Household.id).where(col(Household.id) == household_id)  # tenancy: the trust floor
     )
     return found is not None
+
+
+async def signed_in_at(session: AsyncSession, session_id: UUID) -> datetime | None:
+    found: datetime | None = await session.scalar(
+        select(AuthSession.created_at).where(col(AuthSession.id) == session_id)  # not scoped
+    )
+    return found
+
+
+async def programmes_of(session: AsyncSession, academic_year: str | None) -> list[VisitProgramme]:
+    statement = select(VisitProgramme)  # tenancy: the trust floor; the trust's own programmes
+    if academic_year is not None:
+        statement = statement.where(col(VisitProgramme.academic_year) == academic_year)
+    rows = await session.scalars(
+        statement.order_by(col(VisitProgramme.school_id), col(VisitProgramme.id))
+    )
+    return list(rows)
+
+
+async def raised_between(
+    session: AsyncSession, school_id: UUID, first: datetime, last: datetime
+) -> int:
+    """How many concerns the school raised in [first, last): a count, never which."""
+    found = await session.scalar(
+        select(func.count())  # tenancy: the trust floor; counts only
+        .select_from(Concern)
+        .where(
+            col(Concern.school_id) == school_id,
+            col(Concern.raised_at) >= first,
+            col(Concern.raised_at) < last,
+        )
+    )
+    return int(found or 0)

@@ -6,7 +6,7 @@ if it did not exist, never 403, which would say there is one."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.core.auth import require
 from app.core.db import SessionDep
@@ -16,6 +16,7 @@ from app.core.permissions import Permission as P
 from app.core.principal import Principal, PrincipalKind
 from app.safeguarding import service
 from app.safeguarding.schemas import (
+    ConcernCount,
     ConcernRaise,
     ConcernRead,
     ConcernReceipt,
@@ -26,13 +27,21 @@ from app.safeguarding.schemas import (
 )
 
 schools = APIRouter(prefix="/schools", tags=["safeguarding"], route_class=IdempotentRoute)
+pupils = APIRouter(prefix="/pupils", tags=["safeguarding"], route_class=IdempotentRoute)
+trusts = APIRouter(prefix="/trusts", tags=["safeguarding"], route_class=IdempotentRoute)
 concerns = APIRouter(prefix="/concerns", tags=["safeguarding"], route_class=IdempotentRoute)
 
 Raiser = Annotated[Principal, require(P.SAFEGUARDING_RAISE)]
+Counter = Annotated[Principal, require(P.SAFEGUARDING_COUNTS)]
 # Need-to-know is decided by the concern's repository (404), not at the gate (403).
 Anyone = Annotated[Principal, require(kinds=frozenset(PrincipalKind))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "There is no such concern, or it is not yours to know"}
+}
+# An old closed concern is opened only just after signing in.
+ELEVATED: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    403: {"description": "An old closed concern: sign in again to open it"},
 }
 
 
@@ -73,7 +82,7 @@ async def get_concern_receipt(concern_id: UUID, session: SessionDep, who: Anyone
 @concerns.get(
     "/{concern_id}",
     summary="A concern, as raised, and where it stands (its school's DSLs and the trust's)",
-    responses=NOT_FOUND,
+    responses=ELEVATED,
 )
 async def get_concern(concern_id: UUID, session: SessionDep, who: Anyone) -> ConcernRead:
     """Every read is written to the audit log."""
@@ -83,7 +92,7 @@ async def get_concern(concern_id: UUID, session: SessionDep, who: Anyone) -> Con
 @concerns.get(
     "/{concern_id}/chronology",
     summary="A concern's chronology, oldest first (its school's DSLs and the trust's)",
-    responses=NOT_FOUND,
+    responses=ELEVATED,
 )
 async def list_chronology(concern_id: UUID, session: SessionDep, who: Anyone) -> list[EntryRead]:
     return await service.chronology(session, who, concern_id)
@@ -115,3 +124,30 @@ async def list_concern_readers(
     concern_id: UUID, session: SessionDep, who: Anyone
 ) -> list[ReaderRead]:
     return await service.readers(session, who, concern_id)
+
+
+@pupils.get(
+    "/{pupil_id}/concerns",
+    summary="A pupil's child protection file: the concerns naming them, oldest first (DSLs)",
+    responses=NOT_FOUND,
+)
+async def list_pupil_concerns(
+    pupil_id: UUID, session: SessionDep, who: Anyone
+) -> list[ConcernSummary]:
+    """Kept apart from the pupil's record: nothing about it appears on the pupil."""
+    return await service.file_of_pupil(session, who, pupil_id)
+
+
+@trusts.get(
+    "/{trust_id}/concern-counts",
+    summary="How many concerns each school raised during each programme, suppressed when small",
+)
+async def list_concern_counts(
+    trust_id: UUID,
+    session: SessionDep,
+    who: Counter,
+    academic_year: Annotated[
+        str | None, Query(pattern=r"^\d{4}/\d{2}$", examples=["2026/27"])
+    ] = None,
+) -> list[ConcernCount]:
+    return await service.counts(session, who, trust_id, academic_year)

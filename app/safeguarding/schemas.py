@@ -1,6 +1,6 @@
 """Concerns as raised, as their raiser reads them back, and as the DSLs read them."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Self
 from uuid import UUID
 
@@ -169,3 +169,17 @@ class ReaderRead(Output):
     actor_kind: str | None
     at: datetime
     part: str
+
+
+class ConcernCount(Output):
+    """How many concerns a programme's school raised between its first and last visit days."""
+
+    programme_id: UUID
+    school_id: UUID
+    academic_year: str
+    first_day: date | None
+    last_day: date | None
+    concerns: int | None = Field(
+        description="Null when fewer than THRESHOLD_SAFEGUARDING_COUNTS_SUPPRESSED_BELOW "
+        "(a small number could point at a family)."
+    )

@@ -11,18 +11,27 @@ The workflow is `raised → acknowledged → action_taken → closed`, each step
 entry it corrects.
 """
 
+from datetime import datetime, time, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.errors import NotFound
+from app.core.london import LONDON
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
+from app.core.settings import get_settings
 from app.core.types import utcnow
+from app.roster.repository import PupilRepository
 from app.safeguarding import alerts, repository
-from app.safeguarding.exceptions import NotAcknowledged, StatusRefused, UnknownReference
+from app.safeguarding.exceptions import (
+    FreshSignInRequired,
+    NotAcknowledged,
+    StatusRefused,
+    UnknownReference,
+)
 from app.safeguarding.models import (
     ChronologyEntry,
     Concern,
@@ -32,6 +41,7 @@ from app.safeguarding.models import (
 )
 from app.safeguarding.repository import ConcernRepository, RaisedRepository
 from app.safeguarding.schemas import (
+    ConcernCount,
     ConcernPupilRead,
     ConcernRaise,
     ConcernRead,
@@ -41,7 +51,7 @@ from app.safeguarding.schemas import (
     EntryWrite,
     ReaderRead,
 )
-from app.trusts.repository import SchoolRepository
+from app.trusts.repository import SchoolRepository, TrustRepository
 
 S = ConcernStatus
 # Where a concern may go from where it stands.
@@ -122,17 +132,95 @@ async def receipt(session: AsyncSession, who: Principal, concern_id: UUID) -> Co
 
 
 async def read(session: AsyncSession, who: Principal, concern_id: UUID) -> ConcernRead:
-    concern = await ConcernRepository(session, who).get(concern_id)
+    concern = await _readable(session, who, concern_id)
     await _audit(session, who, "safeguarding.concern_read", concern, part="concern")
     account = await _account(session, concern)
     return ConcernRead.model_validate(account)
 
 
 async def chronology(session: AsyncSession, who: Principal, concern_id: UUID) -> list[EntryRead]:
-    concern = await ConcernRepository(session, who).get(concern_id)
+    concern = await _readable(session, who, concern_id)
     await _audit(session, who, "safeguarding.concern_read", concern, part="chronology")
     entries = await repository.chronology(session, concern.id)
     return [EntryRead.model_validate(e) for e in entries]
+
+
+async def _readable(session: AsyncSession, who: Principal, concern_id: UUID) -> Concern:
+    """The concern through need-to-know (404). An old closed one also needs a fresh sign-in
+    (403 `fresh-sign-in-required`): a file nobody has needed for a year is opened on purpose,
+    by the person at the keyboard now, not by a session left signed in."""
+    concern = await ConcernRepository(session, who).get(concern_id)
+    settings = get_settings()
+    now = utcnow()
+    if now - concern.raised_at < timedelta(days=settings.safeguarding_elevated_after_days):
+        return concern
+    if _status((await repository.statuses_of(session, [concern.id]))[concern.id]) is not S.CLOSED:
+        return concern
+    signed_in = await repository.signed_in_at(session, who.session_id) if who.session_id else None
+    fresh = timedelta(minutes=settings.safeguarding_fresh_signin_minutes)
+    if signed_in is None or now - signed_in > fresh:
+        raise FreshSignInRequired(
+            f"This concern was closed and raised over {settings.safeguarding_elevated_after_days} "
+            f"days ago: sign in again (within {settings.safeguarding_fresh_signin_minutes} "
+            "minutes of opening it) to read it."
+        )
+    return concern
+
+
+async def file_of_pupil(
+    session: AsyncSession, who: Principal, pupil_id: UUID
+) -> list[ConcernSummary]:
+    """The pupil's child protection file: every concern naming them, oldest first, for their
+    school's DSLs and the trust's; 404 to anyone else, as if there were none. Audited."""
+    pupil = await PupilRepository(session, who).find(pupil_id)
+    if pupil is None or not who.can(Permission.SAFEGUARDING_READ, pupil.school_id):
+        raise NotFound(f"There is no child protection file of pupil {pupil_id} you can see.")
+    found = list(await session.scalars(ConcernRepository(session, who).of_pupil(pupil.id)))
+    found.sort(key=lambda c: (c.raised_at, c.id))
+    await audit.record(
+        session,
+        who,
+        "safeguarding.file_read",
+        subject_type="pupil",
+        subject_id=pupil.id,
+        school_id=pupil.school_id,
+        details={"concerns": [str(c.id) for c in found]},
+    )
+    return await _summaries(session, found)
+
+
+async def counts(
+    session: AsyncSession, who: Principal, trust_id: UUID, academic_year: str | None
+) -> list[ConcernCount]:
+    """Per programme of the trust: how many concerns its school raised from its first visit
+    day to its last (Europe/London), null below THRESHOLD_SAFEGUARDING_COUNTS_SUPPRESSED_BELOW.
+    Counts only: never which concern, category or pupil."""
+    trust = await TrustRepository(session, who).get_permitted(
+        trust_id, Permission.SAFEGUARDING_COUNTS
+    )
+    smallest = get_settings().safeguarding_counts_suppressed_below
+    found = []
+    for programme in await repository.programmes_of(session, academic_year):
+        if programme.trust_id != trust.id:
+            continue
+        days = programme.days()
+        count = None
+        if days:
+            first = datetime.combine(min(days), time(0), tzinfo=LONDON)
+            last = datetime.combine(max(days) + timedelta(days=1), time(0), tzinfo=LONDON)
+            raised = await repository.raised_between(session, programme.school_id, first, last)
+            count = raised if raised >= smallest else None
+        found.append(
+            ConcernCount(
+                programme_id=programme.id,
+                school_id=programme.school_id,
+                academic_year=programme.academic_year,
+                first_day=min(days) if days else None,
+                last_day=max(days) if days else None,
+                concerns=count,
+            )
+        )
+    return found
 
 
 async def readers(session: AsyncSession, who: Principal, concern_id: UUID) -> list[ReaderRead]:
@@ -208,7 +296,6 @@ async def list_for_school(
         page,
         [SortKey(Concern.raised_at, descending=True), SortKey(Concern.id, descending=True)],
     )
-    statuses = await repository.statuses_of(session, [c.id for c in rows])
     await audit.record(
         session,
         who,
@@ -218,6 +305,11 @@ async def list_for_school(
         school_id=school.id,
         details={"concerns": [str(c.id) for c in rows]},
     )
+    return await _summaries(session, rows), cursor
+
+
+async def _summaries(session: AsyncSession, concerns: list[Concern]) -> list[ConcernSummary]:
+    statuses = await repository.statuses_of(session, [c.id for c in concerns])
     return [
         ConcernSummary(
             id=c.id,
@@ -227,8 +319,8 @@ async def list_for_school(
             urgency=c.urgency,
             status=_status(statuses[c.id]),
         )
-        for c in rows
-    ], cursor
+        for c in concerns
+    ]
 
 
 def _status(entries: list[ChronologyEntry]) -> ConcernStatus:
