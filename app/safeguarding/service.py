@@ -73,13 +73,7 @@ async def raise_concern(
         school_id, Permission.SAFEGUARDING_RAISE
     )
     household_id = await _household(session, school.id, body)
-    pupil_ids = [p.pupil_id for p in body.pupils]
-    unknown = set(pupil_ids) - await repository.pupils_at(session, school.id, pupil_ids)
-    if unknown:
-        raise UnknownReference(
-            f"No pupil {sorted(map(str, unknown))[0]} is on the roll of this school. Nothing "
-            "was recorded: name the school's pupils, or raise the concern about the household."
-        )
+    await _ensure_on_roll(session, school.id, [p.pupil_id for p in body.pupils])
     concern = Concern(
         trust_id=school.trust_id,
         school_id=school.id,
@@ -90,20 +84,29 @@ async def raise_concern(
     )
     session.add(concern)
     await session.flush()
-    for pupil in body.pupils:
-        session.add(
-            ConcernPupil(
-                trust_id=school.trust_id,
-                school_id=school.id,
-                concern_id=concern.id,
-                pupil_id=pupil.pupil_id,
-                role=pupil.role,
-            )
+    session.add_all(
+        ConcernPupil(
+            trust_id=school.trust_id,
+            school_id=school.id,
+            concern_id=concern.id,
+            pupil_id=pupil.pupil_id,
+            role=pupil.role,
         )
+        for pupil in body.pupils
+    )
     await session.flush()
     await alerts.alert_at_once(session, concern)
     await _audit(session, who, "safeguarding.concern_raised", concern)
     return await _receipt(session, concern)
+
+
+async def _ensure_on_roll(session: AsyncSession, school_id: UUID, pupil_ids: list[UUID]) -> None:
+    unknown = set(pupil_ids) - await repository.pupils_at(session, school_id, pupil_ids)
+    if unknown:
+        raise UnknownReference(
+            f"No pupil {sorted(map(str, unknown))[0]} is on the roll of this school. Nothing "
+            "was recorded: name the school's pupils, or raise the concern about the household."
+        )
 
 
 async def _household(session: AsyncSession, school_id: UUID, body: ConcernRaise) -> UUID | None:
