@@ -113,3 +113,31 @@ async def test_a_school_without_a_dsl_alerts_the_trusts_dsls(
     await raise_one(client, world, "urgent")
     told = {m.recipient_id for m in await alerts_written()}
     assert told == await _holders(world, Role.TRUST_DSL, None)
+
+
+async def test_the_message_log_never_shows_a_dsls_alert(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from app.notifications.models import LoggedMessage
+
+    await raise_one(client, world, "urgent")
+    alerts = await alerts_written()
+    async with db.open_session(system_scope("test: the worker logged them")) as session:
+        for message in alerts:
+            wording, _ = await render_message(session, message)
+            session.add(
+                LoggedMessage(
+                    trust_id=message.trust_id,
+                    school_id=message.school_id,
+                    message_id=message.id,
+                    channel=message.channel,
+                    to="dsl@example.org",
+                    language="en",
+                    subject=wording.subject,
+                    body=wording.body,
+                )
+            )
+    for role in (Role.TRUST_ADMIN, Role.SCHOOL_ADMIN):
+        log = await client.get("/api/v1/messages/log", headers=await bearer(world.login(role)))
+        assert log.status_code == 200, log.text
+        assert log.json()["items"] == []
