@@ -11,6 +11,10 @@ class StatusRefused(InvalidState):
     type, title = "concern-status-refused", "The concern cannot move to that status"
 
 
+class SignOffRefused(InvalidState):
+    type, title = "concern-sign-off-refused", "The closing cannot be signed off"
+
+
 class UnknownReference(Unprocessable):
     type, title = "concern-unknown-reference", "The concern names something that is not there"
 

@@ -58,6 +58,8 @@ class EntryKind(StrEnum):
     DECISION = "decision"  # with its reason, "no referral" included
     ACTION = "action"
     CONTACT = "contact"  # a contact with an agency
+    # A second DSL's sign-off on closing (optional): not the DSL who closed it.
+    SIGN_OFF = "sign_off"
 
 
 class Decision(StrEnum):

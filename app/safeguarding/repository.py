@@ -80,7 +80,8 @@ async def pupils_of(session: AsyncSession, concern_ids: Sequence[UUID]) -> dict[
 async def statuses_of(
     session: AsyncSession, concern_ids: Sequence[UUID]
 ) -> dict[UUID, list[ChronologyEntry]]:
-    """Each concern's status entries, oldest first: where it stands is the last."""
+    """Each concern's status and sign-off entries, oldest first: where it stands is the last
+    status."""
     found: dict[UUID, list[ChronologyEntry]] = {c: [] for c in concern_ids}
     if not concern_ids:
         return found
@@ -88,7 +89,7 @@ async def statuses_of(
         select(ChronologyEntry)  # tenancy: entries of concerns already read through the scope
         .where(
             col(ChronologyEntry.concern_id).in_(list(concern_ids)),
-            col(ChronologyEntry.kind) == EntryKind.STATUS,
+            col(ChronologyEntry.kind).in_([EntryKind.STATUS, EntryKind.SIGN_OFF]),
         )
         .order_by(col(ChronologyEntry.at), col(ChronologyEntry.id))
     )

@@ -96,6 +96,10 @@ class ConcernReceipt(_Account):
 class ConcernRead(_Account):
     acknowledged_by: UUID | None
     closed_at: datetime | None
+    signed_off_at: datetime | None = Field(
+        description="When a second DSL signed off its closing (null if nobody has)."
+    )
+    signed_off_by: UUID | None
 
 
 class ConcernSummary(Output):
@@ -109,7 +113,7 @@ class ConcernSummary(Output):
 
 class EntryWrite(Input):
     """One chronology entry. `status`: the concern moves on (acknowledged, action_taken, closed,
-    reopened); `note`: text; `decision`: a decision and why (text required, "no referral"
+    reopened); `sign_off`: a second DSL signs off the closing (optional); `note`: text; `decision`: a decision and why (text required, "no referral"
     included); `action`: what was done (referral, early help, police, monitor); `contact`: a
     contact with an agency. A correction names the entry it corrects in `corrects_id`."""
 
@@ -129,6 +133,7 @@ class EntryWrite(Input):
             EntryKind.DECISION: ("decision", "text"),
             EntryKind.ACTION: ("action",),
             EntryKind.CONTACT: ("agency", "text"),
+            EntryKind.SIGN_OFF: (),
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
@@ -143,8 +148,8 @@ class EntryWrite(Input):
             raise ValueError(f"a {self.kind} entry takes no {', '.join(stray)}")
         if self.kind is EntryKind.STATUS and self.status is ConcernStatus.RAISED:
             raise ValueError("a concern is raised once, by raising it")
-        if self.kind is EntryKind.STATUS and self.corrects_id is not None:
-            raise ValueError("a status is not corrected: move the concern on instead")
+        if self.kind in {EntryKind.STATUS, EntryKind.SIGN_OFF} and self.corrects_id is not None:
+            raise ValueError(f"a {self.kind} is not corrected: move the concern on instead")
         return self
 
 

@@ -29,6 +29,7 @@ from app.safeguarding import alerts, repository
 from app.safeguarding.exceptions import (
     FreshSignInRequired,
     NotAcknowledged,
+    SignOffRefused,
     StatusRefused,
     UnknownReference,
 )
@@ -250,8 +251,11 @@ async def add_entry(
     entry of this concern (or a status, which is not corrected)."""
     concern = await ConcernRepository(session, who).get(concern_id)
     await repository.lock(session, concern.id)
-    current = _status((await repository.statuses_of(session, [concern.id]))[concern.id])
-    if body.kind is EntryKind.STATUS:
+    entries = (await repository.statuses_of(session, [concern.id]))[concern.id]
+    current = _status(entries)
+    if body.kind is EntryKind.SIGN_OFF:
+        _ensure_second_dsl(who, entries)
+    elif body.kind is EntryKind.STATUS:
         assert body.status is not None
         if body.status not in NEXT[current]:
             raise StatusRefused(
@@ -327,7 +331,30 @@ async def _summaries(session: AsyncSession, concerns: list[Concern]) -> list[Con
 
 
 def _status(entries: list[ChronologyEntry]) -> ConcernStatus:
-    return entries[-1].status or S.RAISED if entries else S.RAISED
+    statuses = [e.status for e in entries if e.kind is EntryKind.STATUS and e.status]
+    return statuses[-1] if statuses else S.RAISED
+
+
+def _sign_off(entries: list[ChronologyEntry]) -> ChronologyEntry | None:
+    """The sign-off of the latest closing, if a second DSL has given one."""
+    found = None
+    for entry in entries:
+        if entry.kind is EntryKind.SIGN_OFF:
+            found = entry
+        elif entry.status is S.CLOSED:
+            found = None
+    return found
+
+
+def _ensure_second_dsl(who: Principal, entries: list[ChronologyEntry]) -> None:
+    """A sign-off follows a closing, once, by a DSL other than the one who closed it (409)."""
+    if _status(entries) is not S.CLOSED:
+        raise SignOffRefused("Only a closed concern's closing is signed off; it is not closed.")
+    closing = [e for e in entries if e.status is S.CLOSED][-1]
+    if closing.by == who.id:
+        raise SignOffRefused("You closed it: a second DSL signs off the closing.")
+    if _sign_off(entries) is not None:
+        raise SignOffRefused("Its closing is already signed off.")
 
 
 async def _account(session: AsyncSession, concern: Concern) -> dict[str, object]:
@@ -335,13 +362,17 @@ async def _account(session: AsyncSession, concern: Concern) -> dict[str, object]
     entries = (await repository.statuses_of(session, [concern.id]))[concern.id]
     acknowledged = next((e for e in entries if e.status is S.ACKNOWLEDGED), None)
     current = _status(entries)
+    closings = [e for e in entries if e.status is S.CLOSED]
+    sign_off = _sign_off(entries)
     return {
         **concern.model_dump(exclude={"trust_id"}),
         "pupils": [ConcernPupilRead.model_validate(p) for p in pupils],
         "status": current,
         "acknowledged_at": acknowledged.at if acknowledged else None,
         "acknowledged_by": acknowledged.by if acknowledged else None,
-        "closed_at": entries[-1].at if current is S.CLOSED else None,
+        "closed_at": closings[-1].at if current is S.CLOSED else None,
+        "signed_off_at": sign_off.at if sign_off else None,
+        "signed_off_by": sign_off.by if sign_off else None,
     }
 
 

@@ -182,3 +182,29 @@ async def test_a_concern_names_the_visit_it_arose_on(
             await session.scalars(select(Concern).where(col(Concern.visit_id).is_not(None)))
         )
     assert len(rows) == 1
+
+
+async def test_a_second_dsl_signs_off_a_closing(client: httpx.AsyncClient, world: World) -> None:
+    receipt = await raise_one(client, world, "routine")
+    dsl = await bearer(world.login(Role.DSL))
+    trust_dsl = world.login(Role.TRUST_DSL)
+    url = f"/api/v1/concerns/{receipt['id']}"
+    sign_off = {"kind": "sign_off", "text": "Agreed: no referral needed."}
+    assert_problem(await client.post(f"{url}/chronology", json=sign_off, headers=dsl), 409)
+    for step in ("acknowledged", "closed"):
+        moved = {"kind": "status", "status": step}
+        assert (await client.post(f"{url}/chronology", json=moved, headers=dsl)).is_success
+    refused = await client.post(f"{url}/chronology", json=sign_off, headers=dsl)
+    assert_problem(refused, 409, "concern-sign-off-refused")  # not the DSL who closed it
+    second = await bearer(trust_dsl)
+    signed = await client.post(f"{url}/chronology", json=sign_off, headers=second)
+    assert signed.status_code == 201, signed.text
+    read = (await client.get(url, headers=dsl)).json()
+    assert read["signed_off_by"] == str(trust_dsl.staff_id)
+    assert read["status"] == "closed"
+    assert_problem(await client.post(f"{url}/chronology", json=sign_off, headers=second), 409)
+    # Reopened and closed again: the new closing has no sign-off yet.
+    for step in ("reopened", "closed"):
+        moved = {"kind": "status", "status": step}
+        assert (await client.post(f"{url}/chronology", json=moved, headers=dsl)).is_success
+    assert (await client.get(url, headers=dsl)).json()["signed_off_at"] is None
