@@ -29,16 +29,16 @@ from app.notifications import outbox, reach
 from app.notifications.models import MessageKind
 from app.programmes.messages import NO_PHONE
 from app.safeguarding import repository
-from app.safeguarding.models import Concern, Urgency
+from app.safeguarding.models import Concern, ConcernUrgency
 from app.visits.messages import first_name
 
 log = logging.getLogger("threshold.safeguarding")
 
 CAUSE = "safeguarding_concern"
 URGENCY_WORDS = {
-    Urgency.IMMEDIATE_DANGER: "immediate danger",
-    Urgency.URGENT: "urgent",
-    Urgency.ROUTINE: "routine",
+    ConcernUrgency.IMMEDIATE_DANGER: "immediate danger",
+    ConcernUrgency.URGENT: "urgent",
+    ConcernUrgency.ROUTINE: "routine",
 }
 
 Person = tuple[UUID, str]

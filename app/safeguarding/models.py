@@ -17,7 +17,7 @@ ACCOUNT_MAX = 10000
 TEXT_MAX = 5000
 
 
-class Category(StrEnum):
+class ConcernCategory(StrEnum):
     PHYSICAL = "physical"
     EMOTIONAL = "emotional"
     SEXUAL_ABUSE = "sexual_abuse"
@@ -28,17 +28,17 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-class Urgency(StrEnum):
+class ConcernUrgency(StrEnum):
     IMMEDIATE_DANGER = "immediate_danger"
     URGENT = "urgent"
     ROUTINE = "routine"
 
 
 # A concern of these urgencies escalates until a DSL acknowledges it.
-ESCALATING = frozenset({Urgency.IMMEDIATE_DANGER, Urgency.URGENT})
+ESCALATING = frozenset({ConcernUrgency.IMMEDIATE_DANGER, ConcernUrgency.URGENT})
 
 
-class PupilRole(StrEnum):
+class ConcernPupilRole(StrEnum):
     SUBJECT = "subject"  # the child the concern is about
     SIBLING = "sibling"
     OTHER = "other"
@@ -52,7 +52,7 @@ class ConcernStatus(StrEnum):
     REOPENED = "reopened"
 
 
-class EntryKind(StrEnum):
+class ChronologyEntryKind(StrEnum):
     STATUS = "status"  # the concern moved on: acknowledged, action taken, closed, reopened
     NOTE = "note"
     DECISION = "decision"  # with its reason, "no referral" included
@@ -62,7 +62,7 @@ class EntryKind(StrEnum):
     SIGN_OFF = "sign_off"
 
 
-class Decision(StrEnum):
+class ChronologyDecision(StrEnum):
     NO_FURTHER_ACTION = "no_further_action"
     NO_REFERRAL = "no_referral"
     REFERRAL = "referral"
@@ -71,7 +71,7 @@ class Decision(StrEnum):
     OTHER = "other"
 
 
-class ActionKind(StrEnum):
+class ChronologyAction(StrEnum):
     REFERRAL_CHILDRENS_SOCIAL_CARE = "referral_childrens_social_care"
     REFERRAL_MASH = "referral_mash"
     EARLY_HELP = "early_help"
@@ -92,8 +92,8 @@ class Concern(Identified, SchoolScoped, table=True):
     # No foreign key: a household merged into another is deleted, and this record must outlive
     # that as it was written.
     household_id: UUID | None = None
-    category: Category = Field(sa_type=enum_type(Category, 20))
-    urgency: Urgency = Field(sa_type=enum_type(Urgency, 20))
+    category: ConcernCategory = Field(sa_type=enum_type(ConcernCategory, 20))
+    urgency: ConcernUrgency = Field(sa_type=enum_type(ConcernUrgency, 20))
     account: str = Field(max_length=ACCOUNT_MAX)  # what was seen or heard
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     place: str | None = Field(default=None, max_length=300)
@@ -109,7 +109,7 @@ class ConcernPupil(Identified, SchoolScoped, table=True):
 
     concern_id: UUID = Field(foreign_key="concern.id", index=True)
     pupil_id: UUID = Field(foreign_key="pupil.id", index=True)
-    role: PupilRole = Field(sa_type=enum_type(PupilRole, 10))
+    role: ConcernPupilRole = Field(sa_type=enum_type(ConcernPupilRole, 10))
 
 
 class ChronologyEntry(Identified, SchoolScoped, table=True):
@@ -121,10 +121,12 @@ class ChronologyEntry(Identified, SchoolScoped, table=True):
     concern_id: UUID = Field(foreign_key="concern.id")
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     by: UUID = Field(foreign_key="staff_member.id")
-    kind: EntryKind = Field(sa_type=enum_type(EntryKind, 10))
+    kind: ChronologyEntryKind = Field(sa_type=enum_type(ChronologyEntryKind, 10))
     status: ConcernStatus | None = Field(default=None, sa_type=enum_type(ConcernStatus, 20))
-    decision: Decision | None = Field(default=None, sa_type=enum_type(Decision, 20))
-    action: ActionKind | None = Field(default=None, sa_type=enum_type(ActionKind, 40))
+    decision: ChronologyDecision | None = Field(
+        default=None, sa_type=enum_type(ChronologyDecision, 20)
+    )
+    action: ChronologyAction | None = Field(default=None, sa_type=enum_type(ChronologyAction, 40))
     agency: str | None = Field(default=None, max_length=200)
     text: str | None = Field(default=None, max_length=TEXT_MAX)
     # A correction points at the entry it corrects; the corrected entry stays as it was.

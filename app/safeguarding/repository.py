@@ -19,9 +19,9 @@ from app.roster.models import Household, Pupil
 from app.safeguarding.models import (
     ESCALATING,
     ChronologyEntry,
+    ChronologyEntryKind,
     Concern,
     ConcernPupil,
-    EntryKind,
 )
 from app.staff.models import AuthSession, RoleGrant, StaffMember
 from app.trusts.models import School
@@ -89,7 +89,9 @@ async def statuses_of(
         select(ChronologyEntry)  # tenancy: entries of concerns already read through the scope
         .where(
             col(ChronologyEntry.concern_id).in_(list(concern_ids)),
-            col(ChronologyEntry.kind).in_([EntryKind.STATUS, EntryKind.SIGN_OFF]),
+            col(ChronologyEntry.kind).in_(
+                [ChronologyEntryKind.STATUS, ChronologyEntryKind.SIGN_OFF]
+            ),
         )
         .order_by(col(ChronologyEntry.at), col(ChronologyEntry.id))
     )
@@ -196,7 +198,7 @@ async def unacknowledged(session: AsyncSession, raised_before: datetime) -> list
     """Concerns that escalate, raised before the instant, no DSL has yet moved on (the
     escalation planner's system scope, across trusts by design)."""
     moved_on = select(ChronologyEntry.concern_id).where(
-        col(ChronologyEntry.kind) == EntryKind.STATUS
+        col(ChronologyEntry.kind) == ChronologyEntryKind.STATUS
     )
     rows = await session.scalars(
         select(Concern)  # tenancy: the escalation planner's system scope

@@ -16,14 +16,14 @@ from app.core.permissions import Permission as P
 from app.core.principal import Principal, PrincipalKind
 from app.safeguarding import service
 from app.safeguarding.schemas import (
+    ChronologyEntryRead,
+    ChronologyEntryWrite,
     ConcernCount,
     ConcernRaise,
     ConcernRead,
+    ConcernReaderRead,
     ConcernReceipt,
     ConcernSummary,
-    EntryRead,
-    EntryWrite,
-    ReaderRead,
 )
 
 schools = APIRouter(prefix="/schools", tags=["safeguarding"], route_class=IdempotentRoute)
@@ -94,7 +94,9 @@ async def get_concern(concern_id: UUID, session: SessionDep, who: Anyone) -> Con
     summary="A concern's chronology, oldest first (its school's DSLs and the trust's)",
     responses=ELEVATED,
 )
-async def list_chronology(concern_id: UUID, session: SessionDep, who: Anyone) -> list[EntryRead]:
+async def list_chronology(
+    concern_id: UUID, session: SessionDep, who: Anyone
+) -> list[ChronologyEntryRead]:
     return await service.chronology(session, who, concern_id)
 
 
@@ -108,8 +110,8 @@ async def list_chronology(concern_id: UUID, session: SessionDep, who: Anyone) ->
     },
 )
 async def add_chronology_entry(
-    concern_id: UUID, body: EntryWrite, session: SessionDep, who: Anyone
-) -> EntryRead:
+    concern_id: UUID, body: ChronologyEntryWrite, session: SessionDep, who: Anyone
+) -> ChronologyEntryRead:
     """Nothing is ever changed or deleted: a correction is a new entry naming, in
     `corrects_id`, the entry it corrects."""
     return await service.add_entry(session, who, concern_id, body)
@@ -122,7 +124,7 @@ async def add_chronology_entry(
 )
 async def list_concern_readers(
     concern_id: UUID, session: SessionDep, who: Anyone
-) -> list[ReaderRead]:
+) -> list[ConcernReaderRead]:
     return await service.readers(session, who, concern_id)
 
 

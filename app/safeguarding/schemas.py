@@ -12,13 +12,13 @@ from app.core.types import IsoDateTime
 from app.safeguarding.models import (
     ACCOUNT_MAX,
     TEXT_MAX,
-    ActionKind,
-    Category,
+    ChronologyAction,
+    ChronologyDecision,
+    ChronologyEntryKind,
+    ConcernCategory,
+    ConcernPupilRole,
     ConcernStatus,
-    Decision,
-    EntryKind,
-    PupilRole,
-    Urgency,
+    ConcernUrgency,
 )
 
 PUPILS_MAX = 20
@@ -26,7 +26,9 @@ PUPILS_MAX = 20
 
 class ConcernPupilWrite(Input):
     pupil_id: UUID
-    role: PupilRole = Field(description="The pupil's part: the subject, a sibling, or other.")
+    role: ConcernPupilRole = Field(
+        description="The pupil's part: the subject, a sibling, or other."
+    )
 
 
 class ConcernRaise(Input):
@@ -36,8 +38,8 @@ class ConcernRaise(Input):
     pupils: list[ConcernPupilWrite] = Field(default_factory=list, max_length=PUPILS_MAX)
     household_id: UUID | None = Field(default=None, description="The household it is about.")
     visit_id: UUID | None = Field(default=None, description="The visit it arose on, if any.")
-    category: Category
-    urgency: Urgency
+    category: ConcernCategory
+    urgency: ConcernUrgency
     account: str = Field(
         min_length=1, max_length=ACCOUNT_MAX, description="What you saw or heard, as it was."
     )
@@ -62,7 +64,7 @@ class ConcernRaise(Input):
 
 class ConcernPupilRead(Output):
     pupil_id: UUID
-    role: PupilRole
+    role: ConcernPupilRole
 
 
 class _Account(Output):
@@ -72,8 +74,8 @@ class _Account(Output):
     raised_at: datetime
     visit_id: UUID | None
     household_id: UUID | None
-    category: Category
-    urgency: Urgency
+    category: ConcernCategory
+    urgency: ConcernUrgency
     account: str
     occurred_at: datetime
     place: str | None
@@ -106,21 +108,21 @@ class ConcernSummary(Output):
     id: UUID
     school_id: UUID
     raised_at: datetime
-    category: Category
-    urgency: Urgency
+    category: ConcernCategory
+    urgency: ConcernUrgency
     status: ConcernStatus
 
 
-class EntryWrite(Input):
+class ChronologyEntryWrite(Input):
     """One chronology entry. `status`: the concern moves on (acknowledged, action_taken, closed,
     reopened); `sign_off`: a second DSL signs off the closing (optional); `note`: text; `decision`: a decision and why (text required, "no referral"
     included); `action`: what was done (referral, early help, police, monitor); `contact`: a
     contact with an agency. A correction names the entry it corrects in `corrects_id`."""
 
-    kind: EntryKind
+    kind: ChronologyEntryKind
     status: ConcernStatus | None = None
-    decision: Decision | None = None
-    action: ActionKind | None = None
+    decision: ChronologyDecision | None = None
+    action: ChronologyAction | None = None
     agency: str | None = Field(default=None, min_length=1, max_length=200)
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     corrects_id: UUID | None = None
@@ -128,12 +130,12 @@ class EntryWrite(Input):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         needs = {
-            EntryKind.STATUS: ("status",),
-            EntryKind.NOTE: ("text",),
-            EntryKind.DECISION: ("decision", "text"),
-            EntryKind.ACTION: ("action",),
-            EntryKind.CONTACT: ("agency", "text"),
-            EntryKind.SIGN_OFF: (),
+            ChronologyEntryKind.STATUS: ("status",),
+            ChronologyEntryKind.NOTE: ("text",),
+            ChronologyEntryKind.DECISION: ("decision", "text"),
+            ChronologyEntryKind.ACTION: ("action",),
+            ChronologyEntryKind.CONTACT: ("agency", "text"),
+            ChronologyEntryKind.SIGN_OFF: (),
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
@@ -146,28 +148,31 @@ class EntryWrite(Input):
         ]
         if stray:
             raise ValueError(f"a {self.kind} entry takes no {', '.join(stray)}")
-        if self.kind is EntryKind.STATUS and self.status is ConcernStatus.RAISED:
+        if self.kind is ChronologyEntryKind.STATUS and self.status is ConcernStatus.RAISED:
             raise ValueError("a concern is raised once, by raising it")
-        if self.kind in {EntryKind.STATUS, EntryKind.SIGN_OFF} and self.corrects_id is not None:
+        if (
+            self.kind in {ChronologyEntryKind.STATUS, ChronologyEntryKind.SIGN_OFF}
+            and self.corrects_id is not None
+        ):
             raise ValueError(f"a {self.kind} is not corrected: move the concern on instead")
         return self
 
 
-class EntryRead(Output):
+class ChronologyEntryRead(Output):
     id: UUID
     concern_id: UUID
     at: datetime
     by: UUID
-    kind: EntryKind
+    kind: ChronologyEntryKind
     status: ConcernStatus | None
-    decision: Decision | None
-    action: ActionKind | None
+    decision: ChronologyDecision | None
+    action: ChronologyAction | None
     agency: str | None
     text: str | None
     corrects_id: UUID | None
 
 
-class ReaderRead(Output):
+class ConcernReaderRead(Output):
     """One read of a concern's file: who, when, and what they opened."""
 
     actor_id: UUID | None

@@ -35,22 +35,22 @@ from app.safeguarding.exceptions import (
 )
 from app.safeguarding.models import (
     ChronologyEntry,
+    ChronologyEntryKind,
     Concern,
     ConcernPupil,
     ConcernStatus,
-    EntryKind,
 )
 from app.safeguarding.repository import ConcernRepository, RaisedRepository
 from app.safeguarding.schemas import (
+    ChronologyEntryRead,
+    ChronologyEntryWrite,
     ConcernCount,
     ConcernPupilRead,
     ConcernRaise,
     ConcernRead,
+    ConcernReaderRead,
     ConcernReceipt,
     ConcernSummary,
-    EntryRead,
-    EntryWrite,
-    ReaderRead,
 )
 from app.trusts.repository import SchoolRepository, TrustRepository
 
@@ -142,11 +142,13 @@ async def read(session: AsyncSession, who: Principal, concern_id: UUID) -> Conce
     return ConcernRead.model_validate(account)
 
 
-async def chronology(session: AsyncSession, who: Principal, concern_id: UUID) -> list[EntryRead]:
+async def chronology(
+    session: AsyncSession, who: Principal, concern_id: UUID
+) -> list[ChronologyEntryRead]:
     concern = await _readable(session, who, concern_id)
     await _audit(session, who, "safeguarding.concern_read", concern, part="chronology")
     entries = await repository.chronology(session, concern.id)
-    return [EntryRead.model_validate(e) for e in entries]
+    return [ChronologyEntryRead.model_validate(e) for e in entries]
 
 
 async def _readable(session: AsyncSession, who: Principal, concern_id: UUID) -> Concern:
@@ -227,13 +229,15 @@ async def counts(
     return found
 
 
-async def readers(session: AsyncSession, who: Principal, concern_id: UUID) -> list[ReaderRead]:
+async def readers(
+    session: AsyncSession, who: Principal, concern_id: UUID
+) -> list[ConcernReaderRead]:
     """Who has read the concern, its chronology or its receipt, and when: this read included."""
     concern = await ConcernRepository(session, who).get(concern_id)
     await _audit(session, who, "safeguarding.concern_read", concern, part="readers")
     await session.flush()
     return [
-        ReaderRead(
+        ConcernReaderRead(
             actor_id=e.actor_id,
             actor_kind=e.actor_kind,
             at=e.at,
@@ -244,8 +248,8 @@ async def readers(session: AsyncSession, who: Principal, concern_id: UUID) -> li
 
 
 async def add_entry(
-    session: AsyncSession, who: Principal, concern_id: UUID, body: EntryWrite
-) -> EntryRead:
+    session: AsyncSession, who: Principal, concern_id: UUID, body: ChronologyEntryWrite
+) -> ChronologyEntryRead:
     """A DSL's entry. 409 when the status cannot follow the current one, or when anything but
     acknowledging comes before the concern is acknowledged; 422 when `corrects_id` names no
     entry of this concern (or a status, which is not corrected)."""
@@ -253,9 +257,9 @@ async def add_entry(
     await repository.lock(session, concern.id)
     entries = (await repository.statuses_of(session, [concern.id]))[concern.id]
     current = _status(entries)
-    if body.kind is EntryKind.SIGN_OFF:
+    if body.kind is ChronologyEntryKind.SIGN_OFF:
         _ensure_second_dsl(who, entries)
-    elif body.kind is EntryKind.STATUS:
+    elif body.kind is ChronologyEntryKind.STATUS:
         assert body.status is not None
         if body.status not in NEXT[current]:
             raise StatusRefused(
@@ -269,7 +273,7 @@ async def add_entry(
         )
     if body.corrects_id is not None:
         corrected = await repository.entry(session, concern.id, body.corrects_id)
-        if corrected is None or corrected.kind is EntryKind.STATUS:
+        if corrected is None or corrected.kind is ChronologyEntryKind.STATUS:
             raise UnknownReference(
                 f"There is no entry {body.corrects_id} of this concern to correct (a status "
                 "entry is not corrected: move the concern on instead)."
@@ -285,7 +289,7 @@ async def add_entry(
     session.add(entry)
     await session.flush()
     await _audit(session, who, "safeguarding.entry_added", concern, part=body.kind.value)
-    return EntryRead.model_validate(entry)
+    return ChronologyEntryRead.model_validate(entry)
 
 
 async def list_for_school(
@@ -331,7 +335,7 @@ async def _summaries(session: AsyncSession, concerns: list[Concern]) -> list[Con
 
 
 def _status(entries: list[ChronologyEntry]) -> ConcernStatus:
-    statuses = [e.status for e in entries if e.kind is EntryKind.STATUS and e.status]
+    statuses = [e.status for e in entries if e.kind is ChronologyEntryKind.STATUS and e.status]
     return statuses[-1] if statuses else S.RAISED
 
 
@@ -339,7 +343,7 @@ def _sign_off(entries: list[ChronologyEntry]) -> ChronologyEntry | None:
     """The sign-off of the latest closing, if a second DSL has given one."""
     found = None
     for entry in entries:
-        if entry.kind is EntryKind.SIGN_OFF:
+        if entry.kind is ChronologyEntryKind.SIGN_OFF:
             found = entry
         elif entry.status is S.CLOSED:
             found = None

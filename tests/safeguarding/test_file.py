@@ -13,12 +13,12 @@ from app.core.permissions import Role
 from app.core.tenancy import system_scope
 from app.core.types import utcnow
 from app.safeguarding.models import (
-    Category,
     ChronologyEntry,
+    ChronologyEntryKind,
     Concern,
+    ConcernCategory,
     ConcernStatus,
-    EntryKind,
-    Urgency,
+    ConcernUrgency,
 )
 from app.staff.models import AuthSession
 from app.synthetic.generator import World
@@ -83,8 +83,8 @@ async def _concerns_at(world: World, when: datetime, how_many: int) -> list[UUID
             school_id=school.id,
             raised_by=raiser,
             raised_at=when,
-            category=Category.NEGLECT,
-            urgency=Urgency.ROUTINE,
+            category=ConcernCategory.NEGLECT,
+            urgency=ConcernUrgency.ROUTINE,
             account="Written by the test",
             occurred_at=when,
         )
@@ -139,7 +139,7 @@ async def test_an_old_closed_concern_needs_a_fresh_sign_in(
                     concern_id=concern_id,
                     at=utcnow() - timedelta(days=days),
                     by=dsl.staff_id,
-                    kind=EntryKind.STATUS,
+                    kind=ChronologyEntryKind.STATUS,
                     status=status,
                 )
             )
