@@ -18,6 +18,10 @@ from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
+from app.safeguarding.router import concerns as safeguarding_concerns
+from app.safeguarding.router import pupils as safeguarding_pupils
+from app.safeguarding.router import schools as safeguarding_schools
+from app.safeguarding.router import trusts as safeguarding_trusts
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
@@ -73,6 +77,10 @@ for router in (
     visit_alerts,
     replans_programmes,
     replans,
+    safeguarding_schools,
+    safeguarding_concerns,
+    safeguarding_pupils,
+    safeguarding_trusts,
     integrations_router,
     message_templates,
     audit_router,

@@ -136,6 +136,14 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "child's teachers and SLT.",
     },
     {
+        "name": "safeguarding",
+        "description": "Safeguarding concerns: raised by any member of a school's staff, on a "
+        "visit or not, with the school's DSLs alerted at once and escalated until one "
+        "acknowledges; read only by the school's DSLs and the trust's (404 to anyone else), "
+        "every read audited; an append-only chronology of statuses, notes, decisions, actions "
+        "and contacts with agencies.",
+    },
+    {
         "name": "messages",
         "description": "Messages to families and staff by text, email or letter: the trust's "
         "wording of each kind in each language (English defaults where it has none), checked "

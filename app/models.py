@@ -25,6 +25,7 @@ from app.roster.models import (
     RosterImport,
     SchoolClass,
 )
+from app.safeguarding.models import ChronologyEntry, Concern, ConcernPupil
 from app.scheduling.models import ScheduleRun
 from app.staff.models import (
     AuthSession,
@@ -45,7 +46,10 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "CalendarFeed",
+    "ChronologyEntry",
     "ClassStaff",
+    "Concern",
+    "ConcernPupil",
     "Contact",
     "DayDuty",
     "Household",

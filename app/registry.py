@@ -25,6 +25,7 @@ from app.programmes import capacity, duties, transitions
 from app.programmes import service as programmes
 from app.programmes.models import ProgrammeStatus
 from app.roster import households, imports
+from app.safeguarding import alerts as safeguarding_alerts
 from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
@@ -67,6 +68,7 @@ PLANNERS: tuple[planners.Planner, ...] = (
     reminders.plan_answer_reminders,
     visit_messages.plan_reminders,
     visit_alerts.plan_overdue_alerts,
+    safeguarding_alerts.plan_escalations,
 )
 
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.

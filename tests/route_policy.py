@@ -292,6 +292,29 @@ def _template_body(_: World) -> dict[str, Any]:
     return {"body": "((school_name)): dewiswch amser ar gyfer eich ymweliad: ((link)) ((code))"}
 
 
+# Safeguarding is need-to-know: the school's DSLs and the trust's DSLs read a concern; to every
+# other caller (staff of any role, parents, clients, the platform's operator) it does not exist.
+NEED_TO_KNOW_READERS = ("dsl", "trust_dsl", TRUST_DSL_SLT_AWAY, TRUST_DSL_SLT_AT_HOME)
+NEED_TO_KNOW = rule(
+    ok=("dsl", "trust_dsl"),
+    hide=set(PRINCIPALS) - {*NEED_TO_KNOW_READERS, "anonymous"},
+)
+# The matrix's concern is raised by the home support assistant: its receipt is theirs alone.
+CONCERN_RAISER = "support_staff"
+# Words of the matrix's concern that no answer to anyone outside need-to-know may carry.
+CONCERN_ACCOUNT = "Matrix concern: the account only its DSLs may read"
+
+
+def _concern_body(_: World) -> dict[str, Any]:
+    return {
+        "pupils": [{"pupil_id": str(TARGETS["pupil_id"]), "role": "subject"}],
+        "category": "neglect",
+        "urgency": "routine",
+        "account": "Raised by the matrix",
+        "occurred_at": "2026-09-08T10:40:00+01:00",
+    }
+
+
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/healthz"): Policy(public(200), public=True),
     ("GET", "/readyz"): Policy(public(200), public=True),
@@ -690,4 +713,28 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PUT", TEMPLATE): Policy(TEMPLATE_WRITERS, json=_template_body),
     ("DELETE", TEMPLATE): Policy(TEMPLATE_WRITERS),
     ("POST", f"{TEMPLATE}/preview"): Policy(TEMPLATE_READERS),
+    # Any member of the school's staff raises a concern there; the platform's operator, parents
+    # and clients are refused at the gate, other schools' and trusts' staff do not see it.
+    ("POST", f"{V1}/schools/{{school_id}}/concerns"): Policy(
+        rule(
+            ok=HOME_ROLES,
+            hide=("other_school_admin", "other_trust_admin"),
+        ),
+        json=_concern_body,
+    ),
+    ("GET", f"{V1}/schools/{{school_id}}/concerns"): Policy(NEED_TO_KNOW),
+    ("GET", f"{V1}/concerns/{{concern_id}}"): Policy(NEED_TO_KNOW),
+    ("GET", f"{V1}/concerns/{{concern_id}}/chronology"): Policy(NEED_TO_KNOW),
+    ("POST", f"{V1}/concerns/{{concern_id}}/chronology"): Policy(
+        NEED_TO_KNOW, json=lambda w: {"kind": "status", "status": "acknowledged"}
+    ),
+    ("GET", f"{V1}/concerns/{{concern_id}}/readers"): Policy(NEED_TO_KNOW),
+    ("GET", f"{V1}/pupils/{{pupil_id}}/concerns"): Policy(NEED_TO_KNOW),
+    # Counts by school, never which concern: the trust's admins and DSLs.
+    ("GET", f"{V1}/trusts/{{trust_id}}/concern-counts"): Policy(
+        rule(ok=("trust_admin", "trust_dsl"), hide=("other_trust_admin",))
+    ),
+    ("GET", f"{V1}/concerns/{{concern_id}}/receipt"): Policy(
+        rule(ok=(CONCERN_RAISER,), hide=set(PRINCIPALS) - {CONCERN_RAISER, "anonymous"})
+    ),
 }

@@ -446,6 +446,7 @@ DOMAINS = (
     "integrations",
     "programmes",
     "roster",
+    "safeguarding",
     "scheduling",
     "staff",
     "trusts",

@@ -60,6 +60,7 @@ EXPECTED = {
         "app.parents.reminders.plan_answer_reminders",
         "app.visits.messages.plan_reminders",
         "app.visits.alerts.plan_overdue_alerts",
+        "app.safeguarding.alerts.plan_escalations",
     ],
 }
 

@@ -49,7 +49,10 @@ from tests.parents.helpers import a_collecting_programme, parent_bearer
 from tests.roster.helpers import queued_import
 from tests.roster.snapshots import small_snapshot
 from tests.route_policy import (
+    CONCERN_ACCOUNT,
+    CONCERN_RAISER,
     MIXED,
+    NEED_TO_KNOW_READERS,
     NO_TRACE,
     OK,
     PARENTS,
@@ -162,6 +165,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["request_id"] = await _a_change_request(world, household_id)
     TARGETS["alert_id"] = await _an_alert(world)
     TARGETS["replan_id"] = await _a_replan(world)
+    TARGETS["concern_id"] = await _a_concern(world)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -217,6 +221,31 @@ async def _a_replan(world: World) -> UUID:
         )
         session.add(proposal)
     return proposal.id
+
+
+async def _a_concern(world: World) -> UUID:
+    """A concern about the home pupil, raised by the home support assistant as the API does."""
+    from app.core.principal import Grant, Principal, PrincipalKind
+    from app.safeguarding import service
+    from app.safeguarding.schemas import ConcernRaise
+
+    school = world.trusts[0].schools[0]
+    raiser = world.login(Role(CONCERN_RAISER))
+    who = Principal(
+        PrincipalKind.STAFF, raiser.staff_id, school.trust_id, (Grant(raiser.role, school.id),)
+    )
+    body = ConcernRaise.model_validate(
+        {
+            "pupils": [{"pupil_id": str(TARGETS["pupil_id"]), "role": "subject"}],
+            "category": "neglect",
+            "urgency": "urgent",
+            "account": CONCERN_ACCOUNT,
+            "occurred_at": "2026-09-08T10:40:00+01:00",
+        }
+    )
+    async with db.open_session(who.scope) as session:
+        receipt = await service.raise_concern(session, who, school.id, body)
+    return receipt.id
 
 
 class Seeded:
@@ -388,6 +417,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         request_id=TARGETS["request_id"],
         alert_id=TARGETS["alert_id"],
         replan_id=TARGETS["replan_id"],
+        concern_id=TARGETS["concern_id"],
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",
@@ -412,6 +442,15 @@ def _private_ids(world: World, targets: Targets, principal: str) -> set[UUID]:
         # A member who manages integrations only at school 2 never sees school 0's client.
         return {targets.client_id}
     return set()
+
+
+def _assert_no_trace_of_the_concern(principal: str, text: str) -> None:
+    """The hidden-field check: outside need-to-know (and the raiser's own receipt), no answer
+    carries the matrix concern's id or its words, whatever route it is."""
+    if principal in NEED_TO_KNOW_READERS or principal == CONCERN_RAISER:
+        return
+    assert str(TARGETS["concern_id"]) not in text, f"{principal} saw the concern's id"
+    assert CONCERN_ACCOUNT not in text, f"{principal} saw the concern's account"
 
 
 CASES = [
@@ -463,5 +502,6 @@ async def test_route_answers_as_declared(
         private = _private_ids(world, targets, principal)
         leaked = [str(i) for i in private if str(i) in response.text]
         assert leaked == [], f"{principal} saw ids outside its scope: {leaked}"
+        _assert_no_trace_of_the_concern(principal, response.text)
     if refused_stranger:
         assert await all_rows() == before, f"{principal} was refused but wrote"

@@ -22,6 +22,10 @@ from app.core.requestctx import current_request_id
 from app.core.tenancy import system_scope
 from app.core.types import UTCDateTime, utcnow
 
+# Safeguarding's entries (a concern raised, read, moved on) are need-to-know: only its own area
+# reads them (a DSL lists who read a file); the trust's audit log never shows them.
+NEED_TO_KNOW_ACTIONS = "safeguarding."
+
 
 class AuditEntry(Identified, TrustScoped, table=True):
     __tablename__ = "audit_entry"

@@ -75,6 +75,13 @@ class Permission(StrEnum):
     # and office, who answer families' questions about what they were sent.
     MESSAGES_TEMPLATES = "messages:templates"
     MESSAGES_TEMPLATES_READ = "messages:templates-read"
+    # Safeguarding: every member of a school's staff raises a concern there; only the school's
+    # DSLs and the trust's DSLs read concerns (need-to-know), and move them on.
+    SAFEGUARDING_RAISE = "safeguarding:raise"
+    SAFEGUARDING_READ = "safeguarding:read"
+    # How many concerns each school raised during a programme, suppressed when small: the
+    # trust's admins and DSLs, who answer for the programme; never which, or about whom.
+    SAFEGUARDING_COUNTS = "safeguarding:counts"
 
 
 P = Permission
@@ -85,6 +92,7 @@ _EVERY_STAFF_MEMBER = {
     P.PROGRAMMES_READ,
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
+    P.SAFEGUARDING_RAISE,
 }
 _SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL, P.EXEMPTION_REASONS}
 
@@ -112,10 +120,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.INTEGRATIONS_MANAGE,
             P.MESSAGES_TEMPLATES,
             P.MESSAGES_TEMPLATES_READ,
+            P.SAFEGUARDING_COUNTS,
         }
         | _SLT
     ),
-    Role.TRUST_DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
+    Role.TRUST_DSL: frozenset(
+        _EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ, P.SAFEGUARDING_COUNTS}
+    ),
     Role.SCHOOL_ADMIN: frozenset(
         _EVERY_STAFF_MEMBER
         | _SLT
@@ -133,7 +144,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VISITS_FOLLOW_UP,
         }
     ),
-    Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT),
+    Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ}),
     # The office chases families: contact details and addresses, not the equity flags.
     Role.OFFICE: frozenset(
         _EVERY_STAFF_MEMBER

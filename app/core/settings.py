@@ -137,6 +137,35 @@ class Settings(BaseSettings):
         "the next person in the school's chain (the office, then SLT), and so on.",
     )
 
+    # Safeguarding (app/safeguarding): an urgent concern nobody acknowledges goes further.
+    safeguarding_escalate_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="An urgent (or immediate danger) concern not acknowledged within this many "
+        "minutes of being raised is escalated to the deputy DSLs and the trust's DSLs.",
+    )
+    safeguarding_repeat_minutes: int = Field(
+        default=20,
+        ge=1,
+        description="…and escalated again every this many minutes until a DSL acknowledges it.",
+    )
+    safeguarding_elevated_after_days: int = Field(
+        default=365,
+        ge=1,
+        description="Opening a closed concern raised longer ago than this needs a fresh sign-in.",
+    )
+    safeguarding_fresh_signin_minutes: int = Field(
+        default=5,
+        ge=1,
+        description="A sign-in this recent is fresh enough to open an old closed concern.",
+    )
+    safeguarding_counts_suppressed_below: int = Field(
+        default=10,
+        ge=1,
+        description="A trust admin's count of a school's concerns smaller than this reads null: "
+        "a small number could point at a family.",
+    )
+
     # Messages (app/notifications). Family messages wait out quiet hours; staff alerts do not.
     messages_quiet_hours_start: time = Field(
         default=time(20, 0), description="Europe/London: family messages wait from this time…"

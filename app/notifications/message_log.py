@@ -13,7 +13,7 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.repository import in_schools
 from app.core.settings import get_settings
-from app.notifications.models import LoggedMessage, Message
+from app.notifications.models import LoggedMessage, Message, MessageKind
 
 # Whoever sets up how messages leave (the integration with Notify) reads what would have left.
 READ_LOG = Permission.INTEGRATIONS_MANAGE
@@ -33,6 +33,11 @@ async def page(
         raise NotFound("There is no message log in production: messages go through Notify.")
     # tenancy: the trust floor, narrowed to the schools where the caller may read the log
     statement = in_schools(select(LoggedMessage), LoggedMessage, who.schools_with(READ_LOG))
+    # A DSL's alert says no more than that a concern awaits; even that is need-to-know.
+    need_to_know = select(Message.id).where(  # tenancy: within the trust floor; ids only
+        col(Message.kind) == MessageKind.SAFEGUARDING_CONCERN
+    )
+    statement = statement.where(col(LoggedMessage.message_id).not_in(need_to_know))
     if message_id is not None:
         statement = statement.where(col(LoggedMessage.message_id) == message_id)
     if programme_id is not None or household_id is not None:

@@ -22,10 +22,14 @@ class MessageKind(StrEnum):
     VISIT_CANCELLED = "visit_cancelled"
     ITINERARY_PUBLISHED = "itinerary_published"  # to staff: your visits are published
     VISIT_OVERDUE = "visit_overdue"  # to staff: two adults not checked in, or not out, in time
+    # To a DSL: a concern of some urgency awaits at a school (never who, or what).
+    SAFEGUARDING_CONCERN = "safeguarding_concern"
 
 
 # Messages to staff are not held back by families' quiet hours.
-STAFF_KINDS = frozenset({MessageKind.ITINERARY_PUBLISHED, MessageKind.VISIT_OVERDUE})
+STAFF_KINDS = frozenset(
+    {MessageKind.ITINERARY_PUBLISHED, MessageKind.VISIT_OVERDUE, MessageKind.SAFEGUARDING_CONCERN}
+)
 
 
 class MessageChannel(StrEnum):

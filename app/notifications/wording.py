@@ -36,6 +36,8 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
         "visit_time",
         "overdue",
     ),
+    # Never a name, a category or a link that carries either: only that one awaits, and how urgent.
+    MessageKind.SAFEGUARDING_CONCERN: (*_COMMON, "staff_name", "urgency"),
 }
 
 # What a template of each kind must say, checked when a trust saves one: an invitation without
@@ -50,6 +52,7 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.VISIT_CANCELLED: ("visit_day", "visit_time"),
     MessageKind.ITINERARY_PUBLISHED: (),
     MessageKind.VISIT_OVERDUE: ("visitors", "overdue"),
+    MessageKind.SAFEGUARDING_CONCERN: ("urgency",),
 }
 
 # Realistic values for every placeholder, for previews and for measuring a text's length before
@@ -72,6 +75,7 @@ SAMPLES: dict[str, str] = {
     "overdue": "have not checked out 15 minutes after the planned end",
     "visit_count": "12",
     "first_day": "Monday 7 September",
+    "urgency": "urgent",
 }
 
 # Staff are written to by email only (reach.staff); families on every channel.
@@ -147,6 +151,14 @@ DEFAULTS: dict[MessageKind, Wording] = {
             "((staff_name)), safety check for ((school_name)): ((visitors)) ((overdue)) at "
             "the ((family_name)) family's ((visit_time)) visit. Please call them now, then "
             "acknowledge the alert in Threshold."
+        ),
+    ),
+    MessageKind.SAFEGUARDING_CONCERN: Wording(
+        subject="Safeguarding: a concern awaits at ((school_name))",
+        body=(
+            "((staff_name)), a safeguarding concern marked ((urgency)) awaits a designated "
+            "safeguarding lead at ((school_name)). Please sign in to Threshold now and "
+            "acknowledge it."
         ),
     ),
 }

@@ -87,15 +87,23 @@ class DutyRepository(ScopedRepository[DayDuty]):
         return set(rows)
 
 
-async def duties_on(session: AsyncSession, programme_id: UUID, day: date) -> dict[Duty, list[UUID]]:
-    """Who holds each duty on one day, deputies in order (system reads: safety alerts and
-    safeguarding alerts run outside any request)."""
+async def named_on(
+    session: AsyncSession, school_id: UUID, day: date
+) -> dict[Duty, list[tuple[UUID, str]]]:
+    """Who the school's programmes name for each duty on `day`: active staff, by name, deputies
+    in the order they are called (system reads: alerts run outside any request)."""
     rows = await session.execute(
-        select(DayDuty.duty, DayDuty.staff_id)  # tenancy: callers run in a system scope
-        .where(col(DayDuty.programme_id) == programme_id, col(DayDuty.day) == day)
+        select(DayDuty.duty, StaffMember.id, StaffMember.full_name)  # tenancy: system scope
+        .join(StaffMember, col(StaffMember.id) == col(DayDuty.staff_id))
+        .where(
+            col(DayDuty.school_id) == school_id,
+            col(DayDuty.day) == day,
+            col(StaffMember.is_active).is_(True),
+        )
         .order_by(col(DayDuty.rank), col(DayDuty.id))
     )
-    found: dict[Duty, list[UUID]] = defaultdict(list)
-    for duty, staff_id in rows.all():
-        found[Duty(duty)].append(staff_id)
+    found: dict[Duty, list[tuple[UUID, str]]] = defaultdict(list)
+    for duty, staff_id, name in rows.all():
+        if (staff_id, name) not in found[Duty(duty)]:
+            found[Duty(duty)].append((staff_id, name))
     return found

@@ -129,11 +129,9 @@ async def _drafts(
     for alert in alerts:
         visit = visits[alert.visit_id]
         day = local_time(visit.starts_at).date()
-        if (alert.programme_id, day) not in chains:
-            chains[alert.programme_id, day] = await repository.chain(
-                session, alert.school_id, alert.programme_id, day
-            )
-        chain = chains[alert.programme_id, day]
+        if (alert.school_id, day) not in chains:
+            chains[alert.school_id, day] = await repository.chain(session, alert.school_id, day)
+        chain = chains[alert.school_id, day]
         if not chain:
             log.error(
                 "an overdue visit's school has nobody to tell", extra={"alert": str(alert.id)}

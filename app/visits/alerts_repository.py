@@ -12,7 +12,8 @@ from sqlmodel import col, select
 
 from app.core.permissions import Role
 from app.core.repository import ScopedRepository
-from app.programmes.models import DayDuty, Duty, ProgrammeStatus, VisitProgramme
+from app.programmes import duties_repository as duties
+from app.programmes.models import Duty, ProgrammeStatus, VisitProgramme
 from app.staff.models import RoleGrant, StaffMember
 from app.visits.alerts_models import VisitAlert
 from app.visits.models import Visit, VisitAdult, VisitStatus
@@ -78,22 +79,10 @@ async def visits(session: AsyncSession, visit_ids: Sequence[UUID]) -> dict[UUID,
     return {v.id: v for v in rows}
 
 
-async def chain(
-    session: AsyncSession, school_id: UUID, programme_id: UUID, day: date
-) -> list[tuple[UUID, str]]:
+async def chain(session: AsyncSession, school_id: UUID, day: date) -> list[tuple[UUID, str]]:
     """Who is told, in order: the day's named safety contact, then the school's office, then its
     SLT (each by name); active only."""
-    named = await session.execute(
-        select(StaffMember.id, StaffMember.full_name)  # tenancy: the planner's system scope
-        .join(DayDuty, col(DayDuty.staff_id) == col(StaffMember.id))
-        .where(
-            col(DayDuty.programme_id) == programme_id,
-            col(DayDuty.day) == day,
-            col(DayDuty.duty) == Duty.SAFETY_CONTACT,
-            col(StaffMember.is_active).is_(True),
-        )
-    )
-    found: list[tuple[UUID, str]] = [(staff_id, name) for staff_id, name in named.all()]
+    found = list((await duties.named_on(session, school_id, day)).get(Duty.SAFETY_CONTACT, []))
     rows = await session.execute(
         select(RoleGrant.role, StaffMember.id, StaffMember.full_name)  # tenancy: system scope
         .join(StaffMember, col(StaffMember.id) == col(RoleGrant.staff_id))

@@ -1,0 +1,23 @@
+"""What a concern's workflow refuses, as problem types."""
+
+from app.core.errors import Forbidden, InvalidState, Unprocessable
+
+
+class NotAcknowledged(InvalidState):
+    type, title = "concern-not-acknowledged", "The concern has not been acknowledged"
+
+
+class StatusRefused(InvalidState):
+    type, title = "concern-status-refused", "The concern cannot move to that status"
+
+
+class SignOffRefused(InvalidState):
+    type, title = "concern-sign-off-refused", "The closing cannot be signed off"
+
+
+class UnknownReference(Unprocessable):
+    type, title = "concern-unknown-reference", "The concern names something that is not there"
+
+
+class FreshSignInRequired(Forbidden):
+    type, title = "fresh-sign-in-required", "Sign in again to open this concern"
