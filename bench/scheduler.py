@@ -4,6 +4,7 @@ independent validator.
     python bench/scheduler.py --school   # one 650-pupil primary, all year groups in scope
     python bench/scheduler.py --trust    # 20 schools of one trust, ~3,500 households
     python bench/scheduler.py --shapes   # the school in shapes that stress the solver (below)
+    python bench/scheduler.py --exact    # small instances against their proven optimum
 
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
@@ -18,6 +19,12 @@ per team-day and late return legs (must be 0).
 Each school's programme is one schedule run, which one worker solves; `--workers 2` (the default)
 solves the trust's schools in two processes, as two `threshold worker`s on this 2-core machine
 would. A single school always runs in one process.
+
+`--exact` takes small instances cut from the generated school (one or two classes, two or three
+visit days, a 2-second limit), proves each one's optimum with the exact model (exact.py: every
+adult's day an exact route), then runs the scheduler as it normally runs: per instance the true
+optimum, our objective and reported bound, the true gap (ours against the optimum) and the
+reported gap (ours against our bound).
 
 The last line of output is one JSON object of the figures.
 """
@@ -36,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.scheduling.solver.exact import solve_exact  # noqa: E402
 from app.scheduling.solver.greedy import office_baseline, visits_of  # noqa: E402
 from app.scheduling.solver.options import prepare  # noqa: E402
 from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
@@ -44,6 +52,7 @@ from app.scheduling.solver.validator import Validation, validate  # noqa: E402
 from app.synthetic.instances import (  # noqa: E402
     FINE_GRID,
     FIVE_VISIT_DAYS,
+    VISIT_DAYS,
     Grid,
     school_instance,
     trust_instances,
@@ -56,6 +65,7 @@ def parse() -> argparse.Namespace:
     scope.add_argument("--school", action="store_true")
     scope.add_argument("--trust", action="store_true")
     scope.add_argument("--shapes", action="store_true")
+    scope.add_argument("--exact", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=None, help="solver time limit per school")
     parser.add_argument("--workers", type=int, default=2, help="processes solving schools")
@@ -249,10 +259,69 @@ SHAPE_FIGURES = (
 )
 
 
+# (first class, classes, visit days) of the school cut into each small instance
+SMALL = ((0, 1, 2), (3, 1, 3), (6, 2, 2), (9, 2, 2), (12, 1, 3), (15, 2, 3))
+EXACT_SECONDS = 300.0  # the exact model's limit: it must prove its optimum within it
+
+
+def small_instances(seed: int, seconds: float) -> dict[str, Instance]:
+    found = {}
+    for first, count, days in SMALL:
+        school = school_instance(seed, pupils=650, grid=Grid(VISIT_DAYS[:days]))
+        teams = school.teams[first : first + count]
+        ids = {t.class_id for t in teams}
+        households = tuple(h for h in school.households if set(h.classes) <= ids)
+        name = f"classes {first + 1}-{first + count}, {days} days"
+        found[name] = replace(
+            school, teams=teams, households=households, time_limit_seconds=seconds, name=name
+        )
+    return found
+
+
+def main_exact(args: argparse.Namespace) -> None:
+    found: dict[str, dict[str, Any]] = {}
+    for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
+        prepared = prepare(inst)
+        exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
+        schedule = solve(inst)
+        checked = validate(inst, schedule)
+        ours, bound = checked.parts.total, schedule.stats.best_bound or 0
+        optimum = exact.objective if exact.status == "OPTIMAL" else None
+        found[name] = {
+            "households": len(inst.households),
+            "options": len(prepared.options),
+            "exact_status": exact.status,
+            "exact_seconds": round(exact.seconds, 2),
+            "optimum": optimum,
+            "objective": ours,
+            "bound": bound,
+            "true_gap": round((ours - optimum) / ours, 4) if optimum is not None else None,
+            "reported_gap": round((ours - bound) / ours, 4) if ours else 0.0,
+            "bound_at_most_optimum": optimum is None or bound <= optimum,
+            "wall_seconds": round(schedule.stats.wall_seconds, 2),
+            "time_limit_seconds": inst.time_limit_seconds,
+            "quality_status": schedule.stats.status,
+            "violations": len(checked.violations),
+            "return_legs_late": checked.late_returns,
+        }
+        row = found[name]
+        print(
+            f"{name:24} {row['households']:3} families  optimum {optimum}"
+            f" ({exact.status}, {row['exact_seconds']} s)  ours {ours:,} in"
+            f" {row['wall_seconds']} s  bound {bound:,}  true gap {row['true_gap']}"
+            f"  reported gap {row['reported_gap']}  violations {row['violations']}",
+            flush=True,
+        )
+    print(json.dumps(found))
+
+
 def main() -> None:
     args = parse()
     if args.shapes:
         main_shapes(args)
+        return
+    if args.exact:
+        main_exact(args)
         return
     if args.school:
         instances = [school_instance(args.seed, pupils=650)]
