@@ -37,6 +37,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from app.scheduling.solver.exact import solve_exact  # noqa: E402
 from app.scheduling.solver.greedy import office_baseline, visits_of  # noqa: E402
 from app.scheduling.solver.options import prepare  # noqa: E402
 from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
+from app.scheduling.solver.search import LNS_SHARE  # noqa: E402
 from app.scheduling.solver.solve import solve  # noqa: E402
 from app.scheduling.solver.validator import Validation, validate  # noqa: E402
 from app.synthetic.instances import (  # noqa: E402
@@ -70,6 +72,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=None, help="solver time limit per school")
     parser.add_argument("--workers", type=int, default=2, help="processes solving schools")
     parser.add_argument(
+        "--no-lns",
+        action="store_true",
+        help="the search without its large-neighbourhood moves (lns.py), to measure what they add",
+    )
+    parser.add_argument(
         "--finish-at-last-visit",
         action="store_true",
         help="plan as if adults go home from their last visit (no drive back to school); the "
@@ -86,19 +93,23 @@ def baseline(instance: Instance, planned: Instance) -> Validation:
 
 
 def run(
-    instances: list[Instance], workers: int, finish_at_last_visit: bool = False
+    instances: list[Instance],
+    workers: int,
+    finish_at_last_visit: bool = False,
+    lns_share: float = LNS_SHARE,
 ) -> dict[str, Any]:
     """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
-    before the day's end held it), but check and score every schedule with it."""
+    before the day's end held it), but check and score every schedule with it. `lns_share` 0:
+    the search without large-neighbourhood moves."""
     planned = [
         replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
     ]
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            schedules = list(pool.map(solve, planned))
+            schedules = list(pool.map(partial(solve, lns_share=lns_share), planned))
     else:
-        schedules = [solve(i) for i in planned]
+        schedules = [solve(i, lns_share=lns_share) for i in planned]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     checks = [validate(i, s) for i, s in zip(instances, schedules, strict=True)]
     office = [baseline(i, p) for i, p in zip(instances, planned, strict=True)]
@@ -142,6 +153,7 @@ def run(
         "office_return_legs_late": sum(c.late_returns for c in office),
         "office_violations": sum(len(c.violations) for c in office),
         "statuses": sorted({s.stats.status for s in schedules}),
+        "lns_share": lns_share,
     }
 
 
@@ -223,7 +235,7 @@ def main_shapes(args: argparse.Namespace) -> None:
     for name, inst in shapes(args.seed).items():
         if args.seconds is not None:
             inst = replace(inst, time_limit_seconds=args.seconds)
-        figures = run([inst], 1, args.finish_at_last_visit)
+        figures = run([inst], 1, args.finish_at_last_visit, _lns_share(args))
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
             f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
@@ -256,6 +268,7 @@ SHAPE_FIGURES = (
     "office_objective",
     "office_placed_share",
     "statuses",
+    "lns_share",
 )
 
 
@@ -283,7 +296,7 @@ def main_exact(args: argparse.Namespace) -> None:
     for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
         prepared = prepare(inst)
         exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
-        schedule = solve(inst)
+        schedule = solve(inst, lns_share=_lns_share(args))
         checked = validate(inst, schedule)
         ours, bound = checked.parts.total, schedule.stats.best_bound or 0
         optimum = exact.objective if exact.status == "OPTIMAL" else None
@@ -315,6 +328,10 @@ def main_exact(args: argparse.Namespace) -> None:
     print(json.dumps(found))
 
 
+def _lns_share(args: argparse.Namespace) -> float:
+    return 0.0 if args.no_lns else LNS_SHARE
+
+
 def main() -> None:
     args = parse()
     if args.shapes:
@@ -329,7 +346,7 @@ def main() -> None:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(instances, args.workers, args.finish_at_last_visit)
+    figures = run(instances, args.workers, args.finish_at_last_visit, _lns_share(args))
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))

@@ -36,6 +36,8 @@ MIN_REMOVED = 3
 MAX_REMOVED = 8
 MAX_UNPLACED_ADDED = 2
 SAME_TIME_MINUTES = 30
+MAKE_ROOM_SHARE = 0.5  # of the moves while families are left out
+ROOM_CANDIDATES = 8  # the families in the most classes, one of which is taken out
 # The work of one search step (~50 µs): about six rule checks, or three exactly priced options.
 CHECKS_PER_STEP = 6
 PRICES_PER_STEP = 3
@@ -72,33 +74,45 @@ class Rebuild:
         """The move's work in search steps (at least one)."""
         return max(1, self.checks // CHECKS_PER_STEP + self.prices // PRICES_PER_STEP)
 
-    def run(self, removed: list[Option], unplaced: list[str], accept: Accept) -> int | None:
-        """Take `removed` out, put them and `unplaced` back by regret; keep the result if
-        `accept` takes its exact change. That change, or None when undone."""
+    def run(
+        self, removed: list[Option], unplaced: list[str], accept: Accept, last: str | None = None
+    ) -> int | None:
+        """Take `removed` out, put them and `unplaced` back by regret (`last`, one of them,
+        only after all the others); keep the result if `accept` takes its exact change. That
+        change, or None when undone."""
         search = self.search
         delta = search.change(removed, [], _take)
         if delta is None:
             return None
-        pending = sorted({o.household_id for o in removed} | set(unplaced))
+        pending = sorted(({o.household_id for o in removed} | set(unplaced)) - {last})
         for household_id in pending:
             self._price(household_id, None)
         placed: list[Option] = []
+        for group in (pending, [] if last is None else [last]):
+            if group and last in group:
+                self._price(last, None)
+            delta += self._insert(group, placed)
+        if accept(delta):
+            return delta
+        search.change(placed, removed, _take)
+        return None
+
+    def _insert(self, pending: list[str], placed: list[Option]) -> int:
+        """Put `pending` in by regret, adding what went in to `placed`; the change."""
+        delta = 0
         while pending:
             chosen = self._most_regret(pending)
             if chosen is None:
                 break  # no family left has an option that fits: they stay out
             pending.remove(chosen.household_id)
-            step = search.change([], [chosen], _take)
+            step = self.search.change([], [chosen], _take)
             if step is None:
                 continue
             delta += step
             placed.append(chosen)
             for household_id in pending:
                 self._price(household_id, chosen)
-        if accept(delta):
-            return delta
-        search.change(placed, removed, _take)
-        return None
+        return delta
 
     def _price(self, household_id: str, after: Option | None) -> None:
         """Price the household's options that fit; after an insertion, only those on its day
@@ -201,6 +215,37 @@ def _movable(prepared: Prepared, options: list[Option]) -> list[Option]:
     return [o for o in options if prepared.households[o.household_id].locked is None]
 
 
+def make_room(
+    search: Search, left_out: list[str], rng: random.Random, accept: Accept
+) -> tuple[int | None, int]:
+    """For the families left out: take out a placed family that shares a class with the most of
+    them (a family of three classes frees a visit in each), put back every family left out of
+    its classes, then it, if it still fits. A class over its team's capacity must leave someone
+    out; leaving out one family of three such classes instead of one of each places two more."""
+    prepared = search.prepared
+    rebuild = Rebuild(search)
+    waiting: dict[str, list[str]] = {}
+    for household_id in left_out:
+        for class_id in set(prepared.households[household_id].classes):
+            waiting.setdefault(class_id, []).append(household_id)
+    candidates = sorted(
+        (-len(_waiting_for(prepared, o, waiting)), o.index, o)
+        for o in search.table.assignment.values()
+        if prepared.households[o.household_id].locked is None and _waiting_for(prepared, o, waiting)
+    )
+    if not candidates:
+        return None, 1
+    out = candidates[rng.randrange(min(ROOM_CANDIDATES, len(candidates)))][2]
+    unplaced = sorted(_waiting_for(prepared, out, waiting))
+    return rebuild.run([out], unplaced, accept, last=out.household_id), rebuild.cost
+
+
+def _waiting_for(prepared: Prepared, option: Option, waiting: dict[str, list[str]]) -> set[str]:
+    """The families left out that share a class with the option's."""
+    classes = set(prepared.households[option.household_id].classes)
+    return {h for c in classes for h in waiting.get(c, [])}
+
+
 def ruin_and_recreate(
     search: Search, movable: list[str], rng: random.Random, accept: Accept
 ) -> tuple[int | None, int]:
@@ -209,6 +254,10 @@ def ruin_and_recreate(
     rebuild = Rebuild(search)
     if not placed:
         return None, 1
+    if len(placed) < len(movable) and rng.random() < MAKE_ROOM_SHARE:
+        return make_room(
+            search, [h for h in movable if h not in search.table.assignment], rng, accept
+        )
     seed = search.table.assignment[placed[rng.randrange(len(placed))]]
     neighbourhood = NEIGHBOURHOODS[rng.randrange(len(NEIGHBOURHOODS))]
     size = rng.randint(MIN_REMOVED, MAX_REMOVED)
