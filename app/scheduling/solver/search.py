@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.scheduling.solver.greedy import Assignment, Timetable
+from app.scheduling.solver.lns import ruin_and_recreate
 from app.scheduling.solver.options import Option, Prepared
 
 Accept = Callable[[int], bool]  # takes a change in the objective (points), says whether to keep it
@@ -343,6 +344,3 @@ def _sharing_a_teacher(prepared: Prepared, households: list[str]) -> dict[str, l
         h: sorted({o for c in set(prepared.households[h].classes) for o in by_class[c] if o != h})
         for h in households
     }
-
-
-from app.scheduling.solver.lns import ruin_and_recreate  # noqa: E402 - lns.py builds on Search
