@@ -8,8 +8,8 @@ Timefold's ruin-and-recreate):
 
 - a teacher's day: the visits a teacher makes on one day;
 - nearby homes: a visit and the homes nearest to it among that day's visits, whoever makes them;
-- one time across teachers: the visits that start within half an hour of a visit, that day;
-- random: visits anywhere.
+- make room, while families are left out: a placed family that shares classes with the most of
+  them (`make_room`).
 
 Families left unplaced join the visits taken out, so the move can also find them room.
 
@@ -20,8 +20,8 @@ cheapest. The whole move, taking out and putting back, is then kept or undone by
 annealing acceptance on its exact change.
 
 Deterministic: the seeded generator picks the neighbourhood, and the work is charged to the
-search's fixed count of steps (`Rebuild.cost`), so a seed gives the same schedule whatever the
-clock.
+search's fixed count of steps (`Rebuild.cost`), so a seed gives the same schedule whenever the
+clock does not cut the search short.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # search.py runs these moves inside its loop: the types only,
 MIN_REMOVED = 3
 MAX_REMOVED = 8
 MAX_UNPLACED_ADDED = 2
-SAME_TIME_MINUTES = 30
 MAKE_ROOM_SHARE = 0.5  # of the moves while families are left out
 ROOM_CANDIDATES = 8  # the families in the most classes, one of which is taken out
 # The work of one search step (~50 µs), as measured on the school: about four rule checks, or
@@ -188,28 +187,9 @@ def nearby_homes(search: Search, seed: Option, size: int, _rng: random.Random) -
     )[:size]
 
 
-def same_time(search: Search, seed: Option, size: int, rng: random.Random) -> list[Option]:
-    """Visits that day starting within half an hour of the seed's, across teachers."""
-    prepared = search.prepared
-    start = prepared.slots[seed.slot_id].start_minute
-    day = prepared.slots[seed.slot_id].day
-    visits = [
-        o
-        for o in _movable(prepared, _on_day(search, day))
-        if abs(prepared.slots[o.slot_id].start_minute - start) <= SAME_TIME_MINUTES
-        and o.household_id != seed.household_id
-    ]
-    rng.shuffle(visits)
-    return [seed, *visits[: size - 1]]
-
-
-def at_random(search: Search, seed: Option, size: int, rng: random.Random) -> list[Option]:
-    visits = _movable(search.prepared, list(search.table.assignment.values()))
-    visits = [o for o in visits if o.household_id != seed.household_id]
-    return [seed, *rng.sample(visits, min(size - 1, len(visits)))]
-
-
-NEIGHBOURHOODS: tuple[Neighbourhood, ...] = (teacher_day, nearby_homes, same_time, at_random)
+# Measured (bench/scheduler.py's school and five-day shapes, three seeds, equal steps): a time
+# across teachers and random visits as neighbourhoods made the schedule worse, not better.
+NEIGHBOURHOODS: tuple[Neighbourhood, ...] = (teacher_day, nearby_homes)
 
 
 def _on_day(search: Search, day: date) -> list[Option]:
