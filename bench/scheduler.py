@@ -6,6 +6,9 @@ independent validator.
     python bench/scheduler.py --shapes   # the school in shapes that stress the solver (below)
     python bench/scheduler.py --exact    # small instances against their proven optimum
 
+`--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
+measure what they add.
+
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
 `five-days`; `fine-grid` (five days, a 30-minute visit may start every 5 minutes: about 400
