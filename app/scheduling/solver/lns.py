@@ -41,7 +41,7 @@ MIN_REMOVED = 3
 MAX_REMOVED = 8
 MAX_UNPLACED_ADDED = 2
 MAKE_ROOM_SHARE = 0.5  # of the moves while families are left out
-ROOM_CANDIDATES = 8  # the families in the most classes, one of which is taken out
+ROOM_CANDIDATES = 16  # among the families freeing the most, one of which is taken out
 # The work of one search step (~50 µs), as measured on the school: about four rule checks, or
 # two exactly priced options (with the bookkeeping around them).
 CHECKS_PER_STEP = 4
