@@ -93,10 +93,10 @@ class Rebuild:
         for household_id in pending:
             self._price(household_id, None)
         placed: list[Option] = []
-        for group in (pending, [] if last is None else [last]):
-            if group and last in group:
-                self._price(last, None)
-            delta += self._insert(group, placed)
+        delta += self._insert(pending, placed)
+        if last is not None:  # priced now, against the schedule the others have made
+            self._price(last, None)
+            delta += self._insert([last], placed)
         if accept(delta):
             return delta
         search.change(placed, removed, _take)
@@ -234,13 +234,13 @@ def ruin_and_recreate(
 ) -> tuple[int | None, int]:
     """One move: its change in the objective (None when undone) and its work in steps."""
     placed = [h for h in movable if h in search.table.assignment]
-    rebuild = Rebuild(search)
     if not placed:
         return None, 1
     if len(placed) < len(movable) and rng.random() < MAKE_ROOM_SHARE:
         return make_room(
             search, [h for h in movable if h not in search.table.assignment], rng, accept
         )
+    rebuild = Rebuild(search)
     seed = search.table.assignment[placed[rng.randrange(len(placed))]]
     neighbourhood = NEIGHBOURHOODS[rng.randrange(len(NEIGHBOURHOODS))]
     size = rng.randint(MIN_REMOVED, MAX_REMOVED)
