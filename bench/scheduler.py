@@ -4,6 +4,10 @@ independent validator.
     python bench/scheduler.py --school   # one 650-pupil primary, all year groups in scope
     python bench/scheduler.py --trust    # 20 schools of one trust, ~3,500 households
     python bench/scheduler.py --shapes   # the school in shapes that stress the solver (below)
+    python bench/scheduler.py --exact    # small instances against their proven optimum
+
+`--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
+measure what they add.
 
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
@@ -19,6 +23,12 @@ Each school's programme is one schedule run, which one worker solves; `--workers
 solves the trust's schools in two processes, as two `threshold worker`s on this 2-core machine
 would. A single school always runs in one process.
 
+`--exact` takes small instances cut from the generated school (one or two classes, two or three
+visit days, a 2-second limit), proves each one's optimum with the exact model (exact.py: every
+adult's day an exact route), then runs the scheduler as it normally runs: per instance the true
+optimum, our objective and reported bound, the true gap (ours against the optimum) and the
+reported gap (ours against our bound).
+
 The last line of output is one JSON object of the figures.
 """
 
@@ -30,20 +40,24 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.scheduling.solver.exact import solve_exact  # noqa: E402
 from app.scheduling.solver.greedy import office_baseline, visits_of  # noqa: E402
 from app.scheduling.solver.options import prepare  # noqa: E402
 from app.scheduling.solver.problem import Instance, ObjectiveParts, Schedule  # noqa: E402
+from app.scheduling.solver.search import LNS_SHARE  # noqa: E402
 from app.scheduling.solver.solve import solve  # noqa: E402
 from app.scheduling.solver.validator import Validation, validate  # noqa: E402
 from app.synthetic.instances import (  # noqa: E402
     FINE_GRID,
     FIVE_VISIT_DAYS,
+    VISIT_DAYS,
     Grid,
     school_instance,
     trust_instances,
@@ -56,9 +70,15 @@ def parse() -> argparse.Namespace:
     scope.add_argument("--school", action="store_true")
     scope.add_argument("--trust", action="store_true")
     scope.add_argument("--shapes", action="store_true")
+    scope.add_argument("--exact", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=None, help="solver time limit per school")
     parser.add_argument("--workers", type=int, default=2, help="processes solving schools")
+    parser.add_argument(
+        "--no-lns",
+        action="store_true",
+        help="the search without its large-neighbourhood moves (lns.py), to measure what they add",
+    )
     parser.add_argument(
         "--finish-at-last-visit",
         action="store_true",
@@ -76,19 +96,23 @@ def baseline(instance: Instance, planned: Instance) -> Validation:
 
 
 def run(
-    instances: list[Instance], workers: int, finish_at_last_visit: bool = False
+    instances: list[Instance],
+    workers: int,
+    finish_at_last_visit: bool = False,
+    lns_share: float = LNS_SHARE,
 ) -> dict[str, Any]:
     """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
-    before the day's end held it), but check and score every schedule with it."""
+    before the day's end held it), but check and score every schedule with it. `lns_share` 0:
+    the search without large-neighbourhood moves."""
     planned = [
         replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
     ]
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            schedules = list(pool.map(solve, planned))
+            schedules = list(pool.map(partial(solve, lns_share=lns_share), planned))
     else:
-        schedules = [solve(i) for i in planned]
+        schedules = [solve(i, lns_share=lns_share) for i in planned]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     checks = [validate(i, s) for i, s in zip(instances, schedules, strict=True)]
     office = [baseline(i, p) for i, p in zip(instances, planned, strict=True)]
@@ -132,6 +156,7 @@ def run(
         "office_return_legs_late": sum(c.late_returns for c in office),
         "office_violations": sum(len(c.violations) for c in office),
         "statuses": sorted({s.stats.status for s in schedules}),
+        "lns_share": lns_share,
     }
 
 
@@ -213,7 +238,7 @@ def main_shapes(args: argparse.Namespace) -> None:
     for name, inst in shapes(args.seed).items():
         if args.seconds is not None:
             inst = replace(inst, time_limit_seconds=args.seconds)
-        figures = run([inst], 1, args.finish_at_last_visit)
+        figures = run([inst], 1, args.finish_at_last_visit, _lns_share(args))
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
             f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
@@ -246,7 +271,68 @@ SHAPE_FIGURES = (
     "office_objective",
     "office_placed_share",
     "statuses",
+    "lns_share",
 )
+
+
+# (first class, classes, visit days) of the school cut into each small instance
+SMALL = ((0, 1, 2), (3, 1, 3), (6, 2, 2), (9, 2, 2), (12, 1, 3), (15, 2, 3))
+EXACT_SECONDS = 300.0  # the exact model's limit: it must prove its optimum within it
+
+
+def small_instances(seed: int, seconds: float) -> dict[str, Instance]:
+    found = {}
+    for first, count, days in SMALL:
+        school = school_instance(seed, pupils=650, grid=Grid(VISIT_DAYS[:days]))
+        teams = school.teams[first : first + count]
+        ids = {t.class_id for t in teams}
+        households = tuple(h for h in school.households if set(h.classes) <= ids)
+        name = f"classes {first + 1}-{first + count}, {days} days"
+        found[name] = replace(
+            school, teams=teams, households=households, time_limit_seconds=seconds, name=name
+        )
+    return found
+
+
+def main_exact(args: argparse.Namespace) -> None:
+    found: dict[str, dict[str, Any]] = {}
+    for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
+        prepared = prepare(inst)
+        exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
+        schedule = solve(inst, lns_share=_lns_share(args))
+        checked = validate(inst, schedule)
+        ours, bound = checked.parts.total, schedule.stats.best_bound or 0
+        optimum = exact.objective if exact.status == "OPTIMAL" else None
+        found[name] = {
+            "households": len(inst.households),
+            "options": len(prepared.options),
+            "exact_status": exact.status,
+            "exact_seconds": round(exact.seconds, 2),
+            "optimum": optimum,
+            "objective": ours,
+            "bound": bound,
+            "true_gap": round((ours - optimum) / ours, 4) if optimum is not None else None,
+            "reported_gap": round((ours - bound) / ours, 4) if ours else 0.0,
+            "bound_at_most_optimum": optimum is None or bound <= optimum,
+            "wall_seconds": round(schedule.stats.wall_seconds, 2),
+            "time_limit_seconds": inst.time_limit_seconds,
+            "quality_status": schedule.stats.status,
+            "violations": len(checked.violations),
+            "return_legs_late": checked.late_returns,
+        }
+        row = found[name]
+        print(
+            f"{name:24} {row['households']:3} families  optimum {optimum}"
+            f" ({exact.status}, {row['exact_seconds']} s)  ours {ours:,} in"
+            f" {row['wall_seconds']} s  bound {bound:,}  true gap {row['true_gap']}"
+            f"  reported gap {row['reported_gap']}  violations {row['violations']}",
+            flush=True,
+        )
+    print(json.dumps(found))
+
+
+def _lns_share(args: argparse.Namespace) -> float:
+    return 0.0 if args.no_lns else LNS_SHARE
 
 
 def main() -> None:
@@ -254,13 +340,16 @@ def main() -> None:
     if args.shapes:
         main_shapes(args)
         return
+    if args.exact:
+        main_exact(args)
+        return
     if args.school:
         instances = [school_instance(args.seed, pupils=650)]
     else:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(instances, args.workers, args.finish_at_last_visit)
+    figures = run(instances, args.workers, args.finish_at_last_visit, _lns_share(args))
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))

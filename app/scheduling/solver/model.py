@@ -57,9 +57,12 @@ class CpsatModel:
     by_adult: dict[str, list[Option]] = field(default_factory=lambda: defaultdict(list))
 
 
-def build_model(prepared: Prepared, households: list[str], *, sequence: bool = True) -> CpsatModel:
+def build_model(
+    prepared: Prepared, households: list[str], *, sequence: bool = True, lead_travel: bool = True
+) -> CpsatModel:
     """`sequence=False` prices each visit's drive at the shortest that could lead to it: a
-    weaker lower bound on travel, but a model small enough to prove its optimum quickly."""
+    weaker lower bound on travel, but a model small enough to prove its optimum quickly.
+    `lead_travel=False` leaves travel out altogether (exact.py adds exact routes instead)."""
     built = CpsatModel(prepared, households, sequence=sequence)
     built.options = [o for h in households for o in prepared.by_household[h]]
     for option in built.options:
@@ -71,7 +74,7 @@ def build_model(prepared: Prepared, households: list[str], *, sequence: bool = T
     _travel_conflicts(built)
     _class_days(built)
     _peaks(built)
-    for lead in sorted(a for a in built.by_adult if a in prepared.lead_ids):
+    for lead in sorted(a for a in built.by_adult if a in prepared.lead_ids and lead_travel):
         _lead_travel(built, lead)
     built.model.minimize(sum(c * v for c, v in built.terms) + built.constant)
     return built
@@ -196,12 +199,12 @@ def _lead_travel(built: CpsatModel, lead: str) -> None:
     grouped: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
     for option in built.by_adult[lead]:
         grouped[(option.household_id, option.slot_id)].append(built.x[option.index])
-    at = {key: _one_literal(built, literals) for key, literals in sorted(grouped.items())}
+    at = {key: one_literal(built, literals) for key, literals in sorted(grouped.items())}
     homes = sorted({h for h, _ in at})
     at_slot: dict[str, list[str]] = defaultdict(list)
     for h, s in at:
         at_slot[s].append(h)
-    occupied = {s: _one_literal(built, [at[(h, s)] for h in hs]) for s, hs in at_slot.items()}
+    occupied = {s: one_literal(built, [at[(h, s)] for h in hs]) for s, hs in at_slot.items()}
     _lead_returns(built, lead, at)
     for (h, s), here in at.items():
         previous = prepared.previous_slot[s]
@@ -254,7 +257,7 @@ class _Visit:
     literal: cp_model.IntVar
 
 
-def _one_literal(built: CpsatModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
+def one_literal(built: CpsatModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
     """A literal equal to the sum of at-most-one literals (the literal itself when alone)."""
     if len(literals) == 1:
         return literals[0]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.scheduling.solver.greedy import Assignment, Timetable
+from app.scheduling.solver.lns import ruin_and_recreate
 from app.scheduling.solver.options import Option, Prepared
 
 Accept = Callable[[int], bool]  # takes a change in the objective (points), says whether to keep it
@@ -32,6 +33,7 @@ END_TEMPERATURE = 1.0
 PROGRESS_REPORTS = 20
 CLEAR_DAY_SHARE = 0.01  # of steps that try to take a day out of a class's programme
 CLOCK_EVERY = 64  # steps between looks at the clock (a look costs about a step)
+LNS_SHARE = 0.3  # of the steps' work, spent on large-neighbourhood moves (lns.py)
 
 
 @dataclass
@@ -261,10 +263,12 @@ def anneal_until(
     seed: int,
     progress: Callable[[float], None] | None = None,
     deadline: float | None = None,
+    lns_share: float = LNS_SHARE,
 ) -> tuple[Assignment, int]:
     """`anneal`, stopped early if the wall clock (time.perf_counter) passes `deadline`, and how
     many steps it took. The temperature still falls over all `steps`, so a run cut short ends
-    warmer; the best schedule seen is returned either way."""
+    warmer; the best schedule seen is returned either way. `lns_share` of the steps' work goes
+    to large-neighbourhood moves (lns.py), interleaved with the single moves (0: none)."""
     movable = sorted(
         h for h, hh in prepared.households.items() if hh.locked is None and prepared.by_household[h]
     )
@@ -280,13 +284,22 @@ def anneal_until(
     best = dict(search.table.assignment)
     cooling = (END_TEMPERATURE / START_TEMPERATURE) ** (1 / steps)
     every = max(1, steps // PROGRESS_REPORTS)
-    for step in range(steps):
-        if step % CLOCK_EVERY == 0 and deadline is not None and time.perf_counter() > deadline:
+    step = moves = lns_work = reported = 0
+    while step < steps:
+        if moves % CLOCK_EVERY == 0 and deadline is not None and time.perf_counter() > deadline:
             return best, step
-        if progress is not None and step % every == 0:
+        if progress is not None and step >= reported:
             progress(step / steps)
-        accept.temperature *= cooling
-        delta = _step(search, movable, sharing, rng, accept)
+            reported = step + every
+        moves += 1
+        if lns_work < lns_share * step:  # its share of the work so far, never ahead of it
+            delta, work = ruin_and_recreate(search, movable, rng, accept)
+            lns_work += work
+            moves = 0  # a long move: look at the clock next
+        else:
+            delta, work = _step(search, movable, sharing, rng, accept), 1
+        step += work
+        accept.temperature *= cooling**work
         if delta is None:
             continue
         cost += delta

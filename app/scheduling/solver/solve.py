@@ -52,7 +52,7 @@ from app.scheduling.solver.insertion import place_unplaced
 from app.scheduling.solver.model import add_hints, build_model
 from app.scheduling.solver.options import Prepared, prepare
 from app.scheduling.solver.problem import Instance, Schedule, SolveStats
-from app.scheduling.solver.search import STEPS_PER_SECOND, anneal_until
+from app.scheduling.solver.search import LNS_SHARE, STEPS_PER_SECOND, anneal_until
 from app.scheduling.solver.stops import order_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
@@ -72,7 +72,9 @@ SEARCH_SHARE = 0.4
 Progress = Callable[[float], None]
 
 
-def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
+def solve(
+    instance: Instance, progress: Progress | None = None, *, lns_share: float = LNS_SHARE
+) -> Schedule:
     """The best schedule found in the time limit, its proven bound and every reason.
     `progress`, if given, hears the share of the work done (0 to 1) as it goes.
 
@@ -81,7 +83,9 @@ def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
     deterministic time, the search's fixed steps) and a seed always gives the same schedule. On a
     slow or busy machine the clock ends a phase first: the answer still comes within the limit,
     but with fewer search steps (stats.notes says how many), so it may differ from run to run,
-    and the bound may come from the cheaper day LP (a weaker bound, a wider gap)."""
+    and the bound may come from the cheaper day LP (a weaker bound, a wider gap).
+    `lns_share`: the share of the search's work on large-neighbourhood moves (0 for none: the
+    benchmark's comparison)."""
     report = progress or _ignore
     budget = Budget(instance.time_limit_seconds)
     prepared = prepare(instance)
@@ -110,6 +114,7 @@ def solve(instance: Instance, progress: Progress | None = None) -> Schedule:
         instance.seed,
         lambda share: report(0.4 + 0.5 * share),
         budget.deadline(SEARCH_BY),
+        lns_share,
     )
     if taken < steps:
         stats.notes.append(f"search stopped by the clock after {taken} of {steps} steps")
