@@ -16,6 +16,7 @@ insertion is never capped: it is what the guarantee rests on.
 from collections.abc import Iterable, Iterator
 from itertools import combinations
 
+from app.scheduling.solver.accept import Price, take
 from app.scheduling.solver.greedy import Assignment
 from app.scheduling.solver.options import Option, Prepared
 from app.scheduling.solver.search import Search
@@ -64,26 +65,11 @@ def _unplaced(prepared: Prepared, assignment: Assignment) -> list[str]:
     )
 
 
-class _Score:
-    """An `Accept` that records the change it is shown and refuses it: scoring without keeping."""
-
-    def __init__(self) -> None:
-        self.delta: int | None = None
-
-    def __call__(self, delta: int) -> bool:
-        self.delta = delta
-        return False
-
-
-def take(_delta: int) -> bool:
-    return True
-
-
 def insertion_cost(search: Search, option: Option) -> int | None:
     """The exact change in the objective if `option` went in now; None when it breaks a rule."""
     if not search.table.fits(option):
         return None
-    score = _Score()
+    score = Price()
     search.change([], [option], score)
     return score.delta
 

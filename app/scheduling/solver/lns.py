@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from app.scheduling.solver.accept import Price, take
 from app.scheduling.solver.options import Option, Prepared
 
 if TYPE_CHECKING:  # search.py runs these moves inside its loop: the types only, not a cycle
@@ -47,21 +48,6 @@ ROOM_CANDIDATES = 16  # among the families freeing the most, one of which is tak
 CHECKS_PER_STEP = 4
 PRICES_PER_STEP = 2
 NO_SECOND_CHOICE = 10**9  # a family with one option left goes in before any with two
-
-
-def _take(_delta: int) -> bool:
-    return True
-
-
-class _Price:
-    """An `Accept` that records the change it is shown and refuses it."""
-
-    def __init__(self) -> None:
-        self.delta = 0
-
-    def __call__(self, delta: int) -> bool:
-        self.delta = delta
-        return False
 
 
 @dataclass
@@ -86,7 +72,7 @@ class Rebuild:
         only after all the others); keep the result if `accept` takes its exact change. That
         change, or None when undone."""
         search = self.search
-        delta = search.change(removed, [], _take)
+        delta = search.change(removed, [], take)
         if delta is None:
             return None
         pending = sorted(({o.household_id for o in removed} | set(unplaced)) - {last})
@@ -99,7 +85,7 @@ class Rebuild:
             delta += self._insert([last], placed)
         if accept(delta):
             return delta
-        search.change(placed, removed, _take)
+        search.change(placed, removed, take)
         return None
 
     def _insert(self, pending: list[str], placed: list[Option]) -> int:
@@ -110,7 +96,7 @@ class Rebuild:
             if chosen is None:
                 break  # no family left has an option that fits: they stay out
             pending.remove(chosen.household_id)
-            step = self.search.change([], [chosen], _take)
+            step = self.search.change([], [chosen], take)
             if step is None:
                 continue
             delta += step
@@ -140,10 +126,11 @@ class Rebuild:
             self.checks += 1
             if not search.table.fits(option):
                 continue
-            price = _Price()
+            price = Price()
             search.change([], [option], price)
             self.prices += 1
-            kept.append((price.delta, option))
+            if price.delta is not None:  # priced: it fits, so the change was shown
+                kept.append((price.delta, option))
         self.priced[household_id] = sorted(kept, key=lambda p: (p[0], p[1].index))
 
     def _most_regret(self, pending: list[str]) -> Option | None:

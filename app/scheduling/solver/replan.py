@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
+from app.scheduling.solver.accept import take
 from app.scheduling.solver.explain import explain_unplaced
 from app.scheduling.solver.greedy import Assignment, visits_of
-from app.scheduling.solver.insertion import cheapest, place_in_turn, take
+from app.scheduling.solver.insertion import cheapest, place_in_turn
 from app.scheduling.solver.options import Option, Prepared, prepare
 from app.scheduling.solver.problem import (
     Adult,
