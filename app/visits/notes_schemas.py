@@ -9,6 +9,7 @@ from sqlmodel import Field
 
 from app.core.schemas import Input, Output
 from app.visits.notes_models import NOTE_FIELDS, NOTE_TEXT_MAX
+from app.visits.schemas import RAISE_CONCERN
 
 
 class VisitNoteWrite(Input):
@@ -71,3 +72,4 @@ class VisitNoteRead(Output):
     locked: bool
     version: int
     versions: list[VisitNoteVersionRead] = Field(description="Every save, oldest first.")
+    raise_concern: str = Field(description=RAISE_CONCERN)

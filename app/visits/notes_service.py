@@ -31,6 +31,7 @@ from app.visits.notes_models import NOTE_FIELDS, VisitNote, VisitNoteVersion
 from app.visits.notes_repository import VisitNoteRepository
 from app.visits.notes_schemas import VisitNoteRead, VisitNoteVersionRead, VisitNoteWrite
 from app.visits.repository import VisitRepository, VisitRow
+from app.visits.schemas import concern_path
 
 # Visits whose notes may be written: the family was visited (or the visit is not recorded yet).
 WRITABLE = frozenset({VisitStatus.SCHEDULED, VisitStatus.COMPLETED})
@@ -191,6 +192,7 @@ async def _read(notes: VisitNoteRepository, found: list[VisitNote]) -> list[Visi
             **n.model_dump(exclude={"trust_id", "school_id"}),
             locked=now >= n.editable_until,
             versions=[VisitNoteVersionRead.model_validate(v) for v in versions[n.id]],
+            raise_concern=concern_path(n.school_id),
         )
         for n in found
     ]

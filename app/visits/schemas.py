@@ -39,6 +39,17 @@ class VisitOutcomeRead(Output):
     closed_reason: str | None
 
 
+RAISE_CONCERN = (
+    "Worried about a child's safety? POST a concern here (with this visit's id as visit_id): "
+    "it reaches the day's on-call designated safeguarding lead at once. Safeguarding detail "
+    "belongs there, never in a note or an outcome's reason."
+)
+
+
+def concern_path(school_id: UUID) -> str:
+    return f"/api/v1/schools/{school_id}/concerns"
+
+
 class VisitRead(Output):
     id: UUID
     programme_id: UUID
@@ -60,6 +71,7 @@ class VisitRead(Output):
     checked_out_by: UUID | None
     outcome: VisitOutcomeRead | None = Field(description="None until the outcome is recorded.")
     version: int
+    raise_concern: str = Field(description=RAISE_CONCERN)
 
 
 class VisitChangeRead(Output):

@@ -24,6 +24,7 @@ from app.visits.schemas import (
     VisitChangeRead,
     VisitOutcomeRead,
     VisitRead,
+    concern_path,
 )
 
 
@@ -120,6 +121,7 @@ def visit_read(
         checked_out_by=visit.checked_out_by,
         outcome=_outcome(visit, pupils),
         version=visit.version,
+        raise_concern=concern_path(visit.school_id),
     )
 
 

@@ -168,7 +168,10 @@ async def test_a_concern_names_the_visit_it_arose_on(
     school_id = world.trusts[0].schools[0].id
     teacher = await bearer(world.login(Role.TEACHER))
     body = concern_body(str(UUID(int=1))) | {"pupils": [], "visit_id": visit["id"]}
-    raised = await client.post(f"/api/v1/schools/{school_id}/concerns", json=body, headers=teacher)
+    # The visit itself shows the way: its read model names where a concern is raised.
+    read = (await client.get(f"/api/v1/visits/{visit['id']}", headers=teacher)).json()
+    assert read["raise_concern"] == f"/api/v1/schools/{school_id}/concerns"
+    raised = await client.post(read["raise_concern"], json=body, headers=teacher)
     assert raised.status_code == 201, raised.text
     assert raised.json()["visit_id"] == visit["id"]
     assert raised.json()["household_id"] == visit["household_id"]
