@@ -60,7 +60,7 @@ async def set_day(
         subject_type="programme",
         subject_id=programme.id,
         school_id=programme.school_id,
-        details={"day": day.isoformat(), **{d.value: str(s) for d, s, _ in named[:2]}},
+        details={"day": day.isoformat(), "named": [[d.value, str(s)] for d, s, _ in named]},
     )
     rota = await _describe(session, who, programme)
     return next(d for d in rota.days if d.day == day)

@@ -2,12 +2,12 @@
 for staff at its school and anyone on its teams or second-adult pool; what the scheduler avoids.
 Staff record the periods themselves (app/staff/unavailability.py)."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.london import LONDON
+from app.core.london import london_day
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
@@ -36,10 +36,4 @@ async def for_programme(
 
 def visit_day_windows(programme: VisitProgramme) -> list[tuple[datetime, datetime]]:
     """Each visit day as a UTC interval from Europe/London midnight to the next midnight."""
-    return [_london_day(day) for day in programme.days()]
-
-
-def _london_day(day: date) -> tuple[datetime, datetime]:
-    starts = datetime.combine(day, time(0), tzinfo=LONDON)
-    ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
-    return starts.astimezone(UTC), ends.astimezone(UTC)
+    return [london_day(day) for day in programme.days()]

@@ -12,7 +12,6 @@ propose again.
 """
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.concurrency import ensure_matches, etag
 from app.core.errors import InvalidState, Unprocessable, json_pointer
-from app.core.london import LONDON
+from app.core.london import london_day
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.types import utcnow
@@ -193,6 +192,8 @@ def _describe_changes(
     absent: frozenset[str],
 ) -> list[dict[str, Any]]:
     names = {a.id: a.name for a in loaded.instance.adults}
+    teams = loaded.instance.team_map()
+    classes = {h.id: h.classes for h in loaded.instance.households}
     families = {h.id: h.label or h.id for h in loaded.instance.households}
     away = " and ".join(sorted(names.get(a, a) for a in absent))
     described = []
@@ -208,16 +209,17 @@ def _describe_changes(
                 "version": visit.version,
                 "before": _visit(loaded, change.before),
                 "after": _visit(loaded, change.after) if change.after else None,
-                "teacher_ids": sorted(_teachers(loaded, change.household_id)),
+                "teacher_ids": sorted(
+                    {
+                        t
+                        for c in classes[change.household_id]
+                        if c in teams
+                        for t in teams[c].teacher_ids
+                    }
+                ),
             }
         )
     return described
-
-
-def _teachers(loaded: instance.Loaded, household_id: str) -> set[str]:
-    household = next(h for h in loaded.instance.households if h.id == household_id)
-    teams = loaded.instance.team_map()
-    return {t for c in household.classes if c in teams for t in teams[c].teacher_ids}
 
 
 def _visit(loaded: instance.Loaded, visit: problem.Visit) -> dict[str, Any]:
@@ -282,12 +284,9 @@ def _ensure_unchanged(proposal: Replan, held: dict[str, Visit]) -> None:
 
 
 async def _record_absence(session: AsyncSession, who: Principal, proposal: Replan) -> None:
-    starts = datetime.combine(proposal.day, time(0), tzinfo=LONDON).astimezone(UTC)
-    ends = datetime.combine(proposal.day + timedelta(days=1), time(0), tzinfo=LONDON)
+    starts, ends = london_day(proposal.day)
     people = await StaffRepository(session, who).people(UUID(s) for s in proposal.absent_staff_ids)
-    await record_absence(
-        session, who, list(people.values()), starts, ends.astimezone(UTC), "Away (re-planned)"
-    )
+    await record_absence(session, who, list(people.values()), starts, ends, "Away (re-planned)")
 
 
 def _alter(plan: dict[str, problem.Visit], changes: list[dict[str, Any]]) -> None:

@@ -61,13 +61,12 @@ def replan(
     )
     planned = _as_replanned(instance, current, day, absent)
     prepared = prepare(planned)
-    unmatched = [h for h in current if h not in broken and _option(prepared, current[h]) is None]
+    kept = {h: _option(prepared, current[h]) for h in current if h not in broken}
+    unmatched = {h for h, option in kept.items() if option is None}
     if unmatched:  # kept exactly as they are, even where the options would not rebuild them
-        planned = _locking(planned, current, set(unmatched))
-        prepared = prepare(planned)
-    search = Search(
-        prepared, {h: o for h in current if h not in broken if (o := _option(prepared, current[h]))}
-    )
+        prepared = prepare(_locking(planned, current, unmatched))
+        kept = {h: _option(prepared, current[h]) for h in kept}
+    search = Search(prepared, {h: o for h, o in kept.items() if o is not None})
     restaffed = [h for h in broken if _restaff(search, current[h])]
     made_room = place_in_turn(search, [h for h in broken if h not in restaffed])
     return _result(prepared, search.table.assignment, current, made_room)
