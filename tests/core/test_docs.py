@@ -74,8 +74,9 @@ def _wait_until_serving(process: subprocess.Popen[Any], base: str, log: Path) ->
     pytest.fail(f"threshold serve did not answer within 120 s:\n{log.read_text()}")
 
 
-def _render(url: str, profile: Path) -> tuple[str, str]:
-    """The DOM Chromium rendered, and what it logged (console messages included)."""
+def _render(url: str, profile: Path, height: int = 1000) -> tuple[str, str]:
+    """The DOM Chromium rendered in a window `height` pixels tall, and what it logged (console
+    messages included)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             "Chromium is not installed: scripts/test.sh installs it (apt-get install chromium)"
@@ -86,6 +87,7 @@ def _render(url: str, profile: Path) -> tuple[str, str]:
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            f"--window-size=1280,{height}",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
@@ -113,17 +115,34 @@ def _operations() -> list[dict[str, Any]]:
     return [op for item in document["paths"].values() for op in item.values()]
 
 
+def _tall_enough(operations: list[dict[str, Any]]) -> int:
+    """Swagger UI virtualises a list of 150 or more tags and operations, rendering only the rows
+    in view: a window with room for every row (under 80 px each) renders them all."""
+    tags = {tag for op in operations for tag in op.get("tags", [])}
+    return 2000 + 100 * (len(operations) + len(tags))
+
+
 def test_swagger_ui_renders_every_operation_offline_under_its_policy(
     server: str, tmp_path: Path
 ) -> None:
-    dom, log = _render(f"{server}/docs", tmp_path)
-    assert "Content Security Policy" not in log, log
     operations = _operations()
+    dom, log = _render(f"{server}/docs", tmp_path, height=_tall_enough(operations))
+    assert "Content Security Policy" not in log, log
     assert len(re.findall(r'class="opblock opblock-(?:get|post|put|patch|delete)', dom)) == len(
         operations
     )
     assert "Liveness: the process is serving" in dom
     assert "The parent portal's API." in dom  # a tag's description
+
+
+def test_a_link_to_the_last_tag_renders_it_in_an_ordinary_window(
+    server: str, tmp_path: Path
+) -> None:
+    """Past Swagger UI's virtualising threshold a deep link must still reach a tag far down."""
+    dom, log = _render(f"{server}/docs#/health", tmp_path)
+    assert "Content Security Policy" not in log, log
+    assert 'data-tag="health"' in dom
+    assert "Liveness: the process is serving" in dom
 
 
 def test_redoc_renders_offline_under_its_policy(server: str, tmp_path: Path) -> None:
