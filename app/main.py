@@ -105,9 +105,11 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     },
     {
         "name": "messages",
-        "description": "Messages to families and staff: what went to whom and how it went (never "
-        "its words), the families not reached, letters to post, Notify's delivery receipts, and "
-        "outside production the log of what would have been sent.",
+        "description": "Messages to families and staff by text, email or letter: what went to "
+        "whom and how it went (never its words), the families not reached, letters to post, "
+        "Notify's delivery receipts, and outside production the log of what would have been "
+        "sent; the trust's wording of each kind in each language (English defaults where it has "
+        "none), checked placeholders and previews with sample values.",
     },
     {
         "name": "parents",
@@ -142,12 +144,6 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "acknowledges; read only by the school's DSLs and the trust's (404 to anyone else), "
         "every read audited; an append-only chronology of statuses, notes, decisions, actions "
         "and contacts with agencies.",
-    },
-    {
-        "name": "messages",
-        "description": "Messages to families and staff by text, email or letter: the trust's "
-        "wording of each kind in each language (English defaults where it has none), checked "
-        "placeholders and previews with sample values.",
     },
     {
         "name": "audit",

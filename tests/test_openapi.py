@@ -50,6 +50,8 @@ def test_every_operation_is_named_tagged_summarised_and_secured() -> None:
 def test_every_tag_is_described() -> None:
     document = json.loads(render_openapi())
     used = {operation["tags"][0] for _, _, operation in _operations(document)}
+    names = [tag["name"] for tag in document.get("tags", [])]
+    assert len(names) == len(set(names)), "a tag is described twice (the later one is lost)"
     described = {tag["name"]: tag.get("description", "") for tag in document.get("tags", [])}
     assert used == set(described), "openapi_tags (app/main.py) lists exactly the tags in use"
     assert all(len(description) > 40 for description in described.values()), described
