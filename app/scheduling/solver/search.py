@@ -60,8 +60,18 @@ class Search:
         self.class_day_keys = sorted(
             {(t.class_id, day) for t in prepared.instance.teams for day in self.all_days}
         )
+        self._listed: dict[str, list[Option]] = {}
         for option in assignment.values():
             self._add(option)
+
+    def listed(self, household_id: str) -> list[Option]:
+        """The household's options at the times it listed."""
+        found = self._listed.get(household_id)
+        if found is None:
+            preferences = set(self.prepared.households[household_id].preferences)
+            found = [o for o in self.prepared.by_household[household_id] if o.slot_id in preferences]
+            self._listed[household_id] = found
+        return found
 
     # --- bookkeeping ------------------------------------------------------------------------
 
