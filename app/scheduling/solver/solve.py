@@ -40,6 +40,7 @@ from app.scheduling.solver.budget import (
     STARTS_BY,
     Budget,
 )
+from app.scheduling.solver.coarse import coarse
 from app.scheduling.solver.explain import explain_unmet, explain_unplaced
 from app.scheduling.solver.greedy import (
     Assignment,
@@ -52,7 +53,12 @@ from app.scheduling.solver.insertion import place_unplaced
 from app.scheduling.solver.model import add_hints, build_model
 from app.scheduling.solver.options import Prepared, prepare
 from app.scheduling.solver.problem import Instance, Schedule, SolveStats
-from app.scheduling.solver.search import LNS_SHARE, STEPS_PER_SECOND, anneal_until
+from app.scheduling.solver.search import (
+    FINE_LNS_SHARE,
+    LNS_SHARE,
+    STEPS_PER_SECOND,
+    anneal_until,
+)
 from app.scheduling.solver.stops import order_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
@@ -85,30 +91,37 @@ def solve(
     but with fewer search steps (stats.notes says how many), so it may differ from run to run,
     and the bound may come from the cheaper day LP (a weaker bound, a wider gap).
     `lns_share`: the share of the search's work on large-neighbourhood moves (0 for none: the
-    benchmark's comparison)."""
+    benchmark's comparison); a fine grid takes search.FINE_LNS_SHARE instead of any other."""
     report = progress or _ignore
     budget = Budget(instance.time_limit_seconds)
     prepared = prepare(instance)
+    # On a fine grid, the starts and the search work on its coarse rhythm and listed times
+    # (coarse.py); the stop ordering and the final insertion then use every start.
+    searched = coarse(prepared)
+    if searched is not prepared and lns_share > 0:
+        lns_share = FINE_LNS_SHARE  # the benchmark's comparison without LNS stays at 0
     report(0.05)
     stats = SolveStats()
     starts_by = budget.deadline(STARTS_BY)
-    starts = [warm_start(prepared, starts_by), office_baseline(prepared)]
+    starts = [warm_start(searched, starts_by), office_baseline(searched)]
     assignment: Assignment = {}
     model_bounds: list[tuple[list[str], int]] = []
-    components = _components(prepared)
+    components = _components(searched)
     total = sum(len(c) for c in components) or 1
     for households in components:
         share = instance.time_limit_seconds * len(households) / total
         found, found_bound, status = _solve_component(
-            prepared, households, share, starts, starts_by
+            searched, households, share, starts, starts_by
         )
+        if searched is not prepared:
+            found_bound = 0  # a bound over fewer options bounds nothing of the full grid
         assignment.update(found)
         model_bounds.append((households, found_bound))
         stats.notes.append(status)
         report(0.05 + 0.35 * len(assignment) / total)
     steps = int(instance.time_limit_seconds * SEARCH_SHARE * STEPS_PER_SECOND)
     assignment, taken = anneal_until(
-        prepared,
+        searched,
         assignment,
         steps,
         instance.seed,
