@@ -18,6 +18,9 @@ from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
 from app.roster.router import schools as roster_schools
+from app.safeguarding.files_router import pupils as protection_file_pupils
+from app.safeguarding.files_router import schools as protection_file_schools
+from app.safeguarding.files_router import transfers as protection_file_transfers
 from app.safeguarding.router import concerns as safeguarding_concerns
 from app.safeguarding.router import pupils as safeguarding_pupils
 from app.safeguarding.router import schools as safeguarding_schools
@@ -81,6 +84,9 @@ for router in (
     safeguarding_concerns,
     safeguarding_pupils,
     safeguarding_trusts,
+    protection_file_pupils,
+    protection_file_schools,
+    protection_file_transfers,
     integrations_router,
     message_templates,
     audit_router,

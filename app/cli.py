@@ -1,5 +1,5 @@
 """`threshold`: serve, worker, db upgrade, create-admin, demo, demo-data, export-openapi,
-fake-notify."""
+fake-notify, safeguarding-review."""
 
 import asyncio
 import json
@@ -179,6 +179,53 @@ def export_openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())
     typer.echo(f"wrote {output}")
+
+
+@cli.command("safeguarding-review")
+def safeguarding_review(
+    trust: Annotated[str | None, typer.Option(help="Only this trust (its id)")] = None,
+    on: Annotated[str | None, typer.Option(help="Due by this day (YYYY-MM-DD; today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """List child protection files due for review, by trust. Deletes nothing: a file on legal
+    hold is counted, not listed, and no file is ever deleted automatically."""
+    from uuid import UUID
+
+    from app.core.london import london_today
+    from app.safeguarding.files import due_for_review
+
+    day = date.fromisoformat(on) if on else london_today()
+    found = asyncio.run(due_for_review(day, UUID(trust) if trust else None))
+    typer.echo(review_listing(found, day, as_json))
+
+
+def review_listing(found: list[Any], day: date, as_json: bool) -> str:
+    """By trust: the files due (ids and review date only) and how many on hold were skipped."""
+    trusts: dict[str, dict[str, Any]] = {}
+    for due in found:
+        entry = trusts.setdefault(
+            str(due.trust_id), {"trust_id": str(due.trust_id), "due": [], "held": 0}
+        )
+        if due.on_hold:
+            entry["held"] += 1
+            continue
+        entry["due"].append(
+            {
+                "school_id": str(due.school_id),
+                "pupil_id": str(due.pupil_id),
+                "review_date": due.review_date.isoformat(),
+            }
+        )
+    if as_json:
+        return json.dumps({"on": day.isoformat(), "trusts": list(trusts.values())}, indent=2)
+    lines = [f"Child protection files due for review by {day.isoformat()}:"]
+    for entry in trusts.values():
+        lines.append(f"trust {entry['trust_id']}: {len(entry['due'])} due, {entry['held']} on hold")
+        lines += [
+            f"  pupil {f['pupil_id']} (school {f['school_id']}) review date {f['review_date']}"
+            for f in entry["due"]
+        ]
+    return "\n".join(lines if trusts else [*lines, "none"])
 
 
 @cli.command()

@@ -25,7 +25,14 @@ from app.roster.models import (
     RosterImport,
     SchoolClass,
 )
-from app.safeguarding.models import ChronologyEntry, Concern, ConcernPupil
+from app.safeguarding.models import (
+    ChronologyEntry,
+    Concern,
+    ConcernPupil,
+    ProtectionFile,
+    ProtectionFileTransfer,
+    TransferredConcern,
+)
 from app.scheduling.models import ScheduleRun
 from app.staff.models import (
     AuthSession,
@@ -65,6 +72,8 @@ __all__ = [
     "Message",
     "MessageAttempt",
     "MessageTemplate",
+    "ProtectionFile",
+    "ProtectionFileTransfer",
     "Pupil",
     "RateLimitHit",
     "RefreshToken",
@@ -79,6 +88,7 @@ __all__ = [
     "StaffMember",
     "StaffUnavailability",
     "TeamMember",
+    "TransferredConcern",
     "Trust",
     "Visit",
     "VisitAdult",

@@ -26,6 +26,7 @@ from app.programmes import service as programmes
 from app.programmes.models import ProgrammeStatus
 from app.roster import households, imports
 from app.safeguarding import alerts as safeguarding_alerts
+from app.safeguarding import files as protection_files
 from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
@@ -69,6 +70,7 @@ PLANNERS: tuple[planners.Planner, ...] = (
     visit_messages.plan_reminders,
     visit_alerts.plan_overdue_alerts,
     safeguarding_alerts.plan_escalations,
+    protection_files.plan_overdue_transfers,
 )
 
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.

@@ -315,6 +315,15 @@ def _concern_body(_: World) -> dict[str, Any]:
     }
 
 
+def _transfer_body(_: World) -> dict[str, Any]:
+    return {
+        "sent_date": "2026-09-01",
+        "route": "secure_electronic",
+        "to_school_name": "Matrix Outside Academy",
+        "to_school_urn": "123456",
+    }
+
+
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/healthz"): Policy(public(200), public=True),
     ("GET", "/readyz"): Policy(public(200), public=True),
@@ -733,6 +742,28 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # Counts by school, never which concern: the trust's admins and DSLs.
     ("GET", f"{V1}/trusts/{{trust_id}}/concern-counts"): Policy(
         rule(ok=("trust_admin", "trust_dsl"), hide=("other_trust_admin",))
+    ),
+    # A pupil's child protection file and its transfers: need-to-know, as its concerns are. The
+    # matrix's transfer went from the home pupil's school to a school outside the trust, so its
+    # DSLs confirm it and a receipt (a receiving school of the trust's) is refused (409).
+    ("GET", f"{V1}/pupils/{{pupil_id}}/protection-file"): Policy(NEED_TO_KNOW),
+    ("PUT", f"{V1}/pupils/{{pupil_id}}/protection-file/legal-hold"): Policy(
+        NEED_TO_KNOW, json=lambda w: {"on_hold": True, "reason": "A court order"}
+    ),
+    ("POST", f"{V1}/pupils/{{pupil_id}}/protection-file/transfers"): Policy(
+        NEED_TO_KNOW, json=_transfer_body
+    ),
+    ("GET", f"{V1}/schools/{{school_id}}/protection-file-transfers"): Policy(NEED_TO_KNOW),
+    ("POST", f"{V1}/protection-file-transfers/{{transfer_id}}/receipt"): Policy(
+        rule(
+            hide=set(PRINCIPALS) - {*NEED_TO_KNOW_READERS, "anonymous"},
+            dsl=409,
+            trust_dsl=409,
+        )
+    ),
+    ("POST", f"{V1}/protection-file-transfers/{{transfer_id}}/confirmation"): Policy(
+        NEED_TO_KNOW,
+        json=lambda w: {"confirmed_date": "2026-09-03", "confirmed_by_name": "Ms Okafor (DSL)"},
     ),
     ("GET", f"{V1}/concerns/{{concern_id}}/receipt"): Policy(
         rule(ok=(CONCERN_RAISER,), hide=set(PRINCIPALS) - {CONCERN_RAISER, "anonymous"})

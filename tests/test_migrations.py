@@ -105,7 +105,10 @@ async def _insert_world_as_of(session: AsyncSession, world: World) -> None:
 
         columns = [c for c in table.columns if c.name in await connection.run_sync(present)]
         rows = [{c.name: getattr(obj, c.key) for c in columns} for obj in objects]
-        await session.execute(table.insert(), rows)
+        # A bare table of those columns: the model's own would add its client-side defaults for
+        # columns a later migration adds (the trust's safeguarding_review_years).
+        bare = sa.table(table.name, *(sa.column(c.name, c.type) for c in columns))
+        await session.execute(bare.insert(), rows)
 
 
 async def _staff_rows_before_per_trust_emails(settings: Any) -> tuple[World, dict[Any, int | None]]:

@@ -61,6 +61,7 @@ EXPECTED = {
         "app.visits.messages.plan_reminders",
         "app.visits.alerts.plan_overdue_alerts",
         "app.safeguarding.alerts.plan_escalations",
+        "app.safeguarding.files.plan_overdue_transfers",
     ],
 }
 

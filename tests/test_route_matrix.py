@@ -166,6 +166,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["alert_id"] = await _an_alert(world)
     TARGETS["replan_id"] = await _a_replan(world)
     TARGETS["concern_id"] = await _a_concern(world)
+    TARGETS["transfer_id"] = await _a_transfer(world)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -246,6 +247,25 @@ async def _a_concern(world: World) -> UUID:
     async with db.open_session(who.scope) as session:
         receipt = await service.raise_concern(session, who, school.id, body)
     return receipt.id
+
+
+async def _a_transfer(world: World) -> UUID:
+    """The home pupil's file sent to a school outside the trust, as a DSL records it."""
+    from app.core.principal import Grant, Principal, PrincipalKind
+    from app.safeguarding import files
+    from app.safeguarding.files_schemas import TransferWrite
+
+    school = world.trusts[0].schools[0]
+    dsl = world.login(Role.DSL)
+    who = Principal(
+        PrincipalKind.STAFF, dsl.staff_id, school.trust_id, (Grant(dsl.role, school.id),)
+    )
+    body = TransferWrite.model_validate(
+        {"sent_date": "2026-09-01", "route": "recorded_post", "to_school_name": "Elsewhere"}
+    )
+    async with db.open_session(who.scope) as session:
+        transfer = await files.record_transfer(session, who, TARGETS["pupil_id"], body)
+    return transfer.id
 
 
 class Seeded:
@@ -418,6 +438,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         alert_id=TARGETS["alert_id"],
         replan_id=TARGETS["replan_id"],
         concern_id=TARGETS["concern_id"],
+        transfer_id=TARGETS["transfer_id"],
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",
@@ -451,6 +472,7 @@ def _assert_no_trace_of_the_concern(principal: str, text: str) -> None:
         return
     assert str(TARGETS["concern_id"]) not in text, f"{principal} saw the concern's id"
     assert CONCERN_ACCOUNT not in text, f"{principal} saw the concern's account"
+    assert str(TARGETS["transfer_id"]) not in text, f"{principal} saw the file's transfer"
 
 
 CASES = [

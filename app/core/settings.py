@@ -159,6 +159,12 @@ class Settings(BaseSettings):
         ge=1,
         description="A sign-in this recent is fresh enough to open an old closed concern.",
     )
+    safeguarding_transfer_overdue_days: int = Field(
+        default=5,
+        ge=1,
+        description="A child protection file sent to another school with no receipt or "
+        "confirmation this many days after it was sent alerts the sending school's DSLs.",
+    )
     safeguarding_counts_suppressed_below: int = Field(
         default=10,
         ge=1,

@@ -13,7 +13,7 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.repository import in_schools
 from app.core.settings import get_settings
-from app.notifications.models import LoggedMessage, Message, MessageKind
+from app.notifications.models import SAFEGUARDING_KINDS, LoggedMessage, Message
 
 # Whoever sets up how messages leave (the integration with Notify) reads what would have left.
 READ_LOG = Permission.INTEGRATIONS_MANAGE
@@ -35,7 +35,7 @@ async def page(
     statement = in_schools(select(LoggedMessage), LoggedMessage, who.schools_with(READ_LOG))
     # A DSL's alert says no more than that a concern awaits; even that is need-to-know.
     need_to_know = select(Message.id).where(  # tenancy: within the trust floor; ids only
-        col(Message.kind) == MessageKind.SAFEGUARDING_CONCERN
+        col(Message.kind).in_(list(SAFEGUARDING_KINDS))
     )
     statement = statement.where(col(LoggedMessage.message_id).not_in(need_to_know))
     if message_id is not None:

@@ -24,11 +24,22 @@ class MessageKind(StrEnum):
     VISIT_OVERDUE = "visit_overdue"  # to staff: two adults not checked in, or not out, in time
     # To a DSL: a concern of some urgency awaits at a school (never who, or what).
     SAFEGUARDING_CONCERN = "safeguarding_concern"
+    # To a DSL: a file their school sent has no receipt yet (never whose, or where).
+    SAFEGUARDING_TRANSFER = "safeguarding_transfer"
 
 
 # Messages to staff are not held back by families' quiet hours.
 STAFF_KINDS = frozenset(
-    {MessageKind.ITINERARY_PUBLISHED, MessageKind.VISIT_OVERDUE, MessageKind.SAFEGUARDING_CONCERN}
+    {
+        MessageKind.ITINERARY_PUBLISHED,
+        MessageKind.VISIT_OVERDUE,
+        MessageKind.SAFEGUARDING_CONCERN,
+        MessageKind.SAFEGUARDING_TRANSFER,
+    }
+)
+# Safeguarding messages are need-to-know: no message log shows them.
+SAFEGUARDING_KINDS = frozenset(
+    {MessageKind.SAFEGUARDING_CONCERN, MessageKind.SAFEGUARDING_TRANSFER}
 )
 
 

@@ -38,6 +38,8 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
     ),
     # Never a name, a category or a link that carries either: only that one awaits, and how urgent.
     MessageKind.SAFEGUARDING_CONCERN: (*_COMMON, "staff_name", "urgency"),
+    # Never whose file, or where it went: only that one sent has no receipt after some days.
+    MessageKind.SAFEGUARDING_TRANSFER: (*_COMMON, "staff_name", "days"),
 }
 
 # What a template of each kind must say, checked when a trust saves one: an invitation without
@@ -53,6 +55,7 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.ITINERARY_PUBLISHED: (),
     MessageKind.VISIT_OVERDUE: ("visitors", "overdue"),
     MessageKind.SAFEGUARDING_CONCERN: ("urgency",),
+    MessageKind.SAFEGUARDING_TRANSFER: ("days",),
 }
 
 # Realistic values for every placeholder, for previews and for measuring a text's length before
@@ -76,6 +79,7 @@ SAMPLES: dict[str, str] = {
     "visit_count": "12",
     "first_day": "Monday 7 September",
     "urgency": "urgent",
+    "days": "5",
 }
 
 # Staff are written to by email only (reach.staff); families on every channel.
@@ -159,6 +163,14 @@ DEFAULTS: dict[MessageKind, Wording] = {
             "((staff_name)), a safeguarding concern marked ((urgency)) awaits a designated "
             "safeguarding lead at ((school_name)). Please sign in to Threshold now and "
             "acknowledge it."
+        ),
+    ),
+    MessageKind.SAFEGUARDING_TRANSFER: Wording(
+        subject="Safeguarding: a file sent by ((school_name)) has no receipt",
+        body=(
+            "((staff_name)), a child protection file ((school_name)) sent to another school "
+            "((days)) days ago has no receipt or confirmation yet. Please sign in to Threshold "
+            "and follow it up with the receiving school."
         ),
     ),
 }

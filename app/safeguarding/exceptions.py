@@ -21,3 +21,11 @@ class UnknownReference(Unprocessable):
 
 class FreshSignInRequired(Forbidden):
     type, title = "fresh-sign-in-required", "Sign in again to open this concern"
+
+
+class TransferRefused(InvalidState):
+    type, title = "protection-file-transfer-refused", "The transfer cannot take that step"
+
+
+class TransferUnknownSchool(Unprocessable):
+    type, title = "protection-file-transfer-unknown-school", "There is no such receiving school"

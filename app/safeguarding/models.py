@@ -3,7 +3,7 @@ changed or deleted (KCSIE: a child protection record is a chronology; a correcti
 entry). On PostgreSQL a trigger refuses UPDATE and DELETE on these tables (see the migration
 2026_12_04_safeguarding); the status of a concern is read from its entries, not kept in place."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from app.core.types import UTCDateTime, enum_type, utcnow
 
 ACCOUNT_MAX = 10000
 TEXT_MAX = 5000
+HOLD_REASON_MAX = 1000
 
 
 class ConcernCategory(StrEnum):
@@ -131,3 +132,66 @@ class ChronologyEntry(Identified, SchoolScoped, table=True):
     text: str | None = Field(default=None, max_length=TEXT_MAX)
     # A correction points at the entry it corrects; the corrected entry stays as it was.
     corrects_id: UUID | None = Field(default=None, foreign_key="chronology_entry.id")
+
+
+class ProtectionFile(Identified, SchoolScoped, table=True):
+    """The state a pupil's child protection file carries beyond its concerns: the legal hold.
+    Written the first time a DSL sets or lifts a hold (a pupil with concerns and no row has a
+    file that is not on hold). Its review date is not kept: it follows the pupil's date of birth
+    and the trust's `safeguarding_review_years`, whichever they are when it is read."""
+
+    __tablename__ = "protection_file"
+
+    pupil_id: UUID = Field(foreign_key="pupil.id", unique=True)
+    on_hold: bool = False
+    hold_reason: str | None = Field(default=None, max_length=HOLD_REASON_MAX)
+    hold_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hold_changed_by: UUID | None = Field(default=None, foreign_key="staff_member.id")
+
+
+class TransferRoute(StrEnum):
+    """How the file went (KCSIE: securely, separately from the pupil's main record)."""
+
+    SECURE_ELECTRONIC = "secure_electronic"  # CPOMS or MyConcern school-to-school transfer
+    SECURE_EMAIL = "secure_email"
+    HAND_DELIVERY = "hand_delivery"
+    RECORDED_POST = "recorded_post"
+
+
+class ProtectionFileTransfer(Identified, SchoolScoped, table=True):
+    """A pupil's file sent to the school they moved to (`school_id` is the sending school).
+    Within the trust `to_school_id` names the receiving school, whose DSLs give a receipt;
+    to an outside school the sending DSL records the receiving school's confirmation."""
+
+    __tablename__ = "protection_file_transfer"
+    __table_args__ = (
+        Index("ix_protection_file_transfer_to_school", "to_school_id"),
+        Index("ix_protection_file_transfer_open", "received_at", "confirmed_date"),
+    )
+
+    pupil_id: UUID = Field(foreign_key="pupil.id", index=True)
+    sent_date: date
+    sent_by: UUID = Field(foreign_key="staff_member.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    route: TransferRoute = Field(sa_type=enum_type(TransferRoute, 20))
+    to_school_id: UUID | None = Field(default=None, foreign_key="school.id")
+    to_school_name: str | None = Field(default=None, max_length=200)
+    to_school_urn: str | None = Field(default=None, max_length=6)
+    # The same child on the receiving school's roll, matched by UPN (null until they are).
+    to_pupil_id: UUID | None = Field(default=None, foreign_key="pupil.id", index=True)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_by: UUID | None = Field(default=None, foreign_key="staff_member.id")
+    confirmed_date: date | None = None
+    confirmed_by_name: str | None = Field(default=None, max_length=200)
+    confirmation_recorded_by: UUID | None = Field(default=None, foreign_key="staff_member.id")
+
+
+class TransferredConcern(Identified, SchoolScoped, table=True):
+    """A concern a transfer carried: the file as it was sent. Once the receiving school's DSLs
+    give their receipt, need-to-know widens to them for exactly these concerns."""
+
+    __tablename__ = "transferred_concern"
+    __table_args__ = (UniqueConstraint("transfer_id", "concern_id"),)
+
+    transfer_id: UUID = Field(foreign_key="protection_file_transfer.id", index=True)
+    concern_id: UUID = Field(foreign_key="concern.id", index=True)

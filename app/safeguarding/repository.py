@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, false, func
+from sqlalchemy import Select, false, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -16,6 +16,7 @@ from app.core.permissions import Permission, Role
 from app.core.repository import ScopedRepository
 from app.programmes.models import VisitProgramme
 from app.roster.models import Household, Pupil
+from app.safeguarding import files_repository
 from app.safeguarding.models import (
     ESCALATING,
     ChronologyEntry,
@@ -41,15 +42,25 @@ class ConcernRepository(ScopedRepository[Concern]):
             return statement
         if not schools:
             return statement.where(false())
-        return statement.where(col(Concern.school_id).in_(schools))
+        # A pupil's file received from another school of the trust widens need-to-know to the
+        # receiving school's DSLs for the concerns it carried (the senders keep theirs).
+        return statement.where(
+            or_(
+                col(Concern.school_id).in_(schools),
+                col(Concern.id).in_(files_repository.received_by(schools)),
+            )
+        )
 
     def of_school(self, school_id: UUID) -> Select[Any]:
         return self.base_statement().where(col(Concern.school_id) == school_id)
 
     def of_pupil(self, pupil_id: UUID) -> Select[Any]:
         return self.base_statement().where(
-            col(Concern.id).in_(
-                select(ConcernPupil.concern_id).where(col(ConcernPupil.pupil_id) == pupil_id)
+            or_(
+                col(Concern.id).in_(
+                    select(ConcernPupil.concern_id).where(col(ConcernPupil.pupil_id) == pupil_id)
+                ),
+                col(Concern.id).in_(files_repository.received_into(pupil_id)),
             )
         )
 

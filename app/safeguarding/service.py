@@ -253,7 +253,10 @@ async def add_entry(
     """A DSL's entry. 409 when the status cannot follow the current one, or when anything but
     acknowledging comes before the concern is acknowledged; 422 when `corrects_id` names no
     entry of this concern (or a status, which is not corrected)."""
-    concern = await ConcernRepository(session, who).get(concern_id)
+    concerns = ConcernRepository(session, who)
+    concern = await concerns.get(concern_id)
+    # A school that received the pupil's file reads its concerns but writes its own.
+    concerns.permit_at(concern.school_id, Permission.SAFEGUARDING_READ)
     await repository.lock(session, concern.id)
     entries = (await repository.statuses_of(session, [concern.id]))[concern.id]
     current = _status(entries)

@@ -32,6 +32,11 @@ class TrustBase(Versioned):
     name: str = Field(max_length=200)
     default_max_visits_per_day: int = Field(default=10, ge=1, le=20)
     default_visit_minutes: int = Field(default=45, ge=15, le=180)
+    # A child protection file is reviewed this many years after the pupil's date of birth
+    # (25 by default, as schools' retention schedules commonly set it).
+    safeguarding_review_years: int = Field(
+        default=25, ge=1, le=100, sa_column_kwargs={"server_default": "25"}
+    )
 
 
 class Trust(Identified, Timestamped, TrustBase, table=True):

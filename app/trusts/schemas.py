@@ -25,6 +25,11 @@ YearGroups = Annotated[
 ]
 
 
+REVIEW_YEARS = (
+    "A child protection file is due for review this many years after the pupil's date of birth."
+)
+
+
 class FirstAdmin(Input):
     email: Email
     full_name: Name
@@ -34,6 +39,7 @@ class TrustCreate(Input):
     name: Name
     default_max_visits_per_day: int = Field(default=10, ge=1, le=20)
     default_visit_minutes: int = Field(default=45, ge=15, le=180)
+    safeguarding_review_years: int = Field(default=25, ge=1, le=100, description=REVIEW_YEARS)
     first_admin: FirstAdmin | None = Field(
         default=None,
         description="Creates the trust's first trust admin and returns their invitation.",
@@ -44,6 +50,9 @@ class TrustUpdate(Patch):
     name: Name | None = None
     default_max_visits_per_day: int | None = Field(default=None, ge=1, le=20)
     default_visit_minutes: int | None = Field(default=None, ge=15, le=180)
+    safeguarding_review_years: int | None = Field(
+        default=None, ge=1, le=100, description=REVIEW_YEARS
+    )
 
 
 class TrustRead(Output):
@@ -51,6 +60,7 @@ class TrustRead(Output):
     name: str
     default_max_visits_per_day: int
     default_visit_minutes: int
+    safeguarding_review_years: int = Field(description=REVIEW_YEARS)
     created_at: datetime
     updated_at: datetime
 
