@@ -338,6 +338,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("POST", f"{V1}/auth/logout"): Policy(rule(ok=EVERY_STAFF)),
     ("GET", f"{V1}/me"): Policy(rule(ok=EVERY_STAFF)),
+    # Each member's own work mobile (the operator, with no trust, has an account all the same).
+    ("PATCH", f"{V1}/me"): Policy(
+        rule(ok=EVERY_STAFF), json=lambda w: {"work_mobile": "07911 123456"}
+    ),
     ("GET", f"{V1}/trusts"): Policy(rule(ok=EVERY_STAFF)),
     ("POST", f"{V1}/trusts"): Policy(
         rule(ok=("platform_admin",)), json=lambda w: {"name": "New Trust"}

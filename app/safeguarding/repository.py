@@ -194,6 +194,18 @@ async def holders(
     return [(staff_id, name) for staff_id, name in rows.all()]
 
 
+async def work_mobiles(session: AsyncSession, staff_ids: Sequence[UUID]) -> set[UUID]:
+    """Which of the staff have a work mobile on record (never the numbers themselves)."""
+    if not staff_ids:
+        return set()
+    rows = await session.scalars(
+        select(StaffMember.id).where(  # tenancy: the trust floor; DSLs already chosen
+            col(StaffMember.id).in_(list(staff_ids)), col(StaffMember.work_mobile).is_not(None)
+        )
+    )
+    return set(rows)
+
+
 async def unacknowledged(session: AsyncSession, raised_before: datetime) -> list[Concern]:
     """Concerns that escalate, raised before the instant, no DSL has yet moved on (the
     escalation planner's system scope, across trusts by design)."""
