@@ -69,7 +69,7 @@ def _url(request: dict[str, Any], tail: str = "") -> str:
 async def _audited(action: str) -> list[AuditEntry]:
     async with db.open_session(system_scope("test: the audit log")) as session:
         rows = await session.scalars(
-            select(AuditEntry).where(col(AuditEntry.action) == action).order_by(AuditEntry.at)
+            select(AuditEntry).where(col(AuditEntry.action) == action).order_by(col(AuditEntry.at))
         )
         return list(rows)
 
