@@ -144,6 +144,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "and contacts with agencies.",
     },
     {
+        "name": "subject_access",
+        "description": "Subject access requests (UK GDPR Art. 15): SLT record a pupil's or a "
+        "parent's request and export the pupil's data as JSON; the pupil's safeguarding records "
+        "join the export only when one of the school's DSLs releases them for the request.",
+    },
+    {
         "name": "messages",
         "description": "Messages to families and staff by text, email or letter: the trust's "
         "wording of each kind in each language (English defaults where it has none), checked "

@@ -22,9 +22,9 @@ from app.subject_access.schemas import (
     SubjectAccessRequestRead,
 )
 
-pupils = APIRouter(prefix="/pupils", tags=["subject-access"], route_class=IdempotentRoute)
+pupils = APIRouter(prefix="/pupils", tags=["subject_access"], route_class=IdempotentRoute)
 requests = APIRouter(
-    prefix="/subject-access-requests", tags=["subject-access"], route_class=IdempotentRoute
+    prefix="/subject-access-requests", tags=["subject_access"], route_class=IdempotentRoute
 )
 
 Manager = Annotated[Principal, require(P.SUBJECT_ACCESS)]
@@ -41,7 +41,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status_code=201,
     summary="Record a subject access request made by a pupil or a parent (SLT)",
 )
-async def record_subject_access_request(
+async def record_request(
     pupil_id: UUID, body: SubjectAccessRequestCreate, session: SessionDep, who: Manager
 ) -> SubjectAccessRequestRead:
     """The export leaves the pupil's safeguarding records out unless one of the school's DSLs
@@ -53,7 +53,7 @@ async def record_subject_access_request(
     "/{subject_access_request_id}",
     summary="A subject access request, and whether a DSL released safeguarding records into it",
 )
-async def get_subject_access_request(
+async def get_request(
     subject_access_request_id: UUID, session: SessionDep, response: Response, who: Staff
 ) -> SubjectAccessRequestRead:
     request = await service.get_request(session, who, subject_access_request_id)
@@ -82,7 +82,7 @@ async def release_safeguarding_records(
     summary="The pupil's data for the request, as JSON (SLT; audited and rate-limited)",
     responses={429: {"description": "Too many exports in a short time"}},
 )
-async def export_subject_access_request(
+async def export_request(
     subject_access_request_id: UUID, request: Request, session: SessionDep, who: Manager
 ) -> SubjectAccessExport:
     return await service.export(session, who, subject_access_request_id, client_address(request))
