@@ -28,6 +28,8 @@ from app.safeguarding.router import trusts as safeguarding_trusts
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
+from app.subject_access.router import pupils as subject_access_pupils
+from app.subject_access.router import requests as subject_access_requests
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
 from app.visits.calendar_router import feeds as calendar_feeds
@@ -87,6 +89,8 @@ for router in (
     protection_file_pupils,
     protection_file_schools,
     protection_file_transfers,
+    subject_access_pupils,
+    subject_access_requests,
     integrations_router,
     message_templates,
     audit_router,

@@ -146,6 +146,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "and contacts with agencies.",
     },
     {
+        "name": "subject_access",
+        "description": "Subject access requests (UK GDPR Art. 15): SLT record a pupil's or a "
+        "parent's request and export the pupil's data as JSON; the pupil's safeguarding records "
+        "join the export only when one of the school's DSLs releases them for the request.",
+    },
+    {
         "name": "audit",
         "description": "Who read or changed what and when: sign-ins, role changes, reads of "
         "invitation codes, exports of personal data.",

@@ -41,6 +41,7 @@ from app.staff.models import (
     StaffMember,
     StaffUnavailability,
 )
+from app.subject_access.models import SubjectAccessRequest
 from app.trusts.models import School, Trust
 from app.visits.alerts_models import VisitAlert
 from app.visits.calendar_models import CalendarFeed
@@ -87,6 +88,7 @@ __all__ = [
     "Slot",
     "StaffMember",
     "StaffUnavailability",
+    "SubjectAccessRequest",
     "TeamMember",
     "TransferredConcern",
     "Trust",

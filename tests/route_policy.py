@@ -299,6 +299,9 @@ NEED_TO_KNOW = rule(
     ok=("dsl", "trust_dsl"),
     hide=set(PRINCIPALS) - {*NEED_TO_KNOW_READERS, "anonymous"},
 )
+SUBJECT_ACCESS_MANAGERS = rule(
+    ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
+)
 # The matrix's concern is raised by the home support assistant: its receipt is theirs alone.
 CONCERN_RAISER = "support_staff"
 # Words of the matrix's concern that no answer to anyone outside need-to-know may carry.
@@ -347,6 +350,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ),
     ("POST", f"{V1}/auth/logout"): Policy(rule(ok=EVERY_STAFF)),
     ("GET", f"{V1}/me"): Policy(rule(ok=EVERY_STAFF)),
+    # Each member's own work mobile (the operator, with no trust, has an account all the same).
+    ("PATCH", f"{V1}/me"): Policy(
+        rule(ok=EVERY_STAFF), json=lambda w: {"work_mobile": "07911 123456"}
+    ),
     ("GET", f"{V1}/trusts"): Policy(rule(ok=EVERY_STAFF)),
     ("POST", f"{V1}/trusts"): Policy(
         rule(ok=("platform_admin",)), json=lambda w: {"name": "New Trust"}
@@ -768,4 +775,31 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/concerns/{{concern_id}}/receipt"): Policy(
         rule(ok=(CONCERN_RAISER,), hide=set(PRINCIPALS) - {CONCERN_RAISER, "anonymous"})
     ),
+    # Subject access: SLT (and the trust's admins) record a request and export the pupil's data;
+    # the DSLs read it too, to decide a release, which is theirs alone and need-to-know.
+    ("POST", f"{V1}/pupils/{{pupil_id}}/subject-access-requests"): Policy(
+        SUBJECT_ACCESS_MANAGERS,
+        json=lambda w: {
+            "requester": "pupil",
+            "requester_name": "The pupil",
+            "received_date": VISIT_WEEK[0].isoformat(),
+        },
+    ),
+    (
+        "GET",
+        f"{V1}/subject-access-requests/{{subject_access_request_id}}",
+    ): Policy(
+        rule(
+            ok=("trust_admin", "school_admin", "dsl", "trust_dsl"),
+            hide=("other_school_admin", "other_trust_admin"),
+        )
+    ),
+    (
+        "POST",
+        f"{V1}/subject-access-requests/{{subject_access_request_id}}/safeguarding-release",
+    ): Policy(NEED_TO_KNOW, json=lambda w: {"reason": "No risk to the child in disclosure"}),
+    (
+        "GET",
+        f"{V1}/subject-access-requests/{{subject_access_request_id}}/export",
+    ): Policy(SUBJECT_ACCESS_MANAGERS),
 }

@@ -449,6 +449,7 @@ DOMAINS = (
     "safeguarding",
     "scheduling",
     "staff",
+    "subject_access",
     "trusts",
     "visits",
 )

@@ -167,6 +167,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["replan_id"] = await _a_replan(world)
     TARGETS["concern_id"] = await _a_concern(world)
     TARGETS["transfer_id"] = await _a_transfer(world)
+    TARGETS["subject_access_request_id"] = await _a_subject_access_request(world)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -266,6 +267,27 @@ async def _a_transfer(world: World) -> UUID:
     async with db.open_session(who.scope) as session:
         transfer = await files.record_transfer(session, who, TARGETS["pupil_id"], body)
     return transfer.id
+
+
+async def _a_subject_access_request(world: World) -> UUID:
+    """A parent's request for the home pupil's data, recorded by the home school's SLT; no DSL
+    has released safeguarding records into it."""
+    from app.core.principal import Grant, Principal, PrincipalKind
+    from app.subject_access import service
+    from app.subject_access.models import Requester
+    from app.subject_access.schemas import SubjectAccessRequestCreate
+
+    school = world.trusts[0].schools[0]
+    admin = world.login(Role.SCHOOL_ADMIN)
+    who = Principal(
+        PrincipalKind.STAFF, admin.staff_id, school.trust_id, (Grant(admin.role, school.id),)
+    )
+    body = SubjectAccessRequestCreate(
+        requester=Requester.PARENT, requester_name="A. Parent", received_date=VISIT_WEEK[0]
+    )
+    async with db.open_session(who.scope) as session:
+        request = await service.record_request(session, who, TARGETS["pupil_id"], body)
+    return request.id
 
 
 class Seeded:
@@ -439,6 +461,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         replan_id=TARGETS["replan_id"],
         concern_id=TARGETS["concern_id"],
         transfer_id=TARGETS["transfer_id"],
+        subject_access_request_id=TARGETS["subject_access_request_id"],
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",

@@ -82,6 +82,10 @@ class Permission(StrEnum):
     # How many concerns each school raised during a programme, suppressed when small: the
     # trust's admins and DSLs, who answer for the programme; never which, or about whom.
     SAFEGUARDING_COUNTS = "safeguarding:counts"
+    # Subject access requests: SLT record them and export the pupil's data; the trust's admins
+    # answer for the trust as data controller. Releasing safeguarding records into an export is
+    # the DSLs' (SAFEGUARDING_READ).
+    SUBJECT_ACCESS = "subject-access:manage"
 
 
 P = Permission
@@ -121,6 +125,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MESSAGES_TEMPLATES,
             P.MESSAGES_TEMPLATES_READ,
             P.SAFEGUARDING_COUNTS,
+            P.SUBJECT_ACCESS,
         }
         | _SLT
     ),
@@ -142,6 +147,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MESSAGES_TEMPLATES_READ,
             P.VISITS_OUTCOMES,
             P.VISITS_FOLLOW_UP,
+            P.SUBJECT_ACCESS,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ}),

@@ -52,6 +52,12 @@ def staff(staff_id: UUID) -> Recipient:
     return Recipient(RecipientType.STAFF, staff_id, MessageChannel.EMAIL)
 
 
+def staff_mobile(staff_id: UUID) -> Recipient:
+    """A text to a staff member's work mobile: only for what cannot wait for email (a
+    safeguarding alert to a DSL, wording.STAFF_SMS_KINDS)."""
+    return Recipient(RecipientType.STAFF, staff_id, MessageChannel.SMS)
+
+
 def _to(contact: Contact, channel: MessageChannel) -> Recipient:
     return Recipient(
         RecipientType.CONTACT, contact.id, channel, language_code(contact.preferred_language)

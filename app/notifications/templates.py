@@ -31,7 +31,6 @@ from app.notifications.templates_schemas import (
     WordingSource,
 )
 from app.notifications.wording import (
-    DEFAULTS,
     ENGLISH,
     PLACEHOLDERS,
     REQUIRED,
@@ -39,6 +38,7 @@ from app.notifications.wording import (
     SMS_MAX_CHARACTERS,
     Wording,
     channels_for,
+    default_wording,
     missing_required,
     render,
     sms_length,
@@ -274,7 +274,7 @@ def _read(target: Target, row: MessageTemplate, *, own: bool = True) -> Template
 
 
 def _default_read(target: Target) -> TemplateRead:
-    wording = _for_channel(DEFAULTS[target.kind], target.channel)
+    wording = _for_channel(default_wording(target.kind, target.channel), target.channel)
     return _shown(target, wording, WordingSource.DEFAULT, ENGLISH, None, own=False)
 
 

@@ -82,8 +82,10 @@ SAMPLES: dict[str, str] = {
     "days": "5",
 }
 
-# Staff are written to by email only (reach.staff); families on every channel.
+# Staff are written to by email (reach.staff); families on every channel. A safeguarding alert
+# also goes by text to a DSL's work mobile (KCSIE: a DSL is reached at once, wherever they are).
 STAFF_CHANNELS = (MessageChannel.EMAIL,)
+STAFF_SMS_KINDS = frozenset({MessageKind.SAFEGUARDING_CONCERN})
 FAMILY_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL, MessageChannel.LETTER)
 
 
@@ -174,6 +176,23 @@ DEFAULTS: dict[MessageKind, Wording] = {
         ),
     ),
 }
+
+# Where a channel's default differs from the kind's: a text read on a lock screen is short, and
+# says only that a concern of an urgency awaits at a school (no name, no category, no link).
+CHANNEL_DEFAULTS: dict[tuple[MessageKind, MessageChannel], Wording] = {
+    (MessageKind.SAFEGUARDING_CONCERN, MessageChannel.SMS): Wording(
+        body=(
+            "Threshold: a safeguarding concern marked ((urgency)) awaits a DSL at "
+            "((school_name)). Please sign in now and acknowledge it."
+        ),
+    ),
+}
+
+
+def default_wording(kind: MessageKind, channel: MessageChannel) -> Wording:
+    """Threshold's own words for a kind on a channel, when the trust has none of its own."""
+    return CHANNEL_DEFAULTS.get((kind, channel), DEFAULTS[kind])
+
 
 # The names an MIS gives a language, as ISO 639-1 codes. A language not listed here is kept
 # as its lower-cased name, so a trust can still write templates for it.
@@ -303,6 +322,8 @@ def missing_required(kind: MessageKind, body: str) -> list[str]:
 
 
 def channels_for(kind: MessageKind) -> tuple[MessageChannel, ...]:
+    if kind in STAFF_SMS_KINDS:
+        return (MessageChannel.SMS, *STAFF_CHANNELS)
     return STAFF_CHANNELS if kind in STAFF_KINDS else FAMILY_CHANNELS
 
 
@@ -371,4 +392,4 @@ def choose(
         found = trust_wordings.get((kind, channel, wanted))
         if found is not None:
             return found, wanted
-    return DEFAULTS[kind], ENGLISH
+    return default_wording(kind, channel), ENGLISH

@@ -65,7 +65,7 @@ from app.notifications.notify import (
     Permanent,
     Retry,
 )
-from app.notifications.wording import DEFAULTS, Wording, choose, render
+from app.notifications.wording import Wording, choose, default_wording, render
 from app.roster.models import Contact
 from app.staff.models import StaffMember
 
@@ -480,7 +480,7 @@ async def _prepare(
             continue
         wording, language = choose(m.kind, m.channel, m.language, wordings.get(m.trust_id, {}))
         if m.channel is MessageChannel.EMAIL and not wording.subject:
-            wording = Wording(body=wording.body, subject=DEFAULTS[m.kind].subject)
+            wording = Wording(body=wording.body, subject=default_wording(m.kind, m.channel).subject)
         prepared[m.id] = Prepared(to, render(wording, outbox.opened(m.values)), language)
     return prepared
 
@@ -492,6 +492,10 @@ def _address(
     if m.recipient_type == RecipientType.STAFF:
         if staff is None or not staff.is_active:
             return None, "The member of staff is no longer active"
+        if m.channel is MessageChannel.SMS:
+            if not staff.work_mobile:
+                return None, "The member of staff no longer has a work mobile"
+            return staff.work_mobile, ""
         return staff.email, ""
     if contact is None:
         return None, "The contact is no longer on record"

@@ -26,7 +26,7 @@ def wants_csv(request: Request) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-def _limits(who: Principal, ip_address: str) -> list[tuple[ratelimit.Limit, str]]:
+def limits(who: Principal, ip_address: str) -> list[tuple[ratelimit.Limit, str]]:
     """One export counts against the caller (a person or a machine client) and the address."""
     settings = get_settings()
     window = settings.export_window_seconds
@@ -44,7 +44,7 @@ async def school_pupils_csv(
 ) -> Response:
     """Raises NotFound, Forbidden, then TooManyRequests: only exports that would run count."""
     school = await SchoolRepository(session, who).get_permitted(school_id, Permission.ROSTER_READ)
-    await ratelimit.spend(_limits(who, ip_address))
+    await ratelimit.spend(limits(who, ip_address))
     return await _export(session, who, school.id, filters, f"pupils-{school.urn}.csv")
 
 
@@ -54,7 +54,7 @@ async def class_pupils_csv(
     school_class = await ClassRepository(session, who).get_permitted(
         class_id, Permission.ROSTER_READ
     )
-    await ratelimit.spend(_limits(who, ip_address))
+    await ratelimit.spend(limits(who, ip_address))
     return await _export(
         session,
         who,

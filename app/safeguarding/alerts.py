@@ -1,7 +1,8 @@
 """Telling the DSLs a concern awaits, at once, and again until one of them acknowledges it.
 
 Raising a concern writes, in its own transaction, an email to each of the day's on-call DSLs
-(`on_call_for`), quiet hours or not. A concern marked `urgent` or `immediate_danger` that no DSL
+(`on_call_for`), and a text to each who has a work mobile on record, quiet hours or not (the
+kind is a staff kind, which the outbox never holds back). A concern marked `urgent` or `immediate_danger` that no DSL
 has moved on (acknowledged) within THRESHOLD_SAFEGUARDING_ESCALATE_MINUTES (10) of being raised
 is escalated: the on-call DSLs, the deputies and the trust's DSLs are told, and told again every
 THRESHOLD_SAFEGUARDING_REPEAT_MINUTES (20) after that until one acknowledges it. The message
@@ -121,14 +122,21 @@ async def _drafts(
         "school_phone": spoken(school.phone) if school.phone else NO_PHONE,
         "urgency": URGENCY_WORDS[concern.urgency],
     }
-    return [
-        outbox.Draft(
-            kind=MessageKind.SAFEGUARDING_CONCERN,
-            school_id=concern.school_id,
-            recipient=reach.staff(staff_id),
-            cause_kind=CAUSE,
-            cause_id=cause_id,
-            values={**values, "staff_name": first_name(name)},
-        )
-        for staff_id, name in people
-    ]
+    mobiles = await repository.work_mobiles(session, [staff_id for staff_id, _ in people])
+    drafts = []
+    for staff_id, name in people:
+        to_whom = [reach.staff(staff_id)]
+        if staff_id in mobiles:
+            to_whom.append(reach.staff_mobile(staff_id))
+        drafts += [
+            outbox.Draft(
+                kind=MessageKind.SAFEGUARDING_CONCERN,
+                school_id=concern.school_id,
+                recipient=recipient,
+                cause_kind=CAUSE,
+                cause_id=cause_id,
+                values={**values, "staff_name": first_name(name)},
+            )
+            for recipient in to_whom
+        ]
+    return drafts

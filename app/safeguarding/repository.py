@@ -29,7 +29,11 @@ from app.trusts.models import School
 from app.visits.models import Visit
 
 # The audit actions that are reads of a concern's file (listed to its DSLs as its readers).
-READ_ACTIONS = ("safeguarding.concern_read", "safeguarding.receipt_read")
+READ_ACTIONS = (
+    "safeguarding.concern_read",
+    "safeguarding.receipt_read",
+    "safeguarding.concern_exported",
+)
 
 
 class ConcernRepository(ScopedRepository[Concern]):
@@ -138,6 +142,22 @@ async def lock(session: AsyncSession, concern_id: UUID) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+async def naming_pupil(session: AsyncSession, school_id: UUID, pupil_id: UUID) -> list[Concern]:
+    """The school's concerns naming the pupil, oldest first: for a subject access export a DSL
+    released them into (the caller is not a DSL; the release is the need to know)."""
+    rows = await session.scalars(
+        select(Concern)  # tenancy: the trust floor; the school given, the release checked
+        .where(
+            col(Concern.school_id) == school_id,
+            col(Concern.id).in_(
+                select(ConcernPupil.concern_id).where(col(ConcernPupil.pupil_id) == pupil_id)
+            ),
+        )
+        .order_by(col(Concern.raised_at), col(Concern.id))
+    )
+    return list(rows)
+
+
 async def pupils_at(session: AsyncSession, school_id: UUID, pupil_ids: Sequence[UUID]) -> set[UUID]:
     """Which of the pupils are on the school's roll (the trust floor applies): a concern names
     pupils of its own school only."""
@@ -203,6 +223,18 @@ async def holders(
         .order_by(col(StaffMember.full_name), col(StaffMember.id))
     )
     return [(staff_id, name) for staff_id, name in rows.all()]
+
+
+async def work_mobiles(session: AsyncSession, staff_ids: Sequence[UUID]) -> set[UUID]:
+    """Which of the staff have a work mobile on record (never the numbers themselves)."""
+    if not staff_ids:
+        return set()
+    rows = await session.scalars(
+        select(StaffMember.id).where(  # tenancy: the trust floor; DSLs already chosen
+            col(StaffMember.id).in_(list(staff_ids)), col(StaffMember.work_mobile).is_not(None)
+        )
+    )
+    return set(rows)
 
 
 async def unacknowledged(session: AsyncSession, raised_before: datetime) -> list[Concern]:

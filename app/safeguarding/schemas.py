@@ -193,3 +193,10 @@ class ConcernCount(Output):
         description="Null when fewer than THRESHOLD_SAFEGUARDING_COUNTS_SUPPRESSED_BELOW "
         "(a small number could point at a family)."
     )
+
+
+class ConcernExport(ConcernRead):
+    """A concern as released into a subject access export: as raised, where it stands, and its
+    chronology, oldest first."""
+
+    chronology: list[ChronologyEntryRead]

@@ -45,6 +45,7 @@ from app.safeguarding.schemas import (
     ChronologyEntryRead,
     ChronologyEntryWrite,
     ConcernCount,
+    ConcernExport,
     ConcernPupilRead,
     ConcernRaise,
     ConcernRead,
@@ -193,6 +194,27 @@ async def file_of_pupil(
         details={"concerns": [str(c.id) for c in found]},
     )
     return await _summaries(session, found)
+
+
+async def released_for_subject_access(
+    session: AsyncSession, who: Principal, school_id: UUID, pupil_id: UUID
+) -> list[ConcernExport]:
+    """The school's concerns naming the pupil, with their chronologies, for a subject access
+    export a DSL has released them into. Only the subject access service calls this, once it has
+    checked the release: the exporter need not be a DSL, so each concern exported is audited as
+    read by them (it shows among the file's readers)."""
+    found = await repository.naming_pupil(session, school_id, pupil_id)
+    exported = []
+    for concern in found:
+        await _audit(session, who, "safeguarding.concern_exported", concern, part="subject_access")
+        entries = await repository.chronology(session, concern.id)
+        account = await _account(session, concern)
+        exported.append(
+            ConcernExport.model_validate(
+                account | {"chronology": [ChronologyEntryRead.model_validate(e) for e in entries]}
+            )
+        )
+    return exported
 
 
 async def counts(

@@ -26,6 +26,9 @@ class StaffMember(Identified, Timestamped, Versioned, TrustScoped, table=True):
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     visit_training_completed_date: date | None = None
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A work mobile in E.164, for texts that cannot wait for email (a DSL's safeguarding alert).
+    # Read only by its holder and the admins who manage them; never logged.
+    work_mobile: str | None = Field(default=None, max_length=16)
     invitation_digest: str | None = Field(default=None, max_length=64, index=True)
     invitation_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

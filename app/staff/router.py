@@ -13,9 +13,11 @@ from app.core.permissions import Role
 from app.core.principal import Principal
 from app.core.requestctx import client_address
 from app.staff import service, signin, unavailability
+from app.staff.models import StaffMember
 from app.staff.schemas import (
     InvitationAccept,
     Me,
+    OwnAccountUpdate,
     RolesReplace,
     StaffCreate,
     StaffCreated,
@@ -55,14 +57,38 @@ async def accept_invitation(
 
 
 @me.get("/me", summary="Who you are, your roles and your permissions")
-async def get_me(session: SessionDep, who: Signed) -> Me:
+async def get_me(session: SessionDep, response: Response, who: Signed) -> Me:
     member = await service.get_staff(session, who, who.id)
+    set_etag(response, member)
+    return await _me(session, who, member)
+
+
+async def _me(session: SessionDep, who: Principal, member: StaffMember) -> Me:
     (described,) = await service.describe(session, who, [member])
     permissions = {
         str(school_id) if school_id else "trust": sorted(who.permissions_at(school_id))
         for school_id in {None, *who.school_ids}
     }
     return Me.model_validate(described, update={"permissions": permissions})
+
+
+@me.patch(
+    "/me",
+    summary="Change your own account: your work mobile",
+    description="Your work mobile takes texts that cannot wait for email (a safeguarding alert "
+    "when you are a DSL). A UK number unless it starts with +; kept in E.164; null removes it. "
+    "Only you and the admins who manage your account read it.",
+)
+async def update_me(
+    body: OwnAccountUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch,
+    who: Signed,
+) -> Me:
+    member = await service.update_own_account(session, who, body, if_match)
+    set_etag(response, member)
+    return await _me(session, who, member)
 
 
 @me.get("/me/unavailability", summary="Periods you cannot visit, in time order")
@@ -139,7 +165,7 @@ async def get_staff(
 
 @staff.patch(
     "/{staff_id}",
-    summary="Change a staff member's name or visit training",
+    summary="Change a staff member's name, visit training or work mobile",
     description="Someone else's account needs power over every role it holds (403 "
     "`grant-not-permitted` otherwise).",
 )

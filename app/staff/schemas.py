@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from app.core.permissions import SCHOOL_LEVEL_ROLES, TRUST_LEVEL_ROLES, Role
+from app.core.phones import normalise_mobile
 from app.core.schemas import Input, Output, Patch, ShownOnce
 from app.core.types import IsoDateTime
 
@@ -13,8 +14,26 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _work_mobile(value: str) -> str:
+    mobile = normalise_mobile(value)
+    if mobile is None:
+        raise ValueError("the number is empty; send null to remove a work mobile")
+    return mobile
+
+
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A UK mobile as written ("07911 123456", "+44 7911 123456"), kept in E.164.
+WorkMobile = Annotated[
+    str,
+    StringConstraints(max_length=30),
+    AfterValidator(_work_mobile),
+    Field(
+        description="A work mobile that takes texts (a UK number unless it starts with +), "
+        "kept in E.164: safeguarding alerts reach a DSL on it as well as by email.",
+        examples=["07911 123456"],
+    ),
+]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=128, strip_whitespace=False)]
 
 
@@ -43,13 +62,23 @@ class StaffCreate(Input):
     full_name: FullName
     roles: Grants
     visit_training_completed_date: date | None = None
+    work_mobile: WorkMobile | None = None
 
 
 class StaffUpdate(Patch):
-    clearable = frozenset({"visit_training_completed_date"})
+    clearable = frozenset({"visit_training_completed_date", "work_mobile"})
 
     full_name: FullName | None = None
     visit_training_completed_date: date | None = None
+    work_mobile: WorkMobile | None = None
+
+
+class OwnAccountUpdate(Patch):
+    """What a staff member changes on their own account."""
+
+    clearable = frozenset({"work_mobile"})
+
+    work_mobile: WorkMobile | None = None
 
 
 class RolesReplace(Input):
@@ -71,6 +100,9 @@ class StaffRead(Output):
     full_name: str
     is_active: bool
     visit_training_completed_date: date | None
+    work_mobile: str | None = Field(
+        description="Shown to its holder and to the admins who manage them; null to others."
+    )
     invitation_pending: bool
     roles: list[GrantRead]
     last_login_at: datetime | None

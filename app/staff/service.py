@@ -17,7 +17,7 @@ from app.core import audit
 from app.core.concurrency import save_versioned
 from app.core.errors import Forbidden
 from app.core.pagination import PageParams, SortKey, paginate
-from app.core.permissions import Role
+from app.core.permissions import Permission, Role
 from app.core.principal import Grant, Principal
 from app.core.security import digest, new_opaque_token
 from app.core.types import utcnow
@@ -26,6 +26,7 @@ from app.staff.models import RoleGrant, StaffMember
 from app.staff.repository import SignInRepository, StaffRepository
 from app.staff.schemas import (
     GrantRead,
+    OwnAccountUpdate,
     RolesReplace,
     StaffCreate,
     StaffInvitation,
@@ -48,10 +49,21 @@ async def describe(
             update={
                 "roles": [GrantRead.model_validate(g) for g in grants.get(s.id, [])],
                 "invitation_pending": s.invitation_digest is not None,
+                "work_mobile": s.work_mobile if _sees_mobile(who, s) else None,
             },
         )
         for s in staff
     ]
+
+
+def _sees_mobile(who: Principal, staff: StaffMember) -> bool:
+    """A work mobile is its holder's and their own trust's admins' to read: not a platform
+    operator's (who reads trust admins' accounts to support them, not to ring them)."""
+    return staff.id == who.id or (
+        who.trust_id is not None
+        and who.trust_id == staff.trust_id
+        and Permission.STAFF_MANAGE in who.all_permissions
+    )
 
 
 async def list_staff(
@@ -85,6 +97,7 @@ async def create_staff(
         await _ensure_may_grant(session, who, grant)
     staff = await _new_staff(session, who, who.trust_id, body.email, body.full_name)
     staff.visit_training_completed_date = body.visit_training_completed_date
+    staff.work_mobile = body.work_mobile
     invitation = _issue_invitation(staff)
     _add_grants(session, who, staff, grants)
     await session.flush()
@@ -186,7 +199,34 @@ async def update_staff(
     elif "visit_training_completed_date" in body.model_fields_set:
         raise OwnAccount("Someone else records your visit training.")
     await save_versioned(session, staff, body.changes(), if_match)
+    await _audit_mobile(session, who, staff, body.model_fields_set)
     return staff
+
+
+async def update_own_account(
+    session: AsyncSession, who: Principal, body: OwnAccountUpdate, if_match: str | None
+) -> StaffMember:
+    """A staff member's own work mobile (the field they keep up to date themselves)."""
+    staff = await StaffRepository(session, who).get(who.id)
+    await save_versioned(session, staff, body.changes(), if_match)
+    await _audit_mobile(session, who, staff, body.model_fields_set)
+    return staff
+
+
+async def _audit_mobile(
+    session: AsyncSession, who: Principal, staff: StaffMember, changed: set[str]
+) -> None:
+    """That the number changed, and whether one is now held: never the number."""
+    if "work_mobile" not in changed:
+        return
+    await audit.record(
+        session,
+        who,
+        "staff.work_mobile_changed",
+        subject_type="staff_member",
+        subject_id=staff.id,
+        details={"held": staff.work_mobile is not None},
+    )
 
 
 async def replace_roles(
