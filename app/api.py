@@ -25,6 +25,9 @@ from app.safeguarding.router import trusts as safeguarding_trusts
 from app.scheduling.router import programmes as scheduling_programmes
 from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
+from app.surveys.router import parent as family_surveys
+from app.surveys.router import staff_side as my_surveys
+from app.surveys.router import templates as survey_templates
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
 from app.visits.calendar_router import feeds as calendar_feeds
@@ -81,6 +84,9 @@ for router in (
     safeguarding_concerns,
     safeguarding_pupils,
     safeguarding_trusts,
+    survey_templates,
+    my_surveys,
+    family_surveys,
     integrations_router,
     message_templates,
     audit_router,

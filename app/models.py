@@ -34,6 +34,7 @@ from app.staff.models import (
     StaffMember,
     StaffUnavailability,
 )
+from app.surveys.models import SurveyInvitation, SurveyResponse, SurveyTemplate
 from app.trusts.models import School, Trust
 from app.visits.alerts_models import VisitAlert
 from app.visits.calendar_models import CalendarFeed
@@ -78,6 +79,9 @@ __all__ = [
     "Slot",
     "StaffMember",
     "StaffUnavailability",
+    "SurveyInvitation",
+    "SurveyResponse",
+    "SurveyTemplate",
     "TeamMember",
     "Trust",
     "Visit",

@@ -449,6 +449,7 @@ DOMAINS = (
     "safeguarding",
     "scheduling",
     "staff",
+    "surveys",
     "trusts",
     "visits",
 )

@@ -82,6 +82,11 @@ class Permission(StrEnum):
     # How many concerns each school raised during a programme, suppressed when small: the
     # trust's admins and DSLs, who answer for the programme; never which, or about whom.
     SAFEGUARDING_COUNTS = "safeguarding:counts"
+    # Surveys: the trust's templates, written by its admins and read by every member of its
+    # staff; each member answers the surveys issued to them (nobody else's).
+    SURVEYS_TEMPLATES = "surveys:templates"
+    SURVEYS_TEMPLATES_READ = "surveys:templates-read"
+    SURVEYS_ANSWER = "surveys:answer"
 
 
 P = Permission
@@ -93,6 +98,8 @@ _EVERY_STAFF_MEMBER = {
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
     P.SAFEGUARDING_RAISE,
+    P.SURVEYS_TEMPLATES_READ,
+    P.SURVEYS_ANSWER,
 }
 _SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL, P.EXEMPTION_REASONS}
 
@@ -121,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MESSAGES_TEMPLATES,
             P.MESSAGES_TEMPLATES_READ,
             P.SAFEGUARDING_COUNTS,
+            P.SURVEYS_TEMPLATES,
         }
         | _SLT
     ),

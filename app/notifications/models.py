@@ -24,11 +24,20 @@ class MessageKind(StrEnum):
     VISIT_OVERDUE = "visit_overdue"  # to staff: two adults not checked in, or not out, in time
     # To a DSL: a concern of some urgency awaits at a school (never who, or what).
     SAFEGUARDING_CONCERN = "safeguarding_concern"
+    # Surveys (app/surveys): to a teacher, a survey awaits in Threshold; to a family, a link into
+    # the parent portal to answer theirs. The same kinds carry the reminders.
+    STAFF_SURVEY = "staff_survey"
+    FAMILY_SURVEY = "family_survey"
 
 
 # Messages to staff are not held back by families' quiet hours.
 STAFF_KINDS = frozenset(
-    {MessageKind.ITINERARY_PUBLISHED, MessageKind.VISIT_OVERDUE, MessageKind.SAFEGUARDING_CONCERN}
+    {
+        MessageKind.ITINERARY_PUBLISHED,
+        MessageKind.VISIT_OVERDUE,
+        MessageKind.SAFEGUARDING_CONCERN,
+        MessageKind.STAFF_SURVEY,
+    }
 )
 
 

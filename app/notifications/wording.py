@@ -38,6 +38,8 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
     ),
     # Never a name, a category or a link that carries either: only that one awaits, and how urgent.
     MessageKind.SAFEGUARDING_CONCERN: (*_COMMON, "staff_name", "urgency"),
+    MessageKind.STAFF_SURVEY: (*_COMMON, "staff_name", "survey_title"),
+    MessageKind.FAMILY_SURVEY: (*_COMMON, "family_name", "survey_title", "code", "link"),
 }
 
 # What a template of each kind must say, checked when a trust saves one: an invitation without
@@ -53,6 +55,8 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.ITINERARY_PUBLISHED: (),
     MessageKind.VISIT_OVERDUE: ("visitors", "overdue"),
     MessageKind.SAFEGUARDING_CONCERN: ("urgency",),
+    MessageKind.STAFF_SURVEY: (),
+    MessageKind.FAMILY_SURVEY: ("link",),
 }
 
 # Realistic values for every placeholder, for previews and for measuring a text's length before
@@ -76,6 +80,7 @@ SAMPLES: dict[str, str] = {
     "visit_count": "12",
     "first_day": "Monday 7 September",
     "urgency": "urgent",
+    "survey_title": "Your home visit: tell us what you thought",
 }
 
 # Staff are written to by email only (reach.staff); families on every channel.
@@ -159,6 +164,20 @@ DEFAULTS: dict[MessageKind, Wording] = {
             "((staff_name)), a safeguarding concern marked ((urgency)) awaits a designated "
             "safeguarding lead at ((school_name)). Please sign in to Threshold now and "
             "acknowledge it."
+        ),
+    ),
+    MessageKind.STAFF_SURVEY: Wording(
+        subject="A short survey about your home visits",
+        body=(
+            "((staff_name)), a short survey about your home visits for ((school_name)) awaits "
+            "you in Threshold: ((survey_title)). It takes about five minutes."
+        ),
+    ),
+    MessageKind.FAMILY_SURVEY: Wording(
+        subject="Tell ((school_name)) what you thought of your home visit",
+        body=(
+            "((school_name)) would like to know what you thought of your home visit. Four short "
+            "questions: ((link)) (your code is ((code)))."
         ),
     ),
 }
