@@ -259,7 +259,7 @@ async def staff_names(session: AsyncSession, staff_ids: Sequence[UUID]) -> dict[
     rows = await session.execute(
         select(StaffMember.id, StaffMember.full_name).where(col(StaffMember.id).in_(staff_ids))
     )
-    return dict(rows.tuples())
+    return {row[0]: row[1] for row in rows}
 
 
 async def live_code_sealed(
