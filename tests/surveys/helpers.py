@@ -8,12 +8,14 @@ from sqlmodel import col, select
 
 from app.core import db
 from app.core.permissions import Role
+from app.core.sealing import unseal
 from app.core.tenancy import system_scope
 from app.notifications.models import Message, MessageKind
+from app.parents.models import Invitation
 from app.surveys.models import SurveyAudience, SurveyInvitation, SurveyResponse
 from app.synthetic.generator import World
 from tests.conftest import bearer
-from tests.parents.helpers import household_of, invitation_code, parent_headers
+from tests.parents.helpers import household_of, parent_headers
 from tests.visits.helpers import published_programme, pupil_of, visit_begun
 
 
@@ -63,13 +65,22 @@ async def survey_messages(kind: MessageKind) -> list[Message]:
 
 
 async def family_headers(
-    client: httpx.AsyncClient, world: World, programme_id: str, pupil_mis_id: str
+    client: httpx.AsyncClient, programme_id: str, pupil_mis_id: str
 ) -> dict[str, str]:
-    """A parent of the pupil's household signed in to the portal (a fresh code)."""
+    """A parent of the pupil's household signed in to the portal with the household's live
+    code (the one the survey's message carries)."""
     household = await household_of(pupil_mis_id)
-    return await parent_headers(
-        client, await invitation_code(client, world, programme_id, household)
-    )
+    async with db.open_session(system_scope("test: the family's code")) as session:
+        sealed = await session.scalar(
+            select(Invitation.code_sealed).where(
+                col(Invitation.household_id) == household,
+                col(Invitation.programme_id) == UUID(programme_id),
+                col(Invitation.revoked_at).is_(None),
+            )
+        )
+    code = unseal(sealed) if sealed else None
+    assert code is not None, "the household was given a portal code"
+    return await parent_headers(client, code)
 
 
 def teacher_id(world: World) -> UUID:
