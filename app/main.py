@@ -144,6 +144,13 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "and contacts with agencies.",
     },
     {
+        "name": "surveys",
+        "description": "Surveys after the visits: the trust's templates (frozen once issued, "
+        "a change being the next version), issued automatically to teachers and families, "
+        "answered by staff here and by parents in the portal; anonymous responses are stored "
+        "apart from the invitations, with only the week they came in.",
+    },
+    {
         "name": "messages",
         "description": "Messages to families and staff by text, email or letter: the trust's "
         "wording of each kind in each language (English defaults where it has none), checked "
