@@ -30,6 +30,9 @@ from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
 from app.subject_access.router import pupils as subject_access_pupils
 from app.subject_access.router import requests as subject_access_requests
+from app.surveys.router import parent as family_surveys
+from app.surveys.router import staff_side as my_surveys
+from app.surveys.router import templates as survey_templates
 from app.tokens.router import tokens, well_known
 from app.trusts.router import schools, trusts
 from app.visits.calendar_router import feeds as calendar_feeds
@@ -91,6 +94,9 @@ for router in (
     protection_file_transfers,
     subject_access_pupils,
     subject_access_requests,
+    survey_templates,
+    my_surveys,
+    family_surveys,
     integrations_router,
     message_templates,
     audit_router,

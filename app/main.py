@@ -152,6 +152,13 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "join the export only when one of the school's DSLs releases them for the request.",
     },
     {
+        "name": "surveys",
+        "description": "Surveys after the visits: the trust's templates (frozen once issued, "
+        "a change being the next version), issued automatically to teachers and families, "
+        "answered by staff here and by parents in the portal; anonymous responses are stored "
+        "apart from the invitations, with only the week they came in.",
+    },
+    {
         "name": "audit",
         "description": "Who read or changed what and when: sign-ins, role changes, reads of "
         "invitation codes, exports of personal data.",

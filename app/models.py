@@ -42,6 +42,7 @@ from app.staff.models import (
     StaffUnavailability,
 )
 from app.subject_access.models import SubjectAccessRequest
+from app.surveys.models import SurveyInvitation, SurveyResponse, SurveyTemplate
 from app.trusts.models import School, Trust
 from app.visits.alerts_models import VisitAlert
 from app.visits.calendar_models import CalendarFeed
@@ -89,6 +90,9 @@ __all__ = [
     "StaffMember",
     "StaffUnavailability",
     "SubjectAccessRequest",
+    "SurveyInvitation",
+    "SurveyResponse",
+    "SurveyTemplate",
     "TeamMember",
     "TransferredConcern",
     "Trust",

@@ -1,10 +1,11 @@
 """Every registry the areas fill, named in one place.
 
-Six seams let an area act on another's events without the other importing it: background job
+Seven seams let an area act on another's events without the other importing it: background job
 handlers (app/core/jobs.py), the principal loaders that turn a verified token into a caller
 (app/core/auth.py), the hooks that move an area's rows when two households merge
 (app/roster/households.py), the hooks that run when a programme reaches a status
-(app/programmes/transitions.py), the scheduler's count of each class's capacity, which
+(app/programmes/transitions.py), the hooks that run once a visit's outcome is recorded
+(app/visits/outcomes.py), the scheduler's count of each class's capacity, which
 programmes report (app/programmes/capacity.py), what a delivered message marks
 (app/notifications/receipts.py), and the planners of messages that fall due with time
 (app/notifications/planners.py). Nothing registers itself by being imported:
@@ -30,8 +31,11 @@ from app.safeguarding import files as protection_files
 from app.scheduling import capacity as scheduling_capacity
 from app.scheduling import service as scheduling
 from app.staff import signin
+from app.surveys import issuing as surveys
+from app.surveys import repository as survey_invitations
 from app.visits import alerts as visit_alerts
 from app.visits import messages as visit_messages
+from app.visits import outcomes as visit_outcomes
 from app.visits import repository as visits
 
 JOB_HANDLERS: dict[str, jobs.Handler] = {
@@ -51,6 +55,7 @@ MERGE_HOOKS: tuple[households.MergeHook, ...] = (
     invitations.follow_household_merge,
     visits.follow_merge,
     notifications.follow_household_merge,
+    survey_invitations.follow_household_merge,
 )
 
 TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] = {
@@ -62,6 +67,9 @@ TRANSITION_HOOKS: dict[ProgrammeStatus, tuple[transitions.TransitionHook, ...]] 
     ),
 }
 
+# A visit's outcome recorded: a family's survey, and a teacher's once it was their last visit.
+OUTCOME_HOOKS: tuple[visit_outcomes.OutcomeHook, ...] = (surveys.on_visit_recorded,)
+
 # A message delivered (Notify's receipt): the areas whose rows record it.
 DELIVERY_HOOKS: tuple[receipts.DeliveryHook, ...] = (invitations.mark_delivered,)
 # Messages that fall due with time; the message worker runs each about once a minute.
@@ -71,6 +79,7 @@ PLANNERS: tuple[planners.Planner, ...] = (
     visit_alerts.plan_overdue_alerts,
     safeguarding_alerts.plan_escalations,
     protection_files.plan_overdue_transfers,
+    surveys.plan_surveys,
 )
 
 # Programmes tell a school its classes' capacity; the scheduler counts it on its own instance.
@@ -88,6 +97,8 @@ def wire() -> None:
     for status, hooks in TRANSITION_HOOKS.items():
         for transition_hook in hooks:
             transitions.register_transition_hook(status, transition_hook)
+    for outcome_hook in OUTCOME_HOOKS:
+        visit_outcomes.register_outcome_hook(outcome_hook)
     capacity.register_capacity_counter(CAPACITY_COUNTER)
     for delivery_hook in DELIVERY_HOOKS:
         receipts.register_delivery_hook(delivery_hook)

@@ -286,6 +286,43 @@ TEMPLATE_READERS = rule(
 )
 TEMPLATE_WRITERS = rule(ok=("trust_admin",), hide=("other_trust_admin",))
 
+SURVEY_TEMPLATE = f"{V1}/trusts/{{trust_id}}/survey-templates/{{template_key}}"
+SURVEY_TEMPLATE_READERS = rule(
+    ok=(*HOME_ROLES, "other_school_admin", *MIXED), hide=("other_trust_admin",)
+)
+# The matrix's surveys: the home teacher's, and the home household's (F-1's).
+MY_SURVEY = f"{V1}/survey-invitations/{{invitation_id}}"
+MY_SURVEY_RULE = rule(ok=("teacher",), hide=EVERY_STAFF - {"teacher", "platform_admin"})
+FAMILY_SURVEY = f"{V1}/parent/surveys/{{survey_id}}"
+FAMILY_SURVEY_RULE = rule(ok=("parent",), hide=("other_parent",))
+
+
+def _survey_template_body(_: World) -> dict[str, Any]:
+    return {
+        "title": "After your visits",
+        "questions": [
+            {"id": "helpful", "type": "likert", "text": "The visits helped."},
+            {"id": "again", "type": "yes_no", "text": "Again next year?", "required": False},
+        ],
+    }
+
+
+def _teacher_answers(_: World) -> dict[str, Any]:
+    scores = dict.fromkeys(
+        (
+            "know_child_better",
+            "relationship_with_family",
+            "confident_supporting",
+            "workload_manageable",
+        ),
+        4,
+    )
+    return {"answers": {**scores, "learned_something_new": False}}
+
+
+def _family_answers(_: World) -> dict[str, Any]:
+    return {"answers": {"visit_helpful": 5, "felt_listened_to": True, "child_feels": "happy"}}
+
 
 def _template_body(_: World) -> dict[str, Any]:
     # The matrix's template is the Welsh text of an invitation (see test_route_matrix._path).
@@ -802,4 +839,23 @@ POLICIES: dict[tuple[str, str], Policy] = {
         "GET",
         f"{V1}/subject-access-requests/{{subject_access_request_id}}/export",
     ): Policy(SUBJECT_ACCESS_MANAGERS),
+    # Surveys: the trust's templates, read by its staff and written by its admins; a survey is
+    # answered by the member of staff or the household it was issued to, hidden from all others.
+    ("GET", f"{V1}/trusts/{{trust_id}}/survey-templates"): Policy(SURVEY_TEMPLATE_READERS),
+    ("GET", SURVEY_TEMPLATE): Policy(SURVEY_TEMPLATE_READERS),
+    ("PUT", SURVEY_TEMPLATE): Policy(
+        rule(ok=("trust_admin",), hide=("other_trust_admin",)), json=_survey_template_body
+    ),
+    ("GET", f"{V1}/survey-invitations"): Policy(rule(ok=TRUST_STAFF)),
+    ("GET", MY_SURVEY): Policy(MY_SURVEY_RULE),
+    ("PUT", f"{MY_SURVEY}/answers"): Policy(
+        MY_SURVEY_RULE, json=lambda w: {"answers": {"know_child_better": 4}}
+    ),
+    ("POST", f"{MY_SURVEY}/submit"): Policy(MY_SURVEY_RULE, json=_teacher_answers),
+    ("GET", f"{V1}/parent/surveys"): Policy(rule(ok=PARENTS)),
+    ("GET", FAMILY_SURVEY): Policy(FAMILY_SURVEY_RULE),
+    ("PUT", f"{FAMILY_SURVEY}/answers"): Policy(
+        FAMILY_SURVEY_RULE, json=lambda w: {"answers": {"visit_helpful": 5}}
+    ),
+    ("POST", f"{FAMILY_SURVEY}/submit"): Policy(FAMILY_SURVEY_RULE, json=_family_answers),
 }

@@ -450,6 +450,7 @@ DOMAINS = (
     "scheduling",
     "staff",
     "subject_access",
+    "surveys",
     "trusts",
     "visits",
 )

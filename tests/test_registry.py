@@ -21,6 +21,7 @@ from app.notifications import planners, receipts
 from app.programmes import capacity, transitions
 from app.roster import households
 from app.synthetic.generator import World
+from app.visits import outcomes
 from tests.roster.helpers import queued_import
 
 
@@ -45,6 +46,7 @@ EXPECTED = {
         "app.parents.invitations.follow_household_merge",
         "app.visits.repository.follow_merge",
         "app.notifications.repository.follow_household_merge",
+        "app.surveys.repository.follow_household_merge",
     ],
     "transition_hooks": {
         "published": [
@@ -54,6 +56,7 @@ EXPECTED = {
         ],
         "scheduling": ["app.scheduling.service.refuse_reopening_mid_run"],
     },
+    "outcome_hooks": ["app.surveys.issuing.on_visit_recorded"],
     "capacity_counter": "app.scheduling.capacity.count_for_programme",
     "delivery_hooks": ["app.parents.invitations.mark_delivered"],
     "planners": [
@@ -62,6 +65,7 @@ EXPECTED = {
         "app.visits.alerts.plan_overdue_alerts",
         "app.safeguarding.alerts.plan_escalations",
         "app.safeguarding.files.plan_overdue_transfers",
+        "app.surveys.issuing.plan_surveys",
     ],
 }
 
@@ -93,6 +97,7 @@ def test_the_registry_module_lists_every_entry() -> None:
         for status, hooks in registry.TRANSITION_HOOKS.items()
     }
     assert transitions == EXPECTED["transition_hooks"]
+    assert [_name(hook) for hook in registry.OUTCOME_HOOKS] == EXPECTED["outcome_hooks"]
     assert _name(registry.CAPACITY_COUNTER) == EXPECTED["capacity_counter"]
     assert [_name(hook) for hook in registry.DELIVERY_HOOKS] == EXPECTED["delivery_hooks"]
     assert [_name(planner) for planner in registry.PLANNERS] == EXPECTED["planners"]
@@ -113,6 +118,7 @@ def _live() -> dict[str, object]:
             status.value: [_name(hook) for hook in hooks]
             for status, hooks in transitions.transition_hooks().items()
         },
+        "outcome_hooks": [_name(hook) for hook in outcomes.outcome_hooks()],
         "capacity_counter": _name(capacity.capacity_counter()),
         "delivery_hooks": [_name(hook) for hook in receipts.delivery_hooks()],
         "planners": [_name(planner) for planner in planners.planners()],

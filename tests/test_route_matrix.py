@@ -168,6 +168,7 @@ async def _build_targets(world: World) -> Targets:
     TARGETS["concern_id"] = await _a_concern(world)
     TARGETS["transfer_id"] = await _a_transfer(world)
     TARGETS["subject_access_request_id"] = await _a_subject_access_request(world)
+    TARGETS["invitation_id"], TARGETS["survey_id"] = await _surveys(world, household_id)
     targets = Targets(class_id, household_id, client_id, import_id, mixed, {})
     targets.headers.update(integration=headers, other_integration=other_headers)
     for principal in PARENTS:
@@ -288,6 +289,24 @@ async def _a_subject_access_request(world: World) -> UUID:
     async with db.open_session(who.scope) as session:
         request = await service.record_request(session, who, TARGETS["pupil_id"], body)
     return request.id
+
+
+async def _surveys(world: World, household_id: UUID) -> tuple[UUID, UUID]:
+    """The home teacher's immediate survey and the home household's, issued as the visits'
+    outcome hook issues them."""
+    from app.core.tenancy import Scope
+    from app.surveys.issuing import Issue, issue
+    from app.surveys.models import SurveyAudience
+
+    school = world.trusts[0].schools[0]
+    where = Issue(school.trust_id, school.id, TARGETS["programme_id"])
+    teacher = world.login(Role.TEACHER).staff_id
+    assert teacher is not None
+    now = datetime.now(UTC)
+    async with db.open_session(Scope(trust_id=school.trust_id)) as session:
+        (mine,) = await issue(session, where, SurveyAudience.TEACHER_IMMEDIATE, [teacher], now)
+        (family,) = await issue(session, where, SurveyAudience.PARENT, [household_id], now)
+    return mine, family
 
 
 class Seeded:
@@ -462,6 +481,9 @@ def _path(template: str, world: World, targets: Targets) -> str:
         concern_id=TARGETS["concern_id"],
         transfer_id=TARGETS["transfer_id"],
         subject_access_request_id=TARGETS["subject_access_request_id"],
+        invitation_id=TARGETS["invitation_id"],
+        survey_id=TARGETS["survey_id"],
+        template_key="teacher_immediate",
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",

@@ -86,6 +86,11 @@ class Permission(StrEnum):
     # answer for the trust as data controller. Releasing safeguarding records into an export is
     # the DSLs' (SAFEGUARDING_READ).
     SUBJECT_ACCESS = "subject-access:manage"
+    # Surveys: the trust's templates, written by its admins and read by every member of its
+    # staff; each member answers the surveys issued to them (nobody else's).
+    SURVEYS_TEMPLATES = "surveys:templates"
+    SURVEYS_TEMPLATES_READ = "surveys:templates-read"
+    SURVEYS_ANSWER = "surveys:answer"
 
 
 P = Permission
@@ -97,6 +102,8 @@ _EVERY_STAFF_MEMBER = {
     P.AVAILABILITY_OWN,
     P.VISITS_READ,
     P.SAFEGUARDING_RAISE,
+    P.SURVEYS_TEMPLATES_READ,
+    P.SURVEYS_ANSWER,
 }
 _SLT = {P.ROSTER_CONTACTS, P.ROSTER_SENSITIVE, P.VISITS_READ_ALL, P.EXEMPTION_REASONS}
 
@@ -126,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MESSAGES_TEMPLATES_READ,
             P.SAFEGUARDING_COUNTS,
             P.SUBJECT_ACCESS,
+            P.SURVEYS_TEMPLATES,
         }
         | _SLT
     ),

@@ -137,6 +137,28 @@ class Settings(BaseSettings):
         "the next person in the school's chain (the office, then SLT), and so on.",
     )
 
+    # Surveys (app/surveys): the teachers' follow-up, and reminders to those who have not answered.
+    surveys_follow_up_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="A teacher's follow-up survey is issued this many days after their "
+        "immediate one (the same core questions, so the two compare).",
+    )
+    surveys_reminders_max: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="At most this many reminders of a survey not yet answered.",
+    )
+    surveys_reminder_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="A survey not answered this many days after it was issued (or last "
+        "reminded) is reminded.",
+    )
+
     # Safeguarding (app/safeguarding): an urgent concern nobody acknowledges goes further.
     safeguarding_escalate_minutes: int = Field(
         default=10,

@@ -26,6 +26,10 @@ class MessageKind(StrEnum):
     SAFEGUARDING_CONCERN = "safeguarding_concern"
     # To a DSL: a file their school sent has no receipt yet (never whose, or where).
     SAFEGUARDING_TRANSFER = "safeguarding_transfer"
+    # Surveys (app/surveys): to a teacher, a survey awaits in Threshold; to a family, a link into
+    # the parent portal to answer theirs. The same kinds carry the reminders.
+    STAFF_SURVEY = "staff_survey"
+    FAMILY_SURVEY = "family_survey"
 
 
 # Messages to staff are not held back by families' quiet hours.
@@ -35,6 +39,7 @@ STAFF_KINDS = frozenset(
         MessageKind.VISIT_OVERDUE,
         MessageKind.SAFEGUARDING_CONCERN,
         MessageKind.SAFEGUARDING_TRANSFER,
+        MessageKind.STAFF_SURVEY,
     }
 )
 # Safeguarding messages are need-to-know: no message log shows them.

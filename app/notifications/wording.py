@@ -40,6 +40,8 @@ PLACEHOLDERS: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.SAFEGUARDING_CONCERN: (*_COMMON, "staff_name", "urgency"),
     # Never whose file, or where it went: only that one sent has no receipt after some days.
     MessageKind.SAFEGUARDING_TRANSFER: (*_COMMON, "staff_name", "days"),
+    MessageKind.STAFF_SURVEY: (*_COMMON, "staff_name", "survey_title"),
+    MessageKind.FAMILY_SURVEY: (*_COMMON, "family_name", "survey_title", "code", "link"),
 }
 
 # What a template of each kind must say, checked when a trust saves one: an invitation without
@@ -56,6 +58,8 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.VISIT_OVERDUE: ("visitors", "overdue"),
     MessageKind.SAFEGUARDING_CONCERN: ("urgency",),
     MessageKind.SAFEGUARDING_TRANSFER: ("days",),
+    MessageKind.STAFF_SURVEY: (),
+    MessageKind.FAMILY_SURVEY: ("link",),
 }
 
 # Realistic values for every placeholder, for previews and for measuring a text's length before
@@ -80,6 +84,7 @@ SAMPLES: dict[str, str] = {
     "first_day": "Monday 7 September",
     "urgency": "urgent",
     "days": "5",
+    "survey_title": "Your home visit: tell us what you thought",
 }
 
 # Staff are written to by email (reach.staff); families on every channel. A safeguarding alert
@@ -173,6 +178,20 @@ DEFAULTS: dict[MessageKind, Wording] = {
             "((staff_name)), a child protection file ((school_name)) sent to another school "
             "((days)) days ago has no receipt or confirmation yet. Please sign in to Threshold "
             "and follow it up with the receiving school."
+        ),
+    ),
+    MessageKind.STAFF_SURVEY: Wording(
+        subject="A short survey about your home visits",
+        body=(
+            "((staff_name)), a short survey about your home visits for ((school_name)) awaits "
+            "you in Threshold: ((survey_title)). It takes about five minutes."
+        ),
+    ),
+    MessageKind.FAMILY_SURVEY: Wording(
+        subject="Tell ((school_name)) what you thought of your home visit",
+        body=(
+            "((school_name)) would like to know what you thought of your home visit. Four short "
+            "questions: ((link)) (your code is ((code)))."
         ),
     ),
 }

@@ -12,6 +12,7 @@ Raises NotFound (404), Forbidden (403), PreconditionFailed (412: a stale If-Matc
 OutcomeRefused and RunUnderWay (409) and Unprocessable (422, naming the field).
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -33,6 +34,23 @@ from app.visits.models import Visit, VisitOutcome, VisitStatus
 from app.visits.repository import VisitRepository
 from app.visits.schemas import VisitClose, VisitOutcomeWrite, VisitRead
 from app.visits.service import describe_one
+
+# Areas that act once a visit's outcome is recorded (surveys are issued) are registered here by
+# app/registry.py, so visits need not know them. Each runs in the recording transaction, after
+# the outcome is written; one that raises refuses the recording.
+OutcomeHook = Callable[[AsyncSession, Visit], Awaitable[None]]
+_outcome_hooks: list[OutcomeHook] = []
+
+
+def register_outcome_hook(hook: OutcomeHook) -> None:
+    """Add a hook once; registering it again changes nothing."""
+    if hook not in _outcome_hooks:
+        _outcome_hooks.append(hook)
+
+
+def outcome_hooks() -> list[OutcomeHook]:
+    return list(_outcome_hooks)
+
 
 IN_THE_FIELD = frozenset({ProgrammeStatus.PUBLISHED, ProgrammeStatus.IN_PROGRESS})
 # A device's clock may run a little ahead of ours; a time further ahead has not happened yet.
@@ -115,6 +133,9 @@ async def record(
         # The family is still expecting the visit: it is told, in the school's words (never
         # the reason staff recorded), that the school will be in touch.
         await messages.tell_cancelled(session, programme, visit.id, record_id)
+    await session.flush()
+    for hook in _outcome_hooks:
+        await hook(session, visit)
     return await describe_one(repository, visit)
 
 
