@@ -56,7 +56,14 @@ class ConcernRepository(ScopedRepository[Concern]):
         )
 
     def of_school(self, school_id: UUID) -> Select[Any]:
-        return self.base_statement().where(col(Concern.school_id) == school_id)
+        """The school's own concerns, and those a pupil's file sent to it carried once its DSLs
+        gave their receipt: the list a DSL works from holds every child on their roll."""
+        return self.base_statement().where(
+            or_(
+                col(Concern.school_id) == school_id,
+                col(Concern.id).in_(files_repository.received_by(frozenset({school_id}))),
+            )
+        )
 
     def of_pupil(self, pupil_id: UUID) -> Select[Any]:
         return self.base_statement().where(

@@ -80,6 +80,8 @@ async def test_within_the_trust_the_receiving_dsls_give_a_receipt_then_read_the_
     assert [(t["id"], t["direction"]) for t in listed.json()] == [(transfer["id"], "incoming")]
     assert ACCOUNT not in listed.text
     assert_problem(await client.get(concern_url, headers=dsl_there), 404)  # not yet received
+    school_list = f"/api/v1/schools/{to_school}/concerns"
+    assert (await client.get(school_list, headers=dsl_there)).json()["items"] == []
     receipt_url = f"/api/v1/protection-file-transfers/{transfer['id']}/receipt"
     assert_problem(await client.post(receipt_url, headers=teacher_there), 404)
     assert_problem(await client.post(receipt_url, headers=dsl_here), 403)  # the sender's own
@@ -90,6 +92,12 @@ async def test_within_the_trust_the_receiving_dsls_give_a_receipt_then_read_the_
 
     read = await client.get(concern_url, headers=dsl_there)
     assert (read.status_code, read.json()["account"]) == (200, ACCOUNT)
+    # The receiving school's list holds it beside its own, marked as the sending school's.
+    received_list = (await client.get(school_list, headers=dsl_there)).json()["items"]
+    assert [(c["id"], c["school_id"]) for c in received_list] == [
+        (concern["id"], str(world.trusts[0].schools[0].id))
+    ]
+    assert_problem(await client.get(school_list, headers=teacher_there), 404)
     file = await client.get(f"/api/v1/pupils/{arrived}/protection-file", headers=dsl_there)
     assert [c["id"] for c in file.json()["concerns"]] == [concern["id"]]
     assert [t["id"] for t in file.json()["transfers"]] == [transfer["id"]]
