@@ -91,6 +91,11 @@ class Permission(StrEnum):
     SURVEYS_TEMPLATES = "surveys:templates"
     SURVEYS_TEMPLATES_READ = "surveys:templates-read"
     SURVEYS_ANSWER = "surveys:answer"
+    # Results and reports: SLT of a school and the trust's admins read how the programme
+    # reached families (by pupil group too), staff load, preferences met and survey results,
+    # small numbers suppressed; free-text survey answers are theirs alone.
+    SURVEYS_RESULTS = "surveys:results"
+    REPORTS_READ = "reports:read"
 
 
 P = Permission
@@ -134,6 +139,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SAFEGUARDING_COUNTS,
             P.SUBJECT_ACCESS,
             P.SURVEYS_TEMPLATES,
+            P.SURVEYS_RESULTS,
+            P.REPORTS_READ,
         }
         | _SLT
     ),
@@ -156,6 +163,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VISITS_OUTCOMES,
             P.VISITS_FOLLOW_UP,
             P.SUBJECT_ACCESS,
+            P.SURVEYS_RESULTS,
+            P.REPORTS_READ,
         }
     ),
     Role.DSL: frozenset(_EVERY_STAFF_MEMBER | _SLT | {P.SAFEGUARDING_READ}),

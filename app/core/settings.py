@@ -159,6 +159,25 @@ class Settings(BaseSettings):
         "reminded) is reminded.",
     )
 
+    surveys_open_days: int = Field(
+        default=21,
+        ge=1,
+        le=180,
+        description="A programme's survey of one audience stays open this many days after its "
+        "last invitation was issued (or until everyone has answered); no counts of its "
+        "responses show while it is open.",
+    )
+    # Reports (app/reports) and survey results: small numbers could point at a family or a
+    # member of staff.
+    reports_suppressed_below: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="A count smaller than this (other than 0) reads null in reports and survey "
+        "results, and so does a second cell wherever the first could be worked out from a "
+        "total.",
+    )
+
     # Safeguarding (app/safeguarding): an urgent concern nobody acknowledges goes further.
     safeguarding_escalate_minutes: int = Field(
         default=10,
