@@ -22,6 +22,7 @@ from app.core.models import FIRST_VERSION
 from app.core.principal import Principal, PrincipalKind
 from app.core.repository import ScopedRepository
 from app.core.types import utcnow
+from app.notifications.models import Message
 from app.parents.models import Invitation
 from app.programmes.models import VisitProgramme
 from app.programmes.repository import ProgrammeRepository
@@ -184,27 +185,34 @@ async def responses(session: AsyncSession, template_id: UUID) -> list[SurveyResp
 
 
 async def teachers_finished(session: AsyncSession, visit: Visit) -> list[UUID]:
-    """The visit's teachers with no other visit of the programme still to come: this was their
-    last."""
+    """The visit's teachers with no other visit of the programme still to come (this was their
+    last) and at least one that took place: this one, or another completed."""
     teacher = aliased(VisitAdult)
-    others = (
+    statement = select(teacher.staff_id).where(
+        teacher.visit_id == visit.id,
+        teacher.role == VisitRole.TEACHER,
+        ~exists(_teachers_other_visits(teacher, visit, OPEN_VISITS)),
+    )
+    if visit.status is not VisitStatus.COMPLETED:
+        completed = (VisitStatus.COMPLETED,)
+        statement = statement.where(exists(_teachers_other_visits(teacher, visit, completed)))
+    found = await session.scalars(statement)
+    return sorted(set(found))
+
+
+def _teachers_other_visits(
+    teacher: Any, visit: Visit, statuses: Sequence[VisitStatus]
+) -> Select[Any]:
+    return (
         select(VisitAdult.id)
         .join(Visit, col(Visit.id) == col(VisitAdult.visit_id))
         .where(
             col(VisitAdult.staff_id) == teacher.staff_id,
             col(Visit.programme_id) == visit.programme_id,
             col(Visit.id) != visit.id,
-            col(Visit.status).in_(OPEN_VISITS),
+            col(Visit.status).in_(statuses),
         )
     )
-    found = await session.scalars(
-        select(teacher.staff_id).where(
-            teacher.visit_id == visit.id,
-            teacher.role == VisitRole.TEACHER,
-            ~exists(others),
-        )
-    )
-    return sorted(set(found))
 
 
 async def follow_ups_due(session: AsyncSession, issued_before: datetime) -> list[SurveyInvitation]:
@@ -221,6 +229,34 @@ async def follow_ups_due(session: AsyncSession, issued_before: datetime) -> list
             col(SurveyInvitation.issued_at) <= issued_before,
             ~exists(issued_already),
         )
+    )
+    return list(found)
+
+
+async def untold_families(
+    session: AsyncSession, since: datetime, now: datetime, cause_kind: str
+) -> list[SurveyInvitation]:
+    """Families' surveys issued since `since`, not answered, whose message is not yet written,
+    of households with a live portal code (the message carries it)."""
+    told = select(Message.id).where(
+        col(Message.cause_kind) == cause_kind, col(Message.cause_id) == SurveyInvitation.id
+    )
+    live = select(Invitation.id).where(
+        col(Invitation.programme_id) == SurveyInvitation.programme_id,
+        col(Invitation.household_id) == SurveyInvitation.household_id,
+        col(Invitation.revoked_at).is_(None),
+        col(Invitation.expires_at) > now,
+    )
+    found = await session.scalars(
+        select(SurveyInvitation)
+        .where(
+            col(SurveyInvitation.audience) == SurveyAudience.PARENT,
+            ~col(SurveyInvitation.responded),
+            col(SurveyInvitation.issued_at) >= since,
+            ~exists(told),
+            exists(live),
+        )
+        .order_by(col(SurveyInvitation.issued_at), col(SurveyInvitation.id))
     )
     return list(found)
 
