@@ -161,13 +161,16 @@ async def compute(
 
 
 def _core_questions(material: Material) -> set[str]:
-    """The Likert questions both teachers' surveys ask: the ones their change compares."""
+    """The Likert questions both teachers' surveys ask: the ones their change compares (before
+    any follow-up is issued, the immediate survey's own)."""
     asked = []
     for audience in (SurveyAudience.TEACHER_IMMEDIATE, SurveyAudience.TEACHER_FOLLOW_UP):
         _, templates = material.of(audience)
         questions = figures.questions_of(templates)
-        asked.append({q.id for q in questions if q.type is QuestionType.LIKERT})
-    return asked[0] & asked[1]
+        likert = {q.id for q in questions if q.type is QuestionType.LIKERT}
+        if likert:
+            asked.append(likert)
+    return set.intersection(*asked) if asked else set()
 
 
 @dataclass(frozen=True)

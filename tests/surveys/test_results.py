@@ -165,6 +165,10 @@ async def test_the_change_from_the_immediate_to_the_follow_up_survey(
 ) -> None:
     programme = await programme_at(world)
     await answered(world, programme, IMMEDIATE, invited=20, likert=[3] * 10 + [4] * 10, seed=6)
+    # Before any follow-up is issued: the immediate survey's headline, nothing to compare.
+    found = await results_as(client, world, f"programmes/{programme}/surveys")
+    assert audience_of(found, IMMEDIATE)["headline_mean"] == 3.5
+    assert audience_of(found, FOLLOW_UP)["change_from_immediate"] is None
     await answered(world, programme, FOLLOW_UP, invited=22, likert=[4] * 10 + [5] * 10, seed=7)
     found = await results_as(client, world, f"programmes/{programme}/surveys", Role.SCHOOL_ADMIN)
     immediate, follow_up = audience_of(found, IMMEDIATE), audience_of(found, FOLLOW_UP)
