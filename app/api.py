@@ -30,6 +30,7 @@ from app.scheduling.router import runs as schedule_runs
 from app.staff.router import auth, me, staff
 from app.subject_access.router import pupils as subject_access_pupils
 from app.subject_access.router import requests as subject_access_requests
+from app.surveys.results_router import router as survey_results
 from app.surveys.router import parent as family_surveys
 from app.surveys.router import staff_side as my_surveys
 from app.surveys.router import templates as survey_templates
@@ -97,6 +98,7 @@ for router in (
     survey_templates,
     my_surveys,
     family_surveys,
+    survey_results,
     integrations_router,
     message_templates,
     audit_router,

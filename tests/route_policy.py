@@ -295,6 +295,9 @@ MY_SURVEY = f"{V1}/survey-invitations/{{invitation_id}}"
 MY_SURVEY_RULE = rule(ok=("teacher",), hide=EVERY_STAFF - {"teacher", "platform_admin"})
 FAMILY_SURVEY = f"{V1}/parent/surveys/{{survey_id}}"
 FAMILY_SURVEY_RULE = rule(ok=("parent",), hide=("other_parent",))
+SURVEY_RESULTS_READERS = rule(
+    ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
+)
 
 
 def _survey_template_body(_: World) -> dict[str, Any]:
@@ -858,4 +861,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
         FAMILY_SURVEY_RULE, json=lambda w: {"answers": {"visit_helpful": 5}}
     ),
     ("POST", f"{FAMILY_SURVEY}/submit"): Policy(FAMILY_SURVEY_RULE, json=_family_answers),
+    # Survey results: the school's SLT and the trust's admins; the trust's, its admins alone.
+    ("GET", f"{V1}/reports/programmes/{{programme_id}}/surveys"): Policy(SURVEY_RESULTS_READERS),
+    ("GET", f"{V1}/reports/schools/{{school_id}}/surveys"): Policy(SURVEY_RESULTS_READERS),
+    ("GET", f"{V1}/reports/trusts/{{trust_id}}/surveys"): Policy(
+        rule(ok=("trust_admin",), hide=("other_trust_admin",))
+    ),
+    ("GET", f"{V1}/reports/programmes/{{programme_id}}/surveys/{{audience}}/free-text"): Policy(
+        SURVEY_RESULTS_READERS
+    ),
 }

@@ -484,6 +484,7 @@ def _path(template: str, world: World, targets: Targets) -> str:
         invitation_id=TARGETS["invitation_id"],
         survey_id=TARGETS["survey_id"],
         template_key="teacher_immediate",
+        audience="parent",
         token="matrix-no-such-feed-token-0000000000000000",
         kind="invitation",
         channel="sms",

@@ -1,15 +1,22 @@
 """Surveys issued without anyone asking: a teacher's immediate survey when their last visit of
 the programme is recorded, their follow-up THRESHOLD_SURVEYS_FOLLOW_UP_DAYS (30) later, and the
 family's survey once their visit is completed; then at most THRESHOLD_SURVEYS_REMINDERS_MAX (2)
-reminders, THRESHOLD_SURVEYS_REMINDER_DAYS (7) apart, to those who have not answered.
+reminders, THRESHOLD_SURVEYS_REMINDER_DAYS (7) apart, to those who have not answered. A teacher
+none of whose visits of the programme took place (no access, declined or cancelled) is not
+surveyed about them.
 
 Each survey is issued from the trust's current version of its audience's template and keeps that
 version, and whether it is anonymous, for good. Issuing is idempotent: an invitation's issue key
 (audience, programme, person or household) is unique, and each message's cause is its invitation
 (or the reminder's number), so the outcome hook and the planner may run twice, or on two workers
-at once, and still issue and write each once. Survey messages are not counted against a
-programme's daily cap: there is one per visit recorded and a bounded number of reminders, and a
-refusal would refuse recording the visit itself.
+at once, and still issue and write each once.
+
+Messages to families count against the programme's daily cap like every other family message.
+The cap refuses a write that would pass it, and a refusal in the recording transaction would
+refuse recording the visit itself, so the family's survey is issued there but told by the
+planner (within a minute), one programme per transaction, as reminders are: a programme past
+its cap is held back to the next day (logged), and holds up no other. Staff messages are not
+counted, as no staff message is.
 """
 
 import logging
@@ -23,12 +30,14 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import open_session
+from app.core.logs import failure
 from app.core.models import FIRST_VERSION
 from app.core.sealing import unseal
 from app.core.settings import get_settings
 from app.core.tenancy import Scope, system_scope
 from app.core.types import utcnow
 from app.notifications import outbox, reach
+from app.notifications.exceptions import DailyCapReached
 from app.notifications.models import MessageKind
 from app.parents import codes
 from app.parents.invitations import link
@@ -55,7 +64,8 @@ class Issue:
 
 async def on_visit_recorded(session: AsyncSession, visit: Visit) -> None:
     """The visits' outcome hook, in the recording transaction: the family's survey after a
-    completed visit, and the immediate survey of each teacher for whom it was the last."""
+    completed visit (told by the planner), and the immediate survey of each teacher for whom it
+    was the last, if any of their visits took place."""
     where = Issue(visit.trust_id, visit.school_id, visit.programme_id)
     now = utcnow()
     if visit.status is VisitStatus.COMPLETED and visit.household_id is not None:
@@ -73,14 +83,16 @@ async def issue(
     now: datetime,
 ) -> list[UUID]:
     """Issue the audience's current survey to each staff member (or household) not already
-    issued it for the programme, and tell them; the ids of the invitations issued."""
+    issued it for the programme, and tell staff at once (families are told by the planner,
+    under their programme's daily cap); the ids of the invitations issued."""
     await repository.ensure_defaults(session, where.trust_id)
     template = await repository.template(session, where.trust_id, audience)
     assert template is not None, "every audience has a current template once defaults are given"
     rows = [_invitation(where, template, recipient, now) for recipient in recipients]
     issued = set(await repository.insert_invitations(session, rows))
     fresh = [row for row in rows if row["id"] in issued]
-    await _tell(session, where, template, fresh, CAUSE, now)
+    if template.audience in STAFF_AUDIENCES:
+        await _tell(session, where, template, fresh, CAUSE, now)
     return [row["id"] for row in fresh]
 
 
@@ -188,6 +200,7 @@ async def _family_drafts(
             outbox.Draft(
                 kind=MessageKind.FAMILY_SURVEY,
                 school_id=where.school_id,
+                programme_id=where.programme_id,  # counted against its daily cap
                 household_id=household,
                 recipient=recipients[household],
                 cause_kind=cause_kind,
@@ -205,8 +218,41 @@ async def _family_drafts(
 
 async def plan_surveys(now: datetime) -> int:
     """The planner (run about once a minute by the message worker): follow-ups falling due,
-    then reminders. How many messages it wrote."""
-    return await plan_follow_ups(now) + await plan_reminders(now)
+    families' surveys not yet told, then reminders. How many messages it wrote."""
+    return await plan_follow_ups(now) + await plan_family_surveys(now) + await plan_reminders(now)
+
+
+async def plan_family_surveys(now: datetime) -> int:
+    """Tell each family with a live portal code of the survey issued to them in the last
+    THRESHOLD_SURVEYS_REMINDER_DAYS (after that the reminders tell them), each programme in its
+    own transaction; one past its daily cap is held back (logged)."""
+    since = now - timedelta(days=get_settings().surveys_reminder_days)
+    async with open_session(system_scope("families' surveys to tell")) as session:
+        untold = await repository.untold_families(session, since, now, CAUSE)
+    batches: dict[tuple[Issue, UUID], list[dict[str, Any]]] = {}
+    for invitation in untold:
+        where = Issue(invitation.trust_id, invitation.school_id, invitation.programme_id)
+        batches.setdefault((where, invitation.template_id), []).append(_row_of(invitation))
+    written = 0
+    for (where, template_id), rows in batches.items():
+        written += await _tell_capped(where, template_id, rows, now)
+    return written
+
+
+async def _tell_capped(
+    where: Issue, template_id: UUID, rows: list[dict[str, Any]], now: datetime
+) -> int:
+    try:
+        async with open_session(_scope(where)) as session:
+            template = await repository.template_by_id(session, template_id)
+            assert template is not None, "an invitation's template is kept"
+            return await _tell(session, where, template, rows, CAUSE, now)
+    except DailyCapReached as exc:
+        log.warning(
+            "families' surveys held back by the daily cap",
+            extra={"programme_id": str(where.programme_id), **failure(exc)},
+        )
+        return 0
 
 
 async def plan_follow_ups(now: datetime) -> int:
@@ -241,8 +287,14 @@ async def plan_reminders(now: datetime) -> int:
     written = 0
     for invitation in due:
         where = Issue(invitation.trust_id, invitation.school_id, invitation.programme_id)
-        async with open_session(_scope(where)) as session:
-            written += await _remind(session, where, invitation.id, last_before, now)
+        try:
+            async with open_session(_scope(where)) as session:
+                written += await _remind(session, where, invitation.id, last_before, now)
+        except DailyCapReached as exc:
+            log.warning(
+                "a survey's reminder held back by the daily cap",
+                extra={"programme_id": str(where.programme_id), **failure(exc)},
+            )
     return written
 
 

@@ -4,12 +4,14 @@ Templates belong to the trust (the tenancy floor keeps them to it); an invitatio
 the person or household it was issued to, so its repository narrows to exactly them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Select, exists, or_
+import sqlalchemy as sa
+from sqlalchemy import Select, case, exists, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -17,14 +19,17 @@ from sqlmodel import col, select, update
 
 from app.core.bulk import ensure_in_trust
 from app.core.models import FIRST_VERSION
-from app.core.principal import PrincipalKind
+from app.core.principal import Principal, PrincipalKind
 from app.core.repository import ScopedRepository
 from app.core.types import utcnow
+from app.notifications.models import Message
 from app.parents.models import Invitation
 from app.programmes.models import VisitProgramme
+from app.programmes.repository import ProgrammeRepository
 from app.staff.models import StaffMember
 from app.surveys.defaults import DEFAULTS
 from app.surveys.models import SurveyAudience, SurveyInvitation, SurveyResponse, SurveyTemplate
+from app.trusts.models import School
 from app.visits.models import Visit, VisitAdult, VisitRole, VisitStatus
 
 _template = SurveyTemplate.__table__  # type: ignore[attr-defined]
@@ -180,27 +185,34 @@ async def responses(session: AsyncSession, template_id: UUID) -> list[SurveyResp
 
 
 async def teachers_finished(session: AsyncSession, visit: Visit) -> list[UUID]:
-    """The visit's teachers with no other visit of the programme still to come: this was their
-    last."""
+    """The visit's teachers with no other visit of the programme still to come (this was their
+    last) and at least one that took place: this one, or another completed."""
     teacher = aliased(VisitAdult)
-    others = (
+    statement = select(teacher.staff_id).where(
+        teacher.visit_id == visit.id,
+        teacher.role == VisitRole.TEACHER,
+        ~exists(_teachers_other_visits(teacher, visit, OPEN_VISITS)),
+    )
+    if visit.status is not VisitStatus.COMPLETED:
+        completed = (VisitStatus.COMPLETED,)
+        statement = statement.where(exists(_teachers_other_visits(teacher, visit, completed)))
+    found = await session.scalars(statement)
+    return sorted(set(found))
+
+
+def _teachers_other_visits(
+    teacher: Any, visit: Visit, statuses: Sequence[VisitStatus]
+) -> Select[Any]:
+    return (
         select(VisitAdult.id)
         .join(Visit, col(Visit.id) == col(VisitAdult.visit_id))
         .where(
             col(VisitAdult.staff_id) == teacher.staff_id,
             col(Visit.programme_id) == visit.programme_id,
             col(Visit.id) != visit.id,
-            col(Visit.status).in_(OPEN_VISITS),
+            col(Visit.status).in_(statuses),
         )
     )
-    found = await session.scalars(
-        select(teacher.staff_id).where(
-            teacher.visit_id == visit.id,
-            teacher.role == VisitRole.TEACHER,
-            ~exists(others),
-        )
-    )
-    return sorted(set(found))
 
 
 async def follow_ups_due(session: AsyncSession, issued_before: datetime) -> list[SurveyInvitation]:
@@ -217,6 +229,34 @@ async def follow_ups_due(session: AsyncSession, issued_before: datetime) -> list
             col(SurveyInvitation.issued_at) <= issued_before,
             ~exists(issued_already),
         )
+    )
+    return list(found)
+
+
+async def untold_families(
+    session: AsyncSession, since: datetime, now: datetime, cause_kind: str
+) -> list[SurveyInvitation]:
+    """Families' surveys issued since `since`, not answered, whose message is not yet written,
+    of households with a live portal code (the message carries it)."""
+    told = select(Message.id).where(
+        col(Message.cause_kind) == cause_kind, col(Message.cause_id) == SurveyInvitation.id
+    )
+    live = select(Invitation.id).where(
+        col(Invitation.programme_id) == SurveyInvitation.programme_id,
+        col(Invitation.household_id) == SurveyInvitation.household_id,
+        col(Invitation.revoked_at).is_(None),
+        col(Invitation.expires_at) > now,
+    )
+    found = await session.scalars(
+        select(SurveyInvitation)
+        .where(
+            col(SurveyInvitation.audience) == SurveyAudience.PARENT,
+            ~col(SurveyInvitation.responded),
+            col(SurveyInvitation.issued_at) >= since,
+            ~exists(told),
+            exists(live),
+        )
+        .order_by(col(SurveyInvitation.issued_at), col(SurveyInvitation.id))
     )
     return list(found)
 
@@ -285,3 +325,103 @@ async def follow_household_merge(session: AsyncSession, from_id: UUID, to_id: UU
         .values(household_id=to_id)
         .execution_options(synchronize_session=False)
     )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The invitations of one school, audience and template version in a set of programmes."""
+
+    school_id: UUID
+    audience: SurveyAudience
+    template_id: UUID
+    invited: int
+    responded: int
+    last_issued_at: datetime
+    last_answered_at: datetime | None
+
+
+async def tallies(session: AsyncSession, programme_ids: Sequence[UUID]) -> list[Tally]:
+    """One grouped read: how many were invited and answered, and when last issued and answered
+    (an answered invitation is not changed again, so its update is its answer)."""
+    if not programme_ids:
+        return []
+    answered = col(SurveyInvitation.responded)
+    rows = await session.execute(
+        sa.select(  # tenancy: the trust floor; the programmes came through the caller's scope
+            col(SurveyInvitation.school_id),
+            col(SurveyInvitation.audience),
+            col(SurveyInvitation.template_id),
+            func.count(),
+            func.sum(case((answered, 1), else_=0)),
+            func.max(col(SurveyInvitation.issued_at)),
+            func.max(case((answered, col(SurveyInvitation.updated_at)))),
+        )
+        .where(col(SurveyInvitation.programme_id).in_(programme_ids))
+        .group_by(
+            col(SurveyInvitation.school_id),
+            col(SurveyInvitation.audience),
+            col(SurveyInvitation.template_id),
+        )
+    )
+    return [
+        Tally(school, SurveyAudience(audience), template, invited, int(responded), issued, last)
+        for school, audience, template, invited, responded, issued, last in rows.all()
+    ]
+
+
+async def answers_given(
+    session: AsyncSession, programme_ids: Sequence[UUID], audience: SurveyAudience | None = None
+) -> list[tuple[UUID, SurveyAudience, UUID, dict[str, Any]]]:
+    """(school, audience, template, answers) of every response in the programmes, in one read:
+    never which invitation, nor the week."""
+    if not programme_ids:
+        return []
+    statement = select(  # tenancy: the trust floor; the programmes came through the scope
+        col(SurveyResponse.school_id),
+        col(SurveyResponse.audience),
+        col(SurveyResponse.template_id),
+        col(SurveyResponse.answers),
+    ).where(col(SurveyResponse.programme_id).in_(programme_ids))
+    if audience is not None:
+        statement = statement.where(col(SurveyResponse.audience) == audience)
+    rows = await session.execute(statement)
+    return [(s, SurveyAudience(a), t, answers) for s, a, t, answers in rows.all()]
+
+
+async def templates_by_id(
+    session: AsyncSession, template_ids: Iterable[UUID]
+) -> dict[UUID, SurveyTemplate]:
+    wanted = set(template_ids)
+    if not wanted:
+        return {}
+    found = await session.scalars(select(SurveyTemplate).where(col(SurveyTemplate.id).in_(wanted)))
+    return {row.id: row for row in found}
+
+
+async def programme_ids(
+    session: AsyncSession,
+    who: Principal,
+    *,
+    school_id: UUID | None = None,
+    academic_year: str | None = None,
+) -> list[UUID]:
+    """The programmes the caller sees (of one school, of one year, when given)."""
+    statement = ProgrammeRepository(session, who).base_statement()
+    if school_id is not None:
+        statement = statement.where(col(VisitProgramme.school_id) == school_id)
+    if academic_year is not None:
+        statement = statement.where(col(VisitProgramme.academic_year) == academic_year)
+    found = await session.scalars(
+        statement.with_only_columns(col(VisitProgramme.id)).order_by(col(VisitProgramme.id))
+    )
+    return list(found)
+
+
+async def school_names(session: AsyncSession, school_ids: Iterable[UUID]) -> dict[UUID, str]:
+    wanted = set(school_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(School.id, School.name).where(col(School.id).in_(wanted))  # tenancy: the floor
+    )
+    return {row[0]: row[1] for row in rows}

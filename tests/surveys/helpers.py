@@ -64,6 +64,15 @@ async def survey_messages(kind: MessageKind) -> list[Message]:
         return list(found)
 
 
+async def programme_messages(programme_id: str) -> list[Message]:
+    """The messages counted against the programme's daily cap."""
+    async with db.open_session(system_scope("test: the programme's messages")) as session:
+        found = await session.scalars(
+            select(Message).where(col(Message.programme_id) == UUID(programme_id))
+        )
+        return list(found)
+
+
 async def family_headers(
     client: httpx.AsyncClient, programme_id: str, pupil_mis_id: str
 ) -> dict[str, str]:

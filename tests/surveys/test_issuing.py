@@ -6,16 +6,25 @@ Each is issued once, however often the hook or the planner runs."""
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from app.core.permissions import Role
+from app.core.settings import get_settings
+from app.core.types import utcnow
 from app.notifications.models import MessageChannel, MessageKind
-from app.surveys.issuing import plan_follow_ups, plan_reminders, plan_surveys
+from app.surveys.issuing import (
+    plan_family_surveys,
+    plan_follow_ups,
+    plan_reminders,
+    plan_surveys,
+)
 from app.surveys.models import SurveyAudience
 from app.synthetic.generator import World
 from tests.parents.helpers import household_of
 from tests.surveys.helpers import (
     in_the_field,
     invitations,
+    programme_messages,
     record,
     survey_messages,
     teacher_id,
@@ -33,7 +42,12 @@ async def test_a_completed_visit_issues_the_familys_survey_with_a_portal_link(
     ]
     assert issued[0].staff_id is None
     assert issued[0].anonymous is True
+    # Told by the planner, under the programme's daily cap, not in the recording transaction.
+    assert await survey_messages(MessageKind.FAMILY_SURVEY) == []
+    assert await plan_family_surveys(utcnow()) == 1
+    assert await plan_family_surveys(utcnow()) == 0
     messages = await survey_messages(MessageKind.FAMILY_SURVEY)
+    assert messages[0].programme_id == issued[0].programme_id
     assert [m.household_id for m in messages] == [issued[0].household_id]
     assert messages[0].cause_id == issued[0].id
     # The link and the code are the family's portal sign-in, sealed in the outbox.
@@ -47,6 +61,32 @@ async def test_no_family_survey_after_a_visit_that_did_not_happen(
     programme = await in_the_field(client, world)
     await record(client, world, programme["f1"], "no_access")
     assert await invitations(SurveyAudience.PARENT) == []
+
+
+async def test_a_familys_survey_counts_against_the_programmes_daily_cap(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    programme = await in_the_field(client, world)
+    await record(client, world, programme["f1"])
+    today = len(await programme_messages(programme["id"]))
+    monkeypatch.setattr(get_settings(), "messages_daily_cap_per_programme", today)
+    # Held back, logged, and the visit's outcome stands.
+    assert await plan_family_surveys(utcnow()) == 0
+    assert await survey_messages(MessageKind.FAMILY_SURVEY) == []
+    assert len(await invitations(SurveyAudience.PARENT)) == 1
+    monkeypatch.setattr(get_settings(), "messages_daily_cap_per_programme", today + 1)
+    assert await plan_family_surveys(utcnow()) == 1
+    assert len(await programme_messages(programme["id"])) == today + 1
+
+
+async def test_no_teachers_survey_when_none_of_their_visits_took_place(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    programme = await in_the_field(client, world)
+    await record(client, world, programme["f1"], "no_access")
+    await record(client, world, programme["f2"], "declined")
+    assert await invitations(SurveyAudience.TEACHER_IMMEDIATE) == []
+    assert await survey_messages(MessageKind.STAFF_SURVEY) == []
 
 
 async def test_the_teachers_survey_waits_for_their_last_visit(
