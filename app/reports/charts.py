@@ -96,7 +96,7 @@ def _svg(chart_id: str, height: float, title: str, desc: str, parts: Iterable[st
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" '
         f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart" '
-        f'id="{chart_id}" font-family="{_x(FONT)}" font-size="13" fill="{INK}">'
+        f'id="{chart_id}" font-family="{_x(FONT)}" font-size="15" fill="{INK}">'
         f'<title id="{chart_id}-title">{_x(title)}</title>'
         f'<desc id="{chart_id}-desc">{_x(desc)}</desc>' + "".join(parts) + "</svg>"
     )
@@ -125,7 +125,7 @@ def _legend(y: float, items: Sequence[tuple[str, str]]) -> list[str]:
     for swatch, label in items:
         parts.append(f'<g transform="translate({_n(x)} {_n(y)})">{swatch}</g>')
         parts.append(_text(x + 20, y + 11, label))
-        x += 28 + 7.2 * len(label)
+        x += 30 + 8.2 * len(label)
     return parts
 
 
@@ -167,7 +167,7 @@ def _reach_axis(top: float, bottom: float) -> list[str]:
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         x = _reach_x(tick)
         parts.append(_line(x, top, x, bottom, stroke=GRID, stroke_width="0.5"))
-        parts.append(_text(x, bottom + 16, pct(tick), text_anchor="middle", font_size="11"))
+        parts.append(_text(x, bottom + 16, pct(tick), text_anchor="middle", font_size="12.5"))
     return parts
 
 
@@ -177,7 +177,7 @@ def _cohort_line(cohort: float | None, top: float, bottom: float) -> list[str]:
     x = _reach_x(cohort)
     return [
         _line(x, top - 4, x, bottom, stroke=INK, stroke_width="2", stroke_dasharray="5 3"),
-        _text(x, top - 8, f"All children {pct(cohort)}", text_anchor="middle", font_size="12"),
+        _text(x, top - 8, f"All children {pct(cohort)}", text_anchor="middle", font_size="13.5"),
     ]
 
 
@@ -352,9 +352,9 @@ def survey_chart(chart_id: str, title: str, headlines: Sequence[SurveyHeadline])
     for tick in range(1, 6):
         x = _scale_x(tick)
         parts.append(_line(x, top - 8, x, bottom - 16, stroke=GRID, stroke_width="0.5"))
-        parts.append(_text(x, bottom, str(tick), text_anchor="middle", font_size="11"))
-    parts.append(_text(_SCALE_LEFT, 14, "1 = strongly disagree", font_size="11"))
-    parts.append(_text(_SCALE_RIGHT, 14, "5 = strongly agree", font_size="11", text_anchor="end"))
+        parts.append(_text(x, bottom, str(tick), text_anchor="middle", font_size="12.5"))
+    parts.append(_text(_SCALE_LEFT, 14, "1 = strongly disagree", font_size="12.5"))
+    parts.append(_text(_SCALE_RIGHT, 14, "5 = strongly agree", font_size="12.5", text_anchor="end"))
     for index, headline in enumerate(headlines):
         parts.extend(_survey_row(top + 14 + row * index, headline))
     if not headlines:
@@ -409,12 +409,12 @@ def _day_axes(days: Sequence[ReachOnDay]) -> list[str]:
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = _share_y(tick)
         parts.append(_line(_PLOT_LEFT, y, _PLOT_RIGHT, y, stroke=GRID, stroke_width="0.5"))
-        parts.append(_text(_PLOT_LEFT - 6, y + 4, pct(tick), text_anchor="end", font_size="11"))
-    step = max(1, -(-len(days) // 8))  # at most eight day labels, so they never overlap
+        parts.append(_text(_PLOT_LEFT - 6, y + 4, pct(tick), text_anchor="end", font_size="12.5"))
+    step = max(1, -(-len(days) // 6))  # at most six day labels, so they never overlap
     for index in range(0, len(days), step):
         x = _day_x(index, len(days))
         label = day_label(days[index].day)
-        parts.append(_text(x, _PLOT_BOTTOM + 18, label, text_anchor="middle", font_size="11"))
+        parts.append(_text(x, _PLOT_BOTTOM + 18, label, text_anchor="middle", font_size="12.5"))
     return parts
 
 
@@ -458,8 +458,8 @@ def _end_labels(series: Sequence[_Series]) -> list[str]:
     ends.sort()
     placed: list[tuple[float, str]] = []
     for y, label in ends:
-        placed.append((max(y, placed[-1][0] + 14) if placed else y, label))
-    return [_text(_PLOT_RIGHT + 12, y, label, font_size="12") for y, label in placed]
+        placed.append((max(y, placed[-1][0] + 15) if placed else y, label))
+    return [_text(_PLOT_RIGHT + 12, y, label, font_size="13.5") for y, label in placed]
 
 
 def _day_desc(days: Sequence[ReachOnDay], series: Sequence[_Series]) -> str:
