@@ -267,14 +267,22 @@ def test_the_trust_report_renders_in_chromium_and_prints_to_pdf(
     assert pages >= 9, pages
 
 
-def test_the_school_report_renders_without_console_errors(served: str, tmp_path: Path) -> None:
+def test_the_school_report_saved_as_a_file_renders_and_prints(tmp_path: Path) -> None:
+    """Saved from the browser and opened again later, the page still stands on its own."""
     report = school_report()
-    with open_page(f"{served}/school.html", tmp_path) as page:
+    saved = tmp_path / "termly.html"
+    saved.write_text(render_termly(report), encoding="utf-8")
+    with open_page(saved.as_uri(), tmp_path / "profile") as page:
         _check_charts(page, report.title)
-        captions = [t["caption"] for t in page.evaluate(_TABLES_SHOWN)]
+        tables = page.evaluate(_TABLES_SHOWN)
+        captions = [t["caption"] for t in tables]
         assert captions[:2] == ["Programmes in this report", "Children visited, by pupil group"]
         assert any(c.startswith("Households by class") for c in captions)
+        assert {t["scroller"] for t in tables} == {"auto"}
         assert page.console_errors() == []
+        pdf = page.print_pdf()
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) >= 9
 
 
 def test_a_page_that_breaks_its_policy_is_caught(served: str, tmp_path: Path) -> None:
