@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from app.core.london import local_time
+from app.core.types import YearGroup
 from app.reports import charts
 from app.reports.schemas import GroupReach, PupilGroup, Report, ReportScope
 
@@ -71,6 +72,11 @@ def _minutes(value: int | None) -> str | Markup:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
+def _year_group(year: YearGroup | None) -> str:
+    names = {YearGroup.N1: "Nursery 1", YearGroup.N2: "Nursery 2", YearGroup.RECEPTION: "Reception"}
+    return "A year group" if year is None else names.get(year, f"Year {year.value}")
+
+
 def _long_date(day: date | None) -> str:
     return "–" if day is None else f"{day.day} {day:%B %Y}"
 
@@ -84,6 +90,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "minutes": _minutes,
     "day": charts.day_label,
     "long_date": _long_date,
+    "year_group": _year_group,
 }
 
 

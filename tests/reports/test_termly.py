@@ -135,6 +135,8 @@ def test_a_trust_report_has_a_row_for_each_school_and_suppresses_small_figures()
     assert "Households in scope 1,300" in words
     assert "Children reached 83%" in words
     assert "Free school meals 180 131 73% 86% −13 points" in words
+    assert "Reception 700 651 665 601 21 – suppressed * – suppressed * 14" in words
+    assert "Year 1 600 558 570 496 18" in words
     assert "Longest day, first visit's start to last visit's end 6 h 35 min" in words
     assert "Figures as at 30 October 2026, 16:05 (UK time)" in words
 
