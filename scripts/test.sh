@@ -4,7 +4,7 @@
 #
 #   1. install      pip install -e '.[test]' into .venv (skipped while .venv already holds this
 #                   pyproject.toml's packages), and Debian's Chromium if it is missing
-#                   (tests/core/test_docs.py renders the API explorer in it)
+#                   (the API explorer and the termly report are rendered in it)
 #   2. ruff check   app tests bench
 #   3. ruff format  --check app tests bench
 #   4. mypy         app tests bench (strict; config in pyproject.toml)
@@ -113,11 +113,12 @@ else
         -e '.[test]'
     echo "$wanted" >"$INSTALL_STAMP"
 fi
-# The API explorer's test loads /docs in a real browser (and fails, never skips, without one).
+# The API explorer's and the termly report's tests load pages in a real browser (and fail, never
+# skip, without one).
 if ! command -v chromium >/dev/null; then
     [[ "$(id -u)" == 0 ]] \
-        || die "Chromium is needed for tests/core/test_docs.py: sudo apt-get install chromium"
-    echo "installing Chromium (apt-get install chromium) for the API explorer's test"
+        || die "Chromium is needed for the browser tests (tests/browser.py): sudo apt-get install chromium"
+    echo "installing Chromium (apt-get install chromium) for the browser tests"
     apt-get update -qq >"$WORK_DIR/apt.log" 2>&1 \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             chromium >>"$WORK_DIR/apt.log" 2>&1 \

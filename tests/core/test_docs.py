@@ -1,12 +1,10 @@
 """The API explorer (/docs) and reference (/redoc) come from this process and render offline, in
 a real browser, under their Content-Security-Policy: nothing is fetched from a CDN.
 
-The browser is Debian's Chromium, which scripts/test.sh installs where it is missing; without it
-these tests fail rather than skip."""
+The browser is Debian's Chromium, driven by tests/browser.py."""
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,12 +18,9 @@ import pytest
 
 from app.core.settings import Settings
 from app.main import create_app
+from tests.browser import render_dom
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Every host name but the test server's fails to resolve: a page that still reached for a CDN
-# would render nothing, even on a machine with internet access.
-OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
 def _free_port() -> int:
@@ -74,42 +69,6 @@ def _wait_until_serving(process: subprocess.Popen[Any], base: str, log: Path) ->
     pytest.fail(f"threshold serve did not answer within 120 s:\n{log.read_text()}")
 
 
-def _render(url: str, profile: Path, height: int = 1000) -> tuple[str, str]:
-    """The DOM Chromium rendered in a window `height` pixels tall, and what it logged (console
-    messages included)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "Chromium is not installed: scripts/test.sh installs it (apt-get install chromium)"
-        )
-    rendered = subprocess.run(  # noqa: S603 - the browser, arguments fixed by the test
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--window-size=1280,{height}",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            OFFLINE,
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    return rendered.stdout, rendered.stderr
-
-
 def _operations() -> list[dict[str, Any]]:
     document = create_app().openapi()
     return [op for item in document["paths"].values() for op in item.values()]
@@ -126,7 +85,7 @@ def test_swagger_ui_renders_every_operation_offline_under_its_policy(
     server: str, tmp_path: Path
 ) -> None:
     operations = _operations()
-    dom, log = _render(f"{server}/docs", tmp_path, height=_tall_enough(operations))
+    dom, log = render_dom(f"{server}/docs", tmp_path, height=_tall_enough(operations))
     assert "Content Security Policy" not in log, log
     assert len(re.findall(r'class="opblock opblock-(?:get|post|put|patch|delete)', dom)) == len(
         operations
@@ -139,14 +98,14 @@ def test_a_link_to_the_last_tag_renders_it_in_an_ordinary_window(
     server: str, tmp_path: Path
 ) -> None:
     """Past Swagger UI's virtualising threshold a deep link must still reach a tag far down."""
-    dom, log = _render(f"{server}/docs#/health", tmp_path)
+    dom, log = render_dom(f"{server}/docs#/health", tmp_path)
     assert "Content Security Policy" not in log, log
     assert 'data-tag="health"' in dom
     assert "Liveness: the process is serving" in dom
 
 
 def test_redoc_renders_offline_under_its_policy(server: str, tmp_path: Path) -> None:
-    dom, log = _render(f"{server}/redoc", tmp_path)
+    dom, log = render_dom(f"{server}/redoc", tmp_path)
     assert "Content Security Policy" not in log, log
     assert 'data-item-id="tag/health/operation/health_healthz"' in dom
     assert "Readiness: the database answers" in dom
