@@ -1,0 +1,195 @@
+"""The reports' arithmetic, on rows already read: households counted by what happened to them,
+children by pupil group, staff load by adult-day, preferences met. No I/O here.
+
+Every count a report shows passes through `suppressed`, so the rule for small numbers lives in
+one place; a share is null wherever either of its counts is."""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from app.core.london import local_time
+from app.reports.schemas import (
+    GroupReach,
+    PreferencesMet,
+    PupilGroup,
+    ReachCounts,
+    ReachOnDay,
+    StaffLoad,
+)
+
+COUNTS = tuple(ReachCounts.model_fields)
+K = TypeVar("K")
+
+
+# merged with app/core/suppression at merge time
+def suppressed(count: int, below: int) -> int | None:
+    """Primary suppression: a count under `below` (other than 0) reads null."""
+    return count if count == 0 or count >= below else None
+
+
+def share(part: int | None, whole: int | None) -> float | None:
+    if part is None or whole is None or whole == 0:
+        return None
+    return round(part / whole, 4)
+
+
+@dataclass
+class HouseholdState:
+    """One household in one programme's scope, and what happened to it."""
+
+    programme_id: UUID
+    household_id: UUID
+    flags: set[str] = field(default_factory=set)  # names of ReachCounts' fields
+
+
+@dataclass(frozen=True)
+class ChildState:
+    """One child in one programme's scope: their groups, and when they were visited (None: not
+    visited), by their own outcome where it differs from their visit's."""
+
+    pupil_id: UUID
+    groups: frozenset[PupilGroup]
+    visited_on: date | None
+
+
+def reach_counts(states: Iterable[HouseholdState], below: int) -> ReachCounts:
+    counts = dict.fromkeys(COUNTS, 0)
+    for state in states:
+        counts["in_scope"] += 1
+        for flag in state.flags:
+            counts[flag] += 1
+    return ReachCounts(**{name: suppressed(n, below) for name, n in counts.items()})
+
+
+def group_reach(
+    children: Sequence[ChildState], below: int, by: date | None = None
+) -> list[GroupReach]:
+    """Each pupil group against the children in scope outside it; `by`: visited by that day."""
+    everyone = len(children)
+    reached = sum(_visited(c, by) for c in children)
+    found = []
+    for group in PupilGroup:
+        members = [c for c in children if group in c.groups]
+        pupils = suppressed(len(members), below)
+        visited = suppressed(sum(_visited(c, by) for c in members), below)
+        reach = share(visited, pupils)
+        others_reach = None
+        if reach is not None:
+            # Shown only beside the group's own figures: with the cohort's totals public, the
+            # others' share would give a suppressed group's away.
+            others_reach = share(reached - (visited or 0), everyone - (pupils or 0))
+        gap = None if reach is None or others_reach is None else round(reach - others_reach, 4)
+        found.append(
+            GroupReach(
+                group=group,
+                pupils=pupils,
+                visited=visited,
+                reach=reach,
+                others_reach=others_reach,
+                gap=gap,
+            )
+        )
+    return found
+
+
+def _visited(child: ChildState, by: date | None) -> bool:
+    if child.visited_on is None:
+        return False
+    return by is None or child.visited_on <= by
+
+
+def days_of_reach(
+    children: Sequence[ChildState], days: Iterable[date], below: int
+) -> list[ReachOnDay]:
+    """Cumulative reach at the end of each visit day (Europe/London)."""
+    found = []
+    for day in sorted(set(days)):
+        visited = sum(_visited(c, day) for c in children)
+        found.append(
+            ReachOnDay(
+                day=day,
+                pupils=len(children),
+                visited=visited,
+                reach=share(visited, len(children)),
+                groups=group_reach(children, below, by=day),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class AdultVisit:
+    staff_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+def staff_load(visits: Iterable[AdultVisit]) -> StaffLoad:
+    """Adult-days from each adult's visits: how many visits a day, and how long the longest day
+    was from its first start to its last end."""
+    days: dict[tuple[UUID, date], list[AdultVisit]] = defaultdict(list)
+    for visit in visits:
+        days[(visit.staff_id, local_time(visit.starts_at).date())].append(visit)
+    if not days:
+        return StaffLoad(
+            adults=0,
+            adult_days=0,
+            visits_per_adult_day=None,
+            most_visits_in_a_day=None,
+            longest_day_minutes=None,
+        )
+    lengths = [max(v.ends_at for v in day) - min(v.starts_at for v in day) for day in days.values()]
+    return StaffLoad(
+        adults=len({staff for staff, _ in days}),
+        adult_days=len(days),
+        visits_per_adult_day=round(sum(len(d) for d in days.values()) / len(days), 2),
+        most_visits_in_a_day=max(len(d) for d in days.values()),
+        longest_day_minutes=int(max(lengths).total_seconds() // 60),
+    )
+
+
+def preferences_met(placed: Iterable[tuple[str, list[str]]], below: int) -> PreferencesMet:
+    """`placed`: each placed household's slot and the slots it preferred, best first."""
+    first = listed = total = 0
+    for slot_id, preferred in placed:
+        if not preferred:
+            continue
+        total += 1
+        first += preferred[0] == slot_id
+        listed += slot_id in preferred
+    counts = {
+        "placed_with_preferences": suppressed(total, below),
+        "first_choice": suppressed(first, below),
+        "another_listed_choice": suppressed(listed - first, below),
+        "not_listed": suppressed(total - listed, below),
+    }
+    whole = counts["placed_with_preferences"]
+    listed_count = None
+    if counts["first_choice"] is not None and counts["another_listed_choice"] is not None:
+        listed_count = counts["first_choice"] + counts["another_listed_choice"]
+    return PreferencesMet(
+        **counts,
+        first_choice_share=share(counts["first_choice"], whole),
+        listed_share=share(listed_count, whole),
+    )
+
+
+def parts_by(
+    states: Iterable[HouseholdState],
+    keys_of: Callable[[HouseholdState], Iterable[K]],
+) -> dict[K, list[HouseholdState]]:
+    """Households under each key they belong to (a household with children in two classes is
+    under both)."""
+    found: dict[K, list[HouseholdState]] = defaultdict(list)
+    for state in states:
+        for key in set(keys_of(state)):
+            found[key].append(state)
+    return found
+
+
+def counts_of(part: dict[str, Any], states: Iterable[HouseholdState], below: int) -> dict[str, Any]:
+    return part | reach_counts(states, below).model_dump()

@@ -1,0 +1,372 @@
+"""Reports for a programme, a school's year or the trust's year: who may read which (SLT their
+school's, the trust's admins the trust's and any of its schools'), and the figures assembled from
+the repository's few grouped reads.
+
+Households count once per programme whose scope they are in (a family with children at two
+schools of the trust is visited by each), once in each class and year group they have a child
+in. Children count by their own outcome where a sibling's differs (visits/progress.py)."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.london import LONDON, local_time
+from app.core.permissions import Permission
+from app.core.principal import Principal
+from app.core.settings import get_settings
+from app.core.types import YearGroup, utcnow
+from app.parents.answers_models import AnswerKind
+from app.programmes.models import VisitProgramme
+from app.reports.export import as_csv
+from app.reports.figures import (
+    AdultVisit,
+    ChildState,
+    HouseholdState,
+    counts_of,
+    days_of_reach,
+    group_reach,
+    parts_by,
+    preferences_met,
+    reach_counts,
+    staff_load,
+    suppressed,
+)
+from app.reports.repository import Answer, Child, ReportRepository, VisitRow
+from app.reports.schemas import (
+    PupilGroup,
+    Reach,
+    ReachPart,
+    Report,
+    ReportProgramme,
+    ReportScope,
+    SurveyHeadline,
+)
+from app.roster.models import SendStatus
+from app.trusts.repository import SchoolRepository, TrustRepository
+from app.visits.models import VisitLocation, VisitStatus
+
+Key = tuple[UUID, UUID]  # (programme, household) or (programme, pupil)
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: ReportScope
+    id: UUID
+    title: str
+    programmes: list[tuple[VisitProgramme, str]]  # with each one's school name
+
+
+async def programme_report(session: AsyncSession, who: Principal, programme_id: UUID) -> Report:
+    """404 outside the caller's schools; 403 without reports:read at the programme's school."""
+    repo = ReportRepository(session, who)
+    programme = await repo.get_permitted(programme_id, Permission.REPORTS_READ)
+    found = await repo.programmes(school_id=programme.school_id, academic_year=None)
+    named = [(p, name) for p, name in found if p.id == programme.id]
+    return await _build(repo, Scope(ReportScope.PROGRAMME, programme.id, "", named))
+
+
+async def school_report(
+    session: AsyncSession, who: Principal, school_id: UUID, academic_year: str | None
+) -> Report:
+    """The school's programmes of the year (the latest year it ran one, if not given)."""
+    school = await SchoolRepository(session, who).get_permitted(school_id, Permission.REPORTS_READ)
+    repo = ReportRepository(session, who)
+    year = academic_year or await repo.latest_year(school.id)
+    found = await repo.programmes(school_id=school.id, academic_year=year) if year else []
+    return await _build(
+        repo, Scope(ReportScope.SCHOOL, school.id, _title(school.name, year), found)
+    )
+
+
+async def trust_report(
+    session: AsyncSession, who: Principal, trust_id: UUID, academic_year: str | None
+) -> Report:
+    """Every programme of the trust's year: its admins only (reports:read held trust-wide)."""
+    trust = await TrustRepository(session, who).get_permitted(trust_id, Permission.REPORTS_READ)
+    repo = ReportRepository(session, who)
+    year = academic_year or await repo.latest_year(None)
+    found = await repo.programmes(school_id=None, academic_year=year) if year else []
+    return await _build(repo, Scope(ReportScope.TRUST, trust.id, _title(trust.name, year), found))
+
+
+async def report_csv(
+    session: AsyncSession,
+    who: Principal,
+    kind: ReportScope,
+    scope_id: UUID,
+    academic_year: str | None = None,
+) -> tuple[Report, str]:
+    """The report as CSV; the export is audited (it leaves the system)."""
+    if kind is ReportScope.PROGRAMME:
+        report = await programme_report(session, who, scope_id)
+    elif kind is ReportScope.SCHOOL:
+        report = await school_report(session, who, scope_id, academic_year)
+    else:
+        report = await trust_report(session, who, scope_id, academic_year)
+    schools = {p.school_id for p in report.programmes}
+    await audit.record(
+        session,
+        who,
+        "report.exported",
+        subject_type=f"{kind.value}_report",
+        subject_id=scope_id,
+        school_id=next(iter(schools)) if kind is not ReportScope.TRUST and schools else None,
+        details={"format": "csv", "programmes": len(report.programmes)},
+    )
+    await session.flush()
+    return report, as_csv(report)
+
+
+def _title(name: str, year: str | None) -> str:
+    return f"{name}, {year}" if year else name
+
+
+async def _build(repo: ReportRepository, scope: Scope) -> Report:
+    below = get_settings().reports_suppressed_below
+    programmes = [p for p, _ in scope.programmes]
+    ids = [p.id for p in programmes]
+    members = _in_scope(programmes, await repo.children(programmes) if programmes else [])
+    visits = await repo.visits(ids) if ids else []
+    answers = await repo.answers(ids) if ids else []
+    states = await _households(repo, ids, members, answers, visits)
+    children = await _children(repo, ids, members, visits)
+    visit_days = {d for p in programmes for d in p.days()}
+    visit_days |= {c.visited_on for c in children if c.visited_on is not None}
+    reach = Reach(
+        totals=reach_counts(states, below),
+        schools=_school_parts(states, members, scope, below)
+        if scope.kind is ReportScope.TRUST
+        else [],
+        year_groups=_year_group_parts(states, members, below),
+        classes=[] if scope.kind is ReportScope.TRUST else _class_parts(states, members, below),
+        pupils=len(children),
+        visited=sum(c.visited_on is not None for c in children),
+        groups=group_reach(children, below),
+        days=days_of_reach(children, visit_days, below),
+    )
+    adults = await repo.adult_visits(ids) if ids else []
+    return Report(
+        scope=scope.kind,
+        scope_id=scope.id,
+        title=scope.title or _programme_title(scope),
+        generated_at=utcnow(),
+        suppressed_below=below,
+        programmes=[_programme(p, name) for p, name in scope.programmes],
+        reach=reach,
+        staff_load=staff_load(AdultVisit(*a) for a in adults),
+        preferences=preferences_met(_placed(answers, states, visits), below),
+        concerns_raised=await _concerns(repo, programmes, below),
+        surveys=await _survey_headlines(ids),
+    )
+
+
+def _programme_title(scope: Scope) -> str:
+    (programme, school_name), *_ = scope.programmes
+    return f"{programme.name}, {school_name}"
+
+
+def _programme(programme: VisitProgramme, school_name: str) -> ReportProgramme:
+    days = programme.days()
+    return ReportProgramme(
+        programme_id=programme.id,
+        school_id=programme.school_id,
+        school_name=school_name,
+        name=programme.name,
+        academic_year=programme.academic_year,
+        first_day=min(days) if days else None,
+        last_day=max(days) if days else None,
+    )
+
+
+def _in_scope(programmes: Sequence[VisitProgramme], children: Iterable[Child]) -> dict[Key, Child]:
+    """(programme, pupil) -> the child, for each programme whose school, year and year groups
+    the child is in (programmes.repository.children_in_scope, for many programmes at once)."""
+    by_school: dict[UUID, list[VisitProgramme]] = defaultdict(list)
+    for programme in programmes:
+        by_school[programme.school_id].append(programme)
+    return {
+        (p.id, child.pupil_id): child
+        for child in children
+        for p in by_school[child.school_id]
+        if child.academic_year == p.academic_year and str(child.year_group) in p.year_groups
+    }
+
+
+async def _households(
+    repo: ReportRepository,
+    ids: list[UUID],
+    members: dict[Key, Child],
+    answers: list[Answer],
+    visits: list[VisitRow],
+) -> list[HouseholdState]:
+    states = {
+        (p, c.household_id): HouseholdState(p, c.household_id) for (p, _), c in members.items()
+    }
+    for answer in answers:
+        state = states.get((answer.programme_id, answer.household_id))
+        if state is not None:
+            state.flags.add("answered" if answer.kind is AnswerKind.PREFERENCES else "declined")
+    for exemption in await repo.exemptions(ids) if ids else []:
+        state = states.get((exemption.programme_id, exemption.household_id))
+        if state is not None:
+            state.flags.add(exemption.kind)  # "exempt" or "neutral_venue"
+    for visit in visits:
+        state = states.get((visit.programme_id, visit.household_id))
+        if state is not None:
+            state.flags |= _visit_flags(visit)
+    return list(states.values())
+
+
+def _visit_flags(visit: VisitRow) -> set[str]:
+    flags = set()
+    if visit.status is not VisitStatus.PROPOSED:
+        flags.add("scheduled")
+    if visit.location is VisitLocation.NEUTRAL_VENUE:
+        flags.add("neutral_venue")
+    outcome = {
+        VisitStatus.COMPLETED: "visited",
+        VisitStatus.NO_ACCESS: "no_access",
+        VisitStatus.DECLINED: "declined",
+    }.get(visit.status)
+    if outcome is not None:
+        flags.add(outcome)
+    return flags
+
+
+async def _children(
+    repo: ReportRepository, ids: list[UUID], members: dict[Key, Child], visits: list[VisitRow]
+) -> list[ChildState]:
+    by_id = {v.id: v for v in visits}
+    visited_on: dict[Key, date] = {}
+    for row in await repo.visit_children(ids) if ids else []:
+        visit = by_id.get(row.visit_id)
+        if visit is None:
+            continue
+        outcome = row.outcome.value if row.outcome is not None else visit.status.value
+        if outcome == VisitStatus.COMPLETED.value:
+            visited_on[(visit.programme_id, row.pupil_id)] = local_time(visit.starts_at).date()
+    return [
+        ChildState(child.pupil_id, _groups(child), visited_on.get(key))
+        for key, child in members.items()
+    ]
+
+
+def _groups(child: Child) -> frozenset[PupilGroup]:
+    held = {
+        PupilGroup.FREE_SCHOOL_MEALS: child.free_school_meals,
+        PupilGroup.PUPIL_PREMIUM: child.pupil_premium,
+        PupilGroup.SEND_SUPPORT: child.send == SendStatus.SEN_SUPPORT,
+        PupilGroup.EHCP: child.send == SendStatus.EHCP,
+        PupilGroup.EAL: child.eal,
+        PupilGroup.LOOKED_AFTER: child.looked_after,
+    }
+    return frozenset(group for group, member in held.items() if member)
+
+
+def _household_children(members: dict[Key, Child]) -> dict[Key, list[Child]]:
+    found: dict[Key, list[Child]] = defaultdict(list)
+    for (programme_id, _), child in members.items():
+        found[(programme_id, child.household_id)].append(child)
+    return found
+
+
+def _school_parts(
+    states: list[HouseholdState], members: dict[Key, Child], scope: Scope, below: int
+) -> list[ReachPart]:
+    kids = _household_children(members)
+    names = {p.school_id: name for p, name in scope.programmes}
+    parts = parts_by(
+        states, lambda s: [c.school_id for c in kids[(s.programme_id, s.household_id)]]
+    )
+    return [
+        ReachPart(**counts_of({"school_id": school, "school_name": names[school]}, found, below))
+        for school, found in sorted(parts.items(), key=lambda item: (names[item[0]], item[0]))
+    ]
+
+
+def _year_group_parts(
+    states: list[HouseholdState], members: dict[Key, Child], below: int
+) -> list[ReachPart]:
+    kids = _household_children(members)
+    parts = parts_by(
+        states, lambda s: [str(c.year_group) for c in kids[(s.programme_id, s.household_id)]]
+    )
+    order = list(YearGroup)
+    return [
+        ReachPart(**counts_of({"year_group": YearGroup(year)}, found, below))
+        for year, found in sorted(parts.items(), key=lambda item: order.index(YearGroup(item[0])))
+    ]
+
+
+def _class_parts(
+    states: list[HouseholdState], members: dict[Key, Child], below: int
+) -> list[ReachPart]:
+    kids = _household_children(members)
+    classes = {c.class_id: c for c in members.values()}
+    parts = parts_by(states, lambda s: [c.class_id for c in kids[(s.programme_id, s.household_id)]])
+    return [
+        ReachPart(
+            **counts_of(
+                {
+                    "school_id": classes[class_id].school_id,
+                    "class_id": class_id,
+                    "class_name": classes[class_id].class_name,
+                    "year_group": YearGroup(classes[class_id].year_group),
+                },
+                found,
+                below,
+            )
+        )
+        for class_id, found in sorted(
+            parts.items(), key=lambda item: (classes[item[0]].class_name, str(item[0]))
+        )
+    ]
+
+
+def _placed(
+    answers: list[Answer], states: list[HouseholdState], visits: list[VisitRow]
+) -> list[tuple[str, list[str]]]:
+    """Each household in scope placed on a visit (not called off), with its preferences."""
+    in_scope = {(s.programme_id, s.household_id) for s in states}
+    preferred = {
+        (a.programme_id, a.household_id): list(a.preferred_slot_ids)
+        for a in answers
+        if a.kind is AnswerKind.PREFERENCES
+    }
+    return [
+        (str(v.slot_id), preferred.get((v.programme_id, v.household_id), []))
+        for v in visits
+        if v.status is not VisitStatus.CANCELLED and (v.programme_id, v.household_id) in in_scope
+    ]
+
+
+async def _concerns(
+    repo: ReportRepository, programmes: Sequence[VisitProgramme], below: int
+) -> int | None:
+    """Concerns raised at the programmes' schools from each one's first visit day to its last
+    (Europe/London), each concern once: one read for every school (safeguarding's own count
+    asks once per programme)."""
+    windows: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for programme in programmes:
+        days = programme.days()
+        if days:
+            first = datetime.combine(min(days), time(0), tzinfo=LONDON)
+            last = datetime.combine(max(days) + timedelta(days=1), time(0), tzinfo=LONDON)
+            windows[programme.school_id].append((first, last))
+    if not windows:
+        return suppressed(0, below)
+    starts = min(w[0] for found in windows.values() for w in found)
+    ends = max(w[1] for found in windows.values() for w in found)
+    raised = await repo.concerns_raised(list(windows), starts, ends)
+    count = sum(any(first <= at < last for first, last in windows[school]) for school, at in raised)
+    return suppressed(count, below)
+
+
+async def _survey_headlines(programme_ids: list[UUID]) -> list[SurveyHeadline]:
+    # Wired to app.surveys.results.headlines(session, programme_ids) when survey results merge.
+    return []
