@@ -5,7 +5,7 @@ programme's days, and a trust's report in a few statements."""
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +16,12 @@ from sqlmodel import col, select, update
 
 from app.core import db
 from app.core.audit import AuditEntry
-from app.core.london import LONDON
+from app.core.london import london_today
 from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.core.tenancy import system_scope
+from app.programmes.models import VisitProgramme
 from app.roster.models import SchoolClass
-from app.safeguarding.models import Concern
 from app.synthetic.dates import ACADEMIC_YEAR
 from app.synthetic.generator import World
 from tests.conftest import bearer
@@ -207,25 +207,27 @@ async def test_the_school_and_trust_reports_hold_the_programme(
 async def test_concerns_raised_during_the_visit_days_are_counted(
     client: httpx.AsyncClient, world: World, suppressed_below: int
 ) -> None:
+    """Concerns are append-only (raised now, for good), so the programme's days move instead:
+    through today, then ending yesterday, then starting tomorrow."""
     f = await finished_programme(client, world)
-    days = sorted({s.day for s in f.roster.slots})
     pupil = sorted(f.roster.pupil_class)[0]
-    raised = [await _raise(client, world, pupil) for _ in range(4)]
-    # Two on visit days, one the evening before the first, one the day after the last.
-    at = [
-        datetime.combine(days[0], time(10), tzinfo=LONDON),
-        datetime.combine(days[-1], time(23, 30), tzinfo=LONDON),
-        datetime.combine(days[0], time(0), tzinfo=LONDON) - timedelta(minutes=1),
-        datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=LONDON),
-    ]
-    async with db.open_session(system_scope("test: when the concerns were raised")) as session:
-        for concern_id, when in zip(raised, at, strict=True):
+    raised = [await _raise(client, world, pupil) for _ in range(3)]
+    today = london_today()
+    url = f"programmes/{f.scenario.programme_id}"
+    for days, expected in (
+        ([today - timedelta(days=1), today], 3 if suppressed_below == 1 else None),
+        ([today - timedelta(days=2), today - timedelta(days=1)], 0),
+        ([today + timedelta(days=1)], 0),
+    ):
+        async with db.open_session(system_scope("test: the programme's days")) as session:
             await session.execute(
-                update(Concern).where(col(Concern.id) == concern_id).values(raised_at=when)
+                update(VisitProgramme)
+                .where(col(VisitProgramme.id) == f.scenario.programme_id)
+                .values(visit_days=[d.isoformat() for d in days])
             )
-    body = (await get(client, world, f"programmes/{f.scenario.programme_id}")).json()
-    assert body["concerns_raised"] == (2 if suppressed_below == 1 else None)
-    assert str(raised[0]) not in str(body)
+        body = (await get(client, world, url)).json()
+        assert body["concerns_raised"] == expected, days
+        assert str(raised[0]) not in str(body)
 
 
 async def _raise(client: httpx.AsyncClient, world: World, pupil: UUID) -> UUID:
