@@ -4,8 +4,9 @@ children by pupil group, staff load by adult-day, preferences met. No I/O here.
 Every count a report shows passes through `suppressed`, so the rule for small numbers lives in
 one place; a share is null wherever either of its counts is."""
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -65,23 +66,45 @@ def reach_counts(states: Iterable[HouseholdState], below: int) -> ReachCounts:
     return ReachCounts(**{name: suppressed(n, below) for name, n in counts.items()})
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """Children counted: how many, and the days those visited were visited on, in order."""
+
+    pupils: int
+    visited_on: list[date]
+
+    def visited(self, by: date | None = None) -> int:
+        return len(self.visited_on) if by is None else bisect_right(self.visited_on, by)
+
+
+def cohorts(children: Iterable[ChildState]) -> tuple[Cohort, dict[PupilGroup, Cohort]]:
+    """Everyone in scope, and each pupil group: one pass over the children, so a day's figures
+    are a binary search, not another pass."""
+    pupils: dict[PupilGroup | None, int] = defaultdict(int)
+    days: dict[PupilGroup | None, list[date]] = defaultdict(list)
+    for child in children:
+        for key in (None, *child.groups):
+            pupils[key] += 1
+            if child.visited_on is not None:
+                days[key].append(child.visited_on)
+    everyone = Cohort(pupils[None], sorted(days[None]))
+    return everyone, {g: Cohort(pupils[g], sorted(days[g])) for g in PupilGroup}
+
+
 def group_reach(
-    children: Sequence[ChildState], below: int, by: date | None = None
+    everyone: Cohort, groups: dict[PupilGroup, Cohort], below: int, by: date | None = None
 ) -> list[GroupReach]:
     """Each pupil group against the children in scope outside it; `by`: visited by that day."""
-    everyone = len(children)
-    reached = sum(_visited(c, by) for c in children)
     found = []
-    for group in PupilGroup:
-        members = [c for c in children if group in c.groups]
-        pupils = suppressed(len(members), below)
-        visited = suppressed(sum(_visited(c, by) for c in members), below)
+    for group, cohort in groups.items():
+        pupils = suppressed(cohort.pupils, below)
+        visited = suppressed(cohort.visited(by), below)
         reach = share(visited, pupils)
         others_reach = None
-        if reach is not None:
+        if reach is not None and visited is not None and pupils is not None:
             # Shown only beside the group's own figures: with the cohort's totals public, the
             # others' share would give a suppressed group's away.
-            others_reach = share(reached - (visited or 0), everyone - (pupils or 0))
+            others_reach = share(everyone.visited(by) - visited, everyone.pupils - pupils)
         gap = None if reach is None or others_reach is None else round(reach - others_reach, 4)
         found.append(
             GroupReach(
@@ -96,29 +119,20 @@ def group_reach(
     return found
 
 
-def _visited(child: ChildState, by: date | None) -> bool:
-    if child.visited_on is None:
-        return False
-    return by is None or child.visited_on <= by
-
-
 def days_of_reach(
-    children: Sequence[ChildState], days: Iterable[date], below: int
+    everyone: Cohort, groups: dict[PupilGroup, Cohort], days: Iterable[date], below: int
 ) -> list[ReachOnDay]:
     """Cumulative reach at the end of each visit day (Europe/London)."""
-    found = []
-    for day in sorted(set(days)):
-        visited = sum(_visited(c, day) for c in children)
-        found.append(
-            ReachOnDay(
-                day=day,
-                pupils=len(children),
-                visited=visited,
-                reach=share(visited, len(children)),
-                groups=group_reach(children, below, by=day),
-            )
+    return [
+        ReachOnDay(
+            day=day,
+            pupils=everyone.pupils,
+            visited=everyone.visited(day),
+            reach=share(everyone.visited(day), everyone.pupils),
+            groups=group_reach(everyone, groups, below, by=day),
         )
-    return found
+        for day in sorted(set(days))
+    ]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from app.reports.figures import (
     AdultVisit,
     ChildState,
     HouseholdState,
+    cohorts,
     counts_of,
     days_of_reach,
     group_reach,
@@ -135,19 +136,19 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     answers = await repo.answers(ids) if ids else []
     states = await _households(repo, ids, members, answers, visits)
     children = await _children(repo, ids, members, visits)
-    visit_days = {d for p in programmes for d in p.days()}
-    visit_days |= {c.visited_on for c in children if c.visited_on is not None}
+    everyone, groups = cohorts(children)
+    visit_days = {d for p in programmes for d in p.days()} | set(everyone.visited_on)
+    kids = _household_children(members)
+    trust_wide = scope.kind is ReportScope.TRUST
     reach = Reach(
         totals=reach_counts(states, below),
-        schools=_school_parts(states, members, scope, below)
-        if scope.kind is ReportScope.TRUST
-        else [],
-        year_groups=_year_group_parts(states, members, below),
-        classes=[] if scope.kind is ReportScope.TRUST else _class_parts(states, members, below),
-        pupils=len(children),
-        visited=sum(c.visited_on is not None for c in children),
-        groups=group_reach(children, below),
-        days=days_of_reach(children, visit_days, below),
+        schools=_school_parts(states, kids, scope, below) if trust_wide else [],
+        year_groups=_year_group_parts(states, kids, below),
+        classes=[] if trust_wide else _class_parts(states, kids, below),
+        pupils=everyone.pupils,
+        visited=everyone.visited(),
+        groups=group_reach(everyone, groups, below),
+        days=days_of_reach(everyone, groups, visit_days, below),
     )
     adults = await repo.adult_visits(ids) if ids else []
     return Report(
@@ -276,9 +277,8 @@ def _household_children(members: dict[Key, Child]) -> dict[Key, list[Child]]:
 
 
 def _school_parts(
-    states: list[HouseholdState], members: dict[Key, Child], scope: Scope, below: int
+    states: list[HouseholdState], kids: dict[Key, list[Child]], scope: Scope, below: int
 ) -> list[ReachPart]:
-    kids = _household_children(members)
     names = {p.school_id: name for p, name in scope.programmes}
     parts = parts_by(
         states, lambda s: [c.school_id for c in kids[(s.programme_id, s.household_id)]]
@@ -290,9 +290,8 @@ def _school_parts(
 
 
 def _year_group_parts(
-    states: list[HouseholdState], members: dict[Key, Child], below: int
+    states: list[HouseholdState], kids: dict[Key, list[Child]], below: int
 ) -> list[ReachPart]:
-    kids = _household_children(members)
     parts = parts_by(
         states, lambda s: [str(c.year_group) for c in kids[(s.programme_id, s.household_id)]]
     )
@@ -304,10 +303,9 @@ def _year_group_parts(
 
 
 def _class_parts(
-    states: list[HouseholdState], members: dict[Key, Child], below: int
+    states: list[HouseholdState], kids: dict[Key, list[Child]], below: int
 ) -> list[ReachPart]:
-    kids = _household_children(members)
-    classes = {c.class_id: c for c in members.values()}
+    classes = {c.class_id: c for found in kids.values() for c in found}
     parts = parts_by(states, lambda s: [c.class_id for c in kids[(s.programme_id, s.household_id)]])
     return [
         ReachPart(
