@@ -45,12 +45,13 @@ from tests.synthetic.test_answers import (
 )
 
 OUTCOMES = (
-    (VisitStatus.COMPLETED, 80),
-    (VisitStatus.NO_ACCESS, 9),
-    (VisitStatus.DECLINED, 4),
-    (VisitStatus.CANCELLED, 3),
-    (VisitStatus.SCHEDULED, 4),
+    VisitStatus.COMPLETED,
+    VisitStatus.NO_ACCESS,
+    VisitStatus.DECLINED,
+    VisitStatus.CANCELLED,
+    VisitStatus.SCHEDULED,
 )
+WEIGHTS = (80, 9, 4, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,13 @@ def _place(finished: Finished, world: World, rng: random.Random) -> None:
             slot = by_id[preferred[i % 3]]
         else:
             slot = slots[(i * 7) % len(slots)]
-        statuses, weights = zip(*OUTCOMES, strict=True)
         neutral = scenario.exemptions.get(household) == "neutral_venue"
         adults = pairs[i % len(pairs)]
         assert all(a is not None for a in adults)
         finished.visits[household] = PlacedVisit(
             household,
             slot,
-            rng.choices(statuses, weights)[0],
+            rng.choices(OUTCOMES, WEIGHTS)[0],
             VisitLocation.NEUTRAL_VENUE if neutral else VisitLocation.HOME,
             tuple(a for a in adults if a is not None),
         )

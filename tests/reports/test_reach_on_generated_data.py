@@ -3,7 +3,7 @@ tests/reports/helpers.py, counted here from what was written (answers, SLT's dec
 visits, their outcomes and the pupils' rows), never through the reports' code."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -15,13 +15,13 @@ from app.core.london import local_time
 from app.core.permissions import Role
 from app.core.settings import get_settings
 from app.parents.answers_models import AnswerKind
-from app.roster.models import SendStatus
+from app.roster.models import Pupil, SendStatus
 from app.synthetic.generator import World
 from app.visits.models import VisitLocation, VisitStatus
 from tests.conftest import bearer
 from tests.reports.helpers import Finished, finished_programme
 
-GROUPS = {
+GROUPS: dict[str, Callable[[Pupil], bool]] = {
     "free_school_meals": lambda p: p.free_school_meals,
     "pupil_premium": lambda p: p.pupil_premium,
     "send_support": lambda p: p.send == SendStatus.SEN_SUPPORT,
@@ -79,7 +79,9 @@ def visited_on(f: Finished) -> dict[UUID, date | None]:
     return found
 
 
-def group_figures(f: Finished, day: date | None = None) -> dict[str, tuple[int, int, float]]:
+def group_figures(
+    f: Finished, day: date | None = None
+) -> dict[str, tuple[int, int, float | None, float]]:
     when = visited_on(f)
     reached = {c for c, d in when.items() if d is not None and (day is None or d <= day)}
     found = {}
