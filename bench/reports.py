@@ -38,6 +38,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--school-pupils", type=int, default=650)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="print where one build spends")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args()
 
@@ -316,7 +317,25 @@ def build_html(report: Any) -> str | None:
     return str(termly.build_html(report))
 
 
-async def measure(built: dict[str, Any], repeat: int, counter: StatementCounter) -> dict[str, Any]:
+async def _profile(who: Any, trust_id: uuid.UUID) -> None:
+    import cProfile
+    import pstats
+
+    from app.core import db
+    from app.reports import service
+    from app.synthetic.dates import ACADEMIC_YEAR
+
+    profiler = cProfile.Profile()
+    async with db.open_session(who.scope) as session:
+        profiler.enable()
+        await service.trust_report(session, who, trust_id, ACADEMIC_YEAR)
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+async def measure(
+    built: dict[str, Any], repeat: int, counter: StatementCounter, profile: bool = False
+) -> dict[str, Any]:
     import httpx
 
     from app.core import db
@@ -335,6 +354,8 @@ async def measure(built: dict[str, Any], repeat: int, counter: StatementCounter)
         times.append(time.perf_counter() - began)
         statements = counter.count
     assert report is not None
+    if profile:
+        await _profile(who, trust.id)
     began = time.perf_counter()
     html = build_html(report)
     html_s = time.perf_counter() - began if html is not None else None
@@ -388,7 +409,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         **seeded,
         "roster_sync_s": round(synced_s, 1),
         "seed_programmes_s": round(seeded_s, 1),
-        **await measure(built, args.repeat, counter),
+        **await measure(built, args.repeat, counter, args.profile),
     }
     await db.get_database().dispose()
     return figures

@@ -6,13 +6,12 @@ one place; a share is null wherever either of its counts is."""
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from app.core.london import local_time
 from app.reports.schemas import (
     GroupReach,
     PreferencesMet,
@@ -136,18 +135,16 @@ def days_of_reach(
 
 
 @dataclass(frozen=True)
-class AdultVisit:
-    staff_id: UUID
-    starts_at: datetime
-    ends_at: datetime
+class AdultDay:
+    """One adult's visits on one day: how many, and from the first start to the last end."""
+
+    visits: int
+    first_start: datetime
+    last_end: datetime
 
 
-def staff_load(visits: Iterable[AdultVisit]) -> StaffLoad:
-    """Adult-days from each adult's visits: how many visits a day, and how long the longest day
-    was from its first start to its last end."""
-    days: dict[tuple[UUID, date], list[AdultVisit]] = defaultdict(list)
-    for visit in visits:
-        days[(visit.staff_id, local_time(visit.starts_at).date())].append(visit)
+def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:
+    """How many visits an adult made in a day, and how long the longest day was."""
     if not days:
         return StaffLoad(
             adults=0,
@@ -156,13 +153,13 @@ def staff_load(visits: Iterable[AdultVisit]) -> StaffLoad:
             most_visits_in_a_day=None,
             longest_day_minutes=None,
         )
-    lengths = [max(v.ends_at for v in day) - min(v.starts_at for v in day) for day in days.values()]
+    longest = max(d.last_end - d.first_start for d in days)
     return StaffLoad(
-        adults=len({staff for staff, _ in days}),
+        adults=adults,
         adult_days=len(days),
-        visits_per_adult_day=round(sum(len(d) for d in days.values()) / len(days), 2),
-        most_visits_in_a_day=max(len(d) for d in days.values()),
-        longest_day_minutes=int(max(lengths).total_seconds() // 60),
+        visits_per_adult_day=round(sum(d.visits for d in days) / len(days), 2),
+        most_visits_in_a_day=max(d.visits for d in days),
+        longest_day_minutes=int(longest.total_seconds() // 60),
     )
 
 

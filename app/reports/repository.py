@@ -6,7 +6,7 @@ the trust floor applies, and is narrowed to the caller's schools as well; the pr
 loaded through the caller's scope before any of these runs."""
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy import Select
 from sqlmodel import col, select
 
+from app.core.lean import in_trust
 from app.core.repository import ScopedRepository, in_schools
+from app.core.tenancy import get_scope
 from app.parents.answers_models import AnswerKind, HouseholdAnswer
-from app.programmes.models import HouseholdExemption, VisitProgramme
+from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.roster.models import Pupil, SchoolClass, SendStatus
 from app.safeguarding.models import Concern
 from app.trusts.models import School
@@ -68,19 +70,30 @@ class VisitRow(NamedTuple):
     slot_id: UUID
     status: VisitStatus
     location: VisitLocation
-    starts_at: datetime
+    day: date  # its slot's: the visit day (Europe/London)
 
 
 class VisitChild(NamedTuple):
     visit_id: UUID
+    programme_id: UUID
+    household_id: UUID
+    slot_id: UUID
+    status: VisitStatus
+    location: VisitLocation
+    day: date
     pupil_id: UUID
     outcome: VisitOutcome | None
 
+    def visit(self) -> VisitRow:
+        return VisitRow(*self[:7])
 
-class AdultRow(NamedTuple):
+
+class AdultDay(NamedTuple):
     staff_id: UUID
-    starts_at: datetime
-    ends_at: datetime
+    day: date
+    visits: int
+    first_start: datetime
+    last_end: datetime
 
 
 class ReportRepository(ScopedRepository[VisitProgramme]):
@@ -88,6 +101,17 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
 
     def _narrowed(self, statement: Any, model: Any) -> Select[Any]:
         return in_schools(statement, model, self.principal.scope.school_ids)
+
+    def _floor(self, model: Any) -> Any:
+        return in_trust(model, get_scope(self.session))
+
+    async def _rows(self, statement: Any, model: Any) -> Sequence[Any]:
+        """The large reads, run on the session's connection without the ORM (no entities, no
+        per-row loading): each names its tables' trust itself (`_floor`), as lean reads do, and
+        is narrowed to the caller's schools through `model`."""
+        statement = self._narrowed(statement.where(self._floor(model)), model)
+        connection = await self.session.connection()
+        return (await connection.execute(statement)).all()
 
     async def programmes(
         self, *, school_id: UUID | None, academic_year: str | None
@@ -120,7 +144,7 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
         """On-roll pupils with a household, in classes of the programmes' schools, years and year
         groups; which programme each is in scope of is the caller's to decide (a school may run
         more than one programme a year)."""
-        statement = self._narrowed(
+        statement = (
             sa.select(
                 col(Pupil.id),
                 col(Pupil.household_id),
@@ -137,6 +161,7 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
             )
             .join(SchoolClass, col(SchoolClass.id) == col(Pupil.class_id))
             .where(
+                self._floor(SchoolClass),
                 col(Pupil.school_id).in_(sorted({p.school_id for p in programmes})),
                 col(Pupil.on_roll).is_(True),
                 col(Pupil.household_id).is_not(None),
@@ -144,25 +169,18 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
                 col(SchoolClass.year_group).in_(
                     sorted({y for p in programmes for y in p.year_groups})
                 ),
-            ),
-            Pupil,
-        )
-        rows = await self.session.execute(statement)
-        return [Child(*row) for row in rows.all()]
-
-    async def answers(self, programme_ids: Collection[UUID]) -> list[Answer]:
-        rows = await self.session.execute(
-            self._narrowed(
-                sa.select(
-                    col(HouseholdAnswer.programme_id),
-                    col(HouseholdAnswer.household_id),
-                    col(HouseholdAnswer.kind),
-                    col(HouseholdAnswer.preferred_slot_ids),
-                ).where(col(HouseholdAnswer.programme_id).in_(programme_ids)),
-                HouseholdAnswer,
             )
         )
-        return [Answer(*row) for row in rows.all()]
+        return [Child(*row) for row in await self._rows(statement, Pupil)]
+
+    async def answers(self, programme_ids: Collection[UUID]) -> list[Answer]:
+        statement = sa.select(
+            col(HouseholdAnswer.programme_id),
+            col(HouseholdAnswer.household_id),
+            col(HouseholdAnswer.kind),
+            col(HouseholdAnswer.preferred_slot_ids),
+        ).where(col(HouseholdAnswer.programme_id).in_(programme_ids))
+        return [Answer(*row) for row in await self._rows(statement, HouseholdAnswer)]
 
     async def exemptions(self, programme_ids: Collection[UUID]) -> list[Exemption]:
         rows = await self.session.execute(
@@ -177,51 +195,54 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
         )
         return [Exemption(*row) for row in rows.all()]
 
-    async def visits(self, programme_ids: Collection[UUID]) -> list[VisitRow]:
-        rows = await self.session.execute(
-            self._narrowed(
-                sa.select(
-                    col(Visit.id),
-                    col(Visit.programme_id),
-                    col(Visit.household_id),
-                    col(Visit.slot_id),
-                    col(Visit.status),
-                    col(Visit.location),
-                    col(Visit.starts_at),
-                ).where(col(Visit.programme_id).in_(programme_ids)),
-                Visit,
-            )
-        )
-        return [VisitRow(*row) for row in rows.all()]
-
     async def visit_children(self, programme_ids: Collection[UUID]) -> list[VisitChild]:
-        """Each child on the programmes' visits, with their own outcome where it differs."""
-        rows = await self.session.execute(
-            self._narrowed(
-                sa.select(
-                    col(VisitPupil.visit_id), col(VisitPupil.pupil_id), col(VisitPupil.outcome)
-                )
-                .join(Visit, col(Visit.id) == col(VisitPupil.visit_id))
-                .where(col(Visit.programme_id).in_(programme_ids)),
-                Visit,
+        """Each child on the programmes' visits, with their visit and their own outcome where
+        it differs: one read for the visits and their children alike (a visit always has one)."""
+        statement = (
+            sa.select(
+                col(Visit.id),
+                col(Visit.programme_id),
+                col(Visit.household_id),
+                col(Visit.slot_id),
+                col(Visit.status),
+                col(Visit.location),
+                col(Slot.day),
+                col(VisitPupil.pupil_id),
+                col(VisitPupil.outcome),
+            )
+            .join(Visit, col(Visit.id) == col(VisitPupil.visit_id))
+            .join(Slot, col(Slot.id) == col(Visit.slot_id))
+            .where(
+                col(Visit.programme_id).in_(programme_ids),
+                self._floor(VisitPupil),
+                self._floor(Slot),
             )
         )
-        return [VisitChild(*row) for row in rows.all()]
+        return [VisitChild(*row) for row in await self._rows(statement, Visit)]
 
-    async def adult_visits(self, programme_ids: Collection[UUID]) -> list[AdultRow]:
-        """Each adult on each visit that took their time."""
-        rows = await self.session.execute(
-            self._narrowed(
-                sa.select(col(VisitAdult.staff_id), col(Visit.starts_at), col(Visit.ends_at))
-                .join(Visit, col(Visit.id) == col(VisitAdult.visit_id))
-                .where(
-                    col(Visit.programme_id).in_(programme_ids),
-                    col(Visit.status).in_(ON_THE_ROAD),
-                ),
-                Visit,
+    async def adult_days(self, programme_ids: Collection[UUID]) -> list[AdultDay]:
+        """Each adult's day (its slots' day) on the visits that took their time: how many, from
+        the first start to the last end; grouped in SQL, a row per adult-day."""
+        statement = (
+            sa.select(
+                col(VisitAdult.staff_id),
+                col(Slot.day),
+                sa.func.count(),
+                sa.func.min(col(Visit.starts_at)),
+                sa.func.max(col(Visit.ends_at)),
             )
+            .select_from(VisitAdult)
+            .join(Visit, col(Visit.id) == col(VisitAdult.visit_id))
+            .join(Slot, col(Slot.id) == col(Visit.slot_id))
+            .where(
+                col(Visit.programme_id).in_(programme_ids),
+                col(Visit.status).in_(ON_THE_ROAD),
+                self._floor(VisitAdult),
+                self._floor(Slot),
+            )
+            .group_by(col(VisitAdult.staff_id), col(Slot.day))
         )
-        return [AdultRow(*row) for row in rows.all()]
+        return [AdultDay(*row) for row in await self._rows(statement, Visit)]
 
     async def concerns_raised(
         self, school_ids: Collection[UUID], first: datetime, last: datetime

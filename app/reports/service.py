@@ -10,12 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.london import LONDON, local_time
+from app.core.london import LONDON
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
@@ -24,7 +25,7 @@ from app.parents.answers_models import AnswerKind
 from app.programmes.models import VisitProgramme
 from app.reports.export import as_csv
 from app.reports.figures import (
-    AdultVisit,
+    AdultDay,
     ChildState,
     HouseholdState,
     cohorts,
@@ -37,7 +38,7 @@ from app.reports.figures import (
     staff_load,
     suppressed,
 )
-from app.reports.repository import Answer, Child, ReportRepository, VisitRow
+from app.reports.repository import Answer, Child, ReportRepository, VisitChild, VisitRow
 from app.reports.schemas import (
     PupilGroup,
     Reach,
@@ -132,10 +133,11 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     programmes = [p for p, _ in scope.programmes]
     ids = [p.id for p in programmes]
     members = _in_scope(programmes, await repo.children(programmes) if programmes else [])
-    visits = await repo.visits(ids) if ids else []
+    on_visits = await repo.visit_children(ids) if ids else []
+    visits = list({row.visit_id: row.visit() for row in on_visits}.values())
     answers = await repo.answers(ids) if ids else []
     states = await _households(repo, ids, members, answers, visits)
-    children = await _children(repo, ids, members, visits)
+    children = _children(members, on_visits)
     everyone, groups = cohorts(children)
     visit_days = {d for p in programmes for d in p.days()} | set(everyone.visited_on)
     kids = _household_children(members)
@@ -150,7 +152,7 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         groups=group_reach(everyone, groups, below),
         days=days_of_reach(everyone, groups, visit_days, below),
     )
-    adults = await repo.adult_visits(ids) if ids else []
+    adult_days = await repo.adult_days(ids) if ids else []
     return Report(
         scope=scope.kind,
         scope_id=scope.id,
@@ -159,7 +161,9 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         suppressed_below=below,
         programmes=[_programme(p, name) for p, name in scope.programmes],
         reach=reach,
-        staff_load=staff_load(AdultVisit(*a) for a in adults),
+        staff_load=staff_load(
+            [AdultDay(*d[2:]) for d in adult_days], adults=len({d.staff_id for d in adult_days})
+        ),
         preferences=preferences_met(_placed(answers, states, visits), below),
         concerns_raised=await _concerns(repo, programmes, below),
         surveys=await _survey_headlines(ids),
@@ -239,18 +243,12 @@ def _visit_flags(visit: VisitRow) -> set[str]:
     return flags
 
 
-async def _children(
-    repo: ReportRepository, ids: list[UUID], members: dict[Key, Child], visits: list[VisitRow]
-) -> list[ChildState]:
-    by_id = {v.id: v for v in visits}
+def _children(members: dict[Key, Child], on_visits: list[VisitChild]) -> list[ChildState]:
     visited_on: dict[Key, date] = {}
-    for row in await repo.visit_children(ids) if ids else []:
-        visit = by_id.get(row.visit_id)
-        if visit is None:
-            continue
-        outcome = row.outcome.value if row.outcome is not None else visit.status.value
+    for row in on_visits:
+        outcome = row.outcome.value if row.outcome is not None else row.status.value
         if outcome == VisitStatus.COMPLETED.value:
-            visited_on[(visit.programme_id, row.pupil_id)] = local_time(visit.starts_at).date()
+            visited_on[(row.programme_id, row.pupil_id)] = row.day
     return [
         ChildState(child.pupil_id, _groups(child), visited_on.get(key))
         for key, child in members.items()
@@ -258,13 +256,23 @@ async def _children(
 
 
 def _groups(child: Child) -> frozenset[PupilGroup]:
+    return _groups_of(
+        child.free_school_meals, child.pupil_premium, child.send, child.eal, child.looked_after
+    )
+
+
+@cache
+def _groups_of(
+    fsm: bool, pupil_premium: bool, send: SendStatus, eal: bool, looked_after: bool
+) -> frozenset[PupilGroup]:
+    # A few dozen combinations of flags among tens of thousands of children: each made once.
     held = {
-        PupilGroup.FREE_SCHOOL_MEALS: child.free_school_meals,
-        PupilGroup.PUPIL_PREMIUM: child.pupil_premium,
-        PupilGroup.SEND_SUPPORT: child.send == SendStatus.SEN_SUPPORT,
-        PupilGroup.EHCP: child.send == SendStatus.EHCP,
-        PupilGroup.EAL: child.eal,
-        PupilGroup.LOOKED_AFTER: child.looked_after,
+        PupilGroup.FREE_SCHOOL_MEALS: fsm,
+        PupilGroup.PUPIL_PREMIUM: pupil_premium,
+        PupilGroup.SEND_SUPPORT: send == SendStatus.SEN_SUPPORT,
+        PupilGroup.EHCP: send == SendStatus.EHCP,
+        PupilGroup.EAL: eal,
+        PupilGroup.LOOKED_AFTER: looked_after,
     }
     return frozenset(group for group, member in held.items() if member)
 
