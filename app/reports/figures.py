@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from app.reports.schemas import (
@@ -134,13 +134,15 @@ def days_of_reach(
     ]
 
 
-@dataclass(frozen=True)
-class AdultDay:
+class AdultDay(Protocol):
     """One adult's visits on one day: how many, and from the first start to the last end."""
 
-    visits: int
-    first_start: datetime
-    last_end: datetime
+    @property
+    def visits(self) -> int: ...
+    @property
+    def first_start(self) -> datetime: ...
+    @property
+    def last_end(self) -> datetime: ...
 
 
 def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:

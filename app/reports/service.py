@@ -25,7 +25,6 @@ from app.parents.answers_models import AnswerKind
 from app.programmes.models import VisitProgramme
 from app.reports.export import as_csv
 from app.reports.figures import (
-    AdultDay,
     ChildState,
     HouseholdState,
     cohorts,
@@ -161,9 +160,7 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         suppressed_below=below,
         programmes=[_programme(p, name) for p, name in scope.programmes],
         reach=reach,
-        staff_load=staff_load(
-            [AdultDay(*d[2:]) for d in adult_days], adults=len({d.staff_id for d in adult_days})
-        ),
+        staff_load=staff_load(adult_days, adults=len({d.staff_id for d in adult_days})),
         preferences=preferences_met(_placed(answers, states, visits), below),
         concerns_raised=await _concerns(repo, programmes, below),
         surveys=await _survey_headlines(ids),
