@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.london import LONDON
+from app.core.london import LONDON, london_today
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
@@ -138,7 +138,10 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     states = await _households(repo, ids, members, answers, visits)
     children = _children(members, on_visits)
     everyone, groups = cohorts(children)
-    visit_days = {d for p in programmes for d in p.days()} | set(everyone.visited_on)
+    # Each visit day so far, and any day a child was visited on (a visit arranged off the plan).
+    today = london_today()
+    visit_days = {d for p in programmes for d in p.days() if d <= today}
+    visit_days |= set(everyone.visited_on)
     kids = _household_children(members)
     trust_wide = scope.kind is ReportScope.TRUST
     reach = Reach(
