@@ -136,24 +136,6 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     visits = list({row.visit_id: row.visit() for row in on_visits}.values())
     answers = await repo.answers(ids) if ids else []
     states = await _households(repo, ids, members, answers, visits)
-    children = _children(members, on_visits)
-    everyone, groups = cohorts(children)
-    # Each visit day so far, and any day a child was visited on (a visit arranged off the plan).
-    today = london_today()
-    visit_days = {d for p in programmes for d in p.days() if d <= today}
-    visit_days |= set(everyone.visited_on)
-    kids = _household_children(members)
-    trust_wide = scope.kind is ReportScope.TRUST
-    reach = Reach(
-        totals=reach_counts(states, below),
-        schools=_school_parts(states, kids, scope, below) if trust_wide else [],
-        year_groups=_year_group_parts(states, kids, below),
-        classes=[] if trust_wide else _class_parts(states, kids, below),
-        pupils=everyone.pupils,
-        visited=everyone.visited(),
-        groups=group_reach(everyone, groups, below),
-        days=days_of_reach(everyone, groups, visit_days, below),
-    )
     adult_days = await repo.adult_days(ids) if ids else []
     return Report(
         scope=scope.kind,
@@ -162,11 +144,37 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         generated_at=utcnow(),
         suppressed_below=below,
         programmes=[_programme(p, name) for p, name in scope.programmes],
-        reach=reach,
+        reach=_reach(scope, members, states, _children(members, on_visits), below),
         staff_load=staff_load(adult_days, adults=len({d.staff_id for d in adult_days})),
         preferences=preferences_met(_placed(answers, states, visits), below),
         concerns_raised=await _concerns(repo, programmes, below),
-        surveys=await _survey_headlines(ids),
+        surveys=await _survey_headlines(repo.session, ids),
+    )
+
+
+def _reach(
+    scope: Scope,
+    members: dict[Key, Child],
+    states: list[HouseholdState],
+    children: list[ChildState],
+    below: int,
+) -> Reach:
+    everyone, groups = cohorts(children)
+    # Each visit day so far, and any day a child was visited on (a visit arranged off the plan).
+    today = london_today()
+    visit_days = {d for p, _ in scope.programmes for d in p.days() if d <= today}
+    visit_days |= set(everyone.visited_on)
+    kids = _household_children(members)
+    trust_wide = scope.kind is ReportScope.TRUST
+    return Reach(
+        totals=reach_counts(states, below),
+        schools=_school_parts(states, kids, scope, below) if trust_wide else [],
+        year_groups=_year_group_parts(states, kids, below),
+        classes=[] if trust_wide else _class_parts(states, kids, below),
+        pupils=everyone.pupils,
+        visited=everyone.visited(),
+        groups=group_reach(everyone, groups, below),
+        days=days_of_reach(everyone, groups, visit_days, below),
     )
 
 
@@ -373,6 +381,8 @@ async def _concerns(
     return suppressed(count, below)
 
 
-async def _survey_headlines(programme_ids: list[UUID]) -> list[SurveyHeadline]:
+async def _survey_headlines(
+    session: AsyncSession, programme_ids: list[UUID]
+) -> list[SurveyHeadline]:
     # Wired to app.surveys.results.headlines(session, programme_ids) when survey results merge.
     return []
