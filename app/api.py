@@ -14,6 +14,7 @@ from app.parents.router import parent as parent_portal
 from app.parents.router import staff_side as invitations_router
 from app.programmes.router import programmes as programmes_router
 from app.programmes.router import schools as programme_schools
+from app.reports.router import reports
 from app.roster.router import classes as roster_classes
 from app.roster.router import households as roster_households
 from app.roster.router import pupils as roster_pupils
@@ -99,6 +100,7 @@ for router in (
     my_surveys,
     family_surveys,
     survey_results,
+    reports,
     integrations_router,
     message_templates,
     audit_router,

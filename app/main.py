@@ -159,6 +159,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "apart from the invitations, with only the week they came in.",
     },
     {
+        "name": "reports",
+        "description": "How a programme, a school's year or the trust's year reached its "
+        "families (by school, year group, class and pupil group, day by day), the adults' load, "
+        "preferences met and concerns raised, small counts suppressed; JSON, or CSV (audited).",
+    },
+    {
         "name": "audit",
         "description": "Who read or changed what and when: sign-ins, role changes, reads of "
         "invitation codes, exports of personal data.",

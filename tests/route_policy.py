@@ -237,6 +237,10 @@ PROGRAMME_MANAGERS = rule(ok=("school_admin",), hide=("other_school_admin",))
 ARRANGERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
 # Chasing families: SLT and the office; the trust's central team does not hold the codes.
 CHASERS = rule(ok=("school_admin", "office"), hide=("other_school_admin",))
+REPORT_READERS = rule(
+    ok=("trust_admin", "school_admin"), hide=("other_school_admin", "other_trust_admin")
+)
+TRUST_REPORT_READERS = rule(ok=("trust_admin",), hide=("other_trust_admin",))
 
 
 def _programme_body(_: World) -> dict[str, Any]:
@@ -870,4 +874,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", f"{V1}/reports/programmes/{{programme_id}}/surveys/{{audience}}/free-text"): Policy(
         SURVEY_RESULTS_READERS
     ),
+    # Reports: the school's SLT read its programmes' and its own; the trust's admins the trust's
+    # and every school's; a school's SLT is refused the trust's (403: they see the trust).
+    ("GET", f"{V1}/reports/programmes/{{programme_id}}"): Policy(REPORT_READERS),
+    ("GET", f"{V1}/reports/programmes/{{programme_id}}/export.csv"): Policy(REPORT_READERS),
+    ("GET", f"{V1}/reports/schools/{{school_id}}"): Policy(REPORT_READERS),
+    ("GET", f"{V1}/reports/schools/{{school_id}}/export.csv"): Policy(REPORT_READERS),
+    ("GET", f"{V1}/reports/trusts/{{trust_id}}"): Policy(TRUST_REPORT_READERS),
+    ("GET", f"{V1}/reports/trusts/{{trust_id}}/export.csv"): Policy(TRUST_REPORT_READERS),
+    ("GET", f"{V1}/reports/schools/{{school_id}}/termly.html"): Policy(REPORT_READERS),
+    ("GET", f"{V1}/reports/trusts/{{trust_id}}/termly.html"): Policy(TRUST_REPORT_READERS),
 }

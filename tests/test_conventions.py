@@ -445,6 +445,7 @@ DOMAINS = (
     "audit",
     "integrations",
     "programmes",
+    "reports",
     "roster",
     "safeguarding",
     "scheduling",

@@ -18,7 +18,7 @@ from app.core.types import YearGroup
 from app.parents.answers_models import AnsweredBy, AnswerKind, HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.programmes.repository import children_in_scope as programme_children
-from app.roster.models import Contact, Pupil
+from app.roster.models import Contact, Pupil, SendStatus
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,46 @@ async def exemption_kinds(session: AsyncSession, programme_id: UUID) -> dict[UUI
         )
     )
     return dict(rows.all())
+
+
+# Visits sit above the families' answers (they are planned from them), so the chase list reads
+# the one fact it needs of them, a past visit that found no one in, through the table alone.
+_visit = sa.table(
+    "visit",
+    sa.column("household_id"),
+    sa.column("programme_id"),
+    sa.column("status"),
+    sa.column("trust_id"),
+)
+
+
+def _any(condition: Any) -> Any:
+    return sa.func.max(sa.case((condition, 1), else_=0))
+
+
+def to_chase_by_need(programme: VisitProgramme) -> tuple[Select[Any], Any, Any]:
+    """The chase list's households with `need`: how many of the equity needs they have (a
+    looked-after child, free school meals, SEND, EAL, a past visit with no access), 0 to 5;
+    with the `need` and household columns to order by. Selected from a subquery, so a page can
+    be cut on `need` as on any column."""
+    no_access_before = sa.select(_visit.c.household_id).where(
+        _visit.c.trust_id == programme.trust_id,
+        _visit.c.programme_id != programme.id,
+        _visit.c.status == "no_access",
+    )
+    need = (
+        _any(col(Pupil.looked_after).is_(True))
+        + _any(col(Pupil.free_school_meals).is_(True))
+        + _any(col(Pupil.send) != SendStatus.NONE)
+        + _any(col(Pupil.eal).is_(True))
+        + _any(col(Pupil.household_id).in_(no_access_before))
+    )
+    chase = (
+        to_chase(programme)
+        .add_columns(sa.type_coerce(need, sa.Integer).label("need"))
+        .subquery("chase")
+    )
+    return sa.select(chase.c.household_id, chase.c.need), chase.c.need, chase.c.household_id
 
 
 def to_chase(programme: VisitProgramme) -> Select[Any]:

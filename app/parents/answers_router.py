@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from app.core.auth import require
 from app.core.concurrency import set_etag
@@ -15,6 +15,7 @@ from app.parents.answers_schemas import (
     AnswerRead,
     AnswerWrite,
     ChaseEntry,
+    ChaseOrder,
     DemandRead,
     ProgressRead,
 )
@@ -48,9 +49,13 @@ async def demand(programme_id: UUID, session: SessionDep, who: Reader) -> Demand
     summary="Households in scope with no answer yet, with contacts and invitation status",
 )
 async def chase_list(
-    programme_id: UUID, session: SessionDep, page: PageDep, who: ChaserWithContacts
+    programme_id: UUID,
+    session: SessionDep,
+    page: PageDep,
+    who: ChaserWithContacts,
+    order: Annotated[ChaseOrder, Query(description=ChaseOrder.__doc__)] = ChaseOrder.HOUSEHOLD,
 ) -> Page[ChaseEntry]:
-    items, cursor = await service.chase_list(session, who, programme_id, page)
+    items, cursor = await service.chase_list(session, who, programme_id, page, order)
     return Page(items=items, next_cursor=cursor)
 
 

@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Self
 from uuid import UUID
 
@@ -156,6 +157,16 @@ class InvitationState(Output):
     expires_at: datetime
     delivered_at: datetime | None
     last_used_at: datetime | None
+
+
+class ChaseOrder(StrEnum):
+    """`household`: by household (the default). `equity`: families the programme most exists
+    for first: those with more of a looked-after child, a child on free school meals, a child
+    with SEND (support or an EHCP), a child with English as an additional language, and a past
+    visit that found no one in; then by household."""
+
+    HOUSEHOLD = "household"
+    EQUITY = "equity"
 
 
 class ChaseEntry(Output):

@@ -14,6 +14,7 @@ from app.parents.answers_schemas import (
     AnswerRead,
     AnswerWrite,
     ChaseEntry,
+    ChaseOrder,
     DemandRead,
     ProgressRead,
 )
@@ -69,9 +70,13 @@ async def demand_of(session: AsyncSession, who: Principal, programme_id: UUID) -
 
 
 async def chase_list(
-    session: AsyncSession, who: Principal, programme_id: UUID, page: PageParams
+    session: AsyncSession,
+    who: Principal,
+    programme_id: UUID,
+    page: PageParams,
+    order: ChaseOrder = ChaseOrder.HOUSEHOLD,
 ) -> tuple[list[ChaseEntry], str | None]:
     programme = await ProgrammeRepository(session, who).get_permitted(
         programme_id, Permission.FAMILIES_CHASE, Permission.ROSTER_CONTACTS
     )
-    return await progress.chase_list(session, programme, page)
+    return await progress.chase_list(session, programme, page, order)

@@ -19,6 +19,7 @@ from app.parents.answers_schemas import (
     ChaseChild,
     ChaseContact,
     ChaseEntry,
+    ChaseOrder,
     ClassProgress,
     Counts,
     DemandRead,
@@ -128,13 +129,20 @@ def _unavailable_at(slot: Slot, away: dict[tuple[str, DayPart], int]) -> int:
 
 
 async def chase_list(
-    session: AsyncSession, programme: VisitProgramme, page: PageParams
+    session: AsyncSession,
+    programme: VisitProgramme,
+    page: PageParams,
+    order: ChaseOrder = ChaseOrder.HOUSEHOLD,
 ) -> tuple[list[ChaseEntry], str | None]:
-    """In-scope households with no answer and no exemption from the visit, one page at a time."""
-    statement = repository.to_chase(programme)
-    rows, cursor = await paginate(
-        session, statement, page, [SortKey(Pupil.household_id)], mappings=True
-    )
+    """In-scope households with no answer and no exemption from the visit, one page at a time:
+    by household, or by equity need first (the entries never say which needs: the office, who
+    chases, does not read pupils' flags)."""
+    if order is ChaseOrder.EQUITY:
+        statement, need, household = repository.to_chase_by_need(programme)
+        keys = [SortKey(need, descending=True), SortKey(household)]
+    else:
+        statement, keys = repository.to_chase(programme), [SortKey(Pupil.household_id)]
+    rows, cursor = await paginate(session, statement, page, keys, mappings=True)
     households = [r["household_id"] for r in rows]
     return await _chase_entries(session, programme, households), cursor
 
