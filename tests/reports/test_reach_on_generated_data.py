@@ -205,4 +205,8 @@ async def test_reach_day_by_day_staff_load_and_preferences_match_a_hand_count(
     assert len(placed) > listed
     assert body["preferences"]["first_choice_share"] == pytest.approx(first / len(placed), 1e-3)
     assert body["concerns_raised"] == 0
-    assert body["surveys"] == []
+    # Visits written straight to the table issue no surveys: each audience's headline says so.
+    surveys = {s["audience"]: s for s in body["surveys"]}
+    assert set(surveys) == {"teacher_immediate", "teacher_follow_up", "parent"}
+    assert {s["invited"] for s in surveys.values()} == {0}
+    assert {s["headline_mean"] for s in surveys.values()} == {None}
