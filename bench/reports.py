@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.roster_sync import StatementCounter, admin  # noqa: E402
+from roster_sync import StatementCounter, admin  # noqa: E402
 
 
 def parse() -> argparse.Namespace:
@@ -88,7 +88,8 @@ async def finish_programmes(built: dict[str, Any], seed: int) -> dict[str, int]:
     from app.core.tenancy import Scope
 
     rng = random.Random(seed)  # noqa: S311 - synthetic families, not secrets
-    trust, totals = built["trust"], defaultdict(int)
+    trust = built["trust"]
+    totals: defaultdict[str, int] = defaultdict(int)
     for school in built["schools"]:
         async with db.open_session(Scope(trust_id=trust.id)) as session:
             counts = await _finish_one(session, trust, school, rng)
@@ -150,7 +151,7 @@ async def _finish_one(session: Any, trust: Any, school: Any, rng: random.Random)
         )
         for g in grid
     ]
-    await insert_rows(session, Slot.__table__, [s.model_dump() for s in slots])
+    await insert_rows(session, Slot.__table__, [s.model_dump() for s in slots])  # type: ignore[attr-defined]
     teams = await _class_teams(session, trust, school, {r.class_id for r in rows})
     households: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
@@ -182,8 +183,8 @@ async def _finish_one(session: Any, trust: Any, school: Any, rng: random.Random)
         visits.add(household, children, slot, teams[children[0].class_id], rng)
     from app.parents.answers_models import HouseholdAnswer
 
-    await insert_rows(session, HouseholdAnswer.__table__, answers)
-    await insert_rows(session, HouseholdExemption.__table__, exemptions)
+    await insert_rows(session, HouseholdAnswer.__table__, answers)  # type: ignore[attr-defined]
+    await insert_rows(session, HouseholdExemption.__table__, exemptions)  # type: ignore[attr-defined]
     await visits.write(session)
     return {"pupils": len(rows), "households": len(households), "visits": len(visits.visits)}
 
@@ -223,15 +224,20 @@ async def _class_teams(
         ]
         staff += [s.model_dump() for s in pair]
         teams[class_id] = (pair[0].id, pair[1].id)
-    await insert_rows(session, StaffMember.__table__, staff)
+    await insert_rows(session, StaffMember.__table__, staff)  # type: ignore[attr-defined]
     return teams
 
 
 class _Visits:
-    OUTCOMES = (("completed", 85), ("no_access", 8), ("declined", 3), ("cancelled", 2))
+    OUTCOMES: tuple[tuple[str, int], ...] = (
+        ("completed", 85),
+        ("no_access", 8),
+        ("declined", 3),
+        ("cancelled", 2),
+    )
 
     def __init__(self, trust_id: uuid.UUID, school_id: uuid.UUID, programme_id: uuid.UUID) -> None:
-        self.where = {"trust_id": trust_id, "school_id": school_id}
+        self.where: dict[str, Any] = {"trust_id": trust_id, "school_id": school_id}
         self.programme_id = programme_id
         self.visits: list[dict[str, Any]] = []
         self.adults: list[dict[str, Any]] = []
@@ -283,9 +289,9 @@ class _Visits:
         from app.core.bulk import insert_rows
         from app.visits.models import Visit, VisitAdult, VisitPupil
 
-        await insert_rows(session, Visit.__table__, self.visits)
-        await insert_rows(session, VisitAdult.__table__, self.adults)
-        await insert_rows(session, VisitPupil.__table__, self.pupils)
+        await insert_rows(session, Visit.__table__, self.visits)  # type: ignore[attr-defined]
+        await insert_rows(session, VisitAdult.__table__, self.adults)  # type: ignore[attr-defined]
+        await insert_rows(session, VisitPupil.__table__, self.pupils)  # type: ignore[attr-defined]
 
 
 async def trust_admin(trust: Any) -> tuple[Any, str]:

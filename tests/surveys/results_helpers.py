@@ -96,9 +96,11 @@ async def results_as(
 
 def audience_of(found: dict[str, Any], audience: SurveyAudience) -> dict[str, Any]:
     (only,) = [a for a in found["audiences"] if a["audience"] == audience.value]
-    return only
+    survey: dict[str, Any] = only
+    return survey
 
 
 def question_of(survey: dict[str, Any], question_id: str) -> dict[str, Any]:
     (only,) = [q for q in survey["questions"] if q["id"] == question_id]
-    return only
+    question: dict[str, Any] = only
+    return question
