@@ -7,7 +7,8 @@ independent validator.
     python bench/scheduler.py --exact    # small instances against their proven optimum
 
 `--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
-measure what they add.
+measure what they add; `--no-exact-days`: the stop ordering without the exact sequencing of
+each teacher's day (sequence.py), likewise.
 
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
@@ -80,6 +81,12 @@ def parse() -> argparse.Namespace:
         help="the search without its large-neighbourhood moves (lns.py), to measure what they add",
     )
     parser.add_argument(
+        "--no-exact-days",
+        action="store_true",
+        help="the stop ordering without the exact sequencing of each teacher's day "
+        "(sequence.py), to measure what it adds",
+    )
+    parser.add_argument(
         "--finish-at-last-visit",
         action="store_true",
         help="plan as if adults go home from their last visit (no drive back to school); the "
@@ -100,19 +107,22 @@ def run(
     workers: int,
     finish_at_last_visit: bool = False,
     lns_share: float = LNS_SHARE,
+    exact_days: bool = True,
 ) -> dict[str, Any]:
     """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
     before the day's end held it), but check and score every schedule with it. `lns_share` 0:
-    the search without large-neighbourhood moves."""
+    the search without large-neighbourhood moves; `exact_days` False: the stop ordering without
+    the exact sequencing of each teacher's day."""
     planned = [
         replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
     ]
+    solver = partial(solve, lns_share=lns_share, exact_days=exact_days)
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            schedules = list(pool.map(partial(solve, lns_share=lns_share), planned))
+            schedules = list(pool.map(solver, planned))
     else:
-        schedules = [solve(i, lns_share=lns_share) for i in planned]
+        schedules = [solver(i) for i in planned]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     checks = [validate(i, s) for i, s in zip(instances, schedules, strict=True)]
     office = [baseline(i, p) for i, p in zip(instances, planned, strict=True)]
@@ -157,6 +167,7 @@ def run(
         "office_violations": sum(len(c.violations) for c in office),
         "statuses": sorted({s.stats.status for s in schedules}),
         "lns_share": lns_share,
+        "exact_days": exact_days,
     }
 
 
@@ -238,7 +249,9 @@ def main_shapes(args: argparse.Namespace) -> None:
     for name, inst in shapes(args.seed).items():
         if args.seconds is not None:
             inst = replace(inst, time_limit_seconds=args.seconds)
-        figures = run([inst], 1, args.finish_at_last_visit, _lns_share(args))
+        figures = run(
+            [inst], 1, args.finish_at_last_visit, _lns_share(args), not args.no_exact_days
+        )
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
             f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
@@ -272,6 +285,7 @@ SHAPE_FIGURES = (
     "office_placed_share",
     "statuses",
     "lns_share",
+    "exact_days",
 )
 
 
@@ -299,7 +313,7 @@ def main_exact(args: argparse.Namespace) -> None:
     for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
         prepared = prepare(inst)
         exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
-        schedule = solve(inst, lns_share=_lns_share(args))
+        schedule = solve(inst, lns_share=_lns_share(args), exact_days=not args.no_exact_days)
         checked = validate(inst, schedule)
         ours, bound = checked.parts.total, schedule.stats.best_bound or 0
         optimum = exact.objective if exact.status == "OPTIMAL" else None
@@ -349,7 +363,9 @@ def main() -> None:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(instances, args.workers, args.finish_at_last_visit, _lns_share(args))
+    figures = run(
+        instances, args.workers, args.finish_at_last_visit, _lns_share(args), not args.no_exact_days
+    )
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))

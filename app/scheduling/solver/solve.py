@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from app.scheduling.solver.bound import lp_bound, min_unplaced
+from app.scheduling.solver.bound import full_lp_seconds, lp_bound, min_unplaced
 from app.scheduling.solver.budget import (
     BOUND_BY,
     DONE_BY,
@@ -79,7 +79,11 @@ Progress = Callable[[float], None]
 
 
 def solve(
-    instance: Instance, progress: Progress | None = None, *, lns_share: float = LNS_SHARE
+    instance: Instance,
+    progress: Progress | None = None,
+    *,
+    lns_share: float = LNS_SHARE,
+    exact_days: bool = True,
 ) -> Schedule:
     """The best schedule found in the time limit, its proven bound and every reason.
     `progress`, if given, hears the share of the work done (0 to 1) as it goes.
@@ -91,7 +95,9 @@ def solve(
     but with fewer search steps (stats.notes says how many), so it may differ from run to run,
     and the bound may come from the cheaper day LP (a weaker bound, a wider gap).
     `lns_share`: the share of the search's work on large-neighbourhood moves (0 for none: the
-    benchmark's comparison); a fine grid takes search.FINE_LNS_SHARE instead of any other."""
+    benchmark's comparison); a fine grid takes search.FINE_LNS_SHARE instead of any other.
+    `exact_days` False: the stop ordering without the exact sequencing of each teacher's day
+    (the benchmark's comparison)."""
     report = progress or _ignore
     budget = Budget(instance.time_limit_seconds)
     prepared = prepare(instance)
@@ -132,7 +138,9 @@ def solve(
     if taken < steps:
         stats.notes.append(f"search stopped by the clock after {taken} of {steps} steps")
     report(0.9)
-    assignment = order_stops(prepared, assignment, budget.deadline(ORDER_BY))
+    order_by = budget.deadline(ORDER_BY)
+    exact_by = _exact_days_by(prepared, budget) if exact_days else None
+    assignment = order_stops(prepared, assignment, order_by, exact_by)
     assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
     report(0.95)
     bound = _bound(prepared, model_bounds, budget)
@@ -140,6 +148,15 @@ def solve(
     stats.components = len(components)
     stats.status = _overall(stats.notes)
     return _schedule(prepared, assignment, bound, stats, budget)
+
+
+def _exact_days_by(prepared: Prepared, budget: Budget) -> float:
+    """When the exact sequencing of teachers' days must stop: by the stop ordering's deadline,
+    and early enough to leave the full LP its time when it would otherwise fit (a weaker bound
+    is a dearer loss than the last few days' sequencing)."""
+    order_by = budget.deadline(ORDER_BY)
+    lp_from = budget.deadline(BOUND_BY) - full_lp_seconds(prepared)
+    return min(order_by, lp_from) if lp_from > time.perf_counter() else order_by
 
 
 def _bound(prepared: Prepared, model_bounds: list[tuple[list[str], int]], budget: Budget) -> int:
