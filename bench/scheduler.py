@@ -8,7 +8,8 @@ independent validator.
 
 `--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
 measure what they add; `--no-exact-days`: the stop ordering without the exact sequencing of
-each teacher's day (sequence.py), likewise.
+each teacher's day (sequence.py), likewise; `--relaxed-start`: a third start from the
+day-assignment relaxation (relax.py), off by default.
 
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
@@ -87,6 +88,11 @@ def parse() -> argparse.Namespace:
         "(sequence.py), to measure what it adds",
     )
     parser.add_argument(
+        "--relaxed-start",
+        action="store_true",
+        help="a third start from the day-assignment relaxation (relax.py), to measure it",
+    )
+    parser.add_argument(
         "--finish-at-last-visit",
         action="store_true",
         help="plan as if adults go home from their last visit (no drive back to school); the "
@@ -108,15 +114,16 @@ def run(
     finish_at_last_visit: bool = False,
     lns_share: float = LNS_SHARE,
     exact_days: bool = True,
+    relaxed: bool = False,
 ) -> dict[str, Any]:
     """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
     before the day's end held it), but check and score every schedule with it. `lns_share` 0:
     the search without large-neighbourhood moves; `exact_days` False: the stop ordering without
-    the exact sequencing of each teacher's day."""
+    the exact sequencing of each teacher's day; `relaxed`: the relaxation's start too."""
     planned = [
         replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
     ]
-    solver = partial(solve, lns_share=lns_share, exact_days=exact_days)
+    solver = partial(solve, lns_share=lns_share, exact_days=exact_days, relaxed=relaxed)
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
@@ -168,6 +175,7 @@ def run(
         "statuses": sorted({s.stats.status for s in schedules}),
         "lns_share": lns_share,
         "exact_days": exact_days,
+        "relaxed_start": relaxed,
     }
 
 
@@ -249,9 +257,7 @@ def main_shapes(args: argparse.Namespace) -> None:
     for name, inst in shapes(args.seed).items():
         if args.seconds is not None:
             inst = replace(inst, time_limit_seconds=args.seconds)
-        figures = run(
-            [inst], 1, args.finish_at_last_visit, _lns_share(args), not args.no_exact_days
-        )
+        figures = run([inst], 1, args.finish_at_last_visit, *_steps(args))
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
             f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
@@ -286,6 +292,7 @@ SHAPE_FIGURES = (
     "statuses",
     "lns_share",
     "exact_days",
+    "relaxed_start",
 )
 
 
@@ -313,7 +320,8 @@ def main_exact(args: argparse.Namespace) -> None:
     for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
         prepared = prepare(inst)
         exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
-        schedule = solve(inst, lns_share=_lns_share(args), exact_days=not args.no_exact_days)
+        share, exact_days, relaxed = _steps(args)
+        schedule = solve(inst, lns_share=share, exact_days=exact_days, relaxed=relaxed)
         checked = validate(inst, schedule)
         ours, bound = checked.parts.total, schedule.stats.best_bound or 0
         optimum = exact.objective if exact.status == "OPTIMAL" else None
@@ -345,8 +353,10 @@ def main_exact(args: argparse.Namespace) -> None:
     print(json.dumps(found))
 
 
-def _lns_share(args: argparse.Namespace) -> float:
-    return 0.0 if args.no_lns else LNS_SHARE
+def _steps(args: argparse.Namespace) -> tuple[float, bool, bool]:
+    """The search's LNS share, whether days are sequenced exactly, whether the relaxation's
+    start is tried: what the flags switch on or off."""
+    return (0.0 if args.no_lns else LNS_SHARE), not args.no_exact_days, args.relaxed_start
 
 
 def main() -> None:
@@ -363,9 +373,7 @@ def main() -> None:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(
-        instances, args.workers, args.finish_at_last_visit, _lns_share(args), not args.no_exact_days
-    )
+    figures = run(instances, args.workers, args.finish_at_last_visit, *_steps(args))
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))
