@@ -31,9 +31,9 @@ from app.scheduling.solver.problem import overlaps
 
 WORKERS = 2
 NEIGHBOURS = 3  # nearest classmates a family's drive may count from
-# Of the time given, as CP-SAT's deterministic seconds (its own measure: the same answer on a
+# Of the time limit, as CP-SAT's deterministic seconds (its own measure: the same answer on a
 # machine that keeps pace); the wall clock cuts it only on a slow one.
-DETERMINISTIC_SHARE = 0.5
+DETERMINISTIC_SHARE = 0.1
 MIN_SECONDS = 0.2  # less than this left: no relaxation, the greedy starts only
 
 
@@ -55,9 +55,10 @@ def relaxed_start(
     prepared: Prepared, deadline: float, hint: Assignment | None = None, seed: int = 1
 ) -> Assignment | None:
     """A complete schedule from the relaxation's days, or None when there is no time for it
-    (`deadline`, time.perf_counter) or CP-SAT finds no assignment in it."""
-    seconds = deadline - time.perf_counter()
-    if seconds < MIN_SECONDS:
+    (`deadline`, time.perf_counter) or CP-SAT finds no assignment in it. CP-SAT's own
+    deterministic limit is a share of the instance's time limit, so a seed gives the same start
+    on any machine that keeps pace."""
+    if deadline - time.perf_counter() < MIN_SECONDS:
         return None
     built = _build(prepared)
     if hint:
@@ -67,7 +68,7 @@ def relaxed_start(
     params.num_workers = WORKERS
     params.interleave_search = True  # deterministic whatever the machine's load
     params.random_seed = seed
-    params.max_deterministic_time = seconds * DETERMINISTIC_SHARE
+    params.max_deterministic_time = prepared.instance.time_limit_seconds * DETERMINISTIC_SHARE
     params.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
     status = solver.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
