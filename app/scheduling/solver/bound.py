@@ -38,11 +38,6 @@ class _Column(NamedTuple):
     slot_id: str | None
 
 
-def full_lp_seconds(prepared: Prepared) -> float:
-    """About how long the full LP over every household takes here."""
-    return len(prepared.options) / FULL_LP_OPTIONS_PER_SECOND
-
-
 def lp_bound(prepared: Prepared, households: list[str], seconds: float | None = None) -> int:
     """A proven lower bound on the objective over `households`. `seconds`, if given, is the
     wall-clock share it may take: the full LP when its size fits (and it finishes in time), the

@@ -31,10 +31,11 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from app.scheduling.solver.bound import full_lp_seconds, lp_bound, min_unplaced
+from app.scheduling.solver.bound import lp_bound, min_unplaced
 from app.scheduling.solver.budget import (
     BOUND_BY,
     DONE_BY,
+    EXACT_DAYS_BY,
     ORDER_BY,
     SEARCH_BY,
     STARTS_BY,
@@ -60,7 +61,7 @@ from app.scheduling.solver.search import (
     STEPS_PER_SECOND,
     anneal_until,
 )
-from app.scheduling.solver.stops import order_stops
+from app.scheduling.solver.stops import order_stops, sequence_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
 # Above this many options the travel sequence makes the model too big to search in seconds;
@@ -147,25 +148,18 @@ def solve(
     if taken < steps:
         stats.notes.append(f"search stopped by the clock after {taken} of {steps} steps")
     report(0.9)
-    order_by = budget.deadline(ORDER_BY)
-    exact_by = _exact_days_by(prepared, budget) if exact_days else None
-    assignment = order_stops(prepared, assignment, order_by, exact_by)
-    assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
-    report(0.95)
+    assignment = order_stops(prepared, assignment, budget.deadline(ORDER_BY))
+    # The bound does not depend on the schedule: it takes its share before the exact sequencing
+    # of teachers' days, which then has what the bound left (the same bound as without it).
     bound = _bound(prepared, model_bounds, budget)
+    report(0.95)
+    if exact_days:
+        assignment = sequence_stops(prepared, assignment, budget.deadline(EXACT_DAYS_BY))
+    assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
     report(1.0)
     stats.components = len(components)
     stats.status = _overall(stats.notes)
     return _schedule(prepared, assignment, bound, stats, budget)
-
-
-def _exact_days_by(prepared: Prepared, budget: Budget) -> float:
-    """When the exact sequencing of teachers' days must stop: by the stop ordering's deadline,
-    and early enough to leave the full LP its time when it would otherwise fit (a weaker bound
-    is a dearer loss than the last few days' sequencing)."""
-    order_by = budget.deadline(ORDER_BY)
-    lp_from = budget.deadline(BOUND_BY) - full_lp_seconds(prepared)
-    return min(order_by, lp_from) if lp_from > time.perf_counter() else order_by
 
 
 def _bound(prepared: Prepared, model_bounds: list[tuple[list[str], int]], budget: Budget) -> int:

@@ -1,7 +1,8 @@
 """Ordering each team-day's stops: swap families between a teacher's slots of one day, or move one
 to a free slot that day, whenever that lowers the objective (a shorter drive, a better-ranked
-preference) without breaking a rule; then, with the time left, each teacher's day sequenced
-exactly (sequence.py: the best start and adults for each of the day's families at once). The
+preference) without breaking a rule; and (`sequence_stops`, with the time the bound leaves) each
+teacher's day sequenced exactly (sequence.py: the best start and adults for each of the day's
+families at once). The
 day and every adult's number of visits stay the same, so class days and load balance cannot get
 worse. Each change is kept or undone by the search's exact, local scoring (`Search.change`)."""
 
@@ -17,23 +18,27 @@ MAX_PASSES = 8
 
 
 def order_stops(
-    prepared: Prepared,
-    assignment: Assignment,
-    deadline: float | None = None,
-    exact_days_by: float | None = None,
+    prepared: Prepared, assignment: Assignment, deadline: float | None = None
 ) -> Assignment:
-    """`deadline` (time.perf_counter) ends the passes early: each change only lowers the
-    objective, so stopping at any team-day leaves a valid, no worse schedule. The cheap passes
-    go first, so a short budget still gets them; the exact sequencing follows until
-    `exact_days_by` (None: not at all)."""
+    """The swaps and moves. `deadline` (time.perf_counter) ends the passes early: each change
+    only lowers the objective, so stopping at any team-day leaves a valid, no worse
+    schedule."""
     if deadline is not None and time.perf_counter() > deadline:
         return dict(assignment)
     search = Search(prepared, assignment)
     for _ in range(MAX_PASSES):
         if not _improve_once(prepared, search, deadline):
             break
-    if exact_days_by is not None:
-        sequence_days(prepared, search, exact_days_by)
+    return search.table.assignment
+
+
+def sequence_stops(
+    prepared: Prepared, assignment: Assignment, deadline: float | None = None
+) -> Assignment:
+    """Each teacher's day sequenced exactly (sequence.py), in a fixed order, until `deadline`:
+    after the swaps and moves, whose cheap passes a short budget should not lose."""
+    search = Search(prepared, assignment)
+    sequence_days(prepared, search, deadline)
     return search.table.assignment
 
 
