@@ -7,7 +7,9 @@ independent validator.
     python bench/scheduler.py --exact    # small instances against their proven optimum
 
 `--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
-measure what they add.
+measure what they add; `--no-exact-days`: the stop ordering without the exact sequencing of
+each teacher's day (sequence.py), likewise; `--relaxed-start`: a third start from the
+day-assignment relaxation (relax.py), off by default.
 
 The shapes (`--shapes`, each the 650-pupil school with one change, solved in one process with the
 school's 10-second limit): `school` as generated (four days, ten back-to-back slots a day);
@@ -47,6 +49,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.scheduling.solver import budget  # noqa: E402
+from app.scheduling.solver import solve as solve_module  # noqa: E402
 from app.scheduling.solver.exact import solve_exact  # noqa: E402
 from app.scheduling.solver.greedy import office_baseline, visits_of  # noqa: E402
 from app.scheduling.solver.options import prepare  # noqa: E402
@@ -80,6 +84,23 @@ def parse() -> argparse.Namespace:
         help="the search without its large-neighbourhood moves (lns.py), to measure what they add",
     )
     parser.add_argument(
+        "--no-exact-days",
+        action="store_true",
+        help="the stop ordering without the exact sequencing of each teacher's day "
+        "(sequence.py), to measure what it adds",
+    )
+    parser.add_argument(
+        "--relaxed-start",
+        action="store_true",
+        help="a third start from the day-assignment relaxation (relax.py), to measure it",
+    )
+    parser.add_argument(
+        "--unhurried",
+        action="store_true",
+        help="widen each run's wall-clock budget a hundredfold, the steps and deterministic "
+        "limits unchanged: what the solver does when no phase is cut short, whatever the load",
+    )
+    parser.add_argument(
         "--finish-at-last-visit",
         action="store_true",
         help="plan as if adults go home from their last visit (no drive back to school); the "
@@ -100,19 +121,23 @@ def run(
     workers: int,
     finish_at_last_visit: bool = False,
     lns_share: float = LNS_SHARE,
+    exact_days: bool = True,
+    relaxed: bool = False,
 ) -> dict[str, Any]:
     """`finish_at_last_visit`: plan without the drive back to school (as the scheduler did
     before the day's end held it), but check and score every schedule with it. `lns_share` 0:
-    the search without large-neighbourhood moves."""
+    the search without large-neighbourhood moves; `exact_days` False: the stop ordering without
+    the exact sequencing of each teacher's day; `relaxed`: the relaxation's start too."""
     planned = [
         replace(i, school_return_minute=None) if finish_at_last_visit else i for i in instances
     ]
+    solver = partial(solve, lns_share=lns_share, exact_days=exact_days, relaxed=relaxed)
     started, cpu_started = time.perf_counter(), time.process_time()
     if workers > 1 and len(instances) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            schedules = list(pool.map(partial(solve, lns_share=lns_share), planned))
+            schedules = list(pool.map(solver, planned))
     else:
-        schedules = [solve(i, lns_share=lns_share) for i in planned]
+        schedules = [solver(i) for i in planned]
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     checks = [validate(i, s) for i, s in zip(instances, schedules, strict=True)]
     office = [baseline(i, p) for i, p in zip(instances, planned, strict=True)]
@@ -157,6 +182,8 @@ def run(
         "office_violations": sum(len(c.violations) for c in office),
         "statuses": sorted({s.stats.status for s in schedules}),
         "lns_share": lns_share,
+        "exact_days": exact_days,
+        "relaxed_start": relaxed,
     }
 
 
@@ -238,7 +265,7 @@ def main_shapes(args: argparse.Namespace) -> None:
     for name, inst in shapes(args.seed).items():
         if args.seconds is not None:
             inst = replace(inst, time_limit_seconds=args.seconds)
-        figures = run([inst], 1, args.finish_at_last_visit, _lns_share(args))
+        figures = run([inst], 1, args.finish_at_last_visit, *_steps(args))
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
             f"{name:20} wall {figures['wall_seconds']:6.2f} s  cpu {figures['cpu_seconds']:6.2f} s"
@@ -272,6 +299,8 @@ SHAPE_FIGURES = (
     "office_placed_share",
     "statuses",
     "lns_share",
+    "exact_days",
+    "relaxed_start",
 )
 
 
@@ -299,7 +328,8 @@ def main_exact(args: argparse.Namespace) -> None:
     for name, inst in small_instances(args.seed, args.seconds or 2.0).items():
         prepared = prepare(inst)
         exact = solve_exact(prepared, EXACT_SECONDS, args.seed)
-        schedule = solve(inst, lns_share=_lns_share(args))
+        share, exact_days, relaxed = _steps(args)
+        schedule = solve(inst, lns_share=share, exact_days=exact_days, relaxed=relaxed)
         checked = validate(inst, schedule)
         ours, bound = checked.parts.total, schedule.stats.best_bound or 0
         optimum = exact.objective if exact.status == "OPTIMAL" else None
@@ -331,12 +361,30 @@ def main_exact(args: argparse.Namespace) -> None:
     print(json.dumps(found))
 
 
-def _lns_share(args: argparse.Namespace) -> float:
-    return 0.0 if args.no_lns else LNS_SHARE
+def _steps(args: argparse.Namespace) -> tuple[float, bool, bool]:
+    """The search's LNS share, whether days are sequenced exactly, whether the relaxation's
+    start is tried: what the flags switch on or off."""
+    return (0.0 if args.no_lns else LNS_SHARE), not args.no_exact_days, args.relaxed_start
+
+
+def _unhurried() -> None:
+    """Every phase's deadline a hundred times later (the search's steps, CP-SAT's deterministic
+    limits and every other measure of work stay as the time limit sets them)."""
+
+    class Unhurried(budget.Budget):
+        def __init__(self, seconds: float) -> None:
+            super().__init__(seconds * UNHURRIED)
+
+    setattr(solve_module, "Budget", Unhurried)  # noqa: B010 - a benchmark's patch of its clock
+
+
+UNHURRIED = 100
 
 
 def main() -> None:
     args = parse()
+    if args.unhurried:
+        _unhurried()
     if args.shapes:
         main_shapes(args)
         return
@@ -349,7 +397,7 @@ def main() -> None:
         instances = trust_instances(args.seed)
     if args.seconds is not None:
         instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
-    figures = run(instances, args.workers, args.finish_at_last_visit, _lns_share(args))
+    figures = run(instances, args.workers, args.finish_at_last_visit, *_steps(args))
     for key, value in figures.items():
         print(f"{key:32} {value}")
     print(json.dumps(figures))

@@ -7,9 +7,10 @@ Shares, of the limit, by which each phase must be done:
 
     starts and CP-SAT   0.35   (after preparation, which takes what it takes)
     search              0.80   (fixed steps, cut short by the clock)
-    stop ordering       0.85
+    stop ordering       0.85   (swaps and moves)
     bound               0.95   (the full LP when its size fits the time left, else the day LP,
                                 else 0)
+    exact days          0.95   (each teacher's day sequenced exactly, in what the bound left)
     the rest            1.00   (objective, explanations, the unplaced proof)
 """
 
@@ -20,6 +21,7 @@ STARTS_BY = 0.35
 SEARCH_BY = 0.8
 ORDER_BY = 0.85
 BOUND_BY = 0.95
+EXACT_DAYS_BY = 0.95
 DONE_BY = 1.0
 
 

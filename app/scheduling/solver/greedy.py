@@ -98,7 +98,7 @@ def warm_start(prepared: Prepared, deadline: float | None = None) -> Assignment:
     table = Timetable(prepared)
     class_days: set[tuple[str, date]] = set()
     weights = prepared.instance.weights
-    for household_id in _hardest_first(prepared):
+    for household_id in hardest_first(prepared):
         best: tuple[int, int, int] | None = None
         chosen: Option | None = None
         late = deadline is not None and time.perf_counter() > deadline
@@ -137,7 +137,7 @@ def _first_fitting(prepared: Prepared, table: Timetable, household_id: str) -> O
     return next((o for o in ranked if table.fits(o)), None)
 
 
-def _hardest_first(prepared: Prepared) -> list[str]:
+def hardest_first(prepared: Prepared) -> list[str]:
     def difficulty(household_id: str) -> tuple[int, int, int, str]:
         household = prepared.households[household_id]
         return (

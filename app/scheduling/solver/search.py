@@ -150,6 +150,31 @@ class Search:
         self._undo(added, old)
         return None
 
+    def change_whole(self, old: list[Option], new: list[Option], accept: Accept) -> int | None:
+        """`change`, with the rules checked once all of `new` is in: a day re-sequenced as a
+        whole may pass through orders that break a rule on the way (a late visit last for a
+        moment) and still end valid."""
+        touched = _Touched()
+        self._touch(touched, [*old, *new])
+        before = self.local_cost(touched)
+        for option in old:
+            self._remove(option.household_id)
+        for option in new:
+            self._add(option)
+        if not self._valid_days(touched) or not accept(delta := self.local_cost(touched) - before):
+            self._undo(new, old)
+            return None
+        return delta
+
+    def _valid_days(self, touched: _Touched) -> bool:
+        limit = self.prepared.instance.max_visits_per_adult_per_day
+        for adult in touched.adults:
+            for day in touched.days:
+                visits = self.table.days.get((adult, day), [])
+                if len(visits) > limit or not self.table.sequence_feasible(visits):
+                    return False
+        return True
+
     def _undo(self, added: list[Option], old: list[Option]) -> None:
         for option in added:
             self._remove(option.household_id)

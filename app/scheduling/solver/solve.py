@@ -35,6 +35,7 @@ from app.scheduling.solver.bound import lp_bound, min_unplaced
 from app.scheduling.solver.budget import (
     BOUND_BY,
     DONE_BY,
+    EXACT_DAYS_BY,
     ORDER_BY,
     SEARCH_BY,
     STARTS_BY,
@@ -53,13 +54,14 @@ from app.scheduling.solver.insertion import place_unplaced
 from app.scheduling.solver.model import add_hints, build_model
 from app.scheduling.solver.options import Prepared, prepare
 from app.scheduling.solver.problem import Instance, Schedule, SolveStats
+from app.scheduling.solver.relax import relaxed_start
 from app.scheduling.solver.search import (
     FINE_LNS_SHARE,
     LNS_SHARE,
     STEPS_PER_SECOND,
     anneal_until,
 )
-from app.scheduling.solver.stops import order_stops
+from app.scheduling.solver.stops import order_stops, sequence_stops
 
 WORKERS = 2  # fixed, with interleaved search, so a seed always gives the same schedule
 # Above this many options the travel sequence makes the model too big to search in seconds;
@@ -79,7 +81,12 @@ Progress = Callable[[float], None]
 
 
 def solve(
-    instance: Instance, progress: Progress | None = None, *, lns_share: float = LNS_SHARE
+    instance: Instance,
+    progress: Progress | None = None,
+    *,
+    lns_share: float = LNS_SHARE,
+    exact_days: bool = True,
+    relaxed: bool = False,
 ) -> Schedule:
     """The best schedule found in the time limit, its proven bound and every reason.
     `progress`, if given, hears the share of the work done (0 to 1) as it goes.
@@ -91,7 +98,11 @@ def solve(
     but with fewer search steps (stats.notes says how many), so it may differ from run to run,
     and the bound may come from the cheaper day LP (a weaker bound, a wider gap).
     `lns_share`: the share of the search's work on large-neighbourhood moves (0 for none: the
-    benchmark's comparison); a fine grid takes search.FINE_LNS_SHARE instead of any other."""
+    benchmark's comparison); a fine grid takes search.FINE_LNS_SHARE instead of any other.
+    `exact_days` False: the stop ordering without the exact sequencing of each teacher's day
+    (the benchmark's comparison). `relaxed`: a third start from the day-assignment relaxation
+    (relax.py), given half the time left for the starts; off by default, as it measured no
+    better than the greedy start (README, "Measured figures")."""
     report = progress or _ignore
     budget = Budget(instance.time_limit_seconds)
     prepared = prepare(instance)
@@ -104,6 +115,11 @@ def solve(
     stats = SolveStats()
     starts_by = budget.deadline(STARTS_BY)
     starts = [warm_start(searched, starts_by), office_baseline(searched)]
+    if relaxed:
+        relax_by = (time.perf_counter() + starts_by) / 2
+        found = relaxed_start(searched, relax_by, starts[0], instance.seed)
+        if found is not None:
+            starts.append(found)
     assignment: Assignment = {}
     model_bounds: list[tuple[list[str], int]] = []
     components = _components(searched)
@@ -133,9 +149,13 @@ def solve(
         stats.notes.append(f"search stopped by the clock after {taken} of {steps} steps")
     report(0.9)
     assignment = order_stops(prepared, assignment, budget.deadline(ORDER_BY))
-    assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
-    report(0.95)
+    # The bound does not depend on the schedule: it takes its share before the exact sequencing
+    # of teachers' days, which then has what the bound left (the same bound as without it).
     bound = _bound(prepared, model_bounds, budget)
+    report(0.95)
+    if exact_days:
+        assignment = sequence_stops(prepared, assignment, budget.deadline(EXACT_DAYS_BY))
+    assignment = place_unplaced(prepared, assignment)  # last: no family that fits is left out
     report(1.0)
     stats.components = len(components)
     stats.status = _overall(stats.notes)

@@ -1,8 +1,10 @@
 """Ordering each team-day's stops: swap families between a teacher's slots of one day, or move one
 to a free slot that day, whenever that lowers the objective (a shorter drive, a better-ranked
-preference) without breaking a rule. The day, the adults and every adult's number of visits stay
-the same, so class days and load balance cannot get worse. Each change is kept or undone by the
-search's exact, local scoring (`Search.change`)."""
+preference) without breaking a rule; and (`sequence_stops`, with the time the bound leaves) each
+teacher's day sequenced exactly (sequence.py: the best start and adults for each of the day's
+families at once). The
+day and every adult's number of visits stay the same, so class days and load balance cannot get
+worse. Each change is kept or undone by the search's exact, local scoring (`Search.change`)."""
 
 import time
 from itertools import combinations
@@ -10,6 +12,7 @@ from itertools import combinations
 from app.scheduling.solver.greedy import Assignment
 from app.scheduling.solver.options import Option, Prepared
 from app.scheduling.solver.search import Search
+from app.scheduling.solver.sequence import sequence_days
 
 MAX_PASSES = 8
 
@@ -17,14 +20,25 @@ MAX_PASSES = 8
 def order_stops(
     prepared: Prepared, assignment: Assignment, deadline: float | None = None
 ) -> Assignment:
-    """`deadline` (time.perf_counter) ends the passes early: each change only lowers the
-    objective, so stopping at any team-day leaves a valid, no worse schedule."""
+    """The swaps and moves. `deadline` (time.perf_counter) ends the passes early: each change
+    only lowers the objective, so stopping at any team-day leaves a valid, no worse
+    schedule."""
     if deadline is not None and time.perf_counter() > deadline:
         return dict(assignment)
     search = Search(prepared, assignment)
     for _ in range(MAX_PASSES):
         if not _improve_once(prepared, search, deadline):
             break
+    return search.table.assignment
+
+
+def sequence_stops(
+    prepared: Prepared, assignment: Assignment, deadline: float | None = None
+) -> Assignment:
+    """Each teacher's day sequenced exactly (sequence.py), in a fixed order, until `deadline`:
+    after the swaps and moves, whose cheap passes a short budget should not lose."""
+    search = Search(prepared, assignment)
+    sequence_days(prepared, search, deadline)
     return search.table.assignment
 
 
