@@ -10,7 +10,8 @@ from app.reports.figures import COUNTS
 from app.reports.schemas import GroupReach, ReachCounts, ReachPart, Report
 
 PLACE = ("school_id", "school_name", "year_group", "class_id", "class_name")
-GROUP = ("group", "pupils", "visited", "reach", "others_reach", "gap")
+# Children, not households: named apart from the households' `visited` column.
+GROUP = ("group", "children", "children_visited", "reach", "others_reach", "gap")
 HEADER = ("section", *PLACE, "day", *COUNTS, *GROUP, "measure", "value")
 
 Row = Sequence[object]
@@ -33,7 +34,13 @@ def _rows(report: Report) -> Iterator[Row]:
     for group in reach.groups:
         yield _group("group", None, group)
     for day in reach.days:
-        yield _row("day", day=day.day, pupils=day.pupils, visited=day.visited, reach=day.reach)
+        yield _row(
+            "day",
+            day=day.day,
+            children=day.pupils,
+            children_visited=day.visited,
+            reach=day.reach,
+        )
         for group in day.groups:
             yield _group("day_group", day.day, group)
     yield from _figures(report)
@@ -48,6 +55,9 @@ def _figures(report: Report) -> Iterator[Row]:
         "concerns_raised": report.concerns_raised,
         "suppressed_below": report.suppressed_below,
     }
+    for survey in report.surveys:
+        for name, value in survey.model_dump(exclude={"audience"}).items():
+            figures[f"survey_{survey.audience.value}_{name}"] = value
     for name, value in figures.items():
         yield _row("figure", measure=name, value=value)
 
@@ -58,7 +68,16 @@ def _part(section: str, counts: ReachCounts) -> Row:
 
 
 def _group(section: str, day: object, group: GroupReach) -> Row:
-    return _row(section, day=day, **{k: getattr(group, k) for k in GROUP})
+    return _row(
+        section,
+        day=day,
+        group=group.group,
+        children=group.pupils,
+        children_visited=group.visited,
+        reach=group.reach,
+        others_reach=group.others_reach,
+        gap=group.gap,
+    )
 
 
 def _row(section: str, **cells: object) -> Row:

@@ -124,13 +124,17 @@ async def test_a_csv_export_is_audited_formula_safe_and_says_what_the_json_says(
         d["day"] for d in body["reach"]["days"]
     ]
     groups = {r["group"]: r for r in rows if r["section"] == "group"}
-    assert groups["looked_after"]["pupils"] == ""
-    assert groups["free_school_meals"]["pupils"] == str(
-        next(g for g in body["reach"]["groups"] if g["group"] == "free_school_meals")["pupils"]
-    )
+    assert groups["looked_after"]["children"] == ""
+    fsm = next(g for g in body["reach"]["groups"] if g["group"] == "free_school_meals")
+    assert groups["free_school_meals"]["children"] == str(fsm["pupils"])
+    assert groups["free_school_meals"]["children_visited"] == str(fsm["visited"])
+    # Children and households stay in their own columns: a group's row names no households.
+    assert groups["free_school_meals"]["visited"] == ""
+    assert totals["children_visited"] == ""
     figures = {r["measure"]: r["value"] for r in rows if r["section"] == "figure"}
     assert figures["staff_adult_days"] == str(body["staff_load"]["adult_days"])
     assert figures["suppressed_below"] == "10"
+    assert figures["survey_parent_invited"] == "0"
 
 
 async def exports() -> list[AuditEntry]:
