@@ -7,7 +7,10 @@ independent validator.
     python bench/scheduler.py --exact    # small instances against their proven optimum
 
 `--no-lns` with any of them: the search without its large-neighbourhood moves (lns.py), to
-measure what they add; `--no-exact-days`: the stop ordering without the exact sequencing of
+measure what they add; `--adults-finish-at-last-visit`: every problem under that programme
+setting (adults go home from their last visit: no drive back to school, planned or checked), as
+the scheduler before issue 21 planned, for a like-for-like comparison with it
+(bench/scheduler_today.py); `--no-exact-days`: the stop ordering without the exact sequencing of
 each teacher's day (sequence.py), likewise; `--relaxed-start`: a third start from the
 day-assignment relaxation (relax.py), off by default.
 
@@ -105,6 +108,13 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="plan as if adults go home from their last visit (no drive back to school); the "
         "validator still checks and counts the drive back by the day's end",
+    )
+    parser.add_argument(
+        "--adults-finish-at-last-visit",
+        action="store_true",
+        help="every generated problem under the programme setting adults_finish_at_last_visit: "
+        "adults go home from their last visit, so neither the plan nor the validator has a "
+        "drive back to school",
     )
     return parser.parse_args()
 
@@ -260,11 +270,20 @@ def _neutral_venues(inst: Instance, every: int) -> Instance:
     return replace(inst, households=households, name=f"{inst.name}-neutral")
 
 
+def as_set(args: argparse.Namespace, inst: Instance) -> Instance:
+    """A generated problem with the flags' settings: its time limit, and whether adults finish
+    at their last visit (what the programme setting does: no day's end back at school)."""
+    if args.seconds is not None:
+        inst = replace(inst, time_limit_seconds=args.seconds)
+    if args.adults_finish_at_last_visit:
+        inst = replace(inst, school_return_minute=None)
+    return inst
+
+
 def main_shapes(args: argparse.Namespace) -> None:
     found: dict[str, dict[str, Any]] = {}
-    for name, inst in shapes(args.seed).items():
-        if args.seconds is not None:
-            inst = replace(inst, time_limit_seconds=args.seconds)
+    for name, generated in shapes(args.seed).items():
+        inst = as_set(args, generated)
         figures = run([inst], 1, args.finish_at_last_visit, *_steps(args))
         found[name] = {k: figures[k] for k in SHAPE_FIGURES}
         print(
@@ -395,8 +414,7 @@ def main() -> None:
         instances = [school_instance(args.seed, pupils=650)]
     else:
         instances = trust_instances(args.seed)
-    if args.seconds is not None:
-        instances = [replace(i, time_limit_seconds=args.seconds) for i in instances]
+    instances = [as_set(args, i) for i in instances]
     figures = run(instances, args.workers, args.finish_at_last_visit, *_steps(args))
     for key, value in figures.items():
         print(f"{key:32} {value}")
