@@ -2,6 +2,7 @@
 families the greedy start places, and keeps the days it was given where they fit."""
 
 import time
+from datetime import date
 
 from app.scheduling.solver.greedy import visits_of, warm_start
 from app.scheduling.solver.options import prepare
@@ -29,7 +30,9 @@ def test_the_repair_keeps_the_days_it_is_given() -> None:
     """Given the greedy start's own days, the repair places everyone, on those days."""
     prepared = prepare(school_instance(3, pupils=90))
     greedy = warm_start(prepared)
-    days = {h: (prepared.slots[o.slot_id].day, None) for h, o in greedy.items()}
+    days: dict[str, tuple[date, str | None]] = {
+        h: (prepared.slots[o.slot_id].day, None) for h, o in greedy.items()
+    }
     repaired = repair(prepared, days)
     assert set(repaired) == set(greedy)
     kept = sum(prepared.slots[o.slot_id].day == days[h][0] for h, o in repaired.items())
