@@ -367,7 +367,8 @@ async def measure(
     assert report is not None
     if dump is not None:
         # Everything but the moment it was made, so two builds' files compare equal.
-        dump.write_text(report.model_dump_json(indent=1, exclude={"generated_at"}))
+        text = report.model_dump_json(indent=1, exclude={"generated_at"})
+        await asyncio.to_thread(dump.write_text, text)
     if profile:
         await _profile(who, trust.id)
     began = time.perf_counter()

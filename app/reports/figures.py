@@ -141,19 +141,25 @@ def days_of_reach(
     ]
 
 
-class AdultDay(Protocol):
-    """One adult's visits on one day: how many, and from the first start to the last end."""
+class DaySpan(Protocol):
+    """Adult-days from one first start to one last end: how many, their visits in all, and
+    the most visits on one of them."""
 
-    @property
-    def visits(self) -> int: ...
     @property
     def first_start(self) -> datetime: ...
     @property
     def last_end(self) -> datetime: ...
+    @property
+    def adult_days(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def most_visits(self) -> int: ...
 
 
-def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:
+def staff_load(spans: Sequence[DaySpan], adults: int) -> StaffLoad:
     """How many visits an adult made in a day, and how long the longest day was."""
+    days = sum(s.adult_days for s in spans)
     if not days:
         return StaffLoad(
             adults=0,
@@ -162,12 +168,12 @@ def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:
             most_visits_in_a_day=None,
             longest_day_minutes=None,
         )
-    longest = max(d.last_end - d.first_start for d in days)
+    longest = max(s.last_end - s.first_start for s in spans)
     return StaffLoad(
         adults=adults,
-        adult_days=len(days),
-        visits_per_adult_day=round(sum(d.visits for d in days) / len(days), 2),
-        most_visits_in_a_day=max(d.visits for d in days),
+        adult_days=days,
+        visits_per_adult_day=round(sum(s.visits for s in spans) / days, 2),
+        most_visits_in_a_day=max(s.most_visits for s in spans),
         longest_day_minutes=int(longest.total_seconds() // 60),
     )
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy import CTE, ColumnElement, Select
 from sqlmodel import col, select
@@ -80,12 +81,17 @@ class Placed(NamedTuple):
     preferred_slot_ids: list[str]
 
 
-class AdultDay(NamedTuple):
-    staff_id: UUID
-    day: date
-    visits: int
+class DaySpan(NamedTuple):
+    """Adult-days that ran from the same first start to the same last end: how many, their
+    visits in all and the most on one of them, and how many adults had any day at all (the
+    same on every row)."""
+
     first_start: datetime
     last_end: datetime
+    adult_days: int
+    visits: int
+    most_visits: int
+    adults: int
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -243,23 +249,44 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
         statement: a household is in each school, year group and class it has a child in."""
         members = self._members(programmes)
         flags = self._household_flags([p.id for p in programmes])
-        m = members.c
+        m, f = members.c, flags.c
+        # Each child's household's flags, joined once; a household's flags are the same on each
+        # of its children's rows, so a household counts once per part by DISTINCT alone.
+        reached = (
+            sa.select(
+                m.programme_id,
+                m.household_id,
+                m.school_id,
+                m.year_group,
+                m.class_id,
+                m.class_name,
+                *(sa.func.coalesce(f[name], 0).label(name) for name in FLAGS),
+            )
+            .select_from(members)
+            .outerjoin(
+                flags,
+                sa.and_(f.programme_id == m.programme_id, f.household_id == m.household_id),
+            )
+            .cte("reached")
+        )
+        r = reached.c
         none_id = sa.cast(sa.null(), sa.Uuid)
         none_text = sa.cast(sa.null(), sa.String)
         keys = {
             PartKind.TOTAL: (none_id, none_text, none_id, none_text),
-            PartKind.SCHOOL: (m.school_id, none_text, none_id, none_text),
-            PartKind.YEAR_GROUP: (none_id, m.year_group, none_id, none_text),
-            PartKind.CLASS: (m.school_id, m.year_group, m.class_id, m.class_name),
+            PartKind.SCHOOL: (r.school_id, none_text, none_id, none_text),
+            PartKind.YEAR_GROUP: (none_id, r.year_group, none_id, none_text),
+            PartKind.CLASS: (r.school_id, r.year_group, r.class_id, r.class_name),
         }
         names = ("school_id", "year_group", "class_id", "class_name")
         selects = []
         for part in (PartKind.TOTAL, *parts):
             households = (
                 sa.select(
-                    m.programme_id,
-                    m.household_id,
+                    r.programme_id,
+                    r.household_id,
                     *(key.label(name) for key, name in zip(keys[part], names, strict=True)),
+                    *(r[name] for name in FLAGS),
                 )
                 .distinct()
                 .subquery()
@@ -270,17 +297,8 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
                     sa.literal(part).label("part"),
                     *(h[name] for name in names),
                     sa.func.count().label("in_scope"),
-                    *(sa.func.coalesce(sa.func.sum(flags.c[f]), 0).label(f) for f in FLAGS),
-                )
-                .select_from(households)
-                .outerjoin(
-                    flags,
-                    sa.and_(
-                        flags.c.programme_id == h.programme_id,
-                        flags.c.household_id == h.household_id,
-                    ),
-                )
-                .group_by(*(h[name] for name in names))
+                    *(sa.func.sum(h[name]).label(name) for name in FLAGS),
+                ).group_by(*(h[name] for name in names))
             )
         rows = await self._rows(sa.union_all(*selects))
         return [
@@ -339,12 +357,12 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
         """Each visit not called off of a household in scope that gave preferences: its slot
         and the slots the household preferred, best first."""
         members = self._members(programmes)
-        in_scope = sa.exists().where(
-            members.c.programme_id == col(Visit.programme_id),
-            members.c.household_id == col(Visit.household_id),
-        )
+        # Joined, not EXISTS: the planner then hashes the households once rather than looking
+        # each visit's household up in the roster.
+        in_scope = sa.select(members.c.programme_id, members.c.household_id).distinct().subquery()
         statement = (
-            sa.select(col(Visit.slot_id), col(HouseholdAnswer.preferred_slot_ids))
+            # The JSON as text, decoded below: the driver's decoder costs more than the read.
+            sa.select(col(Visit.slot_id), sa.cast(col(HouseholdAnswer.preferred_slot_ids), sa.Text))
             .select_from(Visit)
             .join(
                 HouseholdAnswer,
@@ -354,29 +372,35 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
                     col(HouseholdAnswer.kind) == AnswerKind.PREFERENCES,
                 ),
             )
+            .join(
+                in_scope,
+                sa.and_(
+                    in_scope.c.programme_id == col(Visit.programme_id),
+                    in_scope.c.household_id == col(Visit.household_id),
+                ),
+            )
             .where(
                 col(Visit.programme_id).in_([p.id for p in programmes]),
                 col(Visit.status) != VisitStatus.CANCELLED,
-                in_scope,
                 self._with_children(),
                 self._floor(HouseholdAnswer),
             )
         )
-        return [Placed(*row) for row in await self._rows(self._scoped(statement, Visit))]
+        rows = await self._rows(self._scoped(statement, Visit))
+        return [Placed(slot_id, pydantic_core.from_json(found or "[]")) for slot_id, found in rows]
 
-    async def adult_days(self, programme_ids: Collection[UUID]) -> list[AdultDay]:
-        """Each adult's day (its slots' day) on the visits that took their time: how many, from
-        the first start to the last end; grouped in SQL, a row per adult-day. The times come as
-        the driver gives them (only their differences are used), not through the UTC column
-        type's conversion, which would cost more than the read."""
+    async def day_spans(self, programme_ids: Collection[UUID]) -> list[DaySpan]:
+        """Each adult's day (its slots' day) on the visits that took their time, from the first
+        start to the last end, grouped in SQL twice: by adult-day, then by span. Visits keep to
+        the programmes' slots, so a trust's tens of thousands of adult-days share a few hundred
+        spans. The times come as the driver gives them (only their differences are used)."""
         plain = sa.DateTime(timezone=True)
-        statement = (
+        by_adult_day = self._scoped(
             sa.select(
-                col(VisitAdult.staff_id),
-                col(Slot.day),
-                sa.func.count(),
-                sa.type_coerce(sa.func.min(col(Visit.starts_at)), plain),
-                sa.type_coerce(sa.func.max(col(Visit.ends_at)), plain),
+                col(VisitAdult.staff_id).label("staff_id"),
+                sa.func.count().label("visits"),
+                sa.type_coerce(sa.func.min(col(Visit.starts_at)), plain).label("first_start"),
+                sa.type_coerce(sa.func.max(col(Visit.ends_at)), plain).label("last_end"),
             )
             .select_from(VisitAdult)
             .join(Visit, col(Visit.id) == col(VisitAdult.visit_id))
@@ -386,10 +410,23 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
                 col(Visit.status).in_(ON_THE_ROAD),
                 self._floor(VisitAdult),
                 self._floor(Slot),
-            )
-            .group_by(col(VisitAdult.staff_id), col(Slot.day))
-        )
-        return [AdultDay(*row) for row in await self._rows(self._scoped(statement, Visit))]
+            ),
+            Visit,
+        ).group_by(col(VisitAdult.staff_id), col(Slot.day))
+        days = by_adult_day.cte("adult_days")
+        adults = sa.select(sa.func.count(sa.distinct(days.c.staff_id))).scalar_subquery()
+        statement = sa.select(
+            days.c.first_start,
+            days.c.last_end,
+            sa.func.count(),
+            sa.func.sum(days.c.visits),
+            sa.func.max(days.c.visits),
+            adults,
+        ).group_by(days.c.first_start, days.c.last_end)
+        return [
+            DaySpan(first, last, n, int(visits), most, found)
+            for first, last, n, visits, most, found in await self._rows(statement)
+        ]
 
     async def concerns_raised(
         self, school_ids: Collection[UUID], first: datetime, last: datetime

@@ -127,7 +127,7 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     below = get_settings().reports_suppressed_below
     programmes = [p for p, _ in scope.programmes]
     ids = [p.id for p in programmes]
-    adult_days = await repo.adult_days(ids) if ids else []
+    spans = await repo.day_spans(ids) if ids else []
     placed = await repo.placed(programmes) if programmes else []
     return Report(
         scope=scope.kind,
@@ -137,7 +137,7 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         suppressed_below=below,
         programmes=[_programme(p, name) for p, name in scope.programmes],
         reach=await _reach(repo, scope, below),
-        staff_load=staff_load(adult_days, adults=len({d.staff_id for d in adult_days})),
+        staff_load=staff_load(spans, adults=spans[0].adults if spans else 0),
         preferences=preferences_met(
             ((str(p.slot_id), p.preferred_slot_ids) for p in placed), below
         ),
