@@ -2,11 +2,12 @@
 one per school, class or pupil), so a trust's report costs the same few queries as a school's.
 
 The counting happens in SQL, grouped: households by school, year group and class, children by
-their pupil-group flags and the day they were visited, adults by day. What comes back is a few
-thousand rows however many children the trust has, not a row per child. Each statement runs on
-the caller's session's connection without the ORM, names its tables' trust itself (`_floor`), as
-lean reads do, and is narrowed to the caller's schools as well; the programmes were loaded
-through the caller's scope before any of these runs."""
+their pupil-group flags and the day they were visited, adult-days by span. What comes back is a
+few hundred rows however many children the trust has (only the placed families' preferences come
+back a row each). Each statement runs on the caller's session's connection without the ORM,
+names its tables' trust itself (`_floor`), as lean reads do, and is narrowed to the caller's
+schools as well; the programmes were loaded through the caller's scope before any of these
+runs."""
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
@@ -308,7 +309,7 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
                 row.year_group,
                 row.class_id,
                 row.class_name,
-                {"in_scope": row.in_scope, **{f: int(row[6 + i]) for i, f in enumerate(FLAGS)}},
+                {"in_scope": row.in_scope, **{f: int(row._mapping[f]) for f in FLAGS}},
             )
             for row in rows
         ]
