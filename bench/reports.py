@@ -39,6 +39,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="print where one build spends")
+    parser.add_argument(
+        "--dump", type=Path, help="write the report's JSON here (to compare two builds' figures)"
+    )
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args()
 
@@ -338,7 +341,11 @@ async def _profile(who: Any, trust_id: uuid.UUID) -> None:
 
 
 async def measure(
-    built: dict[str, Any], repeat: int, counter: StatementCounter, profile: bool = False
+    built: dict[str, Any],
+    repeat: int,
+    counter: StatementCounter,
+    profile: bool = False,
+    dump: Path | None = None,
 ) -> dict[str, Any]:
     import httpx
 
@@ -358,6 +365,10 @@ async def measure(
         times.append(time.perf_counter() - began)
         statements = counter.count
     assert report is not None
+    if dump is not None:
+        # Everything but the moment it was made, so two builds' files compare equal.
+        text = report.model_dump_json(indent=1, exclude={"generated_at"})
+        await asyncio.to_thread(dump.write_text, text)
     if profile:
         await _profile(who, trust.id)
     began = time.perf_counter()
@@ -414,7 +425,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         **seeded,
         "roster_sync_s": round(synced_s, 1),
         "seed_programmes_s": round(seeded_s, 1),
-        **await measure(built, args.repeat, counter, args.profile),
+        **await measure(built, args.repeat, counter, args.profile, args.dump),
     }
     await db.get_database().dispose()
     return figures

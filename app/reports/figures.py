@@ -8,11 +8,10 @@ that gave them), a second cell too. A share is null wherever either of its count
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
-from uuid import UUID
+from typing import Any, Protocol
 
 from app.core import suppression
 from app.reports.schemas import (
@@ -25,7 +24,6 @@ from app.reports.schemas import (
 )
 
 COUNTS = tuple(ReachCounts.model_fields)
-K = TypeVar("K")
 
 
 def suppressed(count: int, below: int) -> int | None:
@@ -37,40 +35,13 @@ def share(part: int | None, whole: int | None) -> float | None:
     return suppression.share(part, whole, digits=4)
 
 
-@dataclass
-class HouseholdState:
-    """One household in one programme's scope, and what happened to it."""
-
-    programme_id: UUID
-    household_id: UUID
-    flags: set[str] = field(default_factory=set)  # names of ReachCounts' fields
-
-
-@dataclass(frozen=True)
-class ChildState:
-    """One child in one programme's scope: their groups, and when they were visited (None: not
-    visited), by their own outcome where it differs from their visit's."""
-
-    pupil_id: UUID
-    groups: frozenset[PupilGroup]
-    visited_on: date | None
-
-
-def raw_counts(states: Iterable[HouseholdState]) -> dict[str, int]:
-    counts = dict.fromkeys(COUNTS, 0)
-    for state in states:
-        counts["in_scope"] += 1
-        for flag in state.flags:
-            counts[flag] += 1
-    return counts
-
-
-def reach_counts(states: Iterable[HouseholdState], below: int) -> ReachCounts:
-    return ReachCounts(**{name: suppressed(n, below) for name, n in raw_counts(states).items()})
+def reach_counts(counts: dict[str, int], below: int) -> ReachCounts:
+    """Households counted (raw, by ReachCounts' fields), each count masked on its own."""
+    return ReachCounts(**{name: suppressed(counts[name], below) for name in COUNTS})
 
 
 def reach_parts(
-    parts: Sequence[tuple[dict[str, Any], list[HouseholdState]]],
+    parts: Sequence[tuple[dict[str, Any], dict[str, int]]],
     totals: dict[str, int],
     below: int,
 ) -> list[dict[str, Any]]:
@@ -79,7 +50,7 @@ def reach_parts(
     be worked out from the total. A household with children in two classes is in both, so
     classes and year groups can sum past the total: then subtraction gives a bound, and the
     same rule errs on the side of hiding."""
-    raw = [raw_counts(states) for _, states in parts]
+    raw = [counts for _, counts in parts]
     masked: list[dict[str, Any]] = [dict(labels) for labels, _ in parts]
     for name in COUNTS:
         published = suppression.suppress_breakdown(
@@ -101,16 +72,27 @@ class Cohort:
         return len(self.visited_on) if by is None else bisect_right(self.visited_on, by)
 
 
-def cohorts(children: Iterable[ChildState]) -> tuple[Cohort, dict[PupilGroup, Cohort]]:
-    """Everyone in scope, and each pupil group: one pass over the children, so a day's figures
-    are a binary search, not another pass."""
+class Counted(Protocol):
+    """Children of one combination of pupil groups visited on one day (None: not visited)."""
+
+    @property
+    def groups(self) -> frozenset[PupilGroup]: ...
+    @property
+    def visited_on(self) -> date | None: ...
+    @property
+    def children(self) -> int: ...
+
+
+def cohorts(counted: Iterable[Counted]) -> tuple[Cohort, dict[PupilGroup, Cohort]]:
+    """Everyone in scope, and each pupil group, from the children counted by groups and day: a
+    day's figures are then a binary search."""
     pupils: dict[PupilGroup | None, int] = defaultdict(int)
     days: dict[PupilGroup | None, list[date]] = defaultdict(list)
-    for child in children:
-        for key in (None, *child.groups):
-            pupils[key] += 1
-            if child.visited_on is not None:
-                days[key].append(child.visited_on)
+    for count in counted:
+        for key in (None, *count.groups):
+            pupils[key] += count.children
+            if count.visited_on is not None:
+                days[key] += [count.visited_on] * count.children
     everyone = Cohort(pupils[None], sorted(days[None]))
     return everyone, {g: Cohort(pupils[g], sorted(days[g])) for g in PupilGroup}
 
@@ -159,19 +141,25 @@ def days_of_reach(
     ]
 
 
-class AdultDay(Protocol):
-    """One adult's visits on one day: how many, and from the first start to the last end."""
+class DaySpan(Protocol):
+    """Adult-days from one first start to one last end: how many, their visits in all, and
+    the most visits on one of them."""
 
-    @property
-    def visits(self) -> int: ...
     @property
     def first_start(self) -> datetime: ...
     @property
     def last_end(self) -> datetime: ...
+    @property
+    def adult_days(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def most_visits(self) -> int: ...
 
 
-def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:
+def staff_load(spans: Sequence[DaySpan], adults: int) -> StaffLoad:
     """How many visits an adult made in a day, and how long the longest day was."""
+    days = sum(s.adult_days for s in spans)
     if not days:
         return StaffLoad(
             adults=0,
@@ -180,12 +168,12 @@ def staff_load(days: Sequence[AdultDay], adults: int) -> StaffLoad:
             most_visits_in_a_day=None,
             longest_day_minutes=None,
         )
-    longest = max(d.last_end - d.first_start for d in days)
+    longest = max(s.last_end - s.first_start for s in spans)
     return StaffLoad(
         adults=adults,
-        adult_days=len(days),
-        visits_per_adult_day=round(sum(d.visits for d in days) / len(days), 2),
-        most_visits_in_a_day=max(d.visits for d in days),
+        adult_days=days,
+        visits_per_adult_day=round(sum(s.visits for s in spans) / days, 2),
+        most_visits_in_a_day=max(s.most_visits for s in spans),
         longest_day_minutes=int(longest.total_seconds() // 60),
     )
 
@@ -216,16 +204,3 @@ def preferences_met(placed: Iterable[tuple[str, list[str]]], below: int) -> Pref
         first_choice_share=share(counts["first_choice"], whole),
         listed_share=share(listed_count, whole),
     )
-
-
-def parts_by(
-    states: Iterable[HouseholdState],
-    keys_of: Callable[[HouseholdState], Iterable[K]],
-) -> dict[K, list[HouseholdState]]:
-    """Households under each key they belong to (a household with children in two classes is
-    under both)."""
-    found: dict[K, list[HouseholdState]] = defaultdict(list)
-    for state in states:
-        for key in set(keys_of(state)):
-            found[key].append(state)
-    return found

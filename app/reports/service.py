@@ -22,24 +22,20 @@ from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
 from app.core.types import YearGroup, utcnow
-from app.parents.answers_models import AnswerKind
 from app.programmes.models import VisitProgramme
 from app.reports.export import as_csv
 from app.reports.figures import (
-    ChildState,
-    HouseholdState,
+    COUNTS,
     cohorts,
     days_of_reach,
     group_reach,
-    parts_by,
     preferences_met,
-    raw_counts,
     reach_counts,
     reach_parts,
     staff_load,
     suppressed,
 )
-from app.reports.repository import Answer, Child, ReportRepository, VisitChild, VisitRow
+from app.reports.repository import ChildCount, HouseholdCounts, PartKind, ReportRepository
 from app.reports.schemas import (
     PupilGroup,
     Reach,
@@ -52,9 +48,6 @@ from app.reports.schemas import (
 from app.roster.models import SendStatus
 from app.surveys import results as survey_results
 from app.trusts.repository import SchoolRepository, TrustRepository
-from app.visits.models import VisitLocation, VisitStatus
-
-Key = tuple[UUID, UUID]  # (programme, household) or (programme, pupil)
 
 
 @dataclass(frozen=True)
@@ -134,12 +127,8 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
     below = get_settings().reports_suppressed_below
     programmes = [p for p, _ in scope.programmes]
     ids = [p.id for p in programmes]
-    members = _in_scope(programmes, await repo.children(programmes) if programmes else [])
-    on_visits = await repo.visit_children(ids) if ids else []
-    visits = list({row.visit_id: row.visit() for row in on_visits}.values())
-    answers = await repo.answers(ids) if ids else []
-    states = await _households(repo, ids, members, answers, visits)
-    adult_days = await repo.adult_days(ids) if ids else []
+    spans = await repo.day_spans(ids) if ids else []
+    placed = await repo.placed(programmes) if programmes else []
     return Report(
         scope=scope.kind,
         scope_id=scope.id,
@@ -147,38 +136,67 @@ async def _build(repo: ReportRepository, scope: Scope) -> Report:
         generated_at=utcnow(),
         suppressed_below=below,
         programmes=[_programme(p, name) for p, name in scope.programmes],
-        reach=_reach(scope, members, states, _children(members, on_visits), below),
-        staff_load=staff_load(adult_days, adults=len({d.staff_id for d in adult_days})),
-        preferences=preferences_met(_placed(answers, states, visits), below),
+        reach=await _reach(repo, scope, below),
+        staff_load=staff_load(spans, adults=spans[0].adults if spans else 0),
+        preferences=preferences_met(
+            ((str(p.slot_id), p.preferred_slot_ids) for p in placed), below
+        ),
         concerns_raised=await _concerns(repo, programmes, below),
         surveys=await _survey_headlines(repo.session, ids),
     )
 
 
-def _reach(
-    scope: Scope,
-    members: dict[Key, Child],
-    states: list[HouseholdState],
-    children: list[ChildState],
-    below: int,
-) -> Reach:
-    everyone, groups = cohorts(children)
+async def _reach(repo: ReportRepository, scope: Scope, below: int) -> Reach:
+    programmes = [p for p, _ in scope.programmes]
+    trust_wide = scope.kind is ReportScope.TRUST
+    parts = (
+        (PartKind.SCHOOL, PartKind.YEAR_GROUP)
+        if trust_wide
+        else (PartKind.YEAR_GROUP, PartKind.CLASS)
+    )
+    households = await repo.household_counts(programmes, parts) if programmes else []
+    children = await repo.child_counts(programmes) if programmes else []
+    everyone, groups = cohorts(_counted(children))
     # Each visit day so far, and any day a child was visited on (a visit arranged off the plan).
     today = london_today()
-    visit_days = {d for p, _ in scope.programmes for d in p.days() if d <= today}
+    visit_days = {d for p in programmes for d in p.days() if d <= today}
     visit_days |= set(everyone.visited_on)
-    kids = _household_children(members)
-    trust_wide = scope.kind is ReportScope.TRUST
+    by_part: dict[str, list[HouseholdCounts]] = defaultdict(list)
+    for counted in households:
+        by_part[counted.part].append(counted)
+    totals = by_part[PartKind.TOTAL][0].counts if by_part[PartKind.TOTAL] else _nothing()
     return Reach(
-        totals=reach_counts(states, below),
-        schools=_school_parts(states, kids, scope, below) if trust_wide else [],
-        year_groups=_year_group_parts(states, kids, below),
-        classes=[] if trust_wide else _class_parts(states, kids, below),
+        totals=reach_counts(totals, below),
+        schools=_school_parts(by_part[PartKind.SCHOOL], totals, scope, below),
+        year_groups=_year_group_parts(by_part[PartKind.YEAR_GROUP], totals, below),
+        classes=_class_parts(by_part[PartKind.CLASS], totals, below),
         pupils=everyone.pupils,
         visited=everyone.visited(),
         groups=group_reach(everyone, groups, below),
         days=days_of_reach(everyone, groups, visit_days, below),
     )
+
+
+def _nothing() -> dict[str, int]:
+    return dict.fromkeys(COUNTS, 0)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    groups: frozenset[PupilGroup]
+    visited_on: date | None
+    children: int
+
+
+def _counted(children: Iterable[ChildCount]) -> list[_Counted]:
+    return [
+        _Counted(
+            _groups_of(c.free_school_meals, c.pupil_premium, c.send, c.eal, c.looked_after),
+            c.visited_on,
+            c.children,
+        )
+        for c in children
+    ]
 
 
 def _programme_title(scope: Scope) -> str:
@@ -199,84 +217,10 @@ def _programme(programme: VisitProgramme, school_name: str) -> ReportProgramme:
     )
 
 
-def _in_scope(programmes: Sequence[VisitProgramme], children: Iterable[Child]) -> dict[Key, Child]:
-    """(programme, pupil) -> the child, for each programme whose school, year and year groups
-    the child is in (programmes.repository.children_in_scope, for many programmes at once)."""
-    by_school: dict[UUID, list[VisitProgramme]] = defaultdict(list)
-    for programme in programmes:
-        by_school[programme.school_id].append(programme)
-    return {
-        (p.id, child.pupil_id): child
-        for child in children
-        for p in by_school[child.school_id]
-        if child.academic_year == p.academic_year and str(child.year_group) in p.year_groups
-    }
-
-
-async def _households(
-    repo: ReportRepository,
-    ids: list[UUID],
-    members: dict[Key, Child],
-    answers: list[Answer],
-    visits: list[VisitRow],
-) -> list[HouseholdState]:
-    states = {
-        (p, c.household_id): HouseholdState(p, c.household_id) for (p, _), c in members.items()
-    }
-    for answer in answers:
-        state = states.get((answer.programme_id, answer.household_id))
-        if state is not None:
-            state.flags.add("answered" if answer.kind is AnswerKind.PREFERENCES else "declined")
-    for exemption in await repo.exemptions(ids) if ids else []:
-        state = states.get((exemption.programme_id, exemption.household_id))
-        if state is not None:
-            state.flags.add(exemption.kind)  # "exempt" or "neutral_venue"
-    for visit in visits:
-        state = states.get((visit.programme_id, visit.household_id))
-        if state is not None:
-            state.flags |= _visit_flags(visit)
-    return list(states.values())
-
-
-def _visit_flags(visit: VisitRow) -> set[str]:
-    flags = set()
-    if visit.status is not VisitStatus.PROPOSED:
-        flags.add("scheduled")
-    if visit.location is VisitLocation.NEUTRAL_VENUE:
-        flags.add("neutral_venue")
-    outcome = {
-        VisitStatus.COMPLETED: "visited",
-        VisitStatus.NO_ACCESS: "no_access",
-        VisitStatus.DECLINED: "declined",
-    }.get(visit.status)
-    if outcome is not None:
-        flags.add(outcome)
-    return flags
-
-
-def _children(members: dict[Key, Child], on_visits: list[VisitChild]) -> list[ChildState]:
-    visited_on: dict[Key, date] = {}
-    for row in on_visits:
-        outcome = row.outcome.value if row.outcome is not None else row.status.value
-        if outcome == VisitStatus.COMPLETED.value:
-            visited_on[(row.programme_id, row.pupil_id)] = row.day
-    return [
-        ChildState(child.pupil_id, _groups(child), visited_on.get(key))
-        for key, child in members.items()
-    ]
-
-
-def _groups(child: Child) -> frozenset[PupilGroup]:
-    return _groups_of(
-        child.free_school_meals, child.pupil_premium, child.send, child.eal, child.looked_after
-    )
-
-
 @cache
 def _groups_of(
     fsm: bool, pupil_premium: bool, send: SendStatus, eal: bool, looked_after: bool
 ) -> frozenset[PupilGroup]:
-    # A few dozen combinations of flags among tens of thousands of children: each made once.
     held = {
         PupilGroup.FREE_SCHOOL_MEALS: fsm,
         PupilGroup.PUPIL_PREMIUM: pupil_premium,
@@ -288,83 +232,60 @@ def _groups_of(
     return frozenset(group for group, member in held.items() if member)
 
 
-def _household_children(members: dict[Key, Child]) -> dict[Key, list[Child]]:
-    found: dict[Key, list[Child]] = defaultdict(list)
-    for (programme_id, _), child in members.items():
-        found[(programme_id, child.household_id)].append(child)
-    return found
-
-
 def _school_parts(
-    states: list[HouseholdState], kids: dict[Key, list[Child]], scope: Scope, below: int
+    found: list[HouseholdCounts], totals: dict[str, int], scope: Scope, below: int
 ) -> list[ReachPart]:
     names = {p.school_id: name for p, name in scope.programmes}
-    parts = parts_by(
-        states, lambda s: [c.school_id for c in kids[(s.programme_id, s.household_id)]]
-    )
-    ordered = sorted(parts.items(), key=lambda item: (names[item[0]], item[0]))
-    return _published(
-        states, [({"school_id": s, "school_name": names[s]}, found) for s, found in ordered], below
-    )
+    ordered = sorted(found, key=lambda c: (names[_id(c.school_id)], _id(c.school_id)))
+    labelled = [
+        ({"school_id": c.school_id, "school_name": names[_id(c.school_id)]}, c.counts)
+        for c in ordered
+    ]
+    return _published(labelled, totals, below)
 
 
 def _year_group_parts(
-    states: list[HouseholdState], kids: dict[Key, list[Child]], below: int
+    found: list[HouseholdCounts], totals: dict[str, int], below: int
 ) -> list[ReachPart]:
-    parts = parts_by(
-        states, lambda s: [str(c.year_group) for c in kids[(s.programme_id, s.household_id)]]
-    )
     order = list(YearGroup)
-    ordered = sorted(parts.items(), key=lambda item: order.index(YearGroup(item[0])))
-    return _published(
-        states, [({"year_group": YearGroup(year)}, found) for year, found in ordered], below
-    )
+    ordered = sorted(found, key=lambda c: order.index(_year_group(c.year_group)))
+    labelled = [({"year_group": _year_group(c.year_group)}, c.counts) for c in ordered]
+    return _published(labelled, totals, below)
 
 
 def _class_parts(
-    states: list[HouseholdState], kids: dict[Key, list[Child]], below: int
+    found: list[HouseholdCounts], totals: dict[str, int], below: int
 ) -> list[ReachPart]:
-    classes = {c.class_id: c for found in kids.values() for c in found}
-    parts = parts_by(states, lambda s: [c.class_id for c in kids[(s.programme_id, s.household_id)]])
-    ordered = sorted(parts.items(), key=lambda item: (classes[item[0]].class_name, str(item[0])))
+    ordered = sorted(found, key=lambda c: (c.class_name, str(c.class_id)))
     labelled = [
         (
             {
-                "school_id": classes[class_id].school_id,
-                "class_id": class_id,
-                "class_name": classes[class_id].class_name,
-                "year_group": YearGroup(classes[class_id].year_group),
+                "school_id": c.school_id,
+                "class_id": c.class_id,
+                "class_name": c.class_name,
+                "year_group": _year_group(c.year_group),
             },
-            found,
+            c.counts,
         )
-        for class_id, found in ordered
+        for c in ordered
     ]
-    return _published(states, labelled, below)
+    return _published(labelled, totals, below)
+
+
+def _year_group(found: str | None) -> YearGroup:
+    assert found is not None  # a year group's or class's part always names its year group
+    return YearGroup(found)
+
+
+def _id(found: UUID | None) -> UUID:
+    assert found is not None  # a school's part always names its school
+    return found
 
 
 def _published(
-    states: list[HouseholdState],
-    parts: list[tuple[dict[str, Any], list[HouseholdState]]],
-    below: int,
+    parts: list[tuple[dict[str, Any], dict[str, int]]], totals: dict[str, int], below: int
 ) -> list[ReachPart]:
-    return [ReachPart(**row) for row in reach_parts(parts, raw_counts(states), below)]
-
-
-def _placed(
-    answers: list[Answer], states: list[HouseholdState], visits: list[VisitRow]
-) -> list[tuple[str, list[str]]]:
-    """Each household in scope placed on a visit (not called off), with its preferences."""
-    in_scope = {(s.programme_id, s.household_id) for s in states}
-    preferred = {
-        (a.programme_id, a.household_id): list(a.preferred_slot_ids)
-        for a in answers
-        if a.kind is AnswerKind.PREFERENCES
-    }
-    return [
-        (str(v.slot_id), preferred.get((v.programme_id, v.household_id), []))
-        for v in visits
-        if v.status is not VisitStatus.CANCELLED and (v.programme_id, v.household_id) in in_scope
-    ]
+    return [ReachPart(**row) for row in reach_parts(parts, totals, below)]
 
 
 async def _concerns(

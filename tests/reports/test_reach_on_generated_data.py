@@ -4,7 +4,7 @@ visits, their outcomes and the pupils' rows), never through the reports' code.""
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from app.synthetic.generator import World
 from app.visits.models import VisitLocation, VisitStatus
 from tests.conftest import bearer
 from tests.reports.helpers import Finished, finished_programme
+from tests.synthetic.test_answers import programme_body
 
 GROUPS: dict[str, Callable[[Pupil], bool]] = {
     "free_school_meals": lambda p: p.free_school_meals,
@@ -210,3 +211,49 @@ async def test_reach_day_by_day_staff_load_and_preferences_match_a_hand_count(
     assert set(surveys) == {"teacher_immediate", "teacher_follow_up", "parent"}
     assert {s["invited"] for s in surveys.values()} == {0}
     assert {s["headline_mean"] for s in surveys.values()} == {None}
+
+
+async def test_a_second_programme_at_the_school_reaches_only_its_own_year_groups(
+    client: httpx.AsyncClient, world: World, suppressed_below: int
+) -> None:
+    """Two programmes of one school's year: each counts the children of its own year groups, and
+    the school's report counts a child once in each programme whose scope they are in."""
+    f = await finished_programme(client, world)
+    closes = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+    headers = await bearer(world.login(Role.SCHOOL_ADMIN))
+    school_id = world.trusts[0].schools[0].id
+    created = await client.post(
+        f"/api/v1/schools/{school_id}/programmes",
+        json=programme_body(["1"], closes) | {"name": "Year 1 again"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    second = UUID(created.json()["id"])
+    in_year_one = {c for c, row in f.roster.class_rows.items() if str(row.year_group) == "1"}
+    households = set().union(*(f.roster.classes[c] for c in in_year_one))
+    children = {
+        child
+        for found in f.roster.children.values()
+        for child in found
+        if f.roster.pupil_class[child] in in_year_one
+    }
+    assert 0 < len(households) < len(f.roster.children)
+
+    alone = (await report(client, world, second))["reach"]
+    assert alone["totals"]["in_scope"] == len(households)
+    assert alone["totals"]["answered"] == alone["totals"]["scheduled"] == 0
+    assert alone["pupils"] == len(children)
+    assert [y["year_group"] for y in alone["year_groups"]] == ["1"]
+    assert {UUID(c["class_id"]) for c in alone["classes"]} == in_year_one
+
+    first = (await report(client, world, f.scenario.programme_id))["reach"]
+    assert first["totals"]["in_scope"] == len(f.roster.children)
+    assert first["pupils"] == len(visited_on(f))
+
+    response = await client.get(f"/api/v1/reports/schools/{school_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    both = response.json()["reach"]
+    assert both["totals"]["in_scope"] == len(f.roster.children) + len(households)
+    assert both["totals"]["answered"] == first["totals"]["answered"]
+    assert both["pupils"] == first["pupils"] + len(children)
+    assert both["visited"] == first["visited"]
