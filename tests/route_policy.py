@@ -805,6 +805,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
         NEED_TO_KNOW, json=_transfer_body
     ),
     ("GET", f"{V1}/schools/{{school_id}}/protection-file-transfers"): Policy(NEED_TO_KNOW),
+    ("GET", f"{V1}/protection-file-transfers/{{transfer_id}}"): Policy(NEED_TO_KNOW),
     ("POST", f"{V1}/protection-file-transfers/{{transfer_id}}/receipt"): Policy(
         rule(
             hide=set(PRINCIPALS) - {*NEED_TO_KNOW_READERS, "anonymous"},

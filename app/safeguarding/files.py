@@ -24,6 +24,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
+from app.core.concurrency import etag
 from app.core.db import open_session
 from app.core.errors import NotFound
 from app.core.london import local_time, london_today
@@ -207,6 +208,22 @@ async def list_transfers(
         )
         for read in await _transfers(session, found)
     ]
+
+
+async def get_transfer(
+    session: AsyncSession, who: Principal, transfer_id: UUID
+) -> tuple[TransferRead, str]:
+    """One transfer and its ETag, for the DSLs of the school that sent it or of the trust's
+    school it went to (and the trust's DSLs); 404 to anyone else. Read as the file's other
+    records are: audited."""
+    transfer = await TransferRepository(session, who).get(transfer_id)
+    await _audit(
+        session, who, "safeguarding.transfer_read", "transfer", transfer.id, transfer.school_id
+    )
+    # A transfer changes only by its receipt or its confirmation, each given once: counting
+    # them versions it without a version column.
+    steps = 1 + (transfer.received_at is not None) + (transfer.confirmed_date is not None)
+    return (await _transfers(session, [transfer]))[0], etag(transfer.id, steps)
 
 
 async def give_receipt(session: AsyncSession, who: Principal, transfer_id: UUID) -> TransferRead:

@@ -5,7 +5,7 @@ answers 404 as if it did not exist, never 403."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.core.auth import require
 from app.core.db import SessionDep
@@ -88,6 +88,19 @@ async def list_protection_file_transfers(
     school_id: UUID, session: SessionDep, who: Anyone
 ) -> list[SchoolTransferRead]:
     return await files.list_transfers(session, who, school_id)
+
+
+@transfers.get(
+    "/{transfer_id}",
+    summary="One protection file transfer (the sending and the receiving school's DSLs)",
+    responses=NOT_FOUND,
+)
+async def get_protection_file_transfer(
+    transfer_id: UUID, session: SessionDep, response: Response, who: Anyone
+) -> TransferRead:
+    read, tag = await files.get_transfer(session, who, transfer_id)
+    response.headers["ETag"] = tag
+    return read
 
 
 @transfers.post(

@@ -82,13 +82,22 @@ async def test_within_the_trust_the_receiving_dsls_give_a_receipt_then_read_the_
     assert_problem(await client.get(concern_url, headers=dsl_there), 404)  # not yet received
     school_list = f"/api/v1/schools/{to_school}/concerns"
     assert (await client.get(school_list, headers=dsl_there)).json()["items"] == []
-    receipt_url = f"/api/v1/protection-file-transfers/{transfer['id']}/receipt"
+    transfer_url = f"/api/v1/protection-file-transfers/{transfer['id']}"
+    for dsl in (dsl_here, dsl_there):
+        one = await client.get(transfer_url, headers=dsl)
+        assert (one.status_code, one.json()["id"]) == (200, transfer["id"])
+    assert_problem(await client.get(transfer_url, headers=teacher_there), 404)
+    before = one.headers["etag"]
+    receipt_url = f"{transfer_url}/receipt"
     assert_problem(await client.post(receipt_url, headers=teacher_there), 404)
     assert_problem(await client.post(receipt_url, headers=dsl_here), 403)  # the sender's own
     received = await client.post(receipt_url, headers=dsl_there)
     assert received.status_code == 200, received.text
     assert received.json()["received_at"] is not None
     assert_problem(await client.post(receipt_url, headers=dsl_there), 409)
+    after = await client.get(transfer_url, headers=dsl_here)
+    assert after.json()["received_at"] is not None
+    assert after.headers["etag"] != before  # the receipt changed it
 
     read = await client.get(concern_url, headers=dsl_there)
     assert (read.status_code, read.json()["account"]) == (200, ACCOUNT)
@@ -118,7 +127,11 @@ async def test_within_the_trust_the_receiving_dsls_give_a_receipt_then_read_the_
                 select(AuditEntry.action).where(col(AuditEntry.subject_id) == UUID(transfer["id"]))
             )
         )
-    assert actions == {"safeguarding.transfer_recorded", "safeguarding.transfer_received"}
+    assert actions == {
+        "safeguarding.transfer_recorded",
+        "safeguarding.transfer_read",
+        "safeguarding.transfer_received",
+    }
 
 
 async def test_an_outside_schools_confirmation_is_recorded_by_the_sending_dsl(
