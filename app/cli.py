@@ -153,10 +153,18 @@ def create_admin(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create a platform operator account (platform_admin), who creates trusts."""
+    # Every table model, so the staff rows' foreign keys resolve in a process that has not
+    # loaded the app (without it: NoReferencedTableError on 'trust').
+    import app.models  # noqa: F401
     from app.staff.admin import create_platform_admin
+    from app.staff.exceptions import EmailTaken
 
-    asyncio.run(create_platform_admin(email=email, full_name=full_name, password=password))
-    typer.echo(f"platform admin {email.lower()} created")
+    try:
+        asyncio.run(create_platform_admin(email=email, full_name=full_name, password=password))
+    except (EmailTaken, ValueError) as refused:
+        typer.echo(f"threshold: {refused}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"platform admin {email.strip().lower()} created")
 
 
 @cli.command("new-sealing-key")
