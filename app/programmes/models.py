@@ -1,6 +1,6 @@
 """A school's visit programme for one academic year, and the slot grid parents choose from."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Index, Time, UniqueConstraint
 from sqlmodel import Field
 
+from app.core.london import LONDON
 from app.core.models import Identified, SchoolScoped, Timestamped, Versioned
 from app.core.types import UTCDateTime, enum_type
 
@@ -68,6 +69,15 @@ class VisitProgramme(Identified, Timestamped, Versioned, SchoolScoped, table=Tru
 
     def days(self) -> list[date]:
         return [date.fromisoformat(d) for d in self.visit_days]
+
+    def visit_window(self) -> tuple[datetime, datetime] | None:
+        """From midnight of its first visit day to midnight after its last (Europe/London);
+        None before it has any."""
+        days = self.days()
+        if not days:
+            return None
+        first = datetime.combine(min(days), time(0), tzinfo=LONDON)
+        return first, datetime.combine(max(days) + timedelta(days=1), time(0), tzinfo=LONDON)
 
     def settings(self) -> dict[str, Any]:
         return {"slot_minutes": self.slot_minutes, "breaks": self.breaks}

@@ -26,7 +26,6 @@ from app.core.tenancy import get_scope
 from app.parents.answers_models import AnswerKind, HouseholdAnswer
 from app.programmes.models import HouseholdExemption, Slot, VisitProgramme
 from app.roster.models import Pupil, SchoolClass, SendStatus
-from app.safeguarding.models import Concern
 from app.trusts.models import School
 from app.visits.models import (
     Visit,
@@ -428,20 +427,3 @@ class ReportRepository(ScopedRepository[VisitProgramme]):
             DaySpan(first, last, n, int(visits), most, found)
             for first, last, n, visits, most, found in await self._rows(statement)
         ]
-
-    async def concerns_raised(
-        self, school_ids: Collection[UUID], first: datetime, last: datetime
-    ) -> list[tuple[UUID, datetime]]:
-        """When each concern at the schools in [first, last) was raised: times only (never
-        which concern, about whom or what), for counting per programme."""
-        rows = await self.session.execute(
-            self._narrowed(
-                sa.select(col(Concern.school_id), col(Concern.raised_at)).where(
-                    col(Concern.school_id).in_(school_ids),
-                    col(Concern.raised_at) >= first,
-                    col(Concern.raised_at) < last,
-                ),
-                Concern,
-            )
-        )
-        return [(school_id, raised_at) for school_id, raised_at in rows.all()]

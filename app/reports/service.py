@@ -9,7 +9,7 @@ in. Children count by their own outcome where a sibling's differs (visits/progre
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.london import LONDON, london_today
+from app.core.london import london_today
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
@@ -46,6 +46,7 @@ from app.reports.schemas import (
     SurveyHeadline,
 )
 from app.roster.models import SendStatus
+from app.safeguarding.repository import raised_at as concern_times
 from app.surveys import results as survey_results
 from app.trusts.repository import SchoolRepository, TrustRepository
 
@@ -291,22 +292,23 @@ def _published(
 async def _concerns(
     repo: ReportRepository, programmes: Sequence[VisitProgramme], below: int
 ) -> int | None:
-    """Concerns raised at the programmes' schools from each one's first visit day to its last
-    (Europe/London), each concern once: one read for every school (safeguarding's own count
-    asks once per programme)."""
+    """Concerns raised at the programmes' schools during any of their visit windows, each
+    concern once: one read for every school."""
     windows: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
     for programme in programmes:
-        days = programme.days()
-        if days:
-            first = datetime.combine(min(days), time(0), tzinfo=LONDON)
-            last = datetime.combine(max(days) + timedelta(days=1), time(0), tzinfo=LONDON)
-            windows[programme.school_id].append((first, last))
+        if (window := programme.visit_window()) is not None:
+            windows[programme.school_id].append(window)
     if not windows:
         return suppressed(0, below)
-    starts = min(w[0] for found in windows.values() for w in found)
-    ends = max(w[1] for found in windows.values() for w in found)
-    raised = await repo.concerns_raised(list(windows), starts, ends)
-    count = sum(any(first <= at < last for first, last in windows[school]) for school, at in raised)
+    spans = [w for found in windows.values() for w in found]
+    raised = await concern_times(
+        repo.session, list(windows), min(w[0] for w in spans), max(w[1] for w in spans)
+    )
+    count = sum(
+        any(first <= at < last for first, last in windows[school])
+        for school, times in raised.items()
+        for at in times
+    )
     return suppressed(count, below)
 
 

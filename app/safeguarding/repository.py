@@ -2,7 +2,8 @@
 the DSLs of its school and the trust's DSLs (SAFEGUARDING_READ); to everyone else it does not
 exist (404). Its raiser reads their own receipt through `RaisedRepository`."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -299,17 +300,19 @@ async def programmes_of(session: AsyncSession, academic_year: str | None) -> lis
     return list(rows)
 
 
-async def raised_between(
-    session: AsyncSession, school_id: UUID, first: datetime, last: datetime
-) -> int:
-    """How many concerns the school raised in [first, last): a count, never which."""
-    found = await session.scalar(
-        select(func.count())  # tenancy: the trust floor; counts only
-        .select_from(Concern)
-        .where(
-            col(Concern.school_id) == school_id,
+async def raised_at(
+    session: AsyncSession, school_ids: Collection[UUID], first: datetime, last: datetime
+) -> dict[UUID, list[datetime]]:
+    """When each concern at the schools was raised in [first, last), by school: one read for
+    any number of schools, times only (never which concern, about whom or what), to count."""
+    rows = await session.execute(
+        select(col(Concern.school_id), col(Concern.raised_at)).where(  # tenancy: the trust floor
+            col(Concern.school_id).in_(school_ids),
             col(Concern.raised_at) >= first,
             col(Concern.raised_at) < last,
         )
     )
-    return int(found or 0)
+    found: dict[UUID, list[datetime]] = defaultdict(list)
+    for school_id, at in rows.all():
+        found[school_id].append(at)
+    return found

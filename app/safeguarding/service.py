@@ -11,19 +11,20 @@ The workflow is `raised → acknowledged → action_taken → closed`, each step
 entry it corrects.
 """
 
-from datetime import datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.errors import NotFound
-from app.core.london import LONDON
 from app.core.pagination import PageParams, SortKey, paginate
 from app.core.permissions import Permission
 from app.core.principal import Principal
 from app.core.settings import get_settings
 from app.core.types import utcnow
+from app.programmes.models import VisitProgramme
 from app.roster.repository import PupilRepository
 from app.safeguarding import alerts, repository
 from app.safeguarding.exceptions import (
@@ -227,17 +228,17 @@ async def counts(
         trust_id, Permission.SAFEGUARDING_COUNTS
     )
     smallest = get_settings().safeguarding_counts_suppressed_below
+    programmes = [
+        p for p in await repository.programmes_of(session, academic_year) if p.trust_id == trust.id
+    ]
+    raised = await raised_in_windows(session, programmes)
     found = []
-    for programme in await repository.programmes_of(session, academic_year):
-        if programme.trust_id != trust.id:
-            continue
+    for programme in programmes:
         days = programme.days()
         count = None
-        if days:
-            first = datetime.combine(min(days), time(0), tzinfo=LONDON)
-            last = datetime.combine(max(days) + timedelta(days=1), time(0), tzinfo=LONDON)
-            raised = await repository.raised_between(session, programme.school_id, first, last)
-            count = raised if raised >= smallest else None
+        if programme.id in raised:
+            count = len(raised[programme.id])
+            count = count if count >= smallest else None
         found.append(
             ConcernCount(
                 programme_id=programme.id,
@@ -249,6 +250,29 @@ async def counts(
             )
         )
     return found
+
+
+async def raised_in_windows(
+    session: AsyncSession, programmes: Sequence[VisitProgramme]
+) -> dict[UUID, list[datetime]]:
+    """Per programme with visit days, when the concerns its school raised during them were
+    raised: one read for all the programmes, times only."""
+    windows = {p.id: w for p in programmes if (w := p.visit_window()) is not None}
+    if not windows:
+        return {}
+    raised = await repository.raised_at(
+        session,
+        {p.school_id for p in programmes if p.id in windows},
+        min(first for first, _ in windows.values()),
+        max(last for _, last in windows.values()),
+    )
+    return {
+        p.id: [
+            at for at in raised.get(p.school_id, []) if windows[p.id][0] <= at < windows[p.id][1]
+        ]
+        for p in programmes
+        if p.id in windows
+    }
 
 
 async def readers(
