@@ -3,7 +3,9 @@
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+
+from starlette.responses import Response
 
 from app.core.storable import MESSAGE, unstorable
 
@@ -50,6 +52,20 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 class TooManyCsvRows(ValueError):
     """More data rows than the reader was told to hold."""
+
+
+def csv_download(text: str, filename: str, headers: Mapping[str, str] | None = None) -> Response:
+    """An export as a file to save: never cached on the way, since every export holds
+    families' or pupils' data."""
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            **(headers or {}),
+        },
+    )
 
 
 def read_csv(data: bytes, *, max_rows: int | None = None) -> list[dict[str, str]]:

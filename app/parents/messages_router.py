@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from app.core.auth import require
+from app.core.csvio import csv_download
 from app.core.db import SessionDep
 from app.core.idempotency import IdempotentRoute
 from app.core.pagination import Page, PageDep
@@ -110,14 +111,8 @@ async def letters_csv(programme_id: UUID, session: SessionDep, who: Letters) -> 
     _, _, found = await letters.letters(
         session, who, programme_id, action="invitation.letter_exported"
     )
-    return Response(
-        letters.as_csv(found),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            LISTED_AT: listed_at.isoformat(),
-            "Cache-Control": "no-store",
-            "Content-Disposition": 'attachment; filename="letters.csv"',
-        },
+    return csv_download(
+        letters.as_csv(found), "letters.csv", headers={LISTED_AT: listed_at.isoformat()}
     )
 
 

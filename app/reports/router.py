@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from app.core.auth import require
+from app.core.csvio import csv_download
 from app.core.db import SessionDep
 from app.core.idempotency import IdempotentRoute
 from app.core.permissions import Permission as P
@@ -51,7 +52,7 @@ async def programme_report(programme_id: UUID, session: SessionDep, who: Reader)
 async def programme_report_csv(programme_id: UUID, session: SessionDep, who: Reader) -> Response:
     """One row per part, pupil group, day and figure, each with its `section`."""
     _, text = await service.report_csv(session, who, ReportScope.PROGRAMME, programme_id)
-    return _csv(text, f"programme-{programme_id}.csv")
+    return csv_download(text, f"programme-{programme_id}.csv")
 
 
 @reports.get(
@@ -74,7 +75,7 @@ async def school_report_csv(
     school_id: UUID, session: SessionDep, who: Reader, academic_year: AcademicYear = None
 ) -> Response:
     _, text = await service.report_csv(session, who, ReportScope.SCHOOL, school_id, academic_year)
-    return _csv(text, f"school-{school_id}.csv")
+    return csv_download(text, f"school-{school_id}.csv")
 
 
 @reports.get(
@@ -97,7 +98,7 @@ async def trust_report_csv(
     trust_id: UUID, session: SessionDep, who: Reader, academic_year: AcademicYear = None
 ) -> Response:
     _, text = await service.report_csv(session, who, ReportScope.TRUST, trust_id, academic_year)
-    return _csv(text, f"trust-{trust_id}.csv")
+    return csv_download(text, f"trust-{trust_id}.csv")
 
 
 @reports.get(
@@ -126,14 +127,3 @@ async def trust_termly_report(
 ) -> Response:
     report = await service.trust_report(session, who, trust_id, academic_year)
     return termly.html_response(report)
-
-
-def _csv(text: str, filename: str) -> Response:
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )

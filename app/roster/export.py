@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core import audit, ratelimit
-from app.core.csvio import write_csv
+from app.core.csvio import csv_download, write_csv
 from app.core.permissions import Permission
 from app.core.principal import Principal, PrincipalKind
 from app.core.settings import get_settings
@@ -88,8 +88,4 @@ async def _export(
         school_id=school_id,
         details={"rows": len(pupils), "format": "csv"},
     )
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(body, filename)

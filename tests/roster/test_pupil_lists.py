@@ -91,6 +91,9 @@ async def test_csv_export_is_formula_safe_and_audited(
     response = await client.get(pupils_url(world), headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
+    # Pupils' data: saved as a file, never kept by a cache on the way.
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-disposition"].startswith("attachment; filename=")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 4
     names = {r["legal_first_name"] for r in rows} | {r["preferred_first_name"] for r in rows}
